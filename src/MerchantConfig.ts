@@ -1,0 +1,230 @@
+/**
+ * Who is calling and whom to trust: the service provider's mchid, its API
+ * certificate serial and private key, and the WeChat Pay public key (or
+ * platform certificates) that sign responses. The private key is `Redacted`
+ * from the moment it is read.
+ *
+ * @since 0.1.0
+ */
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { ConfigurationError } from "./WechatPayError.js"
+
+/** The primary API domain ("访问就近的接入点"). */
+export const DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+/** The backup API domain ("访问异地的接入点"). */
+export const DEFAULT_BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com"
+/** Every official tool rejects responses whose timestamp is 5 minutes or more away from now. */
+export const DEFAULT_MAX_CLOCK_SKEW = Duration.seconds(300)
+
+/** @since 0.1.0 */
+export interface Options {
+  /** The service provider's merchant id (the caller's mchid, sent in Authorization). */
+  readonly mchid: string
+  /** Serial number of the merchant API certificate (`serial_no` in Authorization). */
+  readonly merchantSerialNo: string
+  /** The merchant API private key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
+  readonly privateKey: Redacted.Redacted<string>
+  /** The WeChat Pay public key id, `PUB_KEY_ID_…`; sent as `Wechatpay-Serial` on requests. */
+  readonly publicKeyId?: string | undefined
+  /** The WeChat Pay public key, SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+  readonly publicKey?: string | undefined
+  /** Platform certificates (X.509 PEM); each is keyed by its own serial number. */
+  readonly platformCertificates?: ReadonlyArray<string> | undefined
+  /** Defaults to {@link DEFAULT_BASE_URL}. */
+  readonly baseUrl?: string | undefined
+  /** Defaults to {@link DEFAULT_BACKUP_BASE_URL}. */
+  readonly backupBaseUrl?: string | undefined
+  /** Largest accepted |now − Wechatpay-Timestamp|; defaults to 300 s. */
+  readonly maxClockSkew?: Duration.DurationInput | undefined
+}
+
+/** The resolved configuration. */
+export interface Service {
+  readonly mchid: string
+  readonly merchantSerialNo: string
+  readonly privateKey: Redacted.Redacted<string>
+  readonly publicKeyId: Option.Option<string>
+  readonly publicKey: Option.Option<string>
+  readonly platformCertificates: ReadonlyArray<string>
+  readonly baseUrl: string
+  readonly backupBaseUrl: string
+  readonly maxClockSkew: Duration.Duration
+}
+
+/** @since 0.1.0 */
+export class MerchantConfig extends Context.Tag("effect-wechatpay/MerchantConfig")<MerchantConfig, Service>() {}
+
+const PUB_KEY_ID = /^PUB_KEY_ID_[0-9A-Za-z_]+$/
+// The header values we build must never be able to smuggle a quote, comma or line break.
+const HEADER_SAFE = /^[\x21\x23-\x2b\x2d-\x7e]+$/
+
+const checkUrl = (variable: string, value: string): Either.Either<string, ConfigurationError> => {
+  try {
+    const url = new URL(value)
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      return Either.left(new ConfigurationError({ variable, reason: "must be an http(s) URL" }))
+    }
+    if (url.search !== "" || url.hash !== "") {
+      return Either.left(new ConfigurationError({ variable, reason: "must not have a query or fragment" }))
+    }
+    return Either.right(value.replace(/\/+$/, ""))
+  } catch {
+    return Either.left(new ConfigurationError({ variable, reason: "is not a valid URL" }))
+  }
+}
+
+/** Names used in errors: the environment variables when read by `layerConfig`, option names otherwise. */
+interface Names {
+  readonly mchid: string
+  readonly merchantSerialNo: string
+  readonly publicKeyId: string
+  readonly publicKey: string
+  readonly baseUrl: string
+  readonly backupBaseUrl: string
+}
+
+const optionNames: Names = {
+  mchid: "mchid",
+  merchantSerialNo: "merchantSerialNo",
+  publicKeyId: "publicKeyId",
+  publicKey: "publicKey",
+  baseUrl: "baseUrl",
+  backupBaseUrl: "backupBaseUrl"
+}
+
+/** Checks plain options and fills in defaults. Key contents are checked by `KeyStore`. */
+export const make = (options: Options, names: Names = optionNames): Effect.Effect<Service, ConfigurationError> =>
+  Effect.gen(function*() {
+    if (!HEADER_SAFE.test(options.mchid)) {
+      return yield* new ConfigurationError({ variable: names.mchid, reason: "must be a non-empty token of visible ASCII" })
+    }
+    if (!HEADER_SAFE.test(options.merchantSerialNo)) {
+      return yield* new ConfigurationError({
+        variable: names.merchantSerialNo,
+        reason: "must be a non-empty token of visible ASCII"
+      })
+    }
+    if (options.publicKeyId !== undefined && !PUB_KEY_ID.test(options.publicKeyId)) {
+      return yield* new ConfigurationError({ variable: names.publicKeyId, reason: "must look like PUB_KEY_ID_…" })
+    }
+    if ((options.publicKeyId === undefined) !== (options.publicKey === undefined)) {
+      return yield* new ConfigurationError({
+        variable: options.publicKeyId === undefined ? names.publicKeyId : names.publicKey,
+        reason: "the WeChat Pay public key and its id go together: give both or neither"
+      })
+    }
+    if (options.publicKey === undefined && (options.platformCertificates ?? []).length === 0) {
+      return yield* new ConfigurationError({
+        variable: names.publicKey,
+        reason: "no WeChat Pay public key or platform certificate to verify responses with"
+      })
+    }
+    const baseUrl = yield* checkUrl(names.baseUrl, options.baseUrl ?? DEFAULT_BASE_URL)
+    const backupBaseUrl = yield* checkUrl(names.backupBaseUrl, options.backupBaseUrl ?? DEFAULT_BACKUP_BASE_URL)
+    return MerchantConfig.of({
+      mchid: options.mchid,
+      merchantSerialNo: options.merchantSerialNo,
+      privateKey: options.privateKey,
+      publicKeyId: Option.fromNullable(options.publicKeyId),
+      publicKey: Option.fromNullable(options.publicKey),
+      platformCertificates: options.platformCertificates ?? [],
+      baseUrl,
+      backupBaseUrl,
+      maxClockSkew: Duration.decode(options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)
+    })
+  })
+
+/** @since 0.1.0 */
+export const layer = (options: Options): Layer.Layer<MerchantConfig, ConfigurationError> =>
+  Layer.effect(MerchantConfig, make(options))
+
+/** The environment variables `layerConfig` reads. */
+export const ENV = {
+  mchid: "WECHATPAY_MCHID",
+  merchantSerialNo: "WECHATPAY_MERCHANT_SERIAL_NO",
+  privateKey: "WECHATPAY_PRIVATE_KEY",
+  privateKeyFile: "WECHATPAY_PRIVATE_KEY_FILE",
+  publicKeyId: "WECHATPAY_PUBLIC_KEY_ID",
+  publicKey: "WECHATPAY_PUBLIC_KEY",
+  publicKeyFile: "WECHATPAY_PUBLIC_KEY_FILE",
+  baseUrl: "WECHATPAY_BASE_URL",
+  backupBaseUrl: "WECHATPAY_BACKUP_BASE_URL"
+} as const
+
+/** The deepest path segment that a ConfigError names, i.e. the variable. */
+const variableOf = (error: ConfigError.ConfigError): string => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return variableOf(error.left)
+    case "InvalidData":
+    case "MissingData":
+    case "SourceUnavailable":
+    case "Unsupported":
+      return error.path.join("_") || "configuration"
+  }
+}
+
+const configFailure = (error: ConfigError.ConfigError): ConfigurationError =>
+  new ConfigurationError({
+    variable: variableOf(error),
+    reason: ConfigError.isMissingDataOnly(error) ? "is not set" : "is malformed"
+  })
+
+/** Reads a key file through a dynamic import, so importing this module stays runtime-neutral. */
+const readFile = (variable: string, path: string): Effect.Effect<string, ConfigurationError> =>
+  Effect.tryPromise({
+    try: () => import("node:fs/promises").then((fs) => fs.readFile(path, "utf8")),
+    catch: (cause) =>
+      new ConfigurationError({
+        variable,
+        reason: `cannot read the file: ${
+          cause instanceof Error && "code" in cause ? String(cause.code) : "read failed"
+        }`
+      })
+  })
+
+/** Takes the inline value if set, otherwise the file named by the `_FILE` variable. */
+const inlineOrFile = (
+  inline: string,
+  file: string
+): Effect.Effect<Option.Option<string>, ConfigurationError> =>
+  Effect.gen(function*() {
+    const value = yield* Effect.mapError(Config.option(Config.redacted(inline)), configFailure)
+    if (Option.isSome(value)) return Option.some(Redacted.value(value.value))
+    const path = yield* Effect.mapError(Config.option(Config.string(file)), configFailure)
+    if (Option.isNone(path)) return Option.none()
+    return Option.some(yield* readFile(file, path.value))
+  })
+
+/**
+ * Reads the `WECHATPAY_*` environment variables (through the current
+ * `ConfigProvider`, so applications can supply their own source).
+ */
+export const fromConfig: Effect.Effect<Service, ConfigurationError> = Effect.gen(function*() {
+  const mchid = yield* Effect.mapError(Config.string(ENV.mchid), configFailure)
+  const merchantSerialNo = yield* Effect.mapError(Config.string(ENV.merchantSerialNo), configFailure)
+  const privateKey = yield* inlineOrFile(ENV.privateKey, ENV.privateKeyFile)
+  if (Option.isNone(privateKey)) {
+    return yield* new ConfigurationError({
+      variable: ENV.privateKey,
+      reason: `is not set (nor ${ENV.privateKeyFile})`
+    })
+  }
+  const publicKeyId = yield* Effect.mapError(Config.option(Config.string(ENV.publicKeyId)), configFailure)
+  const publicKey = yield* inlineOrFile(ENV.publicKey, ENV.publicKeyFile)
+  const baseUrl = yield* Effect.mapError(Config.option(Config.string(ENV.baseUrl)), configFailure)
+  const backupBaseUrl = yield* Effect.mapError(Config.option(Config.string(ENV.backupBaseUrl)), configFailure)
+  return yield* make({
+    mchid,
+    merchantSerialNo,
+    privateKey: Redacted.make(privateKey.value),
+    publicKeyId: Option.getOrUndefined(publicKeyId),
+    publicKey: Option.getOrUndefined(publicKey),
+    baseUrl: Option.getOrUndefined(baseUrl),
+    backupBaseUrl: Option.getOrUndefined(backupBaseUrl)
+  }, ENV)
+})
+
+/** @since 0.1.0 */
+export const layerConfig: Layer.Layer<MerchantConfig, ConfigurationError> = Layer.effect(MerchantConfig, fromConfig)

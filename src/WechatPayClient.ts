@@ -1,0 +1,228 @@
+/**
+ * The APIv3 transport, built by transforming `@effect/platform`'s `HttpClient`
+ * (the application picks the transport). One call to `execute` is one signed
+ * attempt: the body is serialized once by `prepare`, every attempt signs afresh
+ * (new timestamp and nonce) over exactly the bytes and request-target it sends,
+ * and every answer is verified before anything is believed.
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { Clock, Context, Effect, Either, Layer, Option } from "effect"
+import * as Authorization from "./Authorization.js"
+import { KeyStore } from "./KeyStore.js"
+import * as KeyStoreModule from "./KeyStore.js"
+import { MerchantConfig } from "./MerchantConfig.js"
+import * as MerchantConfigModule from "./MerchantConfig.js"
+import * as ResponseVerifier from "./ResponseVerifier.js"
+import { Signer } from "./Signer.js"
+import * as SignerModule from "./Signer.js"
+import {
+  type ConfigurationError,
+  excerpt,
+  type KeyFormatError,
+  type SigningError,
+  TransportError,
+  UnexpectedResponseError,
+  type VerificationError,
+  WechatPayApiError
+} from "./WechatPayError.js"
+
+/** The library's version, sent in `User-Agent`. */
+export const VERSION = "0.1.0"
+
+/** A request ready to be signed and sent any number of times: serialized once. */
+export interface Prepared {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  /** Path and query, already percent-encoded, starting with `/`. */
+  readonly path: string
+  /** The exact body text ("" when there is none). */
+  readonly bodyText: string
+  /** `bodyText` as UTF-8: the bytes sent. */
+  readonly bodyBytes: Uint8Array
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Serializes a JSON body once. Only called with plain JSON data built by this
+ * library's schemas, so `JSON.stringify` cannot meet a cycle or a BigInt here.
+ */
+export const prepare = (method: Prepared["method"], path: string, body?: unknown): Prepared => {
+  const bodyText = body === undefined ? "" : JSON.stringify(body)
+  return { method, path, bodyText, bodyBytes: encoder.encode(bodyText) }
+}
+
+/** A verified answer: 2xx with a good signature. */
+export interface VerifiedResponse {
+  readonly status: number
+  readonly requestId: string | undefined
+  readonly headers: Headers.Headers
+  /** The raw body bytes the signature covered. */
+  readonly body: Uint8Array
+  /** The URL the attempt went to (never carries secrets). */
+  readonly url: string
+}
+
+/** What one attempt can fail with. */
+export type ExecuteError =
+  | SigningError
+  | TransportError
+  | VerificationError
+  | WechatPayApiError
+  | UnexpectedResponseError
+
+/** @since 0.1.0 */
+export interface Service {
+  readonly config: MerchantConfigModule.Service
+  /** One signed, verified attempt against `baseUrl` (default: the configured primary). */
+  readonly execute: (request: Prepared, baseUrl?: string) => Effect.Effect<VerifiedResponse, ExecuteError>
+}
+
+/** @since 0.1.0 */
+export class WechatPayClient extends Context.Tag("effect-wechatpay/WechatPayClient")<WechatPayClient, Service>() {}
+
+/** `User-Agent`: the library, its version and the runtime, as the official SDKs send. */
+export const userAgent = (): string => {
+  const g = globalThis as { process?: { versions?: { node?: string }; platform?: string }; navigator?: { userAgent?: string } }
+  const runtime = g.process?.versions?.node !== undefined
+    ? `Node.js/${g.process.versions.node}; ${g.process.platform ?? "unknown"}`
+    : g.navigator?.userAgent ?? "unknown runtime"
+  return `effect-wechatpay/${VERSION} (${runtime})`
+}
+
+/** Headers whose values are secret or replayable; masked in spans and logs. */
+export const REDACTED_HEADERS: ReadonlyArray<string> = ["authorization", "wechatpay-signature"]
+
+const decoder = new TextDecoder()
+
+const transportFailure = (method: string, url: string, error: HttpClientError.HttpClientError): TransportError =>
+  new TransportError({
+    phase: error._tag === "RequestError" ? "request" : "response",
+    method,
+    url,
+    reason: error._tag === "RequestError" ? `${error.reason}: ${error.description ?? "request failed"}` : error.reason,
+    cause: error.cause
+  })
+
+/** Reads a WeChat Pay error body leniently: `code` and `message` strings, `detail` as whatever it is. */
+export const parseErrorBody = (
+  text: string
+): Option.Option<{ readonly code: string; readonly message: string; readonly detail: unknown }> => {
+  try {
+    const json: unknown = JSON.parse(text)
+    if (typeof json !== "object" || json === null) return Option.none()
+    const { code, detail, message } = json as Record<string, unknown>
+    if (typeof code !== "string" || code === "") return Option.none()
+    return Option.some({ code, message: typeof message === "string" ? message : "", detail })
+  } catch {
+    return Option.none()
+  }
+}
+
+/** Builds the client over the configured keys and crypto backend. */
+export const make: Effect.Effect<Service, never, HttpClient.HttpClient | MerchantConfig | KeyStore | Signer> = Effect
+  .gen(function*() {
+    const config = yield* MerchantConfig
+    const keys = yield* KeyStore
+    const signer = yield* Signer
+    // No trace headers go to WeChat Pay; the client span stays local.
+    const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
+    const verify = ResponseVerifier.make(keys, signer, config.maxClockSkew)
+    const fixedHeaders: Record<string, string> = {
+      accept: "application/json",
+      "content-type": "application/json",
+      "user-agent": userAgent()
+    }
+    if (Option.isSome(config.publicKeyId)) fixedHeaders["wechatpay-serial"] = config.publicKeyId.value
+
+    const execute = (request: Prepared, baseUrl: string = config.baseUrl) =>
+      Effect.gen(function*() {
+        const parsed = Either.try(() => new URL(baseUrl + request.path))
+        if (Either.isLeft(parsed)) {
+          return yield* new TransportError({
+            phase: "request",
+            method: request.method,
+            url: baseUrl,
+            reason: "InvalidUrl: the base URL and path do not form a URL"
+          })
+        }
+        const url = parsed.right
+        // Sign the request-target exactly as it goes on the wire: the URL parser's output.
+        const target = url.pathname + url.search
+        const timestamp = String(Math.floor((yield* Clock.currentTimeMillis) / 1000))
+        const nonce = yield* (yield* Authorization.Nonce).next
+        const signature = yield* signer.sign(
+          Authorization.requestSignString(request.method, target, timestamp, nonce, request.bodyText)
+        )
+        let httpRequest = HttpClientRequest.make(request.method)(url.href).pipe(
+          HttpClientRequest.setHeaders(fixedHeaders),
+          HttpClientRequest.setHeader(
+            "authorization",
+            Authorization.format({ mchid: config.mchid, nonce, signature, timestamp, serialNo: config.merchantSerialNo })
+          )
+        )
+        if (request.bodyBytes.length > 0 || request.method !== "GET") {
+          httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
+        }
+        const response = yield* http.execute(httpRequest).pipe(
+          Effect.mapError((e) => transportFailure(request.method, url.href, e))
+        )
+        const body = new Uint8Array(
+          yield* response.arrayBuffer.pipe(Effect.mapError((e) => transportFailure(request.method, url.href, e)))
+        )
+        const headers = response.headers
+        const requestId = headers["request-id"]
+        const received = { status: response.status, headers, body }
+        if (response.status >= 200 && response.status < 300) {
+          yield* verify(received)
+          return { status: response.status, requestId, headers, body, url: url.href } satisfies VerifiedResponse
+        }
+        // Error answers are checked when signed; a forged or probed one is a verification failure.
+        const verified = ResponseVerifier.isSigned(headers)
+        if (verified) yield* verify(received)
+        const text = decoder.decode(body)
+        const base = requestId === undefined ? { status: response.status } : { status: response.status, requestId }
+        const apiError = parseErrorBody(text)
+        if (Option.isNone(apiError)) {
+          return yield* new UnexpectedResponseError({ ...base, excerpt: excerpt(text), verified })
+        }
+        return yield* new WechatPayApiError({
+          ...base,
+          code: apiError.value.code,
+          message: apiError.value.message,
+          detail: apiError.value.detail,
+          verified
+        })
+      }).pipe(Effect.locally(Headers.currentRedactedNames, REDACTED_HEADERS))
+
+    return WechatPayClient.of({ config, execute })
+  })
+
+/** The client over services you provide (e.g. to swap the `Signer` backend). */
+export const layerServices: Layer.Layer<WechatPayClient, never, HttpClient.HttpClient | MerchantConfig | KeyStore | Signer> =
+  Layer.effect(WechatPayClient, make)
+
+/** Keys and the default `node:crypto` signer over a `MerchantConfig`. */
+export const layerCrypto: Layer.Layer<KeyStore | Signer, KeyFormatError, MerchantConfig> = SignerModule.layer.pipe(
+  Layer.provideMerge(KeyStoreModule.layer)
+)
+
+const fromMerchantConfig = <E>(config: Layer.Layer<MerchantConfig, E>) =>
+  layerServices.pipe(Layer.provide(layerCrypto), Layer.provideMerge(config))
+
+/** Everything from plain options; only `HttpClient` is left to the application. */
+export const layer = (
+  options: MerchantConfigModule.Options
+): Layer.Layer<WechatPayClient | MerchantConfig, ConfigurationError | KeyFormatError, HttpClient.HttpClient> =>
+  fromMerchantConfig(MerchantConfigModule.layer(options))
+
+/** Everything from the `WECHATPAY_*` environment variables; only `HttpClient` is left to the application. */
+export const layerConfig: Layer.Layer<
+  WechatPayClient | MerchantConfig,
+  ConfigurationError | KeyFormatError,
+  HttpClient.HttpClient
+> = fromMerchantConfig(MerchantConfigModule.layerConfig)

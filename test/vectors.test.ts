@@ -1,0 +1,89 @@
+import { HttpClient, HttpClientError } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Redacted, TestClock } from "effect"
+import { Authorization, KeyStore, MerchantConfig, ResponseVerifier, Signer, WechatPayClient } from "../src/index.js"
+import { merchantKeyPem, vector, vectors, wechatPublicKeyPem } from "./fixtures.js"
+
+const options: MerchantConfig.Options = {
+  mchid: vectors.merchant.mchid,
+  merchantSerialNo: vectors.merchant.serial_no,
+  privateKey: Redacted.make(merchantKeyPem),
+  publicKeyId: vectors.response_example.serial,
+  publicKey: wechatPublicKeyPem
+}
+
+const crypto = (signer: typeof Signer.layer) =>
+  signer.pipe(Layer.provideMerge(KeyStore.layer), Layer.provideMerge(MerchantConfig.layer(options)))
+
+for (const [name, signer] of [["node:crypto", Signer.layer], ["webcrypto", Signer.layerWebCrypto]] as const) {
+  describe(`official vectors (${name})`, () => {
+    for (const id of ["V-A", "V-B"]) {
+      it.effect(`${id} signature is reproduced byte for byte`, () =>
+        Effect.gen(function*() {
+          const v = vector(id)
+          const s = yield* Signer.Signer
+          const sig = yield* s.sign(
+            Authorization.requestSignString(v.method, v.url, vectors.timestamp, vectors.nonce, v.body)
+          )
+          assert.strictEqual(sig, v.signature)
+        }).pipe(Effect.provide(crypto(signer))))
+    }
+
+    it.effect("V-R verifies, and fails without its final newline", () =>
+      Effect.gen(function*() {
+        const r = vectors.response_example
+        const s = yield* Signer.Signer
+        const keys = yield* KeyStore.KeyStore
+        const key = yield* keys.lookup(r.serial)
+        assert.isTrue(key._tag === "Some")
+        if (key._tag !== "Some") return
+        const body = new TextEncoder().encode(r.body)
+        assert.isTrue(yield* s.verify(key.value, Authorization.responseMessage(r.timestamp, r.nonce, body), r.signature))
+        const withoutNewline = `${r.timestamp}\n${r.nonce}\n${r.body}`
+        assert.isFalse(yield* s.verify(key.value, withoutNewline, r.signature))
+        // Through the verifier, at the example's own time.
+        yield* TestClock.setTime(Number(r.timestamp) * 1000)
+        const verify = ResponseVerifier.make(keys, s, "300 seconds")
+        yield* verify({
+          status: 200,
+          headers: {
+            "wechatpay-timestamp": r.timestamp,
+            "wechatpay-nonce": r.nonce,
+            "wechatpay-signature": r.signature,
+            "wechatpay-serial": r.serial
+          },
+          body
+        })
+      }).pipe(Effect.provide(crypto(signer))))
+  })
+}
+
+describe("Authorization header", () => {
+  const seen: Array<{ url: string; authorization: string | undefined; body: string }> = []
+  const capture = HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
+      seen.push({ url: url.href, authorization: request.headers["authorization"], body })
+      return yield* new HttpClientError.RequestError({ request, reason: "Transport", description: "captured" })
+    })
+  )
+  const live = WechatPayClient.layer(options).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, capture)))
+
+  it.effect("the full V-A header, with the fixed clock and nonce, as the client sends it", () =>
+    Effect.gen(function*() {
+      const v = vector("V-A")
+      yield* TestClock.setTime(Number(vectors.timestamp) * 1000)
+      const client = yield* WechatPayClient.WechatPayClient
+      const result = yield* client.execute(
+        { method: "POST", path: v.url, bodyText: v.body, bodyBytes: new TextEncoder().encode(v.body) }
+      ).pipe(Effect.flip, Effect.provideService(Authorization.Nonce, Authorization.fixedNonce(vectors.nonce)))
+      assert.strictEqual(result._tag, "TransportError")
+      assert.strictEqual(seen.length, 1)
+      assert.strictEqual(
+        seen[0]!.authorization,
+        vectors["expected_authorization_V-A"].replace("<V-A signature>", v.signature)
+      )
+      assert.strictEqual(seen[0]!.body, v.body)
+      assert.strictEqual(seen[0]!.url, "https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi")
+    }).pipe(Effect.provide(live)))
+})
