@@ -28,6 +28,25 @@ export const requestSignString = (
 const encoder = new TextEncoder()
 
 /**
+ * {@link requestSignString} as bytes, over the exact body bytes sent, so the
+ * signature cannot drift from the wire even if a caller's text and bytes disagree.
+ */
+export const requestMessage = (
+  method: string,
+  target: string,
+  timestamp: string,
+  nonce: string,
+  body: Uint8Array
+): Uint8Array => {
+  const head = encoder.encode(`${method}\n${target}\n${timestamp}\n${nonce}\n`)
+  const out = new Uint8Array(head.length + body.length + 1)
+  out.set(head, 0)
+  out.set(body, head.length)
+  out[out.length - 1] = 0x0a
+  return out
+}
+
+/**
  * The response sign string over the raw body bytes, built as bytes so that a
  * body that is not valid UTF-8 is still checked exactly as received.
  */

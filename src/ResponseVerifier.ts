@@ -60,7 +60,7 @@ export const make = (
       const serial = h["wechatpay-serial"]!
       // Probes are deliberate: report them as such, before anything else could mask them.
       if (signature.startsWith(Authorization.PROBE_PREFIX)) {
-        return yield* new SignatureProbeError({ ...base, serial })
+        return yield* new SignatureProbeError({ ...base, serial: serial.slice(0, 128) })
       }
       const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const ts = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) : Number.NaN

@@ -141,7 +141,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
 
     const execute = (request: Prepared, baseUrl: string = config.baseUrl) =>
       Effect.gen(function*() {
-        const parsed = Either.try(() => new URL(baseUrl + request.path))
+        // A path that does not start with "/" could turn the base URL's host into userinfo or a longer name.
+        const parsed = request.path.startsWith("/")
+          ? Either.try(() => new URL(baseUrl + request.path))
+          : Either.left("path must start with /")
         if (Either.isLeft(parsed)) {
           return yield* new TransportError({
             phase: "request",
@@ -156,7 +159,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         const timestamp = String(Math.floor((yield* Clock.currentTimeMillis) / 1000))
         const nonce = yield* (yield* Authorization.Nonce).next
         const signature = yield* signer.sign(
-          Authorization.requestSignString(request.method, target, timestamp, nonce, request.bodyText)
+          Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)
         )
         let httpRequest = HttpClientRequest.make(request.method)(url.href).pipe(
           HttpClientRequest.setHeaders(fixedHeaders),
@@ -197,7 +200,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
           detail: apiError.value.detail,
           verified
         })
-      }).pipe(Effect.locally(Headers.currentRedactedNames, REDACTED_HEADERS))
+      }).pipe(
+        // Add ours to the application's list (which keeps cookie, x-api-key, …) rather than replace it.
+        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
+      )
 
     return WechatPayClient.of({ config, execute })
   })
