@@ -1,0 +1,235 @@
+/**
+ * The disassociate-stores endpoint (批次取消关联门店) as an Effect service:
+ * local validation, one serialization, a fresh signature per attempt, one typed
+ * error per documented case, retries on 429/5xx/transport failures, a shared
+ * client-side rate limit, a per-attempt timeout and primary/backup failover.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import {
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  RateLimiter,
+  ScheduleDecision,
+  ScheduleIntervals,
+  type Scope
+} from "effect"
+import * as DisassociateStores from "./DisassociateStores.js"
+import * as DomainFailover from "./DomainFailover.js"
+import type * as MerchantConfigModule from "./MerchantConfig.js"
+import type { MerchantConfig } from "./MerchantConfig.js"
+import { type DisassociateStoresError, fromApiError } from "./ProductCouponStoresError.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import * as WechatPayClientModule from "./WechatPayClient.js"
+import { WechatPayClient } from "./WechatPayClient.js"
+import { ConfigurationError, type KeyFormatError, TimeoutError } from "./WechatPayError.js"
+
+export type { DisassociateStoresInput, DisassociateStoresResult } from "./DisassociateStores.js"
+export type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+
+/** @since 0.1.0 */
+export interface Service {
+  readonly disassociateStores: (
+    input: DisassociateStores.DisassociateStoresInput
+  ) => Effect.Effect<DisassociateStores.DisassociateStoresResult, DisassociateStoresError>
+}
+
+/** @since 0.1.0 */
+export class ProductCouponStores extends Context.Tag("effect-wechatpay/ProductCouponStores")<
+  ProductCouponStores,
+  Service
+>() {}
+
+/** What happened in one HTTP attempt (for bulk reports, soaks and metrics). */
+export interface AttemptEvent {
+  /** 1-based, within one call. */
+  readonly attempt: number
+  readonly baseUrl: string
+  readonly outcome: "success" | DisassociateStoresError["_tag"]
+  readonly status?: number | undefined
+  readonly requestId?: string | undefined
+  readonly willRetry: boolean
+}
+
+/** Called once after every HTTP attempt, including a timed-out one. Defaults to a no-op. */
+export class AttemptObserver extends Context.Reference<AttemptObserver>()(
+  "effect-wechatpay/ProductCouponStores/AttemptObserver",
+  {
+    defaultValue: (): { readonly onAttempt: (event: AttemptEvent) => Effect.Effect<void> } => ({
+      onAttempt: () => Effect.void
+    })
+  }
+) {}
+
+/** The documented limit of this endpoint: 20 requests per second. */
+export const DEFAULT_RATE_LIMIT = { limit: 20, interval: Duration.seconds(1) } as const
+/** Per-attempt timeout; past it the attempt fails with `TimeoutError` (and may be retried). */
+export const DEFAULT_TIMEOUT = Duration.seconds(10)
+
+/** Tuning of the service; every field has a documented default. */
+export interface Options {
+  /** Retry policy (see `RetryPolicy`), or `false` to send each call exactly once. */
+  readonly retry?: RetryPolicy.Options | false | undefined
+  /**
+   * Client-side rate limit shared by every fiber using this service; every HTTP
+   * attempt, retries included, takes a permit. Permits are spread evenly
+   * (one per interval/limit), so no window of `interval` sees more than `limit`.
+   * Default {@link DEFAULT_RATE_LIMIT}; `false` turns it off.
+   */
+  readonly rateLimit?: { readonly limit: number; readonly interval?: Duration.DurationInput | undefined } | false | undefined
+  /** Per-attempt timeout. Default {@link DEFAULT_TIMEOUT}. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Primary/backup domain failover (URLs from `MerchantConfig`). `window`: how long
+   * the backup stays in use, default 3 minutes. `false` always uses the primary.
+   */
+  readonly failover?: { readonly window?: Duration.DurationInput | undefined } | false | undefined
+}
+
+const finiteMillis = (variable: string, input: Duration.DurationInput, positive: boolean) => {
+  const d = Duration.decodeUnknown(input)
+  return d._tag === "Some" && Duration.isFinite(d.value) && (!positive || Duration.toMillis(d.value) > 0)
+    ? Either.right(Duration.toMillis(d.value))
+    : Either.left(new ConfigurationError({ variable, reason: `must be a finite${positive ? ", positive" : ""} duration` }))
+}
+
+type Limiter = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const makeLimiter = (
+  rateLimit: Options["rateLimit"]
+): Effect.Effect<Limiter, ConfigurationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (rateLimit === false) return (effect) => effect
+    const { interval, limit } = rateLimit ?? DEFAULT_RATE_LIMIT
+    if (!(Number.isFinite(limit) && limit > 0)) {
+      return yield* new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" })
+    }
+    const intervalMillis = yield* finiteMillis("rateLimit.interval", interval ?? DEFAULT_RATE_LIMIT.interval, true)
+    // One permit per slot rather than a bucket of `limit`: a full bucket plus its
+    // refill would let 2×limit through in the first interval and provoke 429.
+    return yield* RateLimiter.make({ limit: 1, interval: Duration.millis(intervalMillis / limit) })
+  })
+
+const responseInfo = (error: DisassociateStoresError): { status?: number; requestId?: string } =>
+  "status" in error
+    ? error.requestId === undefined ? { status: error.status } : { status: error.status, requestId: error.requestId }
+    : {}
+
+/** Builds the service over a `WechatPayClient`; the rate limiter lives as long as the scope. */
+export const make = (
+  options: Options = {}
+): Effect.Effect<Service, ConfigurationError, WechatPayClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = yield* WechatPayClient
+    const policy = options.retry === false ? RetryPolicy.NONE : yield* RetryPolicy.resolve(options.retry)
+    const schedule = RetryPolicy.schedule(policy)
+    const timeoutMillis = yield* finiteMillis("timeout", options.timeout ?? DEFAULT_TIMEOUT, true)
+    const limit = yield* makeLimiter(options.rateLimit)
+    const failover = options.failover === false
+      ? DomainFailover.disabled(client.config.baseUrl)
+      : yield* DomainFailover.make({
+        primary: client.config.baseUrl,
+        backup: client.config.backupBaseUrl,
+        window: yield* finiteMillis(
+          "failover.window",
+          options.failover?.window ?? DomainFailover.DEFAULT_WINDOW,
+          false
+        )
+      })
+
+    const attempt = (prepared: WechatPayClientModule.Prepared, baseUrl: string) =>
+      client.execute(prepared, baseUrl).pipe(
+        Effect.catchTag("WechatPayApiError", (e) => Effect.fail(fromApiError(e))),
+        Effect.timeoutFail({
+          duration: timeoutMillis,
+          onTimeout: () => new TimeoutError({ method: prepared.method, url: baseUrl + prepared.path, timeoutMillis })
+        }),
+        Effect.flatMap((response) => DisassociateStores.decodeResponse(response))
+      )
+
+    // Each attempt takes a permit first, then picks the domain: the wait may span a failover window.
+    const limitedAttempt = (prepared: WechatPayClientModule.Prepared) =>
+      limit(Effect.flatMap(failover.current, (baseUrl) =>
+        Effect.map(Effect.either(attempt(prepared, baseUrl)), (result) => [baseUrl, result] as const)))
+
+    const disassociateStores = (input: DisassociateStores.DisassociateStoresInput) =>
+      Effect.gen(function*() {
+        const request = yield* DisassociateStores.validate(input)
+        yield* Effect.annotateCurrentSpan({
+          "wechatpay.product_coupon_id": request.productCouponId,
+          "wechatpay.stock_id": request.stockId,
+          "wechatpay.brand_id": request.brandId,
+          "wechatpay.store_count": request.storeList.length
+        })
+        // Serialized once; every attempt signs and sends these same bytes.
+        const prepared = WechatPayClientModule.prepare(
+          "POST",
+          DisassociateStores.path(request),
+          yield* DisassociateStores.encodeBody(request)
+        )
+        const { onAttempt } = yield* AttemptObserver
+        let state: unknown = schedule.initial
+        for (let n = 1;; n++) {
+          const [baseUrl, result] = yield* limitedAttempt(prepared)
+          if (Either.isRight(result)) {
+            const value = result.right
+            yield* onAttempt({ attempt: n, baseUrl, outcome: "success", status: 200, requestId: value.requestId, willRetry: false })
+            yield* Effect.annotateCurrentSpan({
+              "wechatpay.attempts": n,
+              "wechatpay.request_id": value.requestId ?? "",
+              "wechatpay.base_url": baseUrl
+            })
+            return value
+          }
+          const error = result.left
+          if (DomainFailover.triggersFailover(error)) yield* failover.reportFailure(baseUrl)
+          const now = yield* Clock.currentTimeMillis
+          const [next, , decision] = yield* schedule.step(now, error, state)
+          state = next
+          const willRetry = ScheduleDecision.isContinue(decision)
+          const info = responseInfo(error)
+          yield* onAttempt({ attempt: n, baseUrl, outcome: error._tag, ...info, willRetry })
+          if (!willRetry) {
+            yield* Effect.annotateCurrentSpan({
+              "wechatpay.attempts": n,
+              "wechatpay.request_id": info.requestId ?? "",
+              "wechatpay.base_url": baseUrl,
+              "wechatpay.error": error._tag
+            })
+            return yield* Effect.fail(error)
+          }
+          const delay = ScheduleIntervals.start(decision.intervals) - now
+          if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+        }
+      }).pipe(Effect.withSpan("ProductCouponStores.disassociateStores", { kind: "client" }))
+
+    return ProductCouponStores.of({ disassociateStores })
+  })
+
+/** The service over a `WechatPayClient` you provide (e.g. `WechatPayClient.layer(...)`). */
+export const layer = (options?: Options): Layer.Layer<ProductCouponStores, ConfigurationError, WechatPayClient> =>
+  Layer.scoped(ProductCouponStores, make(options))
+
+/** Service and client from the `WECHATPAY_*` environment variables; only `HttpClient` is left to the application. */
+export const layerConfig = (
+  options?: Options
+): Layer.Layer<
+  ProductCouponStores | WechatPayClient | MerchantConfig,
+  ConfigurationError | KeyFormatError,
+  HttpClient.HttpClient
+> => layer(options).pipe(Layer.provideMerge(WechatPayClientModule.layerConfig))
+
+/** Service and client from plain merchant options; only `HttpClient` is left to the application. */
+export const layerMerchant = (
+  merchant: MerchantConfigModule.Options,
+  options?: Options
+): Layer.Layer<
+  ProductCouponStores | WechatPayClient | MerchantConfig,
+  ConfigurationError | KeyFormatError,
+  HttpClient.HttpClient
+> => layer(options).pipe(Layer.provideMerge(WechatPayClientModule.layer(merchant)))
