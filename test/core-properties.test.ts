@@ -1,0 +1,112 @@
+// Properties of the security core: what is signed is exactly what is sent, and signatures hold
+// for exactly the signed bytes — for both Signer backends.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, FastCheck, Layer, TestClock } from "effect"
+import * as NodeCrypto from "node:crypto"
+import { Authorization, KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import { baseOptions, clientWithKeysLayer, keys, NOW, type Sent, signed, signerLayers } from "./core-harness.js"
+
+const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+
+// Paths with every kind of character: spaces, %, ?, #, non-ASCII, controls. The URL parser
+// normalizes them; the property is that the signature covers the normalized form actually sent.
+const pathArb = FastCheck.string({ unit: "binary", maxLength: 60 }).map((s) => `/v3/${s}`)
+const bodyArb = FastCheck.option(FastCheck.jsonValue({ maxDepth: 3 }), { nil: undefined })
+
+/** Checks the Authorization header against the request as captured, independently of src/. */
+const verifyAsServer = (sent: Sent): boolean => {
+  const creds = Authorization.parse(sent.headers["authorization"] ?? "")
+  if (creds === undefined) return false
+  const head = Buffer.from(
+    `${sent.method}\n${sent.url.pathname}${sent.url.search}\n${creds.timestamp}\n${creds.nonce}\n`,
+    "utf8"
+  )
+  const message = Buffer.concat([head, sent.body, Buffer.from("\n")])
+  return NodeCrypto.verify("sha256", message, keys.merchantPublicKey, Buffer.from(creds.signature, "base64"))
+}
+
+for (const [name, signer] of signerLayers) {
+  describe(`bytes signed = bytes sent (${name})`, () => {
+    it.effect.prop(
+      "for arbitrary paths, methods and JSON bodies",
+      [pathArb, FastCheck.constantFrom(...methods), bodyArb],
+      ([path, method, body]) =>
+        Effect.gen(function*() {
+          const log: Array<Sent> = []
+          yield* TestClock.setTime(NOW * 1000)
+          const prepared = WechatPayClient.prepare(method, path, body)
+          const client = yield* Effect.provide(
+            WechatPayClient.WechatPayClient,
+            clientWithKeysLayer(signer, () => signed(200, "{}"), baseOptions, log)
+          )
+          yield* client.execute(prepared)
+          assert.strictEqual(log.length, 1)
+          const sent = log[0]!
+          assert.strictEqual(sent.method, method)
+          // The body on the wire is the one serialization prepare made.
+          assert.deepStrictEqual(new Uint8Array(sent.body), new TextEncoder().encode(body === undefined ? "" : JSON.stringify(body)))
+          assert.isTrue(verifyAsServer(sent), `signature over what was sent: ${sent.method} ${sent.url.pathname}${sent.url.search}`)
+        }),
+      { fastCheck: { numRuns: 60 } }
+    )
+  })
+
+  describe(`sign then verify (${name})`, () => {
+    const verificationKey = Either.getOrThrow(
+      KeyStore.parsePublicKey("merchant public key", "PUB_KEY_ID_MERCHANT", keys.merchantPublicKeyPem)
+    )
+    const layer = signer.pipe(Layer.provide(KeyStore.layer), Layer.provide(MerchantConfig.layer(baseOptions)))
+    const flip = (bytes: Uint8Array, index: number, delta: number): Uint8Array => {
+      const out = Uint8Array.from(bytes)
+      const i = index % out.length
+      out[i] = out[i]! ^ (1 + (delta % 255)) // never 0, so the byte always changes
+      return out
+    }
+
+    it.effect.prop(
+      "holds for the signed message and fails after any single-byte change of message or signature",
+      [FastCheck.uint8Array({ minLength: 1, maxLength: 512 }), FastCheck.nat(), FastCheck.nat()],
+      ([message, index, delta]) =>
+        Effect.gen(function*() {
+          const s = yield* Signer.Signer
+          const signature = yield* s.sign(message)
+          assert.isTrue(yield* s.verify(verificationKey, message, signature))
+          assert.isFalse(yield* s.verify(verificationKey, flip(message, index, delta), signature))
+          const sigBytes = Buffer.from(signature, "base64")
+          const badSig = Buffer.from(flip(sigBytes, index, delta)).toString("base64")
+          assert.isFalse(yield* s.verify(verificationKey, message, badSig))
+          // The other side of the protocol (node:crypto, independent of the backend) agrees.
+          assert.isTrue(NodeCrypto.verify("sha256", message, keys.merchantPublicKey, sigBytes))
+        }).pipe(Effect.provide(layer)),
+      { fastCheck: { numRuns: 60 } }
+    )
+
+    it.effect.prop(
+      "string messages are signed as their UTF-8 bytes",
+      [FastCheck.string({ unit: "grapheme", maxLength: 200 })],
+      ([text]) =>
+        Effect.gen(function*() {
+          const s = yield* Signer.Signer
+          const fromString = yield* s.sign(text)
+          assert.strictEqual(fromString, yield* s.sign(new TextEncoder().encode(text)))
+          assert.isTrue(yield* s.verify(verificationKey, text, fromString))
+        }).pipe(Effect.provide(layer)),
+      { fastCheck: { numRuns: 30 } }
+    )
+  })
+}
+
+describe("the two backends agree", () => {
+  it.effect.prop(
+    "RSASSA-PKCS1-v1_5 is deterministic: node:crypto and WebCrypto give the same signature",
+    [FastCheck.uint8Array({ maxLength: 256 })],
+    ([message]) =>
+      Effect.gen(function*() {
+        const base = KeyStore.layer.pipe(Layer.provide(MerchantConfig.layer(baseOptions)))
+        const node = yield* Effect.provide(Signer.Signer, Signer.layer.pipe(Layer.provide(base)))
+        const web = yield* Effect.provide(Signer.Signer, Signer.layerWebCrypto.pipe(Layer.provide(base)))
+        assert.strictEqual(yield* node.sign(message), yield* web.sign(message))
+      }),
+    { fastCheck: { numRuns: 20 } }
+  )
+})
