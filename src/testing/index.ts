@@ -5,3 +5,8 @@
  */
 export * as ServerProtocol from "./ServerProtocol.js"
 export * as TestKeys from "./TestKeys.js"
+export * as FakeWechatPay from "./FakeWechatPay.js"
+export * as Prng from "./Prng.js"
+export * as SandboxHttpClient from "./SandboxHttpClient.js"
+export * as SandboxServer from "./SandboxServer.js"
+export * as SandboxSettings from "./SandboxSettings.js"

@@ -1,0 +1,116 @@
+/**
+ * The in-memory sandbox: an `HttpClient` that answers from a `FakeWechatPay`
+ * without sockets. Swap it in wherever your code needs `HttpClient` and it
+ * meets the real protocol (signed requests checked, responses signed).
+ *
+ * - Time is effect's `Clock`: request timestamps are checked against it, the
+ *   rate limit counts on it and "slow" answers sleep on it, so `TestClock`
+ *   drives everything.
+ * - Connection resets and a down primary become `RequestError` with reason
+ *   `"Transport"`; a truncated body makes reading the body fail.
+ * - Requests to any origin other than the two base URLs fail as `Transport`
+ *   ("no such host").
+ *
+ * @since 0.1.0
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Chunk, Clock, Duration, Effect, Layer, Stream } from "effect"
+import * as MerchantConfig from "../MerchantConfig.js"
+import { FakeWechatPay, type Service as Fake } from "./FakeWechatPay.js"
+
+export interface Options {
+  /** Default: the real primary domain, so an unconfigured client lands here. */
+  readonly baseUrl?: string | undefined
+  /** Default: the real backup domain. */
+  readonly backupBaseUrl?: string | undefined
+}
+
+const decoder = new TextDecoder()
+
+const transport = (request: HttpClientRequest.HttpClientRequest, description: string) =>
+  new HttpClientError.RequestError({ request, reason: "Transport", description })
+
+const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
+  let length = 0
+  for (const c of chunks) length += c.length
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+const bodyText = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<string, HttpClientError.RequestError> => {
+  const body: HttpBody.HttpBody = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed("")
+    case "Uint8Array":
+      return Effect.succeed(decoder.decode(body.body))
+    case "Raw":
+      return typeof body.body === "string"
+        ? Effect.succeed(body.body)
+        : body.body instanceof Uint8Array
+        ? Effect.succeed(decoder.decode(body.body))
+        : Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", description: "unsupported raw body" }))
+    case "Stream":
+      return body.stream.pipe(
+        Stream.runCollect,
+        Effect.map((chunks) => decoder.decode(concat(chunks))),
+        Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
+      )
+    case "FormData":
+      return Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", description: "form data is not JSON" }))
+  }
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "")
+
+/** An `HttpClient` answering from `fake`. */
+export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient => {
+  const primary = trimSlash(options.baseUrl ?? MerchantConfig.DEFAULT_BASE_URL)
+  const backup = trimSlash(options.backupBaseUrl ?? MerchantConfig.DEFAULT_BACKUP_BASE_URL)
+  const under = (href: string, base: string) => href === base || href.startsWith(`${base}/`) || href.startsWith(`${base}?`)
+  return HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      const href = url.href
+      const endpoint = under(href, primary) ? "primary" : under(href, backup) ? "backup" : undefined
+      if (endpoint === undefined) return yield* transport(request, `getaddrinfo ENOTFOUND ${url.host}`)
+      if (endpoint === "primary" && fake.isPrimaryDown()) {
+        return yield* transport(request, `connect ECONNREFUSED ${url.host}`)
+      }
+      const text = yield* bodyText(request)
+      const outcome = fake.handle(
+        { endpoint, method: request.method, target: url.pathname + url.search, headers: request.headers, bodyText: text },
+        yield* Clock.currentTimeMillis
+      )
+      if (outcome.delayMillis > 0) yield* Effect.sleep(Duration.millis(outcome.delayMillis))
+      if (outcome._tag === "Reset") return yield* transport(request, "read ECONNRESET")
+      const { body, truncateAt } = outcome
+      const source = truncateAt === undefined
+        ? body
+        : new ReadableStream<Uint8Array<ArrayBuffer>>({
+          start(controller) {
+            controller.enqueue(body.slice(0, truncateAt))
+            controller.error(new Error("ECONNRESET: connection closed before the body was complete"))
+          }
+        })
+      const headers = truncateAt === undefined
+        ? outcome.headers
+        : { ...outcome.headers, "content-length": String(body.length) }
+      return HttpClientResponse.fromWeb(request, new Response(source, { status: outcome.status, headers }))
+    })
+  )
+}
+
+/** `HttpClient` from the `FakeWechatPay` in context. */
+export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, never, FakeWechatPay> =>
+  Layer.effect(HttpClient.HttpClient, Effect.map(FakeWechatPay, (fake) => make(fake, options)))
