@@ -1,0 +1,327 @@
+// No secret — private key PEM body or key fields, a request signature, an Authorization header —
+// may appear in an error (message, JSON, String), a log line, or a span attribute.
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Cause,
+  ConfigProvider,
+  Context,
+  Effect,
+  Exit,
+  Layer,
+  Logger,
+  Option,
+  Redacted,
+  TestClock,
+  Tracer
+} from "effect"
+import * as NodeCrypto from "node:crypto"
+import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import { baseOptions, keys, NOW, type Sent, signed } from "./core-harness.js"
+
+const privatePem = Redacted.value(keys.merchantPrivateKeyPem)
+const pkcs1Pem = NodeCrypto.createPrivateKey(privatePem).export({ type: "pkcs1", format: "pem" }).toString()
+
+/** Every fragment of key material that must never be printed. */
+const keySecrets = (pem: string): Array<string> => {
+  const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "")
+  const lines = pem.split("\n").filter((l) => l.length >= 40 && !l.startsWith("-----"))
+  const jwk = NodeCrypto.createPrivateKey(pem).export({ format: "jwk" })
+  const fields = [jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi].filter((f): f is string => typeof f === "string")
+  const der = new Uint8Array(NodeCrypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }))
+  return [
+    body,
+    ...lines,
+    // Base64url key fields, and the first 24 characters of each (catches truncated prints too).
+    ...fields,
+    ...fields.map((f) => f.slice(0, 24)),
+    // The DER bytes printed as numbers, in case a Uint8Array ever leaks.
+    Array.from(der.subarray(100, 132)).join(","),
+    Buffer.from(der.subarray(100, 132)).toString("hex")
+  ]
+}
+const secrets = [...keySecrets(privatePem), ...keySecrets(pkcs1Pem)]
+
+/** Captured Authorization headers: the header and its signature are secrets too. */
+const sentLog: Array<Sent> = []
+const requestSecrets = (): Array<string> =>
+  sentLog.flatMap((s) => {
+    const auth = s.headers["authorization"] ?? ""
+    const sig = /signature="([^"]+)"/.exec(auth)?.[1] ?? "no-signature-captured"
+    return [auth, sig, sig.slice(0, 40)]
+  })
+
+const assertClean = (label: string, text: string) => {
+  for (const secret of [...secrets, ...requestSecrets()]) {
+    if (secret.length > 0 && text.includes(secret)) assert.fail(`${label} leaks key material or a signature`)
+  }
+}
+
+/** Every printed form of an error. */
+const assertErrorClean = (error: unknown) => {
+  assert.isTrue(error instanceof Error, "errors are Error values")
+  if (!(error instanceof Error)) return
+  const withJson = error as Error & { toJSON?: () => unknown }
+  assertClean("message", error.message)
+  assertClean("String()", String(error))
+  assertClean("JSON.stringify", JSON.stringify(error))
+  assertClean("toJSON()", JSON.stringify(withJson.toJSON?.() ?? null))
+  assertClean("stack", error.stack ?? "")
+  assertClean("Cause.pretty", Cause.pretty(Cause.fail(error)))
+}
+
+/** A logger that keeps what every built-in format would print. */
+const captureLogs = (lines: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make((options) => {
+      lines.push(
+        Logger.logfmtLogger.log(options),
+        Logger.jsonLogger.log(options),
+        Logger.stringLogger.log(options),
+        JSON.stringify(Logger.structuredLogger.log(options))
+      )
+    })
+  )
+
+/** A tracer that keeps every span's name, attributes, events and exit. */
+class RecordingSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId = Math.random().toString(16).slice(2)
+  readonly traceId = "trace"
+  readonly sampled = true
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink> = []
+  readonly events: Array<string> = []
+  status: Tracer.SpanStatus
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    readonly kind: Tracer.SpanKind,
+    startTime: bigint
+  ) {
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown) {
+    this.attributes.set(key, value)
+  }
+  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>) {
+    this.events.push(`${name} ${JSON.stringify(attributes ?? {})}`)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
+    this.links.push(...links)
+  }
+}
+
+const recordingTracer = (spans: Array<RecordingSpan>) =>
+  Tracer.make({
+    span: (name, parent, context, _links, startTime, kind) => {
+      const span = new RecordingSpan(name, parent, context, kind, startTime)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+
+const spanText = (span: RecordingSpan): string => {
+  const attrs = Array.from(span.attributes, ([k, v]) => `${k}=${String(v)}`).join("\n")
+  const exit = span.status._tag === "Ended" && Exit.isFailure(span.status.exit) ? Cause.pretty(span.status.exit.cause) : ""
+  return `${span.name}\n${attrs}\n${span.events.join("\n")}\n${exit}`
+}
+
+type Handler = (sent: Sent, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) => Effect.Effect<
+  HttpClientResponse.HttpClientResponse,
+  HttpClientError.HttpClientError
+>
+
+const recordingHttp = (handler: Handler) =>
+  Layer.succeed(
+    HttpClient.HttpClient,
+    HttpClient.make((request, url) => {
+      const body = request.body._tag === "Uint8Array" ? request.body.body : new Uint8Array(0)
+      const sent: Sent = { method: request.method, url, headers: request.headers, body }
+      sentLog.push(sent)
+      return handler(sent, request)
+    })
+  )
+
+const respond = (status: number, body: string, headers: Record<string, string>): Handler => (_sent, request) =>
+  Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status, headers })))
+
+const OK = `{"total_count":1}`
+const failingAnswers: ReadonlyArray<readonly [string, Handler]> = [
+  ["tampered body", (s, r) => respond(200, `{"total_count":2}`, signed(200, OK).headers ?? {})(s, r)],
+  ["unsigned 2xx", respond(200, OK, {})],
+  ["probe", respond(200, OK, { ...signed(200, OK).headers, "wechatpay-signature": "WECHATPAY/SIGNTEST/AAAA" })],
+  ["stale", respond(200, OK, signed(200, OK, { at: NOW - 1000 }).headers ?? {})],
+  ["unknown serial", respond(200, OK, { ...signed(200, OK).headers, "wechatpay-serial": "PUB_KEY_ID_X" })],
+  ["signed 401", respond(401, `{"code":"SIGN_ERROR","message":"签名错误"}`, signed(401, `{"code":"SIGN_ERROR","message":"签名错误"}`).headers ?? {})],
+  ["gateway 502", respond(502, "<html>bad gateway</html>", { "request-id": "GW" })],
+  [
+    "connection refused",
+    (_s, request) =>
+      Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
+  ],
+  [
+    "body stream broken",
+    (_s, request) =>
+      Effect.succeed(HttpClientResponse.fromWeb(
+        request,
+        new Response(new ReadableStream({ pull: (c) => c.error(new Error("socket reset")) }), { status: 200 })
+      ))
+  ]
+]
+
+describe("no secret in errors or logs", () => {
+  for (const [label, handler] of failingAnswers) {
+    it.effect(`execute failing with ${label}`, () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const spans: Array<RecordingSpan> = []
+        yield* TestClock.setTime(NOW * 1000)
+        const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(handler)))
+        const before = sentLog.length
+        const error = yield* Effect.gen(function*() {
+          const client = yield* WechatPayClient.WechatPayClient
+          return yield* client.execute(WechatPayClient.prepare("POST", "/v3/x", { a: 1 })).pipe(
+            Effect.withSpan("test.execute"),
+            Effect.tapErrorCause((cause) => Effect.logError("execute failed", cause)),
+            Effect.flip
+          )
+        }).pipe(Effect.provide(layer), Effect.provide(captureLogs(lines)), Effect.withTracer(recordingTracer(spans)))
+        assert.strictEqual(sentLog.length, before + 1, "the request was sent (so there is a signature to leak)")
+        assertErrorClean(error)
+        assert.isAbove(lines.length, 0)
+        for (const line of lines) assertClean("log line", line)
+        const http = spans.find((s) => s.name.startsWith("http.client"))
+        assert.isDefined(http, "the http.client span was recorded")
+        for (const span of spans) assertClean(`span ${span.name}`, spanText(span))
+      }))
+  }
+
+  const badConfigs: ReadonlyArray<readonly [string, MerchantConfig.Options]> = [
+    ["PKCS#1 private key", { ...baseOptions, privateKey: Redacted.make(pkcs1Pem) }],
+    ["private key given as the public key", { ...baseOptions, publicKey: privatePem }],
+    ["private key given as a certificate", { ...baseOptions, platformCertificates: [privatePem] }],
+    ["private key with a broken line", { ...baseOptions, privateKey: Redacted.make(privatePem.replace(/\n(.{10})/, "\n$1!")) }],
+    ["private key as mchid", { ...baseOptions, mchid: privatePem }],
+    ["private key as the public key id", { ...baseOptions, publicKeyId: privatePem }]
+  ]
+  for (const [label, options] of badConfigs) {
+    it.effect(`building the layer with ${label}`, () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const error = yield* Layer.build(
+          Signer.layer.pipe(Layer.provideMerge(KeyStore.layer), Layer.provideMerge(MerchantConfig.layer(options)))
+        ).pipe(
+          Effect.scoped,
+          Effect.tapErrorCause((cause) => Effect.logError("layer failed", cause)),
+          Effect.flip,
+          Effect.provide(captureLogs(lines))
+        )
+        assertErrorClean(error)
+        for (const line of lines) assertClean("log line", line)
+      }))
+  }
+
+  it.effect("a private key set in WECHATPAY_PUBLIC_KEY does not leak through layerConfig", () =>
+    Effect.gen(function*() {
+      const env = new Map(Object.entries({
+        WECHATPAY_MCHID: keys.mchid,
+        WECHATPAY_MERCHANT_SERIAL_NO: keys.merchantSerialNo,
+        WECHATPAY_PRIVATE_KEY: pkcs1Pem,
+        WECHATPAY_PUBLIC_KEY_ID: keys.wechatpayPublicKeyId,
+        WECHATPAY_PUBLIC_KEY: privatePem
+      }))
+      const error = yield* Layer.build(WechatPayClient.layerConfig.pipe(Layer.provide(recordingHttp(respond(500, "", {}))))).pipe(
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(env)),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "KeyFormatError")
+      assertErrorClean(error)
+    }))
+
+  it.effect("the configuration and key store print their keys as <redacted>", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      yield* Effect.gen(function*() {
+        const config = yield* MerchantConfig.MerchantConfig
+        const store = yield* KeyStore.KeyStore
+        yield* Effect.logInfo("config", config, store)
+        assertClean("String(config.privateKey)", String(config.privateKey))
+        assertClean("JSON config", JSON.stringify(config))
+        assertClean("JSON key store", JSON.stringify(store))
+      }).pipe(
+        Effect.provide(KeyStore.layer.pipe(Layer.provideMerge(MerchantConfig.layer(baseOptions)))),
+        Effect.provide(captureLogs(lines))
+      )
+      assert.isAbove(lines.length, 0)
+      for (const line of lines) assertClean("log line", line)
+    }))
+})
+
+describe("span attributes", () => {
+  const run = (answer: Handler, redacted?: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const spans: Array<RecordingSpan> = []
+      yield* TestClock.setTime(NOW * 1000)
+      const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
+      const attempt = Effect.gen(function*() {
+        const client = yield* WechatPayClient.WechatPayClient
+        return yield* Effect.either(client.execute(WechatPayClient.prepare("POST", "/v3/x", { a: 1 })))
+      }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
+      yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
+      const http = spans.find((s) => s.name.startsWith("http.client"))
+      assert.isDefined(http)
+      return http!
+    })
+
+  it.effect("Authorization and Wechatpay-Signature are recorded only as <redacted>", () =>
+    Effect.gen(function*() {
+      const headers = { ...signed(200, OK).headers, "set-cookie": "session=abc" }
+      const span = yield* run(respond(200, OK, headers))
+      assert.strictEqual(String(span.attributes.get("http.request.header.authorization")), "<redacted>")
+      assert.strictEqual(String(span.attributes.get("http.response.header.wechatpay-signature")), "<redacted>")
+      // The platform's own defaults still apply next to ours.
+      assert.strictEqual(String(span.attributes.get("http.response.header.set-cookie")), "<redacted>")
+      // Non-secret headers stay visible for debugging.
+      assert.strictEqual(span.attributes.get("http.response.header.wechatpay-serial"), keys.wechatpayPublicKeyId)
+      assert.strictEqual(span.attributes.get("http.request.header.accept"), "application/json")
+      assertClean("http.client span", spanText(span))
+    }))
+
+  it.effect("an application's own redacted names are kept, and ours are added", () =>
+    Effect.gen(function*() {
+      const span = yield* run(respond(200, OK, { ...signed(200, OK).headers, "x-internal": "token" }), ["x-internal"])
+      assert.strictEqual(String(span.attributes.get("http.response.header.x-internal")), "<redacted>")
+      assert.strictEqual(String(span.attributes.get("http.request.header.authorization")), "<redacted>")
+      assertClean("http.client span", spanText(span))
+    }))
+
+  it.effect("no trace-context headers are sent to WeChat Pay", () =>
+    Effect.gen(function*() {
+      const before = sentLog.length
+      yield* run(respond(200, OK, signed(200, OK).headers ?? {}))
+      const sent = sentLog[before]!
+      assert.isUndefined(sent.headers["traceparent"])
+      assert.isUndefined(sent.headers["b3"])
+    }))
+})
+
+describe("the checker itself", () => {
+  it("would notice a leak (guards against a vacuous pass)", () => {
+    assert.throws(() => assertClean("probe", `oops ${privatePem}`))
+    assert.throws(() => assertClean("probe", `oops ${pkcs1Pem.split("\n")[3]}`))
+    const fields = NodeCrypto.createPrivateKey(privatePem).export({ format: "jwk" })
+    assert.throws(() => assertClean("probe", `d=${fields.d}`))
+    const signatures = requestSecrets()
+    assert.isAbove(signatures.length, 0)
+    assert.throws(() => assertClean("probe", `Authorization: ${signatures[0]}`))
+  })
+})
