@@ -1,0 +1,104 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect, Either, FastCheck, Schema } from "effect"
+import { DisassociateStores, ProductCouponStores } from "../src/index.js"
+import * as Scripted from "./support/ScriptedWechatPay.js"
+
+// Characters chosen to hit every rule: path syntax, dots, percent signs, whitespace,
+// controls (C0, C1, CR/LF), CJK, the BMP's edge, an emoji and both lone surrogates.
+const nasty = FastCheck.constantFrom(
+  "/", "?", "#", "%", ".", "..", "%2e", "\\", " ", "\t", "\r", "\n", "\u0000", "\u0085", "\u3000",
+  "门", "店", "é", "\uFFFD", "\uFFFF", "😀", "\uD800", "\uDFFF", "a", "1", "_", "-", "+", "&", "="
+)
+const anyId = FastCheck.oneof(
+  FastCheck.string({ unit: nasty, maxLength: 8 }),
+  FastCheck.string({ unit: "binary", maxLength: 8 }),
+  FastCheck.constantFrom("", ".", "..", "...", "%2E%2E", " ")
+)
+const validId = FastCheck.string({
+  unit: FastCheck.oneof(FastCheck.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }), nasty),
+  minLength: 1,
+  maxLength: 12
+}).filter((s) => DisassociateStores.idProblem(s) === undefined)
+const validPathId = validId.filter((s) => DisassociateStores.pathSegmentProblem(s) === undefined)
+const validInput = FastCheck.record({
+  productCouponId: validPathId,
+  stockId: validPathId,
+  brandId: validId,
+  storeList: FastCheck.array(FastCheck.record({ storeId: validId }), { minLength: 1, maxLength: 30 })
+})
+
+// One service and fake for the whole block (layer setup is the slow part); each run looks
+// only at the requests it added.
+const fake = Scripted.make(() => Scripted.ok())
+
+/** One call through the service and the signature-checking fake; returns what went on the wire. */
+const send = (input: ProductCouponStores.DisassociateStoresInput) =>
+  Effect.gen(function*() {
+    const before = fake.requests.length
+    const service = yield* ProductCouponStores.ProductCouponStores
+    const result = yield* Effect.either(service.disassociateStores(input))
+    return { result, sent: fake.requests.slice(before) }
+  })
+
+const idsFromUrl = (url: URL) => {
+  const segments = url.pathname.split("/")
+  return { productCouponId: decodeURIComponent(segments[6]!), stockId: decodeURIComponent(segments[8]!) }
+}
+
+const decodeBody = Schema.decodeUnknownSync(DisassociateStores.RequestBody)
+
+layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properties through the service", (it) => {
+  it.effect.prop("any valid request: the signed wire body decodes back to it, and the path to its ids", [validInput], ([input]) =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* send(input)
+      assert.isTrue(Either.isRight(result))
+      assert.strictEqual(sent.length, 1)
+      const request = sent[0]!
+      assert.isUndefined(request.rejection)
+      assert.deepStrictEqual(decodeBody(JSON.parse(request.bodyText)), {
+        storeList: input.storeList.map((s) => ({ storeId: s.storeId })),
+        brandId: input.brandId
+      } as never)
+      assert.deepStrictEqual(idsFromUrl(request.url), { productCouponId: input.productCouponId, stockId: input.stockId })
+    }), { fastCheck: { numRuns: 60 } })
+
+  it.effect.prop(
+    "arbitrary ids: rejected with a typed error (nothing sent), or the URL actually sent round-trips",
+    [anyId, anyId],
+    ([productCouponId, stockId]) =>
+      Effect.gen(function*() {
+        const { result, sent } = yield* send({ ...Scripted.sampleInput, productCouponId, stockId })
+        if (Either.isLeft(result)) {
+          assert.strictEqual(result.left._tag, "RequestValidationError")
+          assert.include(["productCouponId", "stockId"], result.left._tag === "RequestValidationError" && result.left.field)
+          assert.strictEqual(sent.length, 0)
+        } else {
+          assert.strictEqual(sent.length, 1)
+          assert.isUndefined(sent[0]!.rejection)
+          assert.strictEqual(sent[0]!.url.search, "")
+          assert.deepStrictEqual(idsFromUrl(sent[0]!.url), { productCouponId, stockId })
+          assert.strictEqual(sent[0]!.url.pathname.split("/").length, 10)
+        }
+      }),
+    { fastCheck: { numRuns: 150 } }
+  )
+})
+
+describe("properties of validation", () => {
+  it.prop("arbitrary body ids: validation rejects exactly what idProblem names", [anyId, anyId], ([brandId, storeId]) => {
+    const r = DisassociateStores.validate({ ...Scripted.sampleInput, brandId, storeList: [{ storeId }] })
+    // Fields are checked in schema order: the store list comes before the brand.
+    const expected = DisassociateStores.idProblem(storeId) ?? DisassociateStores.idProblem(brandId)
+    assert.strictEqual(Either.isLeft(r) ? r.left.reason : undefined, expected)
+  }, { fastCheck: { numRuns: 300 } })
+
+  it.prop("store lists of 1..200 pass, 0 and 201+ fail", [FastCheck.integer({ min: 0, max: 450 })], ([n]) => {
+    const storeList = Array.from({ length: n }, (_, i) => ({ storeId: String(100000000 + i) }))
+    const r = DisassociateStores.validate({ ...Scripted.sampleInput, storeList })
+    if (n >= 1 && n <= 200) {
+      assert.isTrue(Either.isRight(r))
+    } else {
+      assert.isTrue(Either.isLeft(r) && r.left.field === "storeList")
+    }
+  }, { fastCheck: { numRuns: 200, examples: [[0], [1], [200], [201]] } })
+})
