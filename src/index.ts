@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Authorization from "./Authorization.js"
+export * as BulkDisassociation from "./BulkDisassociation.js"
 export * as KeyStore from "./KeyStore.js"
 export * as MerchantConfig from "./MerchantConfig.js"
 export * as Pem from "./Pem.js"

@@ -1,3 +1,180 @@
 #!/usr/bin/env node
-// Placeholder until the bulk job and sandbox land: proves `npm start` runs.
-console.log("wechatpay-stores: the bulk disassociation CLI is under construction.")
+/**
+ * `wechatpay-stores`: bulk disassociation from the command line, a sandbox to
+ * try it against, and the `demo` that `npm start` runs.
+ *
+ * Exit codes: 0 every unique store succeeded (demo: ran and checked out),
+ * 2 the job ran but some stores failed or are unresolved, 1 it could not run.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
+import { parseArgs } from "node:util"
+import * as DisassociateStores from "../DisassociateStores.js"
+import * as ProductCouponStores from "../ProductCouponStores.js"
+import * as Commands from "./Commands.js"
+
+const USAGE = `usage:
+  wechatpay-stores disassociate --product-coupon-id ID --stock-id ID --brand-id ID --stores FILE
+                                [--report FILE] [--dry-run] [--concurrency N] [--rate N]
+      FILE: one id a line, a CSV with a store_id column, a JSON array of strings or of
+      {"store_id": …}, or - for standard input. Credentials come from the WECHATPAY_* variables.
+  wechatpay-stores sandbox [--port P] [--backup-port P] [--stores N] [--faults fault=rate,…]
+                           [--seed S] [--rate N] [--dir DIR]
+  wechatpay-stores demo       (what npm start runs: the sandbox and a bulk job, in one process)
+`
+
+/** A problem with how the command was called: exit 1 with one line. */
+class UsageError {
+  readonly _tag = "UsageError"
+  constructor(readonly message: string) {}
+}
+
+const positiveInt = (flag: string, value: string | undefined, fallback: number): number | UsageError => {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  return Number.isInteger(n) && n > 0 ? n : new UsageError(`--${flag} must be a positive whole number, got "${value}"`)
+}
+
+const nonNegativeInt = (flag: string, value: string | undefined, fallback: number): number | UsageError => {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  return Number.isInteger(n) && n >= 0 ? n : new UsageError(`--${flag} must be a whole number ≥ 0, got "${value}"`)
+}
+
+const parse = (argv: ReadonlyArray<string>) => {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "product-coupon-id": { type: "string" },
+        "stock-id": { type: "string" },
+        "brand-id": { type: "string" },
+        stores: { type: "string" },
+        report: { type: "string" },
+        "dry-run": { type: "boolean" },
+        concurrency: { type: "string" },
+        rate: { type: "string" },
+        port: { type: "string" },
+        "backup-port": { type: "string" },
+        faults: { type: "string" },
+        seed: { type: "string" },
+        dir: { type: "string" },
+        help: { type: "boolean", short: "h" }
+      }
+    })
+  } catch (e) {
+    return new UsageError(e instanceof Error ? e.message : "bad arguments")
+  }
+}
+
+/** Parses `rateLimit=0.2,systemError=0.05` into fault rates. */
+export const parseFaults = (text: string | undefined): Commands.FaultRates | UsageError => {
+  const rates: Record<string, number> = {}
+  if (text === undefined || text.trim() === "") return rates
+  for (const part of text.split(",")) {
+    const [name, value] = part.split("=")
+    const rate = Number(value)
+    if (name === undefined || !Commands.isFault(name.trim()) || !(rate >= 0 && rate <= 1)) {
+      return new UsageError(
+        `--faults takes fault=rate pairs with rates in [0, 1]; faults: ${Commands.faultNames().join(", ")}`
+      )
+    }
+    rates[name.trim()] = rate
+  }
+  return rates
+}
+
+const idFlag = (flag: string, value: string | undefined, path: boolean): string | UsageError => {
+  if (value === undefined) return new UsageError(`--${flag} is required`)
+  const problem = DisassociateStores.idProblem(value) ?? (path ? DisassociateStores.pathSegmentProblem(value) : undefined)
+  return problem === undefined ? value : new UsageError(`--${flag} ${problem}`)
+}
+
+/** Runs one command line; resolves to the exit code. Exported for the tests. */
+export const run = (
+  argv: ReadonlyArray<string>,
+  io: Commands.Io = Commands.processIo
+): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const args = parse(argv)
+    if (args instanceof UsageError) return usage(io, args.message)
+    const [command, ...rest] = args.positionals
+    if (args.values.help === true || command === undefined) {
+      io.out.write(USAGE)
+      return command === undefined && args.values.help !== true ? 1 : 0
+    }
+    if (rest.length > 0) return usage(io, `unexpected argument "${rest[0]}"`)
+    const v = args.values
+    switch (command) {
+      case "disassociate": {
+        const productCouponId = idFlag("product-coupon-id", v["product-coupon-id"], true)
+        const stockId = idFlag("stock-id", v["stock-id"], true)
+        const brandId = idFlag("brand-id", v["brand-id"], false)
+        const concurrency = positiveInt("concurrency", v.concurrency, 4)
+        const rate = positiveInt("rate", v.rate, ProductCouponStores.DEFAULT_RATE_LIMIT.limit)
+        for (const x of [productCouponId, stockId, brandId, concurrency, rate]) {
+          if (x instanceof UsageError) return usage(io, x.message)
+        }
+        if (v.stores === undefined) return usage(io, "--stores is required (a file, or - for standard input)")
+        return yield* Commands.disassociate({
+          productCouponId: productCouponId as string,
+          stockId: stockId as string,
+          brandId: brandId as string,
+          stores: v.stores,
+          report: v.report,
+          dryRun: v["dry-run"] === true,
+          concurrency: concurrency as number,
+          rate: rate as number
+        }, io, FetchHttpClient.layer)
+      }
+      case "sandbox": {
+        const port = nonNegativeInt("port", v.port, 0)
+        const backupPort = nonNegativeInt("backup-port", v["backup-port"], 0)
+        const stores = positiveInt("stores", v.stores, 10_000)
+        const seed = nonNegativeInt("seed", v.seed, 1)
+        const rate = nonNegativeInt("rate", v.rate, 20)
+        const faults = parseFaults(v.faults)
+        for (const x of [port, backupPort, stores, seed, rate, faults]) {
+          if (x instanceof UsageError) return usage(io, x.message)
+        }
+        return yield* Commands.sandbox({
+          port: port as number,
+          backupPort: backupPort as number,
+          stores: stores as number,
+          seed: seed as number,
+          rate: rate as number,
+          faults: faults as Commands.FaultRates,
+          dir: v.dir ?? ".sandbox"
+        }, io)
+      }
+      case "demo":
+        return yield* Commands.demo(io)
+      default:
+        return usage(io, `unknown command "${command}"`)
+    }
+  })
+
+const usage = (io: Commands.Io, message: string): number => {
+  io.err.write(`wechatpay-stores: ${message}\n${USAGE}`)
+  return 1
+}
+
+// Run only when executed, not when imported by the tests.
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli/main.ts") === true ||
+  process.argv[1]?.endsWith("/cli/main.js") === true || process.argv[1]?.endsWith("wechatpay-stores") === true
+if (isMain) {
+  const fiber = Effect.runFork(run(process.argv.slice(2)))
+  // Ctrl-C interrupts the job (scopes close: the sandbox stops, files are flushed).
+  process.once("SIGINT", () => Effect.runFork(Fiber.interrupt(fiber)))
+  process.once("SIGTERM", () => Effect.runFork(Fiber.interrupt(fiber)))
+  fiber.addObserver((exit) => {
+    if (Exit.isSuccess(exit)) process.exitCode = exit.value
+    else if (Cause.isInterruptedOnly(exit.cause)) process.exitCode = 130
+    else {
+      process.stderr.write(`wechatpay-stores: internal error: ${Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.pretty(exit.cause))}\n`)
+      process.exitCode = 1
+    }
+  })
+}

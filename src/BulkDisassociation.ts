@@ -1,0 +1,377 @@
+/**
+ * "Remove these 30,000 stores from this stock": any number of store ids,
+ * de-duplicated in first-seen order, cut into calls of at most 200, sent with
+ * bounded concurrency through `ProductCouponStores` (so its rate limiter,
+ * retries and failover apply), and a report in which every unique store
+ * appears exactly once: succeeded, failed, or unresolved.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Predicate, Ref, Stream } from "effect"
+import type { DisassociateStoresResult } from "./DisassociateStores.js"
+import * as DisassociateStores from "./DisassociateStores.js"
+import { AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
+import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+
+/** The endpoint's documented maximum of stores per call. */
+export const MAX_CHUNK = 200
+
+/** A store WeChat Pay (or this client, for ids it cannot send) refused. */
+export interface FailedStore {
+  readonly storeId: string
+  readonly code: string
+  readonly message: string
+}
+
+/** A store whose outcome is not known: not sent, or sent without a trustworthy answer. */
+export interface UnresolvedStore {
+  readonly storeId: string
+  readonly reason: string
+  readonly requestId?: string | undefined
+}
+
+/** The counts; `succeeded + failed + unresolved = unique` and `unique + duplicates = input`. */
+export interface Summary {
+  readonly input: number
+  readonly unique: number
+  readonly duplicates: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly unresolved: number
+  /** Calls of at most 200 stores that were (or would have been) made. */
+  readonly chunks: number
+  /** HTTP attempts made, retries included. */
+  readonly requests: number
+  /** Retries by what caused them (an error tag). */
+  readonly retries: Readonly<Record<string, number>>
+}
+
+/** The record of a job. */
+export interface Report {
+  readonly summary: Summary
+  readonly succeeded: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<FailedStore>
+  readonly unresolved: ReadonlyArray<UnresolvedStore>
+  /** Set when an error that would fail every remaining call stopped the job. */
+  readonly stoppedBy?: { readonly tag: string; readonly code: string; readonly message: string } | undefined
+}
+
+// ---------------------------------------------------------------------------
+// Pure planning: de-duplication and chunking
+
+/** Keeps the first occurrence of each id. */
+export const makeDeduplicator = (): (id: string) => boolean => {
+  const seen = new Set<string>()
+  return (id) => {
+    if (seen.has(id)) return false
+    seen.add(id)
+    return true
+  }
+}
+
+/** De-duplicates (first-seen order) and cuts into chunks of at most `size`. */
+export const plan = (
+  ids: Iterable<string>,
+  size: number = MAX_CHUNK
+): { readonly input: number; readonly unique: number; readonly chunks: ReadonlyArray<ReadonlyArray<string>> } => {
+  const fresh = makeDeduplicator()
+  const chunks: Array<Array<string>> = []
+  let input = 0
+  let unique = 0
+  let current: Array<string> = []
+  for (const id of ids) {
+    input++
+    if (!fresh(id)) continue
+    unique++
+    current.push(id)
+    if (current.length === size) {
+      chunks.push(current)
+      current = []
+    }
+  }
+  if (current.length > 0) chunks.push(current)
+  return { input, unique, chunks }
+}
+
+// ---------------------------------------------------------------------------
+// Pure accounting: what one chunk's outcome means for each of its stores
+
+/** How one call ended, as far as its stores are concerned. */
+export type ChunkOutcome =
+  | { readonly _tag: "Answered"; readonly result: Pick<DisassociateStoresResult, "successStoreList" | "failedStoreList" | "requestId"> }
+  | { readonly _tag: "Rejected"; readonly code: string; readonly message: string }
+  | { readonly _tag: "Unknown"; readonly reason: string; readonly requestId?: string | undefined }
+
+/** One chunk's stores, split three ways. */
+export interface Settlement {
+  readonly succeeded: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<FailedStore>
+  readonly unresolved: ReadonlyArray<UnresolvedStore>
+}
+
+/**
+ * Splits a chunk by its outcome. Every store of the chunk lands in exactly one
+ * list; a store the answer does not mention is unresolved, and stores the
+ * answer mentions that were not sent are ignored.
+ */
+export const settle = (chunk: ReadonlyArray<string>, outcome: ChunkOutcome): Settlement => {
+  switch (outcome._tag) {
+    case "Rejected":
+      return {
+        succeeded: [],
+        failed: chunk.map((storeId) => ({ storeId, code: outcome.code, message: outcome.message })),
+        unresolved: []
+      }
+    case "Unknown":
+      return {
+        succeeded: [],
+        failed: [],
+        unresolved: chunk.map((storeId) => ({ storeId, reason: outcome.reason, requestId: outcome.requestId }))
+      }
+    case "Answered": {
+      const ok = new Set<string>()
+      for (const s of outcome.result.successStoreList) ok.add(s.storeId)
+      const bad = new Map<string, FailedStore>()
+      for (const f of outcome.result.failedStoreList) {
+        if (!ok.has(f.storeId)) bad.set(f.storeId, { storeId: f.storeId, code: f.code, message: f.message })
+      }
+      const succeeded: Array<string> = []
+      const failed: Array<FailedStore> = []
+      const unresolved: Array<UnresolvedStore> = []
+      for (const storeId of chunk) {
+        if (ok.has(storeId)) succeeded.push(storeId)
+        else {
+          const f = bad.get(storeId)
+          if (f !== undefined) failed.push(f)
+          else {
+            unresolved.push({
+              storeId,
+              reason: "not listed in the response's success or failure list",
+              requestId: outcome.result.requestId
+            })
+          }
+        }
+      }
+      return { succeeded, failed, unresolved }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Error classification
+
+/** Errors that will fail every remaining call of the job: stop instead of sending more. */
+export const STOPPING_ERRORS: ReadonlySet<string> = new Set([
+  "StockExpiredError",
+  "StockScopeNotSpecificError",
+  "ProductCouponNotFoundError",
+  "StockNotFoundError",
+  "NotFoundError",
+  "NoAuthError",
+  "SignError"
+])
+
+/** Definitive rejections of one call: its stores certainly did not change. */
+export const REJECTING_ERRORS: ReadonlySet<string> = new Set([
+  "ParamError",
+  "InvalidRequestError",
+  "RequestValidationError",
+  ...STOPPING_ERRORS
+])
+
+/** What a failed call means for its stores, and whether the job must stop. */
+export const classify = (error: DisassociateStoresError): { readonly outcome: ChunkOutcome; readonly stops: boolean } => {
+  const requestId = "requestId" in error ? error.requestId : undefined
+  if (REJECTING_ERRORS.has(error._tag)) {
+    const code = "code" in error && typeof error.code === "string" ? error.code : "INVALID_INPUT"
+    return { outcome: { _tag: "Rejected", code, message: error.message }, stops: STOPPING_ERRORS.has(error._tag) }
+  }
+  // Everything else (429 after retries, 5xx, transport, timeout, verification, probe, decode): the
+  // request may or may not have been applied.
+  return { outcome: { _tag: "Unknown", reason: `${error._tag}: ${error.message}`, requestId }, stops: false }
+}
+
+// ---------------------------------------------------------------------------
+// The job
+
+/** Progress while a job runs. `done` counts stores settled so far. */
+export type ProgressEvent =
+  | { readonly _tag: "ChunkSettled"; readonly chunk: number; readonly size: number; readonly done: number; readonly succeeded: number; readonly failed: number; readonly unresolved: number; readonly requests: number }
+  | { readonly _tag: "Stopped"; readonly tag: string; readonly code: string; readonly message: string }
+
+/** @since 0.1.0 */
+export interface Options {
+  readonly productCouponId: string
+  readonly stockId: string
+  readonly brandId: string
+  /** Calls in flight at once; defaults to 4 (the service's rate limiter still caps calls per second). */
+  readonly concurrency?: number | undefined
+  /** Stores per call, 1 to 200; defaults to 200. */
+  readonly chunkSize?: number | undefined
+  /** Called after each chunk settles, and when the job stops. */
+  readonly onProgress?: ((event: ProgressEvent) => Effect.Effect<void>) | undefined
+}
+
+/** Where store ids can come from. */
+export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<string> | Stream.Stream<string, E, R>
+
+/** Store-id sources that cannot be read fail the job with this. */
+export interface SourceError {
+  readonly _tag: "StoreSourceError"
+  readonly cause: unknown
+}
+
+const toStream = <E, R>(ids: StoreIds<E, R>): Stream.Stream<string, E | SourceError, R> => {
+  if (Predicate.hasProperty(ids, Stream.StreamTypeId)) return ids as Stream.Stream<string, E, R>
+  if (Predicate.hasProperty(ids, Symbol.asyncIterator)) {
+    return Stream.fromAsyncIterable(ids as AsyncIterable<string>, (cause): SourceError => ({ _tag: "StoreSourceError", cause }))
+  }
+  return Stream.fromIterable(ids as Iterable<string>)
+}
+
+/**
+ * Checks one store id on its own, so one bad id is reported as failed instead
+ * of sinking the 199 good ids that share its call.
+ */
+const storeIdProblem = (storeId: string): Option.Option<string> => DisassociateStores.storeIdProblem(storeId)
+
+/** Runs the job; fails only if the id source itself fails. */
+export const disassociateAll = <E = never, R = never>(
+  ids: StoreIds<E, R>,
+  options: Options
+): Effect.Effect<Report, E | SourceError, R | ProductCouponStores> =>
+  Effect.gen(function*() {
+    const service = yield* ProductCouponStores
+    const chunkSize = Math.max(1, Math.min(MAX_CHUNK, Math.floor(options.chunkSize ?? MAX_CHUNK)))
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4))
+    const progress = options.onProgress ?? (() => Effect.void)
+
+    let input = 0
+    let unique = 0
+    let chunks = 0
+    let requests = 0
+    const retries: Record<string, number> = {}
+    const succeeded: Array<string> = []
+    const failed: Array<FailedStore> = []
+    const unresolved: Array<UnresolvedStore> = []
+    const stop = yield* Ref.make(Option.none<{ tag: string; code: string; message: string }>())
+    const fresh = makeDeduplicator()
+
+    const observer = {
+      onAttempt: (event: { readonly outcome: string; readonly willRetry: boolean }) =>
+        Effect.sync(() => {
+          requests++
+          if (event.willRetry) retries[event.outcome] = (retries[event.outcome] ?? 0) + 1
+        })
+    }
+
+    const send = (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
+      Effect.gen(function*() {
+        const stopped = yield* Ref.get(stop)
+        if (Option.isSome(stopped)) {
+          return settle(chunk, {
+            _tag: "Unknown",
+            reason: `not sent: the job stopped after ${stopped.value.code}: ${stopped.value.message}`
+          })
+        }
+        const result = yield* service.disassociateStores({
+          productCouponId: options.productCouponId,
+          stockId: options.stockId,
+          brandId: options.brandId,
+          storeList: chunk.map((storeId) => ({ storeId }))
+        }).pipe(Effect.provideService(AttemptObserver, observer), Effect.either)
+        if (result._tag === "Right") return settle(chunk, { _tag: "Answered", result: result.right })
+        const { outcome, stops } = classify(result.left)
+        if (stops && outcome._tag === "Rejected") {
+          const first = yield* Ref.modify(stop, (current) =>
+            Option.isSome(current)
+              ? [false, current] as const
+              : [true, Option.some({ tag: result.left._tag, code: outcome.code, message: outcome.message })] as const)
+          if (first) yield* progress({ _tag: "Stopped", tag: result.left._tag, code: outcome.code, message: outcome.message })
+        }
+        return settle(chunk, outcome)
+      })
+
+    yield* toStream(ids).pipe(
+      Stream.tap(() => Effect.sync(() => input++)),
+      Stream.filter(fresh),
+      Stream.tap(() => Effect.sync(() => unique++)),
+      // Ids that cannot be sent are settled here, without costing their chunk-mates anything.
+      Stream.filter((storeId) => {
+        const problem = storeIdProblem(storeId)
+        if (Option.isNone(problem)) return true
+        failed.push({ storeId, code: "INVALID_STORE_ID", message: problem.value })
+        return false
+      }),
+      Stream.grouped(chunkSize),
+      Stream.mapEffect((chunk) => send(Array.from(chunk)), { concurrency }),
+      Stream.runForEach((s) => {
+        chunks++
+        for (const id of s.succeeded) succeeded.push(id)
+        for (const f of s.failed) failed.push(f)
+        for (const u of s.unresolved) unresolved.push(u)
+        return progress({
+          _tag: "ChunkSettled",
+          chunk: chunks,
+          size: s.succeeded.length + s.failed.length + s.unresolved.length,
+          done: succeeded.length + failed.length + unresolved.length,
+          succeeded: succeeded.length,
+          failed: failed.length,
+          unresolved: unresolved.length,
+          requests
+        })
+      })
+    )
+
+    const stoppedBy = Option.getOrUndefined(yield* Ref.get(stop))
+    return {
+      summary: {
+        input,
+        unique,
+        duplicates: input - unique,
+        succeeded: succeeded.length,
+        failed: failed.length,
+        unresolved: unresolved.length,
+        chunks,
+        requests,
+        retries
+      },
+      succeeded,
+      failed,
+      unresolved,
+      ...(stoppedBy === undefined ? {} : { stoppedBy })
+    } satisfies Report
+  }).pipe(Effect.withSpan("BulkDisassociation.disassociateAll", {
+    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+  }))
+
+/** What a dry run reports: the plan, nothing sent. */
+export interface DryRun {
+  readonly input: number
+  readonly unique: number
+  readonly duplicates: number
+  readonly invalid: ReadonlyArray<FailedStore>
+  readonly calls: number
+}
+
+/** De-duplicates and validates without sending anything; holds only the de-duplication set. */
+export const dryRun = <E = never, R = never>(
+  ids: StoreIds<E, R>,
+  chunkSize: number = MAX_CHUNK
+): Effect.Effect<DryRun, E | SourceError, R> =>
+  Effect.gen(function*() {
+    const fresh = makeDeduplicator()
+    let input = 0
+    let unique = 0
+    const invalid: Array<FailedStore> = []
+    yield* Stream.runForEach(toStream(ids), (storeId) =>
+      Effect.sync(() => {
+        input++
+        if (!fresh(storeId)) return
+        unique++
+        const problem = storeIdProblem(storeId)
+        if (Option.isSome(problem)) invalid.push({ storeId, code: "INVALID_STORE_ID", message: problem.value })
+      }))
+    const size = Math.max(1, Math.min(MAX_CHUNK, Math.floor(chunkSize)))
+    return { input, unique, duplicates: input - unique, invalid, calls: Math.ceil((unique - invalid.length) / size) }
+  })
