@@ -123,10 +123,12 @@ export const make = (script: Script): Scripted => {
   return { layer: Layer.succeed(HttpClient.HttpClient, client), requests }
 }
 
-/** The service (+ client) against a scripted fake, primary and backup URLs set. */
+/** Client options trusting {@link keys}, with the primary and backup URLs. */
+export const merchantOptions = TestKeys.merchantOptions(keys, { baseUrl: PRIMARY, backupBaseUrl: BACKUP })
+
+/** The service (+ client) against a scripted fake. */
 export const serviceLayer = (scripted: Scripted, options?: ProductCouponStores.Options) =>
-  ProductCouponStores.layerMerchant(TestKeys.merchantOptions(keys, { baseUrl: PRIMARY, backupBaseUrl: BACKUP }), options)
-    .pipe(Layer.provide(scripted.layer))
+  ProductCouponStores.layerMerchant(merchantOptions, options).pipe(Layer.provide(scripted.layer))
 
 export const sampleInput: ProductCouponStores.DisassociateStoresInput = {
   productCouponId: "200000001",
