@@ -1,0 +1,119 @@
+// Packaging: build with tsconfig.build.json, `npm pack`, install the tarball into an empty folder
+// offline, then import both entry points (and type-check against them) from there.
+//
+// The package is staged in a temp folder (package.json + README.md + a fresh dist/ built by the same
+// `tsc -p tsconfig.build.json` that `npm run build` runs), so this test never deletes or rewrites the
+// working tree's dist/ while something else may be using it. The peers (effect, @effect/platform) are
+// not fetched: npm is told not to install peers, and they are symlinked from this repo's node_modules,
+// which is what an application that already depends on them would have.
+import { assert, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const work = mkdtempSync(join(tmpdir(), "effect-wechatpay-pack-"))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
+  new Promise<string>((resolve, reject) => {
+    execFile(command, args, { cwd, timeout: 180_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: "false" } }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(" ")} failed:\n${stdout}\n${stderr}`))
+      else resolve(stdout)
+    })
+  })
+
+const SMOKE = `
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import * as Lib from "effect-wechatpay"
+import * as Testing from "effect-wechatpay/testing"
+const { WechatPayClient } = Lib
+const { ServerProtocol, TestKeys } = Testing
+const keys = await Effect.runPromise(TestKeys.generate())
+const http = HttpClient.make((request) => Effect.sync(() => {
+  const now = Math.floor(Date.now() / 1000)
+  return HttpClientResponse.fromWeb(request, new Response("{}", { status: 200, headers: ServerProtocol.signResponse(keys, "{}", now) }))
+}))
+const layer = WechatPayClient.layer(TestKeys.merchantOptions(keys)).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
+const res = await Effect.runPromise(
+  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(WechatPayClient.prepare("GET", "/v3/ping"))).pipe(Effect.provide(layer))
+)
+console.log(JSON.stringify({ main: Object.keys(Lib).sort(), testing: Object.keys(Testing).sort(), status: res.status }))
+`
+
+const CONSUMER_TS = `
+import { Effect } from "effect"
+import { MerchantConfig, WechatPayClient, WechatPayError } from "effect-wechatpay"
+import { TestKeys } from "effect-wechatpay/testing"
+const prepared: WechatPayClient.Prepared = WechatPayClient.prepare("GET", "/v3/ping")
+const base: string = MerchantConfig.DEFAULT_BASE_URL
+const limit: number = WechatPayError.EXCERPT_LIMIT
+const keys: Effect.Effect<TestKeys.TestKeys> = TestKeys.generate()
+export { base, keys, limit, prepared }
+`
+
+describe("npm pack", () => {
+  it("builds, packs, installs offline into an empty folder, and imports both entry points", async () => {
+    // 1. Stage and build exactly as `npm run build` does, into the stage.
+    const stage = join(work, "stage")
+    mkdirSync(stage)
+    cpSync(join(root, "package.json"), join(stage, "package.json"))
+    if (existsSync(join(root, "README.md"))) cpSync(join(root, "README.md"), join(stage, "README.md"))
+    await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", join(stage, "dist")], root)
+
+    // 2. Pack (scripts off: the build just ran).
+    const out = join(work, "out")
+    mkdirSync(out)
+    await run("npm", ["pack", "--ignore-scripts", "--pack-destination", out], stage)
+    const tarballs = readdirSync(out).filter((f) => f.endsWith(".tgz"))
+    assert.deepStrictEqual(tarballs, ["effect-wechatpay-0.1.0.tgz"])
+
+    // 3. Install into an empty folder, offline, without fetching peers; link the peers from here.
+    const app = join(work, "app")
+    mkdirSync(app)
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }))
+    await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--legacy-peer-deps", join(out, tarballs[0]!)], app)
+    mkdirSync(join(app, "node_modules/@effect"), { recursive: true })
+    symlinkSync(join(root, "node_modules/effect"), join(app, "node_modules/effect"), "dir")
+    symlinkSync(join(root, "node_modules/@effect/platform"), join(app, "node_modules/@effect/platform"), "dir")
+    mkdirSync(join(app, "node_modules/@types"), { recursive: true })
+    symlinkSync(join(root, "node_modules/@types/node"), join(app, "node_modules/@types/node"), "dir")
+
+    const installed = JSON.parse(readFileSync(join(app, "node_modules/effect-wechatpay/package.json"), "utf8"))
+    assert.deepStrictEqual(Object.keys(installed.peerDependencies).sort(), ["@effect/platform", "effect"])
+    // Only the build output and docs ship: no sources, no tests, no fixtures with keys.
+    const shipped = readdirSync(join(app, "node_modules/effect-wechatpay"))
+    assert.sameMembers(shipped, existsSync(join(root, "README.md")) ? ["README.md", "dist", "package.json"] : ["dist", "package.json"])
+
+    // 4. Import both entry points from the installed copy and run one signed, verified call.
+    writeFileSync(join(app, "smoke.mjs"), SMOKE)
+    const report = JSON.parse((await run(process.execPath, ["smoke.mjs"], app)).trim().split("\n").pop() ?? "{}")
+    assert.includeMembers(report.main, ["KeyStore", "MerchantConfig", "Signer", "WechatPayClient", "WechatPayError"])
+    assert.includeMembers(report.testing, ["ServerProtocol", "TestKeys"])
+    assert.strictEqual(report.status, 200)
+
+    // 5. The declarations and the exports map type-check for a NodeNext consumer.
+    writeFileSync(join(app, "consumer.ts"), CONSUMER_TS)
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          lib: ["ES2022", "DOM"],
+          types: ["node"]
+        },
+        files: ["consumer.ts"]
+      })
+    )
+    await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(app, "tsconfig.json")], app)
+  }, 300_000)
+})
