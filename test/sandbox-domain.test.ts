@@ -1,9 +1,9 @@
 // The sandbox's rules and state, through the in-memory HttpClient and this library's client.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Redacted, TestClock } from "effect"
+import { Effect, Either, Layer, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
 import { Authorization, WechatPayClient } from "../src/index.js"
-import { FakeWechatPay } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 
 const M = FakeWechatPay.MESSAGES
@@ -469,4 +469,22 @@ describe("sandbox rules: authentication and headers", () => {
     const moved = { ...handBuilt(), target: "/v3/nothing/here" }
     assert.deepStrictEqual(decode(fresh().handle(moved, now)).status, 401)
   })
+})
+
+describe("SandboxHttpClient.layerSandbox", () => {
+  it.effect("one layer gives the fake, the in-memory HttpClient and a MerchantConfig that trusts it", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeWechatPay.FakeWechatPay
+      const { json } = yield* disassociate(F.productCouponId, F.stockId, body(F.brandId, [s(0)]))
+      assert.deepStrictEqual(json, { total_count: 1, success_store_list: [{ store_id: s(0) }] })
+      assert.isFalse(fake.isAssociated(F.stockId, s(0)))
+      assert.strictEqual(fake.log[0]!.endpoint, "primary")
+    }).pipe(
+      Effect.provide(
+        WechatPayClient.layerServices.pipe(
+          Layer.provide(WechatPayClient.layerCrypto),
+          Layer.provideMerge(SandboxHttpClient.layerSandbox({ keys, seed: FakeWechatPay.generate({ stores: 5 }) }))
+        )
+      )
+    ))
 })

@@ -21,8 +21,8 @@
  *   usage mode (400), expiry (400), store scope (400), then the stores.
  * - Only authenticated requests count against the rate limit (one sliding
  *   one-second window for the whole sandbox).
- * - A stock is expired when marked so or when the clock has reached
- *   `availableEndMillis`; a stock whose window has not begun yet is not expired.
+ * - A stock is expired when marked so or when the sandbox clock has reached
+ *   its `availableEndMillis`.
  * - Empty `success_store_list` / `failed_store_list` are left out (both are
  *   optional in the documentation); `emptyLists: "include"` sends `[]`.
  *
@@ -46,7 +46,6 @@ export interface StockSeed {
   readonly storeScope?: StoreScope | undefined
   /** Marks the stock expired regardless of its window. */
   readonly expired?: boolean | undefined
-  readonly availableBeginMillis?: number | undefined
   /** From this instant on (sandbox clock) the stock is expired. */
   readonly availableEndMillis?: number | undefined
   readonly associatedStoreIds?: Iterable<string> | undefined

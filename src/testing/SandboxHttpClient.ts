@@ -19,8 +19,11 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Chunk, Clock, Duration, Effect, Layer, Stream } from "effect"
+import type { ConfigurationError } from "../WechatPayError.js"
 import * as MerchantConfig from "../MerchantConfig.js"
+import * as FakeWechatPayModule from "./FakeWechatPay.js"
 import { FakeWechatPay, type Service as Fake } from "./FakeWechatPay.js"
+import * as TestKeys from "./TestKeys.js"
 
 export interface Options {
   /** Default: the real primary domain, so an unconfigured client lands here. */
@@ -114,3 +117,19 @@ export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient =
 /** `HttpClient` from the `FakeWechatPay` in context. */
 export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, never, FakeWechatPay> =>
   Layer.effect(HttpClient.HttpClient, Effect.map(FakeWechatPay, (fake) => make(fake, options)))
+
+/**
+ * Everything a unit test needs in one layer: a fresh `FakeWechatPay`, the
+ * in-memory `HttpClient` over it, and a `MerchantConfig` that trusts it. Put
+ * your own layers (e.g. `WechatPayClient.layerServices` with
+ * `WechatPayClient.layerCrypto`) on top of it.
+ */
+export const layerSandbox = (
+  options: FakeWechatPayModule.Options & Options = {}
+): Layer.Layer<FakeWechatPay | HttpClient.HttpClient | MerchantConfig.MerchantConfig, ConfigurationError> => {
+  const urls = { baseUrl: options.baseUrl, backupBaseUrl: options.backupBaseUrl }
+  const config = Layer.unwrapEffect(
+    Effect.map(FakeWechatPay, (fake) => MerchantConfig.layer(TestKeys.merchantOptions(fake.keys, urls)))
+  )
+  return Layer.mergeAll(layer(urls), config).pipe(Layer.provideMerge(FakeWechatPayModule.layer(options)))
+}
