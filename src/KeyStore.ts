@@ -106,10 +106,19 @@ export const fromKeys = (
 /** Parses every key of the configuration, once. */
 export const make: Effect.Effect<Service, KeyFormatError, MerchantConfig> = Effect.gen(function*() {
   const config = yield* MerchantConfig
-  const pkcs8 = yield* parsePrivateKey("merchant private key", config.privateKey)
+  const pkcs8 = yield* parsePrivateKey(
+    `merchant private key (${config.sources?.privateKey ?? "privateKey"})`,
+    config.privateKey
+  )
   const keys: Array<VerificationKey> = []
   if (Option.isSome(config.publicKeyId) && Option.isSome(config.publicKey)) {
-    keys.push(yield* parsePublicKey("WeChat Pay public key", config.publicKeyId.value, config.publicKey.value))
+    keys.push(
+      yield* parsePublicKey(
+        `WeChat Pay public key (${config.sources?.publicKey ?? "publicKey"})`,
+        config.publicKeyId.value,
+        config.publicKey.value
+      )
+    )
   }
   for (const [i, pem] of config.platformCertificates.entries()) {
     keys.push(yield* parseCertificate(`platform certificate #${i + 1}`, pem))

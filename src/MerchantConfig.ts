@@ -49,6 +49,11 @@ export interface Service {
   readonly baseUrl: string
   readonly backupBaseUrl: string
   readonly maxClockSkew: Duration.Duration
+  /**
+   * Where the keys came from (option or environment variable names), so a key
+   * that does not parse is reported against the setting to fix.
+   */
+  readonly sources?: { readonly privateKey: string; readonly publicKey: string } | undefined
 }
 
 /** @since 0.1.0 */
@@ -76,20 +81,24 @@ const checkUrl = (variable: string, value: string): Either.Either<string, Config
 /** Names used in errors: the environment variables when read by `layerConfig`, option names otherwise. */
 interface Names {
   readonly mchid: string
+  readonly privateKey: string
   readonly merchantSerialNo: string
   readonly publicKeyId: string
   readonly publicKey: string
   readonly baseUrl: string
   readonly backupBaseUrl: string
+  readonly maxClockSkew: string
 }
 
 const optionNames: Names = {
   mchid: "mchid",
+  privateKey: "privateKey",
   merchantSerialNo: "merchantSerialNo",
   publicKeyId: "publicKeyId",
   publicKey: "publicKey",
   baseUrl: "baseUrl",
-  backupBaseUrl: "backupBaseUrl"
+  backupBaseUrl: "backupBaseUrl",
+  maxClockSkew: "maxClockSkew"
 }
 
 /** Checks plain options and fills in defaults. Key contents are checked by `KeyStore`. */
@@ -121,6 +130,11 @@ export const make = (options: Options, names: Names = optionNames): Effect.Effec
     }
     const baseUrl = yield* checkUrl(names.baseUrl, options.baseUrl ?? DEFAULT_BASE_URL)
     const backupBaseUrl = yield* checkUrl(names.backupBaseUrl, options.backupBaseUrl ?? DEFAULT_BACKUP_BASE_URL)
+    // decodeUnknown, not decode: a bad value from untyped callers must be an error, not a throw.
+    const maxClockSkew = Duration.decodeUnknown(options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)
+    if (Option.isNone(maxClockSkew) || !Duration.greaterThan(maxClockSkew.value, Duration.zero)) {
+      return yield* new ConfigurationError({ variable: names.maxClockSkew, reason: "must be a positive duration" })
+    }
     return MerchantConfig.of({
       mchid: options.mchid,
       merchantSerialNo: options.merchantSerialNo,
@@ -130,7 +144,8 @@ export const make = (options: Options, names: Names = optionNames): Effect.Effec
       platformCertificates: options.platformCertificates ?? [],
       baseUrl,
       backupBaseUrl,
-      maxClockSkew: Duration.decode(options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)
+      maxClockSkew: maxClockSkew.value,
+      sources: { privateKey: names.privateKey, publicKey: names.publicKey }
     })
   })
 
@@ -184,17 +199,20 @@ const readFile = (variable: string, path: string): Effect.Effect<string, Configu
       })
   })
 
-/** Takes the inline value if set, otherwise the file named by the `_FILE` variable. */
+/**
+ * Takes the inline value if set, otherwise the file named by the `_FILE` variable;
+ * `Redacted` as soon as it is read, with the name of the variable that supplied it.
+ */
 const inlineOrFile = (
   inline: string,
   file: string
-): Effect.Effect<Option.Option<string>, ConfigurationError> =>
+): Effect.Effect<Option.Option<{ readonly value: Redacted.Redacted<string>; readonly from: string }>, ConfigurationError> =>
   Effect.gen(function*() {
     const value = yield* Effect.mapError(Config.option(Config.redacted(inline)), configFailure)
-    if (Option.isSome(value)) return Option.some(Redacted.value(value.value))
+    if (Option.isSome(value)) return Option.some({ value: value.value, from: inline })
     const path = yield* Effect.mapError(Config.option(Config.string(file)), configFailure)
     if (Option.isNone(path)) return Option.none()
-    return Option.some(yield* readFile(file, path.value))
+    return Option.some({ value: Redacted.make(yield* readFile(file, path.value)), from: file })
   })
 
 /**
@@ -218,12 +236,18 @@ export const fromConfig: Effect.Effect<Service, ConfigurationError> = Effect.gen
   return yield* make({
     mchid,
     merchantSerialNo,
-    privateKey: Redacted.make(privateKey.value),
+    privateKey: privateKey.value.value,
     publicKeyId: Option.getOrUndefined(publicKeyId),
-    publicKey: Option.getOrUndefined(publicKey),
+    // The public key is not secret; it is kept as plain text like the option.
+    publicKey: Option.getOrUndefined(Option.map(publicKey, (k) => Redacted.value(k.value))),
     baseUrl: Option.getOrUndefined(baseUrl),
     backupBaseUrl: Option.getOrUndefined(backupBaseUrl)
-  }, ENV)
+  }, {
+    ...ENV,
+    privateKey: privateKey.value.from,
+    publicKey: Option.match(publicKey, { onNone: () => ENV.publicKey, onSome: (k) => k.from }),
+    maxClockSkew: "maxClockSkew"
+  })
 })
 
 /** @since 0.1.0 */

@@ -142,6 +142,67 @@ describe("each missing or malformed variable is a ConfigurationError naming it",
   }
 })
 
+describe("a malformed key read from the environment names its variable", () => {
+  const pkcs1 = NodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey
+    .export({ type: "pkcs1", format: "pem" }).toString()
+  const buildFrom = (env: Record<string, string>) =>
+    Layer.build(WechatPayClient.layerConfig.pipe(
+      Layer.provide(fakeHttp(() => ({ status: 500 }))),
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+    )).pipe(Effect.scoped, Effect.flip)
+
+  it.effect("WECHATPAY_PRIVATE_KEY holding a PKCS#1 key", () =>
+    Effect.gen(function*() {
+      const err = yield* buildFrom({ ...fullEnv, WECHATPAY_PRIVATE_KEY: pkcs1 })
+      assert.strictEqual(err._tag, "KeyFormatError")
+      if (err._tag !== "KeyFormatError") return
+      assert.include(err.source, "WECHATPAY_PRIVATE_KEY")
+      assert.include(err.expected, "PKCS#8")
+    }))
+
+  it.scoped("WECHATPAY_PRIVATE_KEY_FILE and WECHATPAY_PUBLIC_KEY_FILE holding the wrong things", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempFiles({ "key.pem": "garbage", "pub.pem": privatePem })
+      const base = without(fullEnv, "WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY")
+      const badPrivate = yield* buildFrom({ ...base, WECHATPAY_PRIVATE_KEY_FILE: join(dir, "key.pem"), WECHATPAY_PUBLIC_KEY: keys.wechatpayPublicKeyPem })
+      assert.strictEqual(badPrivate._tag, "KeyFormatError")
+      if (badPrivate._tag === "KeyFormatError") assert.include(badPrivate.source, "WECHATPAY_PRIVATE_KEY_FILE")
+      const badPublic = yield* buildFrom({ ...base, WECHATPAY_PRIVATE_KEY: privatePem, WECHATPAY_PUBLIC_KEY_FILE: join(dir, "pub.pem") })
+      assert.strictEqual(badPublic._tag, "KeyFormatError")
+      if (badPublic._tag === "KeyFormatError") {
+        assert.include(badPublic.source, "WECHATPAY_PUBLIC_KEY_FILE")
+        assert.include(badPublic.expected, "SPKI")
+      }
+    }))
+
+  it.effect("options name the option instead", () =>
+    Effect.gen(function*() {
+      const err = yield* Effect.flip(
+        Layer.build(KeyStore.layer.pipe(Layer.provide(MerchantConfig.layer({ ...baseOptions, privateKey: Redacted.make(pkcs1) })))).pipe(
+          Effect.scoped
+        )
+      )
+      assert.strictEqual(err._tag, "KeyFormatError")
+      if (err._tag === "KeyFormatError") assert.include(err.source, "privateKey")
+    }))
+})
+
+describe("maxClockSkew option", () => {
+  for (const bad of [-1, 0, Number.NaN]) {
+    it.effect(`${bad} → ConfigurationError naming maxClockSkew, not a throw`, () =>
+      Effect.gen(function*() {
+        const err = yield* Effect.flip(MerchantConfig.make({ ...baseOptions, maxClockSkew: bad }))
+        assert.strictEqual(err.variable, "maxClockSkew")
+      }))
+  }
+  it.effect("a string that is not a duration (from untyped callers) → ConfigurationError", () =>
+    Effect.gen(function*() {
+      const untyped: Record<string, unknown> = { ...baseOptions, maxClockSkew: "five minutes" }
+      const err = yield* Effect.flip(MerchantConfig.make(untyped as unknown as MerchantConfig.Options))
+      assert.strictEqual(err.variable, "maxClockSkew")
+    }))
+})
+
 describe("key formats", () => {
   const rsa = NodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
   const pkcs1 = rsa.privateKey.export({ type: "pkcs1", format: "pem" }).toString()
