@@ -37,7 +37,8 @@ export interface DomainFailover {
   readonly reportFailure: (baseUrl: string) => Effect.Effect<void>
 }
 
-type State =
+/** Which domain is in use; the backup only until a deadline. */
+export type State =
   | { readonly _tag: "Primary" }
   | { readonly _tag: "Backup"; readonly untilMillis: number }
 

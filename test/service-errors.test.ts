@@ -113,12 +113,13 @@ describe("ProductCouponStores success decoding", () => {
           some_future_field: { x: 1 }
         }, "REQ-200")
       ])
-      assert.deepStrictEqual(result._tag === "Right" ? result.right : result.left, {
+      const actual: unknown = result._tag === "Right" ? result.right : result.left
+      assert.deepStrictEqual(actual, {
         totalCount: 2,
         successStoreList: [{ storeId: "100000001" }],
         failedStoreList: [{ storeId: "100000002", code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }],
         requestId: "REQ-200"
-      } as never)
+      })
       const sent = requests[0]!
       assert.strictEqual(sent.method, "POST")
       assert.strictEqual(

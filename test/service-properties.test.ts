@@ -55,10 +55,11 @@ layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properti
       assert.strictEqual(sent.length, 1)
       const request = sent[0]!
       assert.isUndefined(request.rejection)
-      assert.deepStrictEqual(decodeBody(JSON.parse(request.bodyText)), {
+      const decoded: unknown = decodeBody(JSON.parse(request.bodyText))
+      assert.deepStrictEqual(decoded, {
         storeList: input.storeList.map((s) => ({ storeId: s.storeId })),
         brandId: input.brandId
-      } as never)
+      })
       assert.deepStrictEqual(idsFromUrl(request.url), { productCouponId: input.productCouponId, stockId: input.stockId })
     }), { fastCheck: { numRuns: 60 } })
 
