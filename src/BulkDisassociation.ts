@@ -7,10 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Predicate, Ref, Stream } from "effect"
+import { Chunk, Deferred, Effect, Option, Predicate, Ref, Stream } from "effect"
 import type { DisassociateStoresResult } from "./DisassociateStores.js"
 import * as DisassociateStores from "./DisassociateStores.js"
-import { AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
+import { type AttemptEvent, AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
 import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
 
 /** The endpoint's documented maximum of stores per call. */
@@ -257,16 +257,25 @@ export const disassociateAll = <E = never, R = never>(
     const stop = yield* Ref.make(Option.none<{ tag: string; code: string; message: string }>())
     const fresh = makeDeduplicator()
 
+    // Count attempts, and still tell an observer the caller installed (metrics, a soak).
+    const outer = yield* AttemptObserver
     const observer = {
-      onAttempt: (event: { readonly outcome: string; readonly willRetry: boolean }) =>
-        Effect.sync(() => {
-          requests++
-          if (event.willRetry) retries[event.outcome] = (retries[event.outcome] ?? 0) + 1
-        })
+      onAttempt: (event: AttemptEvent) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            requests++
+            if (event.willRetry) retries[event.outcome] = (retries[event.outcome] ?? 0) + 1
+          }),
+          outer.onAttempt(event)
+        )
     }
+    // The first call goes out alone: errors that fail every call (expired stock, NO_AUTH, ...)
+    // show on it, and the job then stops after exactly one call instead of `concurrency`.
+    const firstSettled = yield* Deferred.make<void>()
 
-    const send = (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
+    const send = (chunk: ReadonlyArray<string>, index: number): Effect.Effect<Settlement> =>
       Effect.gen(function*() {
+        if (index > 0) yield* Deferred.await(firstSettled)
         const stopped = yield* Ref.get(stop)
         if (Option.isSome(stopped)) {
           return settle(chunk, {
@@ -290,7 +299,7 @@ export const disassociateAll = <E = never, R = never>(
           if (first) yield* progress({ _tag: "Stopped", tag: result.left._tag, code: outcome.code, message: outcome.message })
         }
         return settle(chunk, outcome)
-      })
+      }).pipe(index === 0 ? Effect.ensuring(Deferred.succeed(firstSettled, undefined)) : (self) => self)
 
     yield* toStream(ids).pipe(
       Stream.tap(() => Effect.sync(() => input++)),
@@ -304,7 +313,8 @@ export const disassociateAll = <E = never, R = never>(
         return false
       }),
       Stream.grouped(chunkSize),
-      Stream.mapEffect((chunk) => send(Array.from(chunk)), { concurrency }),
+      Stream.zipWithIndex,
+      Stream.mapEffect(([chunk, index]) => send(Chunk.toReadonlyArray(chunk), index), { concurrency }),
       Stream.runForEach((s) => {
         chunks++
         for (const id of s.succeeded) succeeded.push(id)

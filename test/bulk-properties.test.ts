@@ -1,0 +1,360 @@
+// The bulk job's core invariants, as properties: planning (dedup + chunks), settling one chunk,
+// classifying every error the service can fail with, and whole jobs driven by a stub service whose
+// answers per chunk are generated (successes with arbitrary success/failed/omitted splits, and every
+// error class), checking that the three report lists partition the unique set and the counts add up.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, FastCheck, Layer, Stream } from "effect"
+import { BulkDisassociation, DisassociateStores, ProductCouponStores } from "../src/index.js"
+import type { DisassociateStoresError } from "../src/ProductCouponStoresError.js"
+import * as E from "../src/ProductCouponStoresError.js"
+import * as W from "../src/WechatPayError.js"
+
+const B = BulkDisassociation
+
+// A small alphabet makes duplicates frequent; "" and " " are ids that can never be sent.
+const idArb = FastCheck.oneof(
+  { weight: 20, arbitrary: FastCheck.integer({ min: 0, max: 600 }).map((n) => `S${n}`) },
+  { weight: 1, arbitrary: FastCheck.constantFrom("", " ", "a\u0001b") }
+)
+const idsArb = FastCheck.array(idArb, { maxLength: 1_500 })
+
+const firstSeen = (ids: ReadonlyArray<string>): Array<string> => [...new Set(ids)]
+
+describe("plan: de-duplication and chunking", () => {
+  it.prop(
+    "chunks are non-empty, at most the size, and concatenate to the unique ids in first-seen order",
+    [idsArb, FastCheck.integer({ min: 1, max: 250 })],
+    ([ids, size]) => {
+      const p = B.plan(ids, size)
+      const unique = firstSeen(ids)
+      assert.strictEqual(p.input, ids.length)
+      assert.strictEqual(p.unique, unique.length)
+      for (const chunk of p.chunks) {
+        assert.isAbove(chunk.length, 0)
+        assert.isAtMost(chunk.length, size)
+      }
+      // Every chunk but the last is full: no needless extra calls.
+      for (const chunk of p.chunks.slice(0, -1)) assert.strictEqual(chunk.length, size)
+      assert.deepStrictEqual(p.chunks.flat(), unique)
+    }
+  )
+
+  it.prop("the default size is the endpoint's 200", [idsArb], ([ids]) => {
+    const p = B.plan(ids)
+    assert.strictEqual(B.MAX_CHUNK, DisassociateStores.MAX_STORES)
+    assert.strictEqual(p.chunks.length, Math.ceil(new Set(ids).size / 200))
+    for (const chunk of p.chunks) assert.isAtMost(chunk.length, 200)
+  })
+})
+
+// ---------------------------------------------------------------------------
+// Every error the service can fail with, and what the job must make of it.
+
+const api = { status: 400, code: "X", message: "m", verified: true, requestId: "REQ-1" }
+const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; readonly kind: "Rejected" | "Unknown"; readonly stops: boolean }> = [
+  { error: new E.ParamError({ ...api, code: "PARAM_ERROR" }), kind: "Rejected", stops: false },
+  { error: new E.InvalidRequestError({ ...api, code: "INVALID_REQUEST" }), kind: "Rejected", stops: false },
+  { error: new E.StockExpiredError({ ...api, code: "INVALID_REQUEST" }), kind: "Rejected", stops: true },
+  { error: new E.StockScopeNotSpecificError({ ...api, code: "INVALID_REQUEST" }), kind: "Rejected", stops: true },
+  { error: new E.SignError({ ...api, status: 401, code: "SIGN_ERROR", verified: false }), kind: "Rejected", stops: true },
+  { error: new E.NoAuthError({ ...api, status: 403, code: "NO_AUTH" }), kind: "Rejected", stops: true },
+  { error: new E.NotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
+  { error: new E.ProductCouponNotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
+  { error: new E.StockNotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
+  { error: new DisassociateStores.RequestValidationError({ field: "brandId", reason: "must not be empty" }), kind: "Rejected", stops: false },
+  { error: new E.RateLimitExceededError({ ...api, status: 429, code: "RATELIMIT_EXCEEDED" }), kind: "Unknown", stops: false },
+  { error: new E.SystemError({ ...api, status: 500, code: "SYSTEM_ERROR" }), kind: "Unknown", stops: false },
+  { error: new E.UnknownApiError({ ...api, status: 418, code: "TEAPOT" }), kind: "Unknown", stops: false },
+  { error: new W.TransportError({ phase: "request", method: "POST", url: "u", reason: "ECONNRESET" }), kind: "Unknown", stops: false },
+  { error: new W.TimeoutError({ method: "POST", url: "u", timeoutMillis: 10 }), kind: "Unknown", stops: false },
+  { error: new W.SigningError({ reason: "r" }), kind: "Unknown", stops: false },
+  { error: new W.MissingSignatureHeadersError({ status: 200, missing: ["Wechatpay-Signature"] }), kind: "Unknown", stops: false },
+  { error: new W.StaleTimestampError({ status: 200, timestamp: "1", nowSeconds: 999, toleranceSeconds: 300 }), kind: "Unknown", stops: false },
+  { error: new W.UnknownSerialError({ status: 200, serial: "S", knownSerials: [] }), kind: "Unknown", stops: false },
+  { error: new W.InvalidSignatureError({ status: 200, serial: "S", reason: "r" }), kind: "Unknown", stops: false },
+  { error: new W.SignatureProbeError({ status: 200, serial: "S", requestId: "REQ-P" }), kind: "Unknown", stops: false },
+  { error: new W.UnexpectedResponseError({ status: 502, excerpt: "<html>", verified: false }), kind: "Unknown", stops: false },
+  { error: new W.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false }
+]
+
+describe("classify", () => {
+  it("covers every member of DisassociateStoresError", () => {
+    const tags = new Set(errorSamples.map((s) => s.error._tag))
+    // 12 API errors + RequestValidationError + 10 foundation errors.
+    assert.strictEqual(tags.size, 23)
+  })
+
+  for (const sample of errorSamples) {
+    it(`${sample.error._tag} → ${sample.kind}${sample.stops ? ", stops the job" : ""}`, () => {
+      const { outcome, stops } = B.classify(sample.error)
+      assert.strictEqual(outcome._tag, sample.kind)
+      assert.strictEqual(stops, sample.stops)
+      if (outcome._tag === "Unknown") {
+        assert.include(outcome.reason, sample.error._tag)
+        assert.strictEqual(outcome.requestId, "requestId" in sample.error ? sample.error.requestId : undefined)
+      }
+      if (outcome._tag === "Rejected" && "code" in sample.error) assert.strictEqual(outcome.code, sample.error.code)
+    })
+  }
+
+  it("the stopping set is exactly the issue's list", () => {
+    assert.deepStrictEqual(
+      [...B.STOPPING_ERRORS].sort(),
+      ["NoAuthError", "NotFoundError", "ProductCouponNotFoundError", "SignError", "StockExpiredError", "StockNotFoundError", "StockScopeNotSpecificError"]
+    )
+  })
+})
+
+// ---------------------------------------------------------------------------
+// settle: one chunk, split three ways
+
+type Disposition = "success" | "failed" | "omitted" | "both"
+const answerFor = (chunk: ReadonlyArray<string>, dispositions: ReadonlyArray<Disposition>, extra: ReadonlyArray<string>) => ({
+  totalCount: chunk.length,
+  successStoreList: [
+    ...chunk.filter((_, i) => dispositions[i % dispositions.length] === "success" || dispositions[i % dispositions.length] === "both"),
+    ...extra
+  ].map((storeId) => ({ storeId: storeId as DisassociateStores.StoreId })),
+  failedStoreList: [
+    ...chunk.filter((_, i) => dispositions[i % dispositions.length] === "failed" || dispositions[i % dispositions.length] === "both"),
+    ...extra
+  ].map((storeId) => ({ storeId: storeId as DisassociateStores.StoreId, code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" })),
+  requestId: "REQ-A"
+})
+const dispositionsArb = FastCheck.array(FastCheck.constantFrom<Disposition>("success", "failed", "omitted", "both"), { minLength: 1, maxLength: 50 })
+
+describe("settle", () => {
+  it.prop(
+    "every store of the chunk lands in exactly one list, in chunk order; stores not sent are ignored",
+    [FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 200 }), dispositionsArb, FastCheck.array(FastCheck.constant("FOREIGN"), { maxLength: 2 })],
+    ([chunk, dispositions, extra]) => {
+      const sent = chunk.filter((id) => id !== "FOREIGN")
+      if (sent.length === 0) return
+      const s = B.settle(sent, { _tag: "Answered", result: answerFor(sent, dispositions, extra) })
+      const all = [...s.succeeded, ...s.failed.map((f) => f.storeId), ...s.unresolved.map((u) => u.storeId)]
+      assert.deepStrictEqual([...all].sort(), [...sent].sort())
+      sent.forEach((id, i) => {
+        const d = dispositions[i % dispositions.length]!
+        // Listed as both: the success wins (the store is no longer associated).
+        const expected = d === "both" ? "success" : d
+        const got = s.succeeded.includes(id) ? "success" : s.failed.some((f) => f.storeId === id) ? "failed" : "omitted"
+        assert.strictEqual(got, expected, id)
+      })
+      assert.deepStrictEqual(s.succeeded, sent.filter((id) => s.succeeded.includes(id)))
+      for (const u of s.unresolved) assert.strictEqual(u.requestId, "REQ-A")
+    }
+  )
+
+  it.prop("a rejection fails the whole chunk, an unknown outcome leaves it all unresolved", [FastCheck.uniqueArray(FastCheck.string(), { minLength: 1, maxLength: 200 })], ([chunk]) => {
+    const rejected = B.settle(chunk, { _tag: "Rejected", code: "PARAM_ERROR", message: "m" })
+    assert.deepStrictEqual(rejected.failed.map((f) => f.storeId), chunk)
+    assert.strictEqual(rejected.succeeded.length + rejected.unresolved.length, 0)
+    const unknown = B.settle(chunk, { _tag: "Unknown", reason: "TimeoutError: t", requestId: "R" })
+    assert.deepStrictEqual(unknown.unresolved.map((u) => u.storeId), chunk)
+    assert.strictEqual(unknown.succeeded.length + unknown.failed.length, 0)
+  })
+})
+
+// ---------------------------------------------------------------------------
+// Whole jobs over a stub service
+
+type Answer =
+  | { readonly _tag: "Ok"; readonly dispositions: ReadonlyArray<Disposition> }
+  | { readonly _tag: "Err"; readonly sample: number }
+
+const answerArb: FastCheck.Arbitrary<Answer> = FastCheck.oneof(
+  { weight: 3, arbitrary: dispositionsArb.map((dispositions): Answer => ({ _tag: "Ok", dispositions })) },
+  { weight: 2, arbitrary: FastCheck.integer({ min: 0, max: errorSamples.length - 1 }).map((sample): Answer => ({ _tag: "Err", sample })) }
+)
+
+const sourceArb = FastCheck.constantFrom("array", "iterable", "stream", "async")
+const toSource = (ids: ReadonlyArray<string>, kind: string): BulkDisassociation.StoreIds => {
+  switch (kind) {
+    case "iterable":
+      return (function*() {
+        yield* ids
+      })()
+    case "stream":
+      return Stream.fromIterable(ids).pipe(Stream.rechunk(7))
+    case "async":
+      return (async function*() {
+        yield* ids
+      })()
+    default:
+      return ids
+  }
+}
+
+const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<string, number>, calls: Array<number>) =>
+  Layer.succeed(ProductCouponStores.ProductCouponStores, {
+    disassociateStores: (input) =>
+      Effect.gen(function*() {
+        const chunkIndex = firstIdToChunk.get(input.storeList[0]!.storeId)!
+        calls.push(chunkIndex)
+        const answer = answers[chunkIndex % answers.length]!
+        const { onAttempt } = yield* ProductCouponStores.AttemptObserver
+        // Let other calls interleave, as real ones do.
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+        if (answer._tag === "Err") {
+          const error = errorSamples[answer.sample]!.error
+          yield* onAttempt({ attempt: 1, baseUrl: "stub", outcome: error._tag, willRetry: false })
+          return yield* Effect.fail(error)
+        }
+        yield* onAttempt({ attempt: 1, baseUrl: "stub", outcome: "success", willRetry: false })
+        return answerFor(input.storeList.map((s) => s.storeId), answer.dispositions, ["NOT-SENT"])
+      })
+  })
+
+describe("disassociateAll over arbitrary outcomes (stub service)", () => {
+  it.effect.prop(
+    "the three lists partition the unique ids, the counts add up, and each store's list matches its chunk's answer",
+    [idsArb, FastCheck.array(answerArb, { minLength: 1, maxLength: 12 }), FastCheck.integer({ min: 1, max: 5 }), FastCheck.integer({ min: 1, max: 200 }), sourceArb],
+    ([ids, answers, concurrency, chunkSize, sourceKind]) =>
+      Effect.gen(function*() {
+        const unique = firstSeen(ids)
+        const sendable = unique.filter((id) => DisassociateStores.idProblem(id) === undefined)
+        const chunks = B.plan(sendable, chunkSize).chunks
+        const firstIdToChunk = new Map(chunks.map((c, i) => [c[0]!, i] as const))
+        const chunkOf = new Map<string, number>()
+        chunks.forEach((c, i) => c.forEach((id) => chunkOf.set(id, i)))
+        const calls: Array<number> = []
+        const outerSeen: Array<string> = []
+        const events: Array<BulkDisassociation.ProgressEvent> = []
+
+        const report = yield* B.disassociateAll(toSource(ids, sourceKind), {
+          productCouponId: "P",
+          stockId: "S",
+          brandId: "B",
+          concurrency,
+          chunkSize,
+          onProgress: (e) => Effect.sync(() => void events.push(e))
+        }).pipe(
+          Effect.provide(stubLayer(answers, firstIdToChunk, calls)),
+          // An observer the caller installed still hears every attempt.
+          Effect.provideService(ProductCouponStores.AttemptObserver, { onAttempt: (e) => Effect.sync(() => void outerSeen.push(e.outcome)) })
+        )
+
+        // Partition of the unique set.
+        const listed = [...report.succeeded, ...report.failed.map((f) => f.storeId), ...report.unresolved.map((u) => u.storeId)]
+        assert.strictEqual(listed.length, unique.length)
+        assert.deepStrictEqual(new Set(listed), new Set(unique))
+        // Counts.
+        const s = report.summary
+        assert.strictEqual(s.input, ids.length)
+        assert.strictEqual(s.unique, unique.length)
+        assert.strictEqual(s.input, s.unique + s.duplicates)
+        assert.strictEqual(s.succeeded + s.failed + s.unresolved, s.unique)
+        assert.strictEqual(s.succeeded, report.succeeded.length)
+        assert.strictEqual(s.failed, report.failed.length)
+        assert.strictEqual(s.unresolved, report.unresolved.length)
+        assert.strictEqual(s.chunks, chunks.length)
+        assert.strictEqual(s.requests, calls.length)
+        assert.strictEqual(outerSeen.length, calls.length)
+        // Succeeded keeps first-seen order.
+        const pos = new Map(unique.map((id, i) => [id, i] as const))
+        for (let i = 1; i < report.succeeded.length; i++) {
+          assert.isBelow(pos.get(report.succeeded[i - 1]!)!, pos.get(report.succeeded[i]!)!)
+        }
+        // Each chunk called at most once; the first call goes alone, so it is chunk 0.
+        assert.strictEqual(new Set(calls).size, calls.length)
+        if (chunks.length > 0) assert.strictEqual(calls[0], 0)
+
+        // Each store's list agrees with what its chunk's answer said.
+        const called = new Set(calls)
+        const where = new Map<string, string>()
+        for (const id of report.succeeded) where.set(id, "succeeded")
+        for (const f of report.failed) where.set(f.storeId, `failed:${f.code}`)
+        for (const u of report.unresolved) where.set(u.storeId, `unresolved:${u.reason}`)
+        for (const id of unique) {
+          const got = where.get(id)!
+          const k = chunkOf.get(id)
+          if (k === undefined) {
+            assert.strictEqual(got, "failed:INVALID_STORE_ID", JSON.stringify(id))
+            continue
+          }
+          if (!called.has(k)) {
+            assert.match(got, /^unresolved:not sent: the job stopped after /)
+            continue
+          }
+          const answer = answers[k % answers.length]!
+          if (answer._tag === "Err") {
+            const sample = errorSamples[answer.sample]!
+            assert.match(got, sample.kind === "Rejected" ? /^failed:/ : /^unresolved:/)
+          } else {
+            const cIndex = chunks[k]!.indexOf(id)
+            const d = answer.dispositions[cIndex % answer.dispositions.length]!
+            assert.strictEqual(got.split(":")[0], d === "success" || d === "both" ? "succeeded" : d === "failed" ? "failed" : "unresolved")
+          }
+        }
+
+        // Stopping: the first stopping answer stops the job; with one call at a time nothing is sent after it.
+        const stoppingCall = calls.findIndex((k) => {
+          const a = answers[k % answers.length]!
+          return a._tag === "Err" && errorSamples[a.sample]!.stops
+        })
+        if (stoppingCall < 0) {
+          assert.isUndefined(report.stoppedBy)
+          assert.strictEqual(calls.length, chunks.length)
+        } else {
+          assert.isDefined(report.stoppedBy)
+          if (concurrency === 1 || stoppingCall === 0) assert.strictEqual(calls.length, stoppingCall + 1)
+          assert.strictEqual(events.filter((e) => e._tag === "Stopped").length, 1)
+        }
+
+        // Progress: one event per chunk, `done` never goes backwards and ends at the sent stores' count.
+        const settled = events.filter((e) => e._tag === "ChunkSettled")
+        assert.strictEqual(settled.length, chunks.length)
+        for (let i = 1; i < settled.length; i++) assert.isAtLeast(settled[i]!.done, settled[i - 1]!.done)
+      }),
+    { fastCheck: { numRuns: 150 } }
+  )
+
+  it.effect("a stopping answer to the first call: exactly one call even with concurrency 8", () =>
+    Effect.gen(function*() {
+      const ids = Array.from({ length: 1_000 }, (_, i) => `S${i}`)
+      const chunks = B.plan(ids).chunks
+      const calls: Array<number> = []
+      const noAuth = errorSamples.findIndex((s) => s.error._tag === "NoAuthError")
+      const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 8 }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Err", sample: noAuth }], new Map(chunks.map((c, i) => [c[0]!, i] as const)), calls))
+      )
+      assert.deepStrictEqual(calls, [0])
+      assert.strictEqual(report.summary.failed, 200)
+      assert.strictEqual(report.summary.unresolved, 800)
+      assert.strictEqual(report.stoppedBy?.code, "NO_AUTH")
+      for (const u of report.unresolved) assert.match(u.reason, /^not sent: the job stopped after NO_AUTH/)
+    }))
+
+  it.effect("an empty input makes no call and an empty report", () =>
+    Effect.gen(function*() {
+      const calls: Array<number> = []
+      const report = yield* B.disassociateAll([], { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map(), calls))
+      )
+      assert.deepStrictEqual(report.summary, {
+        input: 0, unique: 0, duplicates: 0, succeeded: 0, failed: 0, unresolved: 0, chunks: 0, requests: 0, retries: {}
+      })
+      assert.strictEqual(calls.length, 0)
+    }))
+
+  it.effect("a failing source fails the job with the source's error", () =>
+    Effect.gen(function*() {
+      const source = Stream.concat(Stream.make("S1", "S2"), Stream.fail("disk gone" as const))
+      const error = yield* B.disassociateAll(source, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
+        Effect.flip
+      )
+      assert.strictEqual(error, "disk gone")
+    }))
+
+  it.effect("dryRun plans without a service", () =>
+    Effect.gen(function*() {
+      const ids = ["a", "b", "a", "", "c", ...Array.from({ length: 400 }, (_, i) => `x${i}`)]
+      const plan = yield* B.dryRun(ids)
+      assert.strictEqual(plan.input, ids.length)
+      assert.strictEqual(plan.unique, ids.length - 1)
+      assert.strictEqual(plan.duplicates, 1)
+      assert.deepStrictEqual(plan.invalid.map((f) => f.storeId), [""])
+      assert.strictEqual(plan.calls, Math.ceil(403 / 200))
+    }))
+})
