@@ -145,19 +145,18 @@ const decodeRequest = Schema.decodeUnknownEither(Schema.typeSchema(DisassociateS
 export const validate = (input: unknown): Either.Either<DisassociateStoresRequest, RequestValidationError> =>
   Either.mapLeft(decodeRequest(input), toValidationError)
 
-/** The wire form, without re-running the id checks that `validate` already did. */
-const WireBody = Schema.Struct({
-  storeList: Schema.Array(Schema.Struct({ storeId: Schema.String.pipe(Schema.propertySignature, Schema.fromKey("store_id")) }))
-    .pipe(Schema.propertySignature, Schema.fromKey("store_list")),
-  brandId: Schema.String.pipe(Schema.propertySignature, Schema.fromKey("brand_id"))
-})
-const encodeWire = Schema.encodeEither(WireBody)
+/** The JSON body as sent: `RequestBody`'s encoded side. */
+export type WireBody = typeof RequestBody.Encoded
 
-/** The JSON body (snake_case) of a validated request. */
-export const encodeBody = (
-  request: DisassociateStoresRequest
-): Either.Either<typeof WireBody.Encoded, RequestValidationError> =>
-  Either.mapLeft(encodeWire({ storeList: request.storeList, brandId: request.brandId }), toValidationError)
+/**
+ * The JSON body (snake_case) of a validated request. Built directly rather than
+ * through `Schema.encode`, which re-runs every id filter and costs several times
+ * more for 200 stores; the property tests check it equals `Schema.encode(RequestBody)`.
+ */
+export const encodeBody = (request: DisassociateStoresRequest): WireBody => ({
+  store_list: request.storeList.map((store) => ({ store_id: store.storeId })),
+  brand_id: request.brandId
+})
 
 /** The path template, as documented. */
 export const PATH_TEMPLATE =

@@ -170,7 +170,7 @@ export const make = (
         const prepared = WechatPayClientModule.prepare(
           "POST",
           DisassociateStores.path(request),
-          yield* DisassociateStores.encodeBody(request)
+          DisassociateStores.encodeBody(request)
         )
         const { onAttempt } = yield* AttemptObserver
         let state: unknown = schedule.initial

@@ -93,6 +93,14 @@ describe("properties of validation", () => {
     assert.strictEqual(Either.isLeft(r) ? r.left.reason : undefined, expected)
   }, { fastCheck: { numRuns: 300 } })
 
+  it.prop("encodeBody is exactly Schema.encode(RequestBody)", [validInput], ([input]) => {
+    const request = Either.getOrThrow(DisassociateStores.validate(input))
+    const viaSchema: unknown = Schema.encodeSync(DisassociateStores.RequestBody)(request)
+    assert.deepStrictEqual(DisassociateStores.encodeBody(request), viaSchema)
+    // Same key order too, so the serialized bytes are identical.
+    assert.strictEqual(JSON.stringify(DisassociateStores.encodeBody(request)), JSON.stringify(viaSchema))
+  }, { fastCheck: { numRuns: 100 } })
+
   it.prop("store lists of 1..200 pass, 0 and 201+ fail", [FastCheck.integer({ min: 0, max: 450 })], ([n]) => {
     const storeList = Array.from({ length: n }, (_, i) => ({ storeId: String(100000000 + i) }))
     const r = DisassociateStores.validate({ ...Scripted.sampleInput, storeList })

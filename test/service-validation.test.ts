@@ -98,7 +98,7 @@ describe("validation happens before anything is signed or sent", () => {
     assert.isTrue(Either.isRight(r))
     if (Either.isRight(r)) {
       const body = DisassociateStores.encodeBody(r.right)
-      assert.deepStrictEqual(Either.getOrThrow(body), { store_list: [{ store_id: "1" }], brand_id: "120344" })
+      assert.deepStrictEqual(body, { store_list: [{ store_id: "1" }], brand_id: "120344" })
     }
   })
 })
