@@ -250,6 +250,24 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("primaryDown as a scripted fault: primary requests dropped, backup ones served", () => {
+    const { fake, layer } = inMemory({ faults: { script: ["primaryDown", "primaryDown", "primaryDown"] } })
+    return Effect.gen(function*() {
+      const first = yield* Effect.flip(call(0))
+      assert.deepStrictEqual([tagOf(first), (first as { phase?: string }).phase], ["TransportError", "request"])
+      const backup = yield* call(0, "https://api2.mch.weixin.qq.com")
+      assert.strictEqual(backup.json["total_count"], 1)
+      yield* Effect.flip(call(1))
+      yield* call(1)
+      assert.deepStrictEqual(fake.log.map((e) => [e.endpoint, e.fault ?? "none", e.processed]), [
+        ["primary", "primaryDown", false],
+        ["backup", "none", true],
+        ["primary", "primaryDown", false],
+        ["primary", "none", true]
+      ])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("an unknown host is a Transport failure too", () => {
     const { layer } = inMemory()
     return Effect.gen(function*() {

@@ -194,7 +194,8 @@ export const FAULTS = [
   "wrongSignature",
   "staleTimestamp",
   "truncatedBody",
-  "nonJsonBody"
+  "nonJsonBody",
+  "primaryDown"
 ] as const
 
 export type Fault = typeof FAULTS[number]
@@ -212,6 +213,9 @@ export type Fault = typeof FAULTS[number]
  * - truncatedBody: processed; headers announce the full body, half of it
  *   arrives, then the connection drops.
  * - nonJsonBody: processed; the answer is a correctly signed non-JSON body.
+ * - primaryDown: a request to the primary endpoint is dropped unanswered, as
+ *   if the primary were unreachable (a request to the backup is unaffected and
+ *   logged without a fault). For a lasting outage use `setPrimaryDown`.
  */
 export const PROCESSED_BEFORE_FAULT: Readonly<Record<Fault, boolean>> = {
   rateLimit: false,
@@ -225,7 +229,8 @@ export const PROCESSED_BEFORE_FAULT: Readonly<Record<Fault, boolean>> = {
   wrongSignature: true,
   staleTimestamp: true,
   truncatedBody: true,
-  nonJsonBody: true
+  nonJsonBody: true,
+  primaryDown: false
 }
 
 export interface FaultOptions {
@@ -579,7 +584,9 @@ export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys">
 
   const handle = (request: Request, now: number): Outcome => {
     const requestId = `${idPrefix}${(++seq).toString(16).toUpperCase().padStart(10, "0")}`
-    const fault = nextFault()
+    const drawn = nextFault()
+    // Scripts and rates stay aligned with requests whatever endpoint they hit.
+    const fault = drawn === "primaryDown" && request.endpoint !== "primary" ? undefined : drawn
     const nowSeconds = Math.floor(now / 1000)
     const record = (verdict: Verdict | undefined, status: number | undefined) => {
       log.push({
@@ -632,6 +639,7 @@ export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys">
         record(undefined, 503)
         return respond(503, SERVICE_UNAVAILABLE_JSON, json, false)
       case "connectionReset":
+      case "primaryDown":
         record(undefined, undefined)
         return { _tag: "Reset", delayMillis: 0 }
     }
