@@ -110,3 +110,31 @@ describe("the two backends agree", () => {
     { fastCheck: { numRuns: 20 } }
   )
 })
+
+describe("Authorization header and nonces", () => {
+  const token = FastCheck.stringMatching(/^[0-9A-Za-z_+/=.-]{1,64}$/)
+  it.prop(
+    "parse(format(c)) = c, and the fields may come in any order",
+    [FastCheck.record({ mchid: token, nonce: token, signature: token, timestamp: token, serialNo: token }), FastCheck.nat()],
+    ([creds, seed]) => {
+      const header = Authorization.format(creds)
+      assert.deepStrictEqual(Authorization.parse(header), creds)
+      const fields = header.slice(Authorization.SCHEME.length + 1).split(",")
+      const rotated = [...fields.slice(seed % fields.length), ...fields.slice(0, seed % fields.length)]
+      assert.deepStrictEqual(Authorization.parse(`${Authorization.SCHEME} ${rotated.join(",")}`), creds)
+      // Dropping or duplicating a field is malformed.
+      assert.isUndefined(Authorization.parse(`${Authorization.SCHEME} ${fields.slice(1).join(",")}`))
+      assert.isUndefined(Authorization.parse(`${Authorization.SCHEME} ${[...fields, fields[0]].join(",")}`))
+    }
+  )
+
+  it("random nonces are 32 characters of [0-9A-Za-z] and do not repeat", () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 2000; i++) {
+      const nonce = Authorization.randomNonce()
+      assert.match(nonce, /^[0-9A-Za-z]{32}$/)
+      seen.add(nonce)
+    }
+    assert.strictEqual(seen.size, 2000)
+  })
+})

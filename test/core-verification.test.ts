@@ -49,6 +49,12 @@ describe("a verified 2xx", () => {
       assert.isUndefined(rejection)
     }))
 
+  it("the User-Agent version is the package version", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    assert.strictEqual(WechatPayClient.VERSION, pkg.version)
+    assert.include(WechatPayClient.userAgent(), `effect-wechatpay/${pkg.version} `)
+  })
+
   it.effect("an empty 204 body verifies (the sign string's body line is just \\n)", () =>
     Effect.gen(function*() {
       const res = yield* attempt(() => ({ status: 204, headers: signed(204, "").headers ?? {} }))
