@@ -149,7 +149,9 @@ export const make = (
           duration: timeoutMillis,
           onTimeout: () => new TimeoutError({ method: prepared.method, url: baseUrl + prepared.path, timeoutMillis })
         }),
-        Effect.flatMap((response) => DisassociateStores.decodeResponse(response))
+        Effect.flatMap((response) =>
+          Effect.map(DisassociateStores.decodeResponse(response), (value) => ({ status: response.status, value }))
+        )
       )
 
     // Each attempt takes a permit first, then picks the domain: the wait may span a failover window.
@@ -177,8 +179,8 @@ export const make = (
         for (let n = 1;; n++) {
           const [baseUrl, result] = yield* limitedAttempt(prepared)
           if (Either.isRight(result)) {
-            const value = result.right
-            yield* onAttempt({ attempt: n, baseUrl, outcome: "success", status: 200, requestId: value.requestId, willRetry: false })
+            const { status, value } = result.right
+            yield* onAttempt({ attempt: n, baseUrl, outcome: "success", status, requestId: value.requestId, willRetry: false })
             yield* Effect.annotateCurrentSpan({
               "wechatpay.attempts": n,
               "wechatpay.request_id": value.requestId ?? "",
