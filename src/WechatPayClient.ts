@@ -191,7 +191,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         const base = requestId === undefined ? { status: response.status } : { status: response.status, requestId }
         const apiError = parseErrorBody(text)
         if (Option.isNone(apiError)) {
-          return yield* new UnexpectedResponseError({ ...base, excerpt: excerpt(text), verified })
+          // A proxy or echo service may reflect the request back: never let our signature into the error.
+          const safe = text.includes(signature) ? text.replaceAll(signature, "<redacted>") : text
+          return yield* new UnexpectedResponseError({ ...base, excerpt: excerpt(safe), verified })
         }
         return yield* new WechatPayApiError({
           ...base,

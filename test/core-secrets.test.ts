@@ -163,6 +163,11 @@ const failingAnswers: ReadonlyArray<readonly [string, Handler]> = [
   ["signed 401", respond(401, `{"code":"SIGN_ERROR","message":"签名错误"}`, signed(401, `{"code":"SIGN_ERROR","message":"签名错误"}`).headers ?? {})],
   ["gateway 502", respond(502, "<html>bad gateway</html>", { "request-id": "GW" })],
   [
+    "an echo service reflecting the request headers",
+    (sent, request) =>
+      respond(400, `<pre>Bad request\nAuthorization: ${sent.headers["authorization"]}\n</pre>`, {})(sent, request)
+  ],
+  [
     "connection refused",
     (_s, request) =>
       Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
