@@ -175,6 +175,9 @@ export const make = (
           DisassociateStores.encodeBody(request)
         )
         const { onAttempt } = yield* AttemptObserver
+        // The schedule is stepped by hand (not Effect.retry) so the observer learns
+        // whether an attempt will be retried before the backoff sleep, and so each
+        // attempt can pick its domain after the previous failure was reported.
         let state: unknown = schedule.initial
         for (let n = 1;; n++) {
           const [baseUrl, result] = yield* limitedAttempt(prepared)
