@@ -3,9 +3,10 @@
  * the HTTP transport are parameters, so the tests run them in-process.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Effect, Layer } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
 import type { Readable } from "node:stream"
 import * as BulkDisassociation from "../BulkDisassociation.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
@@ -39,6 +40,23 @@ const fail = (io: Io, message: string): number => {
 export const exitCode = (report: BulkDisassociation.Report): number =>
   report.summary.succeeded === report.summary.unique ? 0 : 2
 
+/**
+ * Checks, before anything is sent, that the report can be written: finding out
+ * after a 30,000-store job that the directory does not exist loses the lists.
+ */
+const checkReportPath = (path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const stat = await Fs.stat(path).catch(() => undefined)
+      if (stat?.isDirectory() === true) throw new Error("EISDIR")
+      await Fs.access(stat === undefined ? Path.dirname(Path.resolve(path)) : path, Fs.constants.W_OK)
+    },
+    catch: (cause) =>
+      `cannot write the report to ${path}: ${
+        cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
+      }`
+  })
+
 const writeReport = (path: string, report: BulkDisassociation.Report) =>
   Effect.tryPromise({
     try: () => Fs.writeFile(path, JSON.stringify(report, null, 2) + "\n"),
@@ -61,10 +79,11 @@ const runJob = (
   args: Omit<DisassociateArgs, "rate">,
   io: Io,
   service: Layer.Layer<ProductCouponStores.ProductCouponStores, ConfigurationError | KeyFormatError>,
-  expected?: number
+  expected?: number,
+  ids?: ReadonlyArray<string>
 ): Effect.Effect<BulkDisassociation.Report | string> =>
   Effect.gen(function*() {
-    const source = StoreFile.stream(args.stores, io.stdin)
+    const source = ids ?? StoreFile.stream(args.stores, io.stdin)
     const bar = Output.progress(io.out, expected)
     const report = yield* BulkDisassociation.disassociateAll(source, {
       productCouponId: args.productCouponId,
@@ -101,6 +120,10 @@ export const disassociate = (
 ): Effect.Effect<number> =>
   Effect.gen(function*() {
     const service = ProductCouponStores.layerConfig({ rateLimit: { limit: args.rate } }).pipe(Layer.provide(http))
+    if (args.report !== undefined) {
+      const writable = yield* Effect.either(checkReportPath(args.report))
+      if (writable._tag === "Left") return fail(io, writable.left)
+    }
     if (args.dryRun) {
       // Building the layer checks every variable and parses the keys; nothing is sent.
       const configured = yield* Layer.build(service).pipe(Effect.scoped, Effect.either)
@@ -118,7 +141,19 @@ export const disassociate = (
       for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${JSON.stringify(bad.storeId)}: ${bad.message}\n`)
       return 0
     }
-    const result = yield* runJob(args, io, service)
+    // Read and check the whole input before sending anything: a malformed line 20,000 must not
+    // stop a job half-way with no report. A file is read twice (memory stays flat); standard
+    // input cannot be, so its ids are kept.
+    const ids = args.stores === "-"
+      ? yield* Stream.runCollect(StoreFile.stream("-", io.stdin)).pipe(Effect.map(Chunk.toReadonlyArray), Effect.either)
+      : undefined
+    if (ids?._tag === "Left") return fail(io, ids.left.message)
+    const source = ids === undefined ? StoreFile.stream(args.stores, io.stdin) : ids.right
+    const checked = yield* BulkDisassociation.dryRun(source).pipe(Effect.either)
+    if (checked._tag === "Left") {
+      return fail(io, checked.left._tag === "StoreFileError" ? checked.left.message : `cannot read the store ids: ${String(checked.left.cause)}`)
+    }
+    const result = yield* runJob(args, io, service, checked.right.unique, ids?.right)
     return typeof result === "string" ? fail(io, result) : exitCode(result)
   })
 

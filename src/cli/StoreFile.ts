@@ -92,7 +92,8 @@ async function* readIds(source: string, input: Readable): AsyncGenerator<string,
     if (mode._tag === "Undecided") {
       const head = line.trim()
       if (head === "") continue
-      if (head.startsWith("[")) {
+      // A JSON object is JSON too: refuse it as JSON rather than send its text as a store id.
+      if (head.startsWith("[") || head.startsWith("{")) {
         mode = { _tag: "Json" }
       } else {
         const header = parseCsvRecord(line)

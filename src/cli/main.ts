@@ -23,6 +23,13 @@ const USAGE = `usage:
   wechatpay-stores demo       (what npm start runs: the sandbox and a bulk job, in one process)
 `
 
+/** The flags each command takes. */
+const FLAGS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  disassociate: ["product-coupon-id", "stock-id", "brand-id", "stores", "report", "dry-run", "concurrency", "rate"],
+  sandbox: ["port", "backup-port", "stores", "faults", "seed", "rate", "dir"],
+  demo: []
+}
+
 /** A problem with how the command was called: exit 1 with one line. */
 class UsageError {
   readonly _tag = "UsageError"
@@ -101,12 +108,19 @@ export const run = (
     const args = parse(argv)
     if (args instanceof UsageError) return usage(io, args.message)
     const [command, ...rest] = args.positionals
-    if (args.values.help === true || command === undefined) {
+    if (args.values.help === true) {
       io.out.write(USAGE)
-      return command === undefined && args.values.help !== true ? 1 : 0
+      return 0
     }
+    if (command === undefined) return usage(io, "a command is required")
     if (rest.length > 0) return usage(io, `unexpected argument "${rest[0]}"`)
     const v = args.values
+    // A flag of another command is a mistake (e.g. --port on disassociate), not something to ignore.
+    const allowed = FLAGS[command]
+    if (allowed !== undefined) {
+      const stray = Object.keys(v).find((flag) => flag !== "help" && !allowed.includes(flag))
+      if (stray !== undefined) return usage(io, `--${stray} does not apply to ${command}`)
+    }
     switch (command) {
       case "disassociate": {
         const productCouponId = idFlag("product-coupon-id", v["product-coupon-id"], true)

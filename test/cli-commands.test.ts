@@ -1,0 +1,343 @@
+// The `wechatpay-stores` CLI in-process: `run(argv, io)` against the loopback sandbox, configured
+// through the WECHATPAY_* variables (a ConfigProvider, no process.env), output captured in sinks.
+// Exit codes, --dry-run, --report, every input format, progress lines and the bar.
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect } from "effect"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Readable } from "node:stream"
+import type * as Commands from "../src/cli/Commands.js"
+import { run } from "../src/cli/main.js"
+import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+
+const keys = Effect.runSync(TestKeys.generate())
+const F = FakeWechatPay.Fixture
+const s = FakeWechatPay.storeId
+const foreign = FakeWechatPay.otherBrandStoreId
+
+interface Captured {
+  readonly io: Commands.Io
+  readonly out: () => string
+  readonly err: () => string
+}
+
+const capture = (options: { readonly tty?: boolean; readonly stdin?: Readable } = {}): Captured => {
+  let out = ""
+  let err = ""
+  return {
+    io: {
+      out: { isTTY: options.tty ?? false, write: (t) => void (out += t) },
+      err: { isTTY: false, write: (t) => void (err += t) },
+      stdin: options.stdin ?? Readable.from([])
+    },
+    out: () => out,
+    err: () => err
+  }
+}
+
+/** A fresh sandbox, its settings as variables, and a temporary directory for files. */
+const setup = (stores = 1_000) =>
+  Effect.gen(function*() {
+    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores, otherBrandStores: 20 }), rateLimit: false })
+    const server = yield* SandboxServer.make(fake)
+    const dir = yield* Effect.acquireRelease(
+      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-cli-test-"))),
+      (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
+    )
+    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
+    const file = (name: string, content: string | Uint8Array) =>
+      Effect.promise(() => Fs.writeFile(Path.join(dir, name), content)).pipe(Effect.as(Path.join(dir, name)))
+    /** Runs the CLI with the sandbox's variables, minus `without`, plus `extra`. */
+    const cli = (argv: ReadonlyArray<string>, c: Captured, env: { without?: ReadonlyArray<string>; extra?: Record<string, string> } = {}) => {
+      const vars = new Map(Object.entries({ ...settings.env, ...env.extra }))
+      for (const name of env.without ?? []) vars.delete(name)
+      return run(argv, c.io).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars)))
+    }
+    return { fake, server, dir, file, cli }
+  })
+
+const job = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+
+const readReport = (path: string) =>
+  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) =>
+    JSON.parse(t) as {
+      summary: Record<string, number>
+      succeeded: Array<string>
+      failed: Array<{ storeId: string; code: string; message: string }>
+      unresolved: Array<{ storeId: string; reason: string }>
+    }
+  ))
+
+/** One line, no stack trace. */
+const assertOneLine = (text: string, mentions: string) => {
+  const lines = text.split("\n").filter((l) => l !== "")
+  assert.isAtLeast(lines.length, 1)
+  assert.include(lines[0], mentions)
+  assert.notMatch(text, /\n\s+at /)
+  assert.notInclude(text, "Error:")
+}
+
+describe("cli disassociate: exit codes", () => {
+  it.scopedLive("0 when every unique store succeeded; the report file has summary and the three lists", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const ids = Array.from({ length: 450 }, (_, i) => s(i))
+      const stores = yield* file("stores.txt", [...ids, s(3), s(4)].join("\n") + "\n")
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores, "--report", report], c)
+      assert.strictEqual(code, 0, c.err())
+      const r = yield* readReport(report)
+      assert.deepStrictEqual(Object.keys(r).filter((k) => ["summary", "succeeded", "failed", "unresolved"].includes(k)).sort(), [
+        "failed",
+        "succeeded",
+        "summary",
+        "unresolved"
+      ])
+      assert.deepStrictEqual(r.succeeded, ids)
+      assert.deepStrictEqual(r.failed, [])
+      assert.deepStrictEqual(r.unresolved, [])
+      assert.include(r.summary, { input: 452, unique: 450, duplicates: 2, succeeded: 450, failed: 0, unresolved: 0, requests: 3 })
+      for (const id of ids) assert.isFalse(fake.isAssociated(F.stockId, id))
+      assert.strictEqual(fake.log.length, 3)
+      // The closing table.
+      assert.match(c.out(), /\| succeeded\s+\|\s+450 \|/)
+      assert.include(c.out(), `report written to ${report}`)
+      assert.strictEqual(c.err(), "")
+    }))
+
+  it.scopedLive("2 when the job ran but some stores failed (another brand's)", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", [s(0), foreign(0), s(1), foreign(1)].join("\n"))
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores, "--report", report], c)
+      assert.strictEqual(code, 2)
+      const r = yield* readReport(report)
+      assert.deepStrictEqual(r.succeeded, [s(0), s(1)])
+      assert.deepStrictEqual(r.failed.map((f) => [f.storeId, f.code]), [[foreign(0), "INVALID_REQUEST"], [foreign(1), "INVALID_REQUEST"]])
+      assert.strictEqual(fake.log.length, 1)
+    }))
+
+  it.scopedLive("2 when the job stopped (expired stock): stores unresolved, one call", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", Array.from({ length: 500 }, (_, i) => s(i)).join("\n"))
+      const c = capture()
+      const code = yield* cli(["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.expiredStockId, "--brand-id", F.brandId, "--stores", stores, "--concurrency", "4"], c)
+      assert.strictEqual(code, 2)
+      assert.strictEqual(fake.log.length, 1)
+      assert.include(c.out(), `stopped by INVALID_REQUEST: ${FakeWechatPay.MESSAGES.stockExpired}`)
+    }))
+
+  it.scopedLive("1 with a one-line message naming a missing variable, no stack trace, nothing sent", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0))
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores], c, { without: ["WECHATPAY_MCHID"] })
+      assert.strictEqual(code, 1)
+      assertOneLine(c.err(), "WECHATPAY_MCHID")
+      assert.strictEqual(c.err().trim().split("\n").length, 1)
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
+  it.scopedLive("1 naming a malformed variable (a key file that cannot be read)", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0))
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores], c, { extra: { WECHATPAY_PUBLIC_KEY_FILE: Path.join(dir, "missing.pem") } })
+      assert.strictEqual(code, 1)
+      assertOneLine(c.err(), "WECHATPAY_PUBLIC_KEY_FILE")
+      assert.strictEqual(c.err().trim().split("\n").length, 1)
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
+  const badFlags: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
+    ["an unknown flag", [...job, "--stores", "x", "--bogus"], "--bogus"],
+    ["a missing --stores", job, "--stores is required"],
+    ["a missing --stock-id", ["disassociate", "--product-coupon-id", "1", "--brand-id", "2", "--stores", "x"], "--stock-id is required"],
+    ["--concurrency 0", [...job, "--stores", "x", "--concurrency", "0"], "--concurrency"],
+    ["--rate abc", [...job, "--stores", "x", "--rate", "abc"], "--rate"],
+    ["a dot-segment stock id", ["disassociate", "--product-coupon-id", "1", "--stock-id", "..", "--brand-id", "2", "--stores", "x"], "--stock-id"],
+    ["a flag of another command", [...job, "--stores", "x", "--port", "80"], "--port does not apply to disassociate"],
+    ["an unknown command", ["frobnicate"], "unknown command"],
+    ["no command", [], "a command is required"],
+    ["a stray argument", [...job, "--stores", "x", "extra"], "unexpected argument"]
+  ]
+  for (const [name, argv, mentions] of badFlags) {
+    it.scopedLive(`1 for ${name}: one line, then the usage, on stderr`, () =>
+      Effect.gen(function*() {
+        const { fake, cli } = yield* setup(10)
+        const c = capture()
+        const code = yield* cli(argv, c)
+        assert.strictEqual(code, 1)
+        assertOneLine(c.err(), mentions)
+        assert.include(c.err(), "usage:")
+        assert.strictEqual(c.out(), "")
+        assert.strictEqual(fake.log.length, 0)
+      }))
+  }
+
+  it.effect("--help prints the usage and exits 0", () =>
+    Effect.gen(function*() {
+      const c = capture()
+      assert.strictEqual(yield* run(["--help"], c.io), 0)
+      assert.include(c.out(), "wechatpay-stores disassociate")
+    }))
+})
+
+describe("cli disassociate: bad input files exit 1 before anything is sent", () => {
+  const cases: ReadonlyArray<[string, string | undefined, string]> = [
+    ["a file that does not exist", undefined, "ENOENT"],
+    ["a CSV header without store_id", "id,name\n1,a\n", "store_id column"],
+    ["a CSV row missing its store_id field, late in the file", `name,store_id\n${Array.from({ length: 600 }, (_, i) => `n${i},${s(i)}`).join("\n")}\nlast\n`, ":602:"],
+    ["a CSV with an unterminated quote", `store_id\n"${s(0)}\n${s(1)}\n`, "unterminated"],
+    ["JSON that does not parse", `["${s(0)}",`, "not valid JSON"],
+    ["JSON that is an object, not an array", `{"store_id": "${s(0)}"}`, "must be an array"],
+    ["a JSON array with a number", `["${s(0)}", 100000002]`, "element 1"]
+  ]
+  for (const [name, content, mentions] of cases) {
+    it.scopedLive(name, () =>
+      Effect.gen(function*() {
+        const { fake, file, dir, cli } = yield* setup()
+        const path = content === undefined ? Path.join(dir, "nope.txt") : yield* file("stores.in", content)
+        const c = capture()
+        const code = yield* cli([...job, "--stores", path], c)
+        assert.strictEqual(code, 1)
+        assertOneLine(c.err(), mentions)
+        assert.strictEqual(c.err().trim().split("\n").length, 1)
+        assert.strictEqual(fake.log.length, 0)
+        for (let i = 0; i < 600; i++) assert.isTrue(fake.isAssociated(F.stockId, s(i)))
+      }))
+  }
+
+  it.scopedLive("a directory given as the file", () =>
+    Effect.gen(function*() {
+      const { fake, dir, cli } = yield* setup()
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", dir], c), 1)
+      assertOneLine(c.err(), dir)
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
+  it.scopedLive("a report path in a directory that does not exist is refused before sending", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0))
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", Path.join(dir, "no", "such", "r.json")], c), 1)
+      assertOneLine(c.err(), "cannot write the report")
+      assert.strictEqual(fake.log.length, 0)
+      assert.isTrue(fake.isAssociated(F.stockId, s(0)))
+    }))
+})
+
+describe("cli disassociate --dry-run", () => {
+  it.scopedLive("validates, prints the plan and sends nothing", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", [...Array.from({ length: 450 }, (_, i) => s(i)), s(1), s(2), "  ", "bad\u0001id"].join("\n"))
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores, "--dry-run", "--rate", "10"], c)
+      assert.strictEqual(code, 0, c.err())
+      assert.include(c.out(), "dry run: 453 ids, 451 unique, 2 duplicates, 1 invalid; would make 3 calls of at most 200 stores at up to 10/s. Nothing was sent.")
+      assert.include(c.out(), "invalid: \"bad\\u0001id\"")
+      assert.strictEqual(fake.log.length, 0)
+      for (let i = 0; i < 450; i++) assert.isTrue(fake.isAssociated(F.stockId, s(i)))
+    }))
+
+  it.scopedLive("still checks the configuration", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0))
+      const c = capture()
+      const code = yield* cli([...job, "--stores", stores, "--dry-run"], c, { without: ["WECHATPAY_MERCHANT_SERIAL_NO"] })
+      assert.strictEqual(code, 1)
+      assertOneLine(c.err(), "WECHATPAY_MERCHANT_SERIAL_NO")
+      assert.strictEqual(fake.log.length, 0)
+    }))
+})
+
+describe("cli disassociate: input formats", () => {
+  const ids = [s(0), s(1), s(2), s(3)]
+  const formats: ReadonlyArray<[string, string | Uint8Array]> = [
+    ["text with CRLF, blank lines and padding", `\r\n${s(0)}\r\n\r\n  ${s(1)}  \r\n${s(2)}\r\n${s(0)}\r\n\r\n${s(3)}`],
+    ["text with a BOM", `\uFEFF${ids.join("\n")}\n`],
+    [
+      "CSV with a BOM, quoted fields, a quoted comma and a line break inside a field",
+      `\uFEFFname,"store_id",city\r\n"Shop, One","${s(0)}",Shenzhen\r\n"Two ""quoted""",${s(1)},"Guang\nzhou"\r\n,${s(2)},\r\n\r\n"four","${s(3)}",x\r\n`
+    ],
+    ["CSV with only a store_id column", `store_id\n${ids.join("\n")}\n`],
+    ["a JSON array of strings", JSON.stringify(ids)],
+    ["a pretty-printed JSON array of objects", JSON.stringify(ids.map((store_id) => ({ store_id, name: "x" })), null, 2)]
+  ]
+  for (const [name, content] of formats) {
+    it.scopedLive(name, () =>
+      Effect.gen(function*() {
+        const { fake, file, dir, cli } = yield* setup(10)
+        const stores = yield* file("stores.in", content)
+        const report = Path.join(dir, "report.json")
+        const c = capture()
+        const code = yield* cli([...job, "--stores", stores, "--report", report], c)
+        assert.strictEqual(code, 0, c.err())
+        const r = yield* readReport(report)
+        assert.deepStrictEqual(r.succeeded, ids)
+        for (const id of ids) assert.isFalse(fake.isAssociated(F.stockId, id))
+        assert.isTrue(fake.isAssociated(F.stockId, s(4)))
+        assert.deepStrictEqual(
+          (JSON.parse(fake.log[0]!.bodyText) as { store_list: Array<{ store_id: string }> }).store_list.map((x) => x.store_id),
+          ids
+        )
+      }))
+  }
+
+  it.scopedLive("- reads standard input (any format)", () =>
+    Effect.gen(function*() {
+      const { fake, cli } = yield* setup(10)
+      const c = capture({ stdin: Readable.from([`store_id\n${s(0)}\n${s(1)}`, `\n${s(2)}\n${s(3)}\n`]) })
+      const code = yield* cli([...job, "--stores", "-"], c)
+      assert.strictEqual(code, 0, c.err())
+      for (const id of ids) assert.isFalse(fake.isAssociated(F.stockId, id))
+      assert.strictEqual(fake.log.length, 1)
+    }))
+
+  it.scopedLive("- with malformed standard input: exit 1, nothing sent", () =>
+    Effect.gen(function*() {
+      const { fake, cli } = yield* setup(10)
+      const c = capture({ stdin: Readable.from([`[${JSON.stringify(s(0))}, {"id": 1}]`]) })
+      assert.strictEqual(yield* cli([...job, "--stores", "-"], c), 1)
+      assertOneLine(c.err(), "<stdin>")
+      assert.strictEqual(fake.log.length, 0)
+    }))
+})
+
+describe("cli disassociate: progress", () => {
+  it.scopedLive("plain progress lines when not on a terminal, ending at 100%", () =>
+    Effect.gen(function*() {
+      const { file, cli } = yield* setup(2_000)
+      const stores = yield* file("stores.txt", Array.from({ length: 2_000 }, (_, i) => s(i)).join("\n"))
+      const c = capture({ tty: false })
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--concurrency", "2", "--rate", "1000"], c), 0)
+      const lines = c.out().split("\n").filter((l) => l.startsWith("progress: "))
+      assert.isAtLeast(lines.length, 5)
+      assert.include(lines.at(-1), "progress: 100% 2,000/2,000 stores · 2,000 ok · 0 failed · 0 unresolved")
+      assert.notInclude(c.out(), "\r")
+      assert.notInclude(c.out(), "\x1b[")
+    }))
+
+  it.scopedLive("a redrawn bar on a terminal", () =>
+    Effect.gen(function*() {
+      const { file, cli } = yield* setup(1_000)
+      const stores = yield* file("stores.txt", Array.from({ length: 1_000 }, (_, i) => s(i)).join("\n"))
+      const c = capture({ tty: true })
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--rate", "1000"], c), 0)
+      const redraws = c.out().split("\r").filter((x) => x.startsWith("["))
+      assert.strictEqual(redraws.length, 5)
+      assert.match(redraws.at(-1)!, /^\[#{30}\] 100% 1,000\/1,000 stores/)
+      assert.notInclude(c.out(), "progress: ")
+    }))
+})
