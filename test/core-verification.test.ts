@@ -1,9 +1,9 @@
 // Response verification and error mapping, through WechatPayClient.execute over an in-memory HttpClient.
 import { HttpClient, HttpClientError } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer, Option, TestClock } from "effect"
 import { readFileSync } from "node:fs"
-import { Authorization, WechatPayClient, WechatPayError } from "../src/index.js"
+import { Authorization, KeyStore, MerchantConfig, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
 import { ServerProtocol } from "../src/testing/index.js"
 import { baseOptions, clientLayer, fakeHttp, keys, NOW, type Reply, type Sent, signed } from "./core-harness.js"
 
@@ -344,5 +344,42 @@ describe("transport", () => {
       yield* Effect.flip(attempt(() => ({ status: 500, body: "" }), log, options))
       assert.strictEqual(log.length, 1)
       assert.isUndefined(log[0]!.headers["wechatpay-serial"])
+    }))
+})
+
+describe("the Signer is a swappable layer", () => {
+  it.effect("a backend that refuses to sign → SigningError, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const log: Array<Sent> = []
+      const refusing = Layer.succeed(Signer.Signer, Signer.Signer.of({
+        backend: "node:crypto",
+        sign: () => Effect.fail(new WechatPayError.SigningError({ reason: "hardware module offline" })),
+        verify: () => Effect.succeed(false)
+      }))
+      const layer = WechatPayClient.layerServices.pipe(
+        Layer.provide(refusing),
+        Layer.provide(KeyStore.layer),
+        Layer.provide(MerchantConfig.layer(baseOptions)),
+        Layer.provide(fakeHttp(() => signed(200, "{}"), log))
+      )
+      const err = yield* Effect.flip(Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(request))).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(err._tag, "SigningError")
+      assert.strictEqual(log.length, 0)
+    }))
+
+  it.effect("the clock and nonce are injectable: the same inputs give the same Authorization header", () =>
+    Effect.gen(function*() {
+      const log: Array<Sent> = []
+      yield* TestClock.setTime(NOW * 1000)
+      const client = yield* Effect.provide(WechatPayClient.WechatPayClient, clientLayer(() => signed(200, "{}"), log))
+      const once = client.execute(request).pipe(Effect.provideService(Authorization.Nonce, Authorization.fixedNonce("N0NCE")))
+      yield* once
+      yield* once
+      assert.strictEqual(log.length, 2)
+      assert.strictEqual(log[0]!.headers["authorization"], log[1]!.headers["authorization"])
+      const creds = Option.fromNullable(Authorization.parse(log[0]!.headers["authorization"] ?? ""))
+      assert.deepStrictEqual(Option.map(creds, (c) => [c.nonce, c.timestamp]), Option.some(["N0NCE", String(NOW)]))
     }))
 })
