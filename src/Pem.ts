@@ -22,6 +22,15 @@ const PEM_RE = /^-----BEGIN ([A-Z0-9 ]+)-----\r?$([\s\S]*?)^-----END \1-----\r?$
  * none are given), skipping other blocks as OpenSSL does.
  */
 export const decode = (text: string, labels?: ReadonlyArray<string>): Either.Either<PemBlock, string> => {
+  const direct = decodeLines(text, labels)
+  // Keys pasted into .env files or CI secrets often arrive on one line with literal "\n" escapes.
+  if (Either.isLeft(direct) && !text.includes("\n") && text.includes("\\n")) {
+    return decodeLines(text.replace(/(?:\\r)?\\n/g, "\n"), labels)
+  }
+  return direct
+}
+
+const decodeLines = (text: string, labels?: ReadonlyArray<string>): Either.Either<PemBlock, string> => {
   const found: Array<string> = []
   for (const match of text.matchAll(PEM_RE)) {
     const label = match[1] ?? ""

@@ -80,6 +80,20 @@ describe("layerConfig reads every variable", () => {
       assert.strictEqual(Redacted.value(c.privateKey), privatePem)
     }))
 
+  it.effect("keys given on one line with literal \\n escapes (as .env files and CI secrets often hold them)", () =>
+    Effect.gen(function*() {
+      const oneLine = (pem: string) => pem.trim().replace(/\r?\n/g, "\\n")
+      const env = { ...fullEnv, WECHATPAY_PRIVATE_KEY: oneLine(privatePem), WECHATPAY_PUBLIC_KEY: oneLine(keys.wechatpayPublicKeyPem) }
+      assert.notInclude(env.WECHATPAY_PRIVATE_KEY, "\n")
+      const store = yield* Effect.provide(
+        KeyStore.KeyStore,
+        KeyStore.layer.pipe(Layer.provide(Layer.effect(MerchantConfig.MerchantConfig, readEnv(env))))
+      )
+      assert.deepStrictEqual(yield* store.knownSerials, [keys.wechatpayPublicKeyId])
+      const expected = NodeCrypto.createPrivateKey(privatePem).export({ type: "pkcs8", format: "der" })
+      assert.deepStrictEqual(Buffer.from(Redacted.value(store.merchantKey.pkcs8)), expected)
+    }))
+
   it.effect("WechatPayClient.layerConfig builds a working client (Layer.setConfigProvider)", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW * 1000)
