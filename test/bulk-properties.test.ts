@@ -325,6 +325,32 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       for (const u of report.unresolved) assert.match(u.reason, /^not sent: the job stopped after NO_AUTH/)
     }))
 
+  it.effect("ids are pulled lazily: the first call goes out long before a large iterable is read", () =>
+    Effect.gen(function*() {
+      const TOTAL = 100_000
+      let pulled = 0
+      const ids = (function*() {
+        for (let i = 0; i < TOTAL; i++) {
+          pulled++
+          yield `S${i}`
+        }
+      })()
+      const pulledAtCall: Array<number> = []
+      const service = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+        disassociateStores: (input) =>
+          Effect.sync(() => {
+            pulledAtCall.push(pulled)
+            return { totalCount: input.storeList.length, successStoreList: input.storeList.map((x) => ({ storeId: x.storeId as DisassociateStores.StoreId })), failedStoreList: [], requestId: undefined }
+          })
+      })
+      const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 4 }).pipe(Effect.provide(service))
+      assert.strictEqual(report.summary.succeeded, TOTAL)
+      assert.strictEqual(pulledAtCall.length, TOTAL / 200)
+      // Bounded read-ahead (the stream pulls iterables in chunks of a few thousand), not the whole input.
+      assert.isBelow(pulledAtCall[0]!, 10_000)
+      assert.isBelow(Math.max(...pulledAtCall.map((p, i) => p - i * 200)), 10_000)
+    }))
+
   it.effect("an empty input makes no call and an empty report", () =>
     Effect.gen(function*() {
       const calls: Array<number> = []

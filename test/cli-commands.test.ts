@@ -2,14 +2,15 @@
 // through the WECHATPAY_* variables (a ConfigProvider, no process.env), output captured in sinks.
 // Exit codes, --dry-run, --report, every input format, progress lines and the bar.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
-import type * as Commands from "../src/cli/Commands.js"
+import { HttpClient } from "@effect/platform"
+import * as Commands from "../src/cli/Commands.js"
 import { run } from "../src/cli/main.js"
-import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxHttpClient, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
 
 const keys = Effect.runSync(TestKeys.generate())
 const F = FakeWechatPay.Fixture
@@ -339,5 +340,33 @@ describe("cli disassociate: progress", () => {
       assert.strictEqual(redraws.length, 5)
       assert.match(redraws.at(-1)!, /^\[#{30}\] 100% 1,000\/1,000 stores/)
       assert.notInclude(c.out(), "progress: ")
+    }))
+})
+
+describe("cli disassociate over an injected transport (Commands.disassociate + the in-memory sandbox)", () => {
+  it.scopedLive("a probe signature leaves its call unresolved: exit 2, the report names the request id", () =>
+    Effect.gen(function*() {
+      const { dir, file } = yield* setup(10)
+      // The in-memory sandbox answers for the real WeChat Pay domains, so the variables need no URLs.
+      const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores: 500 }), rateLimit: false, faults: { script: ["probeSignature"] } })
+      const settings = yield* SandboxSettings.write(keys, { baseUrl: "unused", backupBaseUrl: "unused" }, Path.join(dir, "mem-keys"))
+      const vars = new Map(Object.entries(settings.env).filter(([k]) => !k.endsWith("BASE_URL")))
+      const stores = yield* file("stores.txt", Array.from({ length: 500 }, (_, i) => s(i)).join("\n"))
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      const code = yield* Commands.disassociate(
+        { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId, stores, report, dryRun: false, concurrency: 3, rate: 1000 },
+        c.io,
+        Layer.succeed(HttpClient.HttpClient, SandboxHttpClient.make(fake))
+      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars)))
+      assert.strictEqual(code, 2)
+      const r = yield* readReport(report)
+      assert.strictEqual(r.unresolved.length, 200)
+      for (const u of r.unresolved) {
+        assert.match(u.reason, /^SignatureProbeError/)
+        assert.strictEqual((u as { requestId?: string }).requestId, fake.log[0]!.requestId)
+      }
+      assert.strictEqual(r.succeeded.length, 300)
+      assert.strictEqual(fake.log.length, 3)
     }))
 })
