@@ -1,0 +1,209 @@
+/**
+ * The four clients the benchmark compares, each as "send this chunk of store
+ * ids, verify the signed answer, return how many stores succeeded". Every one
+ * does the same work: sign (RSA-SHA256), POST over keep-alive loopback HTTP,
+ * check the four Wechatpay-* headers and the clock window, verify RSA over the
+ * raw body, parse JSON.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Http from "node:http"
+import * as NodeCrypto from "node:crypto"
+import { createRequire } from "node:module"
+import { Wechatpay } from "wechatpay-axios-plugin"
+import WxPay from "wechatpay-node-v3"
+import * as ProductCouponStores from "../src/ProductCouponStores.js"
+import { FakeWechatPay } from "../src/testing/index.js"
+import type { Ready } from "./sandbox-process.js"
+
+export const F = FakeWechatPay.Fixture
+
+/** One call: the ids of one chunk in, the number of stores the verified answer lists as succeeded out. */
+export type Call = (storeIds: ReadonlyArray<string>) => Promise<number>
+
+export interface Client {
+  readonly name: string
+  readonly call: Call
+  readonly close: () => Promise<void>
+}
+
+const PATH = `/v3/marketing/partner/product-coupon/product-coupons/${F.productCouponId}/stocks/${F.stockId}/disassociate-stores`
+const CHAIN =
+  "v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores"
+
+const wireBody = (storeIds: ReadonlyArray<string>) => ({
+  brand_id: F.brandId,
+  store_list: storeIds.map((store_id) => ({ store_id }))
+})
+
+interface AnswerBody {
+  readonly success_store_list?: ReadonlyArray<unknown>
+}
+const successCount = (json: unknown): number =>
+  (json as AnswerBody | null)?.success_store_list?.length ?? 0
+
+/**
+ * 1. The floor: no Effect, no framework — `node:crypto` with keys parsed once,
+ * global `fetch` (Node's bundled undici, keep-alive by default), `node:crypto` verify.
+ */
+export const floor = (s: Ready): Client => {
+  const key = NodeCrypto.createPrivateKey(s.merchantPrivateKeyPem)
+  const pub = NodeCrypto.createPublicKey(s.wechatpayPublicKeyPem)
+  const url = s.baseUrl + PATH
+  const userAgent = `floor/1.0 (Node.js/${process.versions.node})`
+  const call: Call = async (storeIds) => {
+    const bodyText = JSON.stringify(wireBody(storeIds))
+    const ts = String(Math.floor(Date.now() / 1000))
+    const nonce = NodeCrypto.randomBytes(16).toString("hex")
+    const signature = NodeCrypto.sign("sha256", Buffer.from(`POST\n${PATH}\n${ts}\n${nonce}\n${bodyText}\n`), key)
+      .toString("base64")
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        accept: "application/json",
+        "content-type": "application/json",
+        "user-agent": userAgent,
+        "wechatpay-serial": s.wechatpayPublicKeyId,
+        authorization:
+          `WECHATPAY2-SHA256-RSA2048 mchid="${s.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${ts}",serial_no="${s.merchantSerialNo}"`
+      },
+      body: bodyText
+    })
+    const body = Buffer.from(await res.arrayBuffer())
+    const h = res.headers
+    const rts = h.get("wechatpay-timestamp")
+    const rnonce = h.get("wechatpay-nonce")
+    const rsig = h.get("wechatpay-signature")
+    const serial = h.get("wechatpay-serial")
+    if (rts === null || rnonce === null || rsig === null || serial === null) throw new Error("unsigned answer")
+    if (serial !== s.wechatpayPublicKeyId) throw new Error("unknown serial")
+    if (!(Math.abs(Date.now() / 1000 - Number(rts)) < 300)) throw new Error("stale answer")
+    const message = Buffer.concat([Buffer.from(`${rts}\n${rnonce}\n`), body, Buffer.from("\n")])
+    if (!NodeCrypto.verify("sha256", message, pub, Buffer.from(rsig, "base64"))) throw new Error("bad signature")
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+    return successCount(JSON.parse(body.toString("utf8")))
+  }
+  return { name: "floor (node:crypto + fetch)", call, close: async () => {} }
+}
+
+/** 2. This library: `ProductCouponStores` with its default layers over `FetchHttpClient.layer`. */
+export const library = async (
+  s: Ready,
+  options: ProductCouponStores.Options = { rateLimit: false }
+): Promise<Client & { readonly runtime: ManagedRuntime.ManagedRuntime<ProductCouponStores.ProductCouponStores, unknown> }> => {
+  const runtime = ManagedRuntime.make(
+    ProductCouponStores.layerMerchant({
+      mchid: s.mchid,
+      merchantSerialNo: s.merchantSerialNo,
+      privateKey: Redacted.make(s.merchantPrivateKeyPem),
+      publicKeyId: s.wechatpayPublicKeyId,
+      publicKey: s.wechatpayPublicKeyPem,
+      baseUrl: s.baseUrl,
+      backupBaseUrl: s.backupBaseUrl
+    }, options).pipe(Layer.provide(FetchHttpClient.layer))
+  )
+  const service = await runtime.runPromise(ProductCouponStores.ProductCouponStores)
+  const call: Call = (storeIds) =>
+    runtime.runPromise(
+      Effect.map(
+        service.disassociateStores({
+          productCouponId: F.productCouponId,
+          stockId: F.stockId,
+          brandId: F.brandId,
+          storeList: storeIds.map((storeId) => ({ storeId }))
+        }),
+        (r) => r.successStoreList.length
+      )
+    )
+  return { name: "effect-wechatpay", call, close: () => runtime.dispose(), runtime }
+}
+
+/** 3. wechatpay-axios-plugin: it signs and verifies 2xx answers itself (certs keyed by PUB_KEY_ID). */
+export const axiosPlugin = (s: Ready): Client => {
+  const agent = new Http.Agent({ keepAlive: true })
+  const wxpay = new Wechatpay({
+    mchid: s.mchid,
+    serial: s.merchantSerialNo,
+    privateKey: s.merchantPrivateKeyPem,
+    certs: { [s.wechatpayPublicKeyId]: s.wechatpayPublicKeyPem },
+    baseURL: `${s.baseUrl}/`,
+    httpAgent: agent
+  })
+  const call: Call = async (storeIds) => {
+    const res = await wxpay.chain(CHAIN).post(wireBody(storeIds), {
+      product_coupon_id: F.productCouponId,
+      stock_id: F.stockId
+    })
+    return successCount(res.data)
+  }
+  return { name: "wechatpay-axios-plugin 0.9.6", call, close: async () => agent.destroy() }
+}
+
+/** What wechatpay-node-v3's own transport (superagent 8) gives back. */
+interface SuperagentResponse {
+  readonly status: number
+  readonly text: string
+  readonly headers: Record<string, string | undefined>
+}
+interface SuperagentRequest extends PromiseLike<SuperagentResponse> {
+  set(headers: Record<string, string>): SuperagentRequest
+  send(body: unknown): SuperagentRequest
+}
+interface Superagent {
+  post(url: string): SuperagentRequest
+}
+
+/**
+ * The package has no product-coupon method and keeps its request signer
+ * `protected`; a subclass is the documented-by-types way to reach it.
+ */
+class NodeV3 extends WxPay {
+  authorization(method: string, url: string, body: Record<string, unknown>): string {
+    return this.buildAuthorization(method, url, body)
+  }
+  headersFor(authorization: string): Record<string, string> {
+    return this.getHeaders(authorization, { "Content-Type": "application/json" })
+  }
+  /** The package's class-static key map, the only way to give it a WeChat Pay public key. */
+  static trust(serial: string, publicKeyPem: string): void {
+    WxPay.certificates[serial] = publicKeyPem
+  }
+}
+
+/**
+ * 4. wechatpay-node-v3: its own signer (`buildAuthorization`, which re-parses
+ * the PEM every call), its own transport (superagent, as its `PayRequest`
+ * sends), and — since it never verifies answers — its own `verifySign`,
+ * plus the clock check every other client makes.
+ */
+export const nodeV3 = (s: Ready): Client => {
+  const superagent: Superagent = createRequire(import.meta.url)("superagent")
+  const pay = new NodeV3({
+    appid: "wx0000000000000000",
+    mchid: s.mchid,
+    serial_no: s.merchantSerialNo,
+    // Required to be present; only parsed when serial_no is absent.
+    publicKey: Buffer.from("unused"),
+    privateKey: Buffer.from(s.merchantPrivateKeyPem)
+  })
+  NodeV3.trust(s.wechatpayPublicKeyId, s.wechatpayPublicKeyPem)
+  const call: Call = async (storeIds) => {
+    const body = wireBody(storeIds)
+    // The package signs the URL with its hard-coded origin stripped; we send to the sandbox.
+    const authorization = pay.authorization("POST", `https://api.mch.weixin.qq.com${PATH}`, body)
+    const res = await superagent.post(s.baseUrl + PATH).set(pay.headersFor(authorization)).send(body)
+    const h = res.headers
+    const ts = h["wechatpay-timestamp"]
+    const nonce = h["wechatpay-nonce"]
+    const signature = h["wechatpay-signature"]
+    const serial = h["wechatpay-serial"]
+    if (ts === undefined || nonce === undefined || signature === undefined || serial === undefined) {
+      throw new Error("unsigned answer")
+    }
+    if (!(Math.abs(Date.now() / 1000 - Number(ts)) < 300)) throw new Error("stale answer")
+    const ok = await pay.verifySign({ timestamp: ts, nonce, body: res.text, serial, signature })
+    if (!ok) throw new Error("bad signature")
+    return successCount(JSON.parse(res.text))
+  }
+  return { name: "wechatpay-node-v3 2.2.1", call, close: async () => {} }
+}

@@ -1,0 +1,71 @@
+/** Pieces shared by bench/run.ts and bench/soak.ts: the sandbox child process and statistics. */
+import { fork, type ChildProcess } from "node:child_process"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Ready, SandboxProcessOptions, Stats } from "./sandbox-process.js"
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+
+export interface SandboxProcess {
+  readonly ready: Ready
+  readonly stats: () => Promise<Stats>
+  readonly clearLog: () => Promise<void>
+  readonly stop: () => Promise<void>
+}
+
+/** Forks bench/sandbox-process.ts and waits for its `ready` message. */
+export const spawnSandbox = (options: SandboxProcessOptions): Promise<SandboxProcess> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = fork(Path.join(here, "sandbox-process.ts"), [JSON.stringify(options)], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    const request = <A>(op: string, tag: string) =>
+      new Promise<A>((res) => {
+        const onMessage = (m: { readonly _tag: string }) => {
+          if (m._tag !== tag) return
+          child.off("message", onMessage)
+          res(m as A)
+        }
+        child.on("message", onMessage)
+        child.send({ op })
+      })
+    child.once("error", reject)
+    child.once("exit", (code) => reject(new Error(`sandbox process exited with ${code}`)))
+    child.once("message", (m: Ready) => {
+      if (m._tag !== "ready") return reject(new Error("unexpected first message from the sandbox process"))
+      resolve({
+        ready: m,
+        stats: () => request<Stats>("stats", "stats"),
+        clearLog: () => request<unknown>("clearLog", "cleared").then(() => undefined),
+        stop: () =>
+          new Promise<void>((res) => {
+            child.removeAllListeners("exit")
+            child.once("exit", () => res())
+            child.kill("SIGTERM")
+          })
+      })
+    })
+  })
+
+/** The q-quantile (0..1) of sorted numbers, nearest-rank. */
+export const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
+  if (sorted.length === 0) return Number.NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[i]!
+}
+
+export const median = (xs: ReadonlyArray<number>): number => quantile([...xs].sort((a, b) => a - b), 0.5)
+
+/** Where the figures were measured. */
+export const machine = () => ({
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: Os.cpus()[0]?.model ?? "unknown",
+  cpus: Os.cpus().length,
+  memoryGiB: Math.round(Os.totalmem() / 2 ** 30),
+  loadAverage: Os.loadavg().map((x) => Math.round(x * 100) / 100)
+})
+
+export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits

@@ -1,0 +1,291 @@
+/**
+ * `npm run bench` (`-- --json` for JSON): per-call latency of four clients
+ * against the loopback sandbox in a separate process, bulk throughput with the
+ * rate limit off and at 20/s, and the CLI's peak memory on a 1,000,000-id dry run.
+ * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,bulk,rate,memory`.
+ */
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as BulkDisassociation from "../src/BulkDisassociation.js"
+import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { axiosPlugin, type Client, F, floor, library, nodeV3 } from "./clients.js"
+import { machine, quantile, round, spawnSandbox } from "./harness.js"
+
+const args = process.argv.slice(2)
+const json = args.includes("--json")
+const quick = args.includes("--quick")
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",")
+const wants = (phase: string) => only === undefined || only.includes(phase)
+const log = (line: string) => process.stderr.write(`${line}\n`)
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+
+const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => FakeWechatPay.storeId(from + i))
+/** Stores of no brand in the job: the sandbox answers 200 with them in failed_store_list. Used for warm-up. */
+const warmIds = ids(200_000, 200)
+
+// ---------------------------------------------------------------------------
+// 1. Per call: the same 200-store request, one call at a time, clients interleaved in rounds.
+
+interface PerCall {
+  readonly client: string
+  readonly calls: number
+  readonly medianMs: number
+  readonly p99Ms: number
+  readonly meanMs: number
+  readonly ratioToFloor: number
+}
+
+const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; readonly rounds: number; readonly perRound: number }> => {
+  const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
+  const s = sandbox.ready
+  const request = ids(0, 200)
+  const clients: Array<Client> = [floor(s), await library(s), axiosPlugin(s), nodeV3(s)]
+  const warm = quick ? 100 : 400
+  const rounds = quick ? 4 : 12
+  const perRound = quick ? 100 : 250
+  for (const c of clients) {
+    for (let i = 0; i < warm; i++) await c.call(i % 2 === 0 ? request : warmIds)
+  }
+  await sandbox.clearLog()
+  const samples = clients.map(() => [] as Array<number>)
+  for (let r = 0; r < rounds; r++) {
+    // Rotate who goes first, so no client always runs right after the same one.
+    for (let k = 0; k < clients.length; k++) {
+      const j = (k + r) % clients.length
+      const c = clients[j]!
+      for (let i = 0; i < perRound; i++) {
+        const t0 = performance.now()
+        const n = await c.call(request)
+        samples[j]!.push(performance.now() - t0)
+        if (n !== 200) throw new Error(`${c.name}: ${n} of 200 stores succeeded`)
+      }
+    }
+    log(`  per-call round ${r + 1}/${rounds}`)
+  }
+  const stats = await sandbox.stats()
+  for (const c of clients) await c.close()
+  await sandbox.stop()
+  if (stats.requests !== rounds * perRound * clients.length || stats.byStatus["200"] !== stats.requests) {
+    throw new Error(`sandbox saw ${JSON.stringify(stats)}`)
+  }
+  const floorMedian = quantile([...samples[0]!].sort((a, b) => a - b), 0.5)
+  const rows = clients.map((c, j) => {
+    const sorted = [...samples[j]!].sort((a, b) => a - b)
+    const med = quantile(sorted, 0.5)
+    return {
+      client: c.name,
+      calls: sorted.length,
+      medianMs: round(med, 3),
+      p99Ms: round(quantile(sorted, 0.99), 3),
+      meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 3),
+      ratioToFloor: round(med / floorMedian, 3)
+    }
+  })
+  return { rows, rounds, perRound }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Bulk, rate limit off: 100,000 stores in 500 calls at concurrency 4, library vs the floor running the same chunks.
+
+const BULK_STORES = 100_000
+const CONCURRENCY = 4
+
+const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promise<number> => {
+  const { chunks } = BulkDisassociation.plan(storeIds)
+  let next = 0
+  let succeeded = 0
+  const worker = async () => {
+    while (next < chunks.length) {
+      const chunk = chunks[next++]!
+      succeeded += await client.call(chunk)
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  return succeeded
+}
+
+interface BulkRun {
+  readonly client: string
+  readonly seconds: number
+  readonly storesPerSecond: number
+}
+
+const bulkOnce = async (which: "floor" | "library"): Promise<BulkRun> => {
+  const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: false })
+  const storeIds = ids(0, BULK_STORES)
+  let seconds: number
+  let name: string
+  if (which === "floor") {
+    const c = floor(sandbox.ready)
+    name = c.name
+    for (let i = 0; i < 100; i++) await c.call(warmIds)
+    const t0 = performance.now()
+    const ok = await floorBulk(c, storeIds)
+    seconds = (performance.now() - t0) / 1000
+    if (ok !== BULK_STORES) throw new Error(`floor bulk: ${ok} succeeded`)
+  } else {
+    const c = await library(sandbox.ready)
+    name = c.name
+    for (let i = 0; i < 100; i++) await c.call(warmIds)
+    const t0 = performance.now()
+    const report = await c.runtime.runPromise(
+      BulkDisassociation.disassociateAll(storeIds, {
+        productCouponId: F.productCouponId,
+        stockId: F.stockId,
+        brandId: F.brandId,
+        concurrency: CONCURRENCY
+      })
+    )
+    seconds = (performance.now() - t0) / 1000
+    await c.close()
+    if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
+  }
+  await sandbox.stop()
+  return { client: name, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
+}
+
+const bulk = async () => {
+  const runs: Array<BulkRun> = []
+  const repeats = quick ? 1 : 3
+  for (let r = 0; r < repeats; r++) {
+    // Alternate who goes first.
+    for (const which of r % 2 === 0 ? (["floor", "library"] as const) : (["library", "floor"] as const)) {
+      const run = await bulkOnce(which)
+      runs.push(run)
+      log(`  bulk ${run.client}: ${run.seconds} s, ${run.storesPerSecond} stores/s`)
+    }
+  }
+  const med = (name: string) => {
+    const xs = runs.filter((r) => r.client.startsWith(name)).map((r) => r.storesPerSecond).sort((a, b) => a - b)
+    return quantile(xs, 0.5)
+  }
+  const floorRate = med("floor")
+  const libraryRate = med("effect-wechatpay")
+  return { runs, floorStoresPerSecond: floorRate, libraryStoresPerSecond: libraryRate, ratio: round(libraryRate / floorRate, 3) }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Bulk at 20/s: the sandbox limits to 20/s, the library keeps its default 20/s limiter.
+
+const rateLimited = async () => {
+  const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: 20 })
+  const c = await library(sandbox.ready, {})
+  await sandbox.clearLog()
+  const t0 = performance.now()
+  const report = await c.runtime.runPromise(
+    BulkDisassociation.disassociateAll(ids(0, BULK_STORES), {
+      productCouponId: F.productCouponId,
+      stockId: F.stockId,
+      brandId: F.brandId,
+      concurrency: CONCURRENCY
+    })
+  )
+  const seconds = (performance.now() - t0) / 1000
+  const stats = await sandbox.stats()
+  await c.close()
+  await sandbox.stop()
+  const ideal = report.summary.chunks / 20
+  return {
+    calls: report.summary.chunks,
+    requests: report.summary.requests,
+    succeeded: report.summary.succeeded,
+    seconds: round(seconds, 3),
+    idealSeconds: ideal,
+    ratioToIdeal: round(seconds / ideal, 4),
+    received429: stats.byStatus["429"] ?? 0
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 4. Memory: the CLI's peak RSS on a 1,000,000-id --dry-run, measured from outside by /usr/bin/time -v.
+
+const memory = async () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "wechatpay-bench-"))
+  const file = Path.join(dir, "stores.txt")
+  const fd = Fs.openSync(file, "w")
+  const n = 1_000_000
+  for (let i = 0; i < n; i += 10_000) Fs.writeSync(fd, ids(i, 10_000).join("\n") + "\n")
+  Fs.closeSync(fd)
+  const keys = await Effect.runPromise(TestKeys.generate())
+  const settings = await Effect.runPromise(
+    SandboxSettings.write(keys, { baseUrl: "http://127.0.0.1:9", backupBaseUrl: "http://127.0.0.1:9" }, dir)
+  )
+  const run = (label: string, command: ReadonlyArray<string>) => {
+    const out = spawnSync("/usr/bin/time", ["-v", ...command, "disassociate", "--dry-run", "--product-coupon-id", F.productCouponId,
+      "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", file], {
+      cwd: root,
+      env: { ...process.env, ...settings.env },
+      encoding: "utf8"
+    })
+    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(out.stderr)
+    const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(out.stderr)
+    if (out.status !== 0 || rss === null) throw new Error(`${label}: exit ${out.status}\n${out.stdout}\n${out.stderr}`)
+    return { how: label, peakRssMB: round(Number(rss[1]) / 1024, 1), wall: wall?.[1] ?? "?", stdout: out.stdout.trim() }
+  }
+  const results = [run("node --import tsx src/cli/main.ts", ["node", "--import", "tsx", "src/cli/main.ts"])]
+  // The built CLI, as users run it, when a build is present.
+  const built = Path.join(root, "dist", "cli", "main.js")
+  if (Fs.existsSync(built)) results.push(run("node dist/cli/main.js", ["node", built]))
+  Fs.rmSync(dir, { recursive: true, force: true })
+  return { ids: n, runs: results }
+}
+
+// ---------------------------------------------------------------------------
+
+const main = async () => {
+  const m = machine()
+  log(`bench on ${m.cpu} × ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAverage.join(" ")}`)
+  const result: Record<string, unknown> = { machine: m }
+  if (wants("percall")) {
+    log("per-call latency (200-store request, sequential, keep-alive, sandbox in its own process)…")
+    result["perCall"] = await perCall()
+  }
+  if (wants("bulk")) {
+    log(`bulk ${BULK_STORES} stores, rate limit off, concurrency ${CONCURRENCY}…`)
+    result["bulk"] = await bulk()
+  }
+  if (wants("rate")) {
+    log(`bulk ${BULK_STORES} stores at 20/s (sandbox limit 20/s, library default limiter)…`)
+    result["rateLimited"] = await rateLimited()
+  }
+  if (wants("memory")) {
+    log("CLI peak RSS, --dry-run over 1,000,000 ids…")
+    result["memory"] = await memory()
+  }
+  result["loadAverageAfter"] = Os.loadavg().map((x) => round(x))
+  if (json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + "\n")
+    return
+  }
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  out(`machine: ${m.cpu} × ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}, load before ${m.loadAverage.join(" ")}`)
+  const pc = result["perCall"] as Awaited<ReturnType<typeof perCall>> | undefined
+  if (pc !== undefined) {
+    out(`\nper call (${pc.rounds} rounds × ${pc.perRound} calls per client):`)
+    out(`${"client".padEnd(32)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}`)
+    for (const r of pc.rows) {
+      out(`${r.client.padEnd(32)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}`)
+    }
+  }
+  const b = result["bulk"] as Awaited<ReturnType<typeof bulk>> | undefined
+  if (b !== undefined) {
+    out(`\nbulk, rate limit off: floor ${b.floorStoresPerSecond} stores/s, library ${b.libraryStoresPerSecond} stores/s, ratio ${b.ratio} (medians of ${b.runs.length / 2} runs each)`)
+  }
+  const rl = result["rateLimited"] as Awaited<ReturnType<typeof rateLimited>> | undefined
+  if (rl !== undefined) {
+    out(`bulk at 20/s: ${rl.calls} calls (${rl.requests} requests) in ${rl.seconds} s vs ideal ${rl.idealSeconds} s = ${rl.ratioToIdeal}×, 429 received: ${rl.received429}`)
+  }
+  const mem = result["memory"] as Awaited<ReturnType<typeof memory>> | undefined
+  if (mem !== undefined) {
+    for (const r of mem.runs) out(`CLI --dry-run over ${mem.ids} ids (${r.how}): peak RSS ${r.peakRssMB} MB, wall ${r.wall}`)
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,87 @@
+/**
+ * The sandbox in its own process, so its CPU (verifying requests, signing
+ * answers) does not run on the measured client's event loop. Started by
+ * bench/run.ts with `fork`; argv[2] is JSON `SandboxProcessOptions`. Sends one
+ * `ready` message (URLs and the client half of the keys), then answers `stats`
+ * and `clearLog` messages until killed.
+ */
+import { Effect, Exit, Redacted, Scope } from "effect"
+import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
+
+export interface SandboxProcessOptions {
+  readonly stores: number
+  readonly rateLimit: number | false
+}
+
+/** What the client side needs: URLs and throw-away loopback keys (never real ones). */
+export interface Ready {
+  readonly _tag: "ready"
+  readonly baseUrl: string
+  readonly backupBaseUrl: string
+  readonly mchid: string
+  readonly merchantSerialNo: string
+  readonly merchantPrivateKeyPem: string
+  readonly wechatpayPublicKeyId: string
+  readonly wechatpayPublicKeyPem: string
+}
+
+export interface Stats {
+  readonly _tag: "stats"
+  readonly requests: number
+  readonly byStatus: Record<string, number>
+}
+
+const options: SandboxProcessOptions = JSON.parse(process.argv[2] ?? "{}")
+
+const main = Effect.gen(function*() {
+  const keys = yield* TestKeys.generate()
+  const fake = FakeWechatPay.makeWith(keys, {
+    seed: FakeWechatPay.generate({ stores: options.stores }),
+    rateLimit: options.rateLimit
+  })
+  const scope = yield* Scope.make()
+  const server = yield* SandboxServer.make(fake).pipe(Scope.extend(scope))
+  // The log keeps every body; the benchmark reads counts from it and clears it between phases.
+  let requests = 0
+  const byStatus: Record<string, number> = {}
+  const tally = () => {
+    for (const e of fake.log) {
+      requests++
+      const k = String(e.status ?? "reset")
+      byStatus[k] = (byStatus[k] ?? 0) + 1
+    }
+    Effect.runSync(fake.clearLog)
+  }
+  setInterval(tally, 1000).unref()
+  process.on("message", (m: { readonly op: string }) => {
+    if (m.op === "stats") {
+      tally()
+      const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus } }
+      process.send?.(stats)
+    } else if (m.op === "clearLog") {
+      tally()
+      requests = 0
+      for (const k of Object.keys(byStatus)) delete byStatus[k]
+      process.send?.({ _tag: "cleared" })
+    }
+  })
+  process.on("disconnect", () => {
+    void Effect.runPromise(Scope.close(scope, Exit.void)).then(() => process.exit(0))
+  })
+  const ready: Ready = {
+    _tag: "ready",
+    baseUrl: server.baseUrl,
+    backupBaseUrl: server.backupBaseUrl,
+    mchid: keys.mchid,
+    merchantSerialNo: keys.merchantSerialNo,
+    merchantPrivateKeyPem: Redacted.value(keys.merchantPrivateKeyPem),
+    wechatpayPublicKeyId: keys.wechatpayPublicKeyId,
+    wechatpayPublicKeyPem: keys.wechatpayPublicKeyPem
+  }
+  process.send?.(ready)
+})
+
+Effect.runPromise(main).catch((e: unknown) => {
+  process.stderr.write(`sandbox-process: ${String(e)}\n`)
+  process.exit(1)
+})
