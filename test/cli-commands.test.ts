@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { HttpClient } from "@effect/platform"
 import * as Commands from "../src/cli/Commands.js"
-import { run } from "../src/cli/main.js"
+import { parseFaults, run } from "../src/cli/main.js"
 import { FakeWechatPay, SandboxHttpClient, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
 
 const keys = Effect.runSync(TestKeys.generate())
@@ -369,4 +369,30 @@ describe("cli disassociate over an injected transport (Commands.disassociate + t
       assert.strictEqual(r.succeeded.length, 300)
       assert.strictEqual(fake.log.length, 3)
     }))
+})
+
+describe("cli sandbox: flags", () => {
+  it("--faults parses fault=rate pairs and refuses unknown faults or rates outside [0, 1]", () => {
+    assert.deepStrictEqual(parseFaults("rateLimit=0.2, systemError=0.05,connectionReset=0"), { rateLimit: 0.2, systemError: 0.05, connectionReset: 0 })
+    assert.deepStrictEqual(parseFaults(undefined), {})
+    for (const bad of ["rateLimit=2", "nope=0.1", "rateLimit", "rateLimit=0.1,", "rateLimit=-0.1"]) {
+      const r = parseFaults(bad)
+      assert.isTrue("_tag" in r && r._tag === "UsageError", bad)
+    }
+  })
+
+  for (const [argv, mentions] of [
+    [["sandbox", "--faults", "meteor=0.5"], "--faults"],
+    [["sandbox", "--port", "-1"], "--port"],
+    [["sandbox", "--stores", "0"], "--stores"],
+    [["sandbox", "--report", "r.json"], "--report does not apply to sandbox"]
+  ] as const) {
+    it.effect(`sandbox ${argv.slice(1).join(" ")}: exit 1 before starting`, () =>
+      Effect.gen(function*() {
+        const c = capture()
+        assert.strictEqual(yield* run(argv, c.io), 1)
+        assert.include(c.err().split("\n")[0], mentions)
+        assert.strictEqual(c.out(), "")
+      }))
+  }
 })
