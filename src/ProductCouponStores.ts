@@ -168,11 +168,12 @@ export const make = (
           "wechatpay.brand_id": request.brandId,
           "wechatpay.store_count": request.storeList.length
         })
-        // Serialized once; every attempt signs and sends these same bytes.
-        const prepared = WechatPayClientModule.prepare(
+        // Serialized once (a body of strings always has a JSON form); every attempt
+        // signs and sends these same bytes.
+        const prepared = WechatPayClientModule.prepareText(
           "POST",
           DisassociateStores.path(request),
-          DisassociateStores.encodeBody(request)
+          JSON.stringify(DisassociateStores.encodeBody(request))
         )
         const { onAttempt } = yield* AttemptObserver
         // The schedule is stepped by hand (not Effect.retry) so the observer learns

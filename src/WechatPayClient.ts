@@ -24,6 +24,7 @@ import {
   type ConfigurationError,
   excerpt,
   type KeyFormatError,
+  RequestEncodeError,
   type SigningError,
   TransportError,
   UnexpectedResponseError,
@@ -47,13 +48,32 @@ export interface Prepared {
 
 const encoder = new TextEncoder()
 
+/** A request whose body text is already serialized; total, never fails. */
+export const prepareText = (method: Prepared["method"], path: string, bodyText: string = ""): Prepared => ({
+  method,
+  path,
+  bodyText,
+  bodyBytes: encoder.encode(bodyText)
+})
+
 /**
- * Serializes a JSON body once. Only called with plain JSON data built by this
- * library's schemas, so `JSON.stringify` cannot meet a cycle or a BigInt here.
+ * Serializes a JSON body once. Arbitrary data can hold a BigInt or a cycle,
+ * which JSON cannot carry: that is a `RequestEncodeError`, not an exception.
  */
-export const prepare = (method: Prepared["method"], path: string, body?: unknown): Prepared => {
-  const bodyText = body === undefined ? "" : JSON.stringify(body)
-  return { method, path, bodyText, bodyBytes: encoder.encode(bodyText) }
+export const prepare = (
+  method: Prepared["method"],
+  path: string,
+  body?: unknown
+): Either.Either<Prepared, RequestEncodeError> => {
+  if (body === undefined) return Either.right(prepareText(method, path))
+  try {
+    const text: unknown = JSON.stringify(body)
+    return typeof text === "string"
+      ? Either.right(prepareText(method, path, text))
+      : Either.left(new RequestEncodeError({ reason: "the body has no JSON form" }))
+  } catch (cause) {
+    return Either.left(new RequestEncodeError({ reason: cause instanceof Error ? cause.message : "JSON.stringify failed" }))
+  }
 }
 
 /** A verified answer: 2xx with a good signature. */

@@ -31,6 +31,16 @@ export class KeyFormatError extends Schema.TaggedError<KeyFormatError>(
   }
 }
 
+/** A request body that has no JSON form (a BigInt, a cycle). */
+export class RequestEncodeError extends Schema.TaggedError<RequestEncodeError>("effect-wechatpay/RequestEncodeError")(
+  "RequestEncodeError",
+  { reason: Schema.String }
+) {
+  override get message(): string {
+    return `the request body cannot be encoded as JSON: ${this.reason}`
+  }
+}
+
 /** The crypto backend refused to sign (should not happen with a key that imported). */
 export class SigningError extends Schema.TaggedError<SigningError>("effect-wechatpay/SigningError")(
   "SigningError",

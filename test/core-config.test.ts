@@ -104,7 +104,7 @@ describe("layerConfig reads every variable", () => {
       const res = yield* Effect.gen(function*() {
         const client = yield* WechatPayClient.WechatPayClient
         assert.strictEqual(client.config.baseUrl, "https://primary.example.test")
-        return yield* client.execute(WechatPayClient.prepare("GET", "/v3/x"))
+        return yield* client.execute(WechatPayClient.prepareText("GET", "/v3/x"))
       }).pipe(Effect.provide(layer))
       assert.strictEqual(res.status, 200)
       assert.strictEqual(res.url, "https://primary.example.test/v3/x")

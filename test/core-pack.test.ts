@@ -40,7 +40,7 @@ const http = HttpClient.make((request) => Effect.sync(() => {
 }))
 const layer = WechatPayClient.layer(TestKeys.merchantOptions(keys)).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
 const res = await Effect.runPromise(
-  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(WechatPayClient.prepare("GET", "/v3/ping"))).pipe(Effect.provide(layer))
+  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(WechatPayClient.prepareText("GET", "/v3/ping"))).pipe(Effect.provide(layer))
 )
 console.log(JSON.stringify({ main: Object.keys(Lib).sort(), testing: Object.keys(Testing).sort(), status: res.status }))
 `
@@ -49,7 +49,7 @@ const CONSUMER_TS = `
 import { Effect } from "effect"
 import { MerchantConfig, WechatPayClient, WechatPayError } from "effect-wechatpay"
 import { TestKeys } from "effect-wechatpay/testing"
-const prepared: WechatPayClient.Prepared = WechatPayClient.prepare("GET", "/v3/ping")
+const prepared: WechatPayClient.Prepared = WechatPayClient.prepareText("GET", "/v3/ping")
 const base: string = MerchantConfig.DEFAULT_BASE_URL
 const limit: number = WechatPayError.EXCERPT_LIMIT
 const keys: Effect.Effect<TestKeys.TestKeys> = TestKeys.generate()

@@ -17,7 +17,7 @@ const OPENSSL_SERIAL = "32B3C82CBB6F23B27F02BC13D31F2E08991E8F09"
 /** The fake server's keys when it signs with the platform certificate's key. */
 const certSigner: TestKeys.TestKeys = { ...keys, wechatpayPrivateKey: certKey, wechatpayPublicKeyId: OPENSSL_SERIAL }
 
-const request = WechatPayClient.prepare("GET", "/v3/certificates-probe")
+const request = WechatPayClient.prepareText("GET", "/v3/certificates-probe")
 
 describe("parsing the platform certificate", () => {
   it("keys it by its serial, as openssl and node's X509Certificate print it", () => {

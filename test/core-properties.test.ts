@@ -34,7 +34,7 @@ for (const [name, signer] of signerLayers) {
         Effect.gen(function*() {
           const log: Array<Sent> = []
           yield* TestClock.setTime(NOW * 1000)
-          const prepared = WechatPayClient.prepare(method, path, body)
+          const prepared = yield* WechatPayClient.prepare(method, path, body)
           const client = yield* Effect.provide(
             WechatPayClient.WechatPayClient,
             clientWithKeysLayer(signer, () => signed(200, "{}"), baseOptions, log)
@@ -137,4 +137,20 @@ describe("Authorization header and nonces", () => {
     }
     assert.strictEqual(seen.size, 2000)
   })
+})
+
+describe("prepare", () => {
+  it.effect("a body with no JSON form is a typed RequestEncodeError, never an exception", () =>
+    Effect.gen(function*() {
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      for (const body of [cyclic, { n: 1n }, () => 1, Symbol("s")]) {
+        const result = WechatPayClient.prepare("POST", "/v3/x", body)
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestEncodeError")
+      }
+      const ok = yield* WechatPayClient.prepare("POST", "/v3/x", { a: "b" })
+      assert.strictEqual(ok.bodyText, "{\"a\":\"b\"}")
+      assert.deepStrictEqual(ok.bodyBytes, new TextEncoder().encode("{\"a\":\"b\"}"))
+    }))
 })

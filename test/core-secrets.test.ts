@@ -193,7 +193,7 @@ describe("no secret in errors or logs", () => {
         const before = sentLog.length
         const error = yield* Effect.gen(function*() {
           const client = yield* WechatPayClient.WechatPayClient
-          return yield* client.execute(WechatPayClient.prepare("POST", "/v3/x", { a: 1 })).pipe(
+          return yield* client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))).pipe(
             Effect.withSpan("test.execute"),
             Effect.tapErrorCause((cause) => Effect.logError("execute failed", cause)),
             Effect.flip
@@ -279,7 +279,7 @@ describe("span attributes", () => {
       const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
       const attempt = Effect.gen(function*() {
         const client = yield* WechatPayClient.WechatPayClient
-        return yield* Effect.either(client.execute(WechatPayClient.prepare("POST", "/v3/x", { a: 1 })))
+        return yield* Effect.either(client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))))
       }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
       yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
       const http = spans.find((s) => s.name.startsWith("http.client"))

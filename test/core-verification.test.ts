@@ -9,7 +9,7 @@ import { baseOptions, clientLayer, fakeHttp, keys, NOW, type Reply, type Sent, s
 
 const OK_BODY = `{"total_count":2,"success_store_list":[{"store_id":"100000001"}],"failed_store_list":[]}`
 const PATH = "/v3/marketing/partner/product-coupon/product-coupons/1000000013/stocks/1000000013001/disassociate-stores"
-const request = WechatPayClient.prepare("POST", PATH, { store_list: [{ store_id: "100000001" }], brand_id: "120344" })
+const request = WechatPayClient.prepareText("POST", PATH, JSON.stringify({ store_list: [{ store_id: "100000001" }], brand_id: "120344" }))
 
 /** Runs one attempt at NOW against a fake that answers `reply`. */
 const attempt = (reply: (sent: Sent) => Reply, log: Array<Sent> = [], options = baseOptions) =>
@@ -330,7 +330,7 @@ describe("transport", () => {
       yield* TestClock.setTime(NOW * 1000)
       const client = yield* Effect.provide(WechatPayClient.WechatPayClient, WechatPayClient.layer(baseOptions).pipe(Layer.provide(fakeHttp(() => signed(200, "{}"), log))))
       for (const path of ["@evil.example/v3/x", ".evil.example/v3/x", "v3/x"]) {
-        const err = yield* Effect.flip(client.execute(WechatPayClient.prepare("GET", path)))
+        const err = yield* Effect.flip(client.execute(WechatPayClient.prepareText("GET", path)))
         assert.strictEqual(err._tag, "TransportError")
       }
       assert.strictEqual(log.length, 0)

@@ -196,7 +196,7 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
     return Effect.gen(function*() {
       const client = yield* WechatPayClient.WechatPayClient
       const answer = yield* client.execute(
-        WechatPayClient.prepare("POST", endpointPath(F.productCouponId, F.stockId), body(F.brandId, [s(0)]))
+        WechatPayClient.prepareText("POST", endpointPath(F.productCouponId, F.stockId), JSON.stringify(body(F.brandId, [s(0)])))
       )
       const text = new TextDecoder().decode(answer.body)
       assert.strictEqual(answer.status, 200)

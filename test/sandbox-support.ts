@@ -36,6 +36,6 @@ export const disassociate = (
   baseUrl?: string
 ) =>
   Effect.flatMap(WechatPayClient.WechatPayClient, (client) =>
-    client.execute(WechatPayClient.prepare("POST", endpointPath(productCouponId, stockId), payload), baseUrl)).pipe(
+    client.execute(WechatPayClient.prepareText("POST", endpointPath(productCouponId, stockId), JSON.stringify(payload)), baseUrl)).pipe(
       Effect.map((r) => ({ requestId: r.requestId, json: JSON.parse(decoder.decode(r.body)) as Record<string, unknown> }))
     )
