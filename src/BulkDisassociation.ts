@@ -182,13 +182,20 @@ export const REJECTING_ERRORS: ReadonlySet<string> = new Set([
 /** What a failed call means for its stores, and whether the job must stop. */
 export const classify = (error: DisassociateStoresError): { readonly outcome: ChunkOutcome; readonly stops: boolean } => {
   const requestId = "requestId" in error ? error.requestId : undefined
+  const stops = STOPPING_ERRORS.has(error._tag)
   if (REJECTING_ERRORS.has(error._tag)) {
-    const code = "code" in error && typeof error.code === "string" ? error.code : "INVALID_INPUT"
-    return { outcome: { _tag: "Rejected", code, message: error.message }, stops: STOPPING_ERRORS.has(error._tag) }
+    // An unsigned error answer may come from anything on the way, so it cannot prove the stores were
+    // left alone (protocol notes §2.3). 401 SIGN_ERROR is unsigned by design; local validation sent nothing.
+    const trusted = !("verified" in error) || error.verified || error._tag === "SignError"
+    if (trusted) {
+      const code = "code" in error && typeof error.code === "string" ? error.code : "INVALID_INPUT"
+      return { outcome: { _tag: "Rejected", code, message: error.message }, stops }
+    }
+    return { outcome: { _tag: "Unknown", reason: `${error._tag} (unsigned answer): ${error.message}`, requestId }, stops }
   }
   // Everything else (429 after retries, 5xx, transport, timeout, verification, probe, decode): the
   // request may or may not have been applied.
-  return { outcome: { _tag: "Unknown", reason: `${error._tag}: ${error.message}`, requestId }, stops: false }
+  return { outcome: { _tag: "Unknown", reason: `${error._tag}: ${error.message}`, requestId }, stops }
 }
 
 // ---------------------------------------------------------------------------
@@ -290,13 +297,13 @@ export const disassociateAll = <E = never, R = never>(
           storeList: chunk.map((storeId) => ({ storeId }))
         }).pipe(Effect.provideService(AttemptObserver, observer), Effect.either)
         if (result._tag === "Right") return settle(chunk, { _tag: "Answered", result: result.right })
-        const { outcome, stops } = classify(result.left)
-        if (stops && outcome._tag === "Rejected") {
+        const error = result.left
+        const { outcome, stops } = classify(error)
+        if (stops) {
+          const why = { tag: error._tag, code: "code" in error ? error.code : error._tag, message: error.message }
           const first = yield* Ref.modify(stop, (current) =>
-            Option.isSome(current)
-              ? [false, current] as const
-              : [true, Option.some({ tag: result.left._tag, code: outcome.code, message: outcome.message })] as const)
-          if (first) yield* progress({ _tag: "Stopped", tag: result.left._tag, code: outcome.code, message: outcome.message })
+            Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const)
+          if (first) yield* progress({ _tag: "Stopped", ...why })
         }
         return settle(chunk, outcome)
       }).pipe(index === 0 ? Effect.ensuring(Deferred.succeed(firstSettled, undefined)) : (self) => self)

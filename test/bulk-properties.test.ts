@@ -61,6 +61,10 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
   { error: new E.NotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
   { error: new E.ProductCouponNotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
   { error: new E.StockNotFoundError({ ...api, status: 404, code: "NOT_FOUND" }), kind: "Rejected", stops: true },
+  // Unsigned error answers cannot prove nothing changed: unresolved (a stopping one still stops).
+  { error: new E.ParamError({ ...api, code: "PARAM_ERROR", verified: false }), kind: "Unknown", stops: false },
+  { error: new E.StockExpiredError({ ...api, code: "INVALID_REQUEST", verified: false }), kind: "Unknown", stops: true },
+  { error: new E.NoAuthError({ ...api, status: 403, code: "NO_AUTH", verified: false }), kind: "Unknown", stops: true },
   { error: new DisassociateStores.RequestValidationError({ field: "brandId", reason: "must not be empty" }), kind: "Rejected", stops: false },
   { error: new E.RateLimitExceededError({ ...api, status: 429, code: "RATELIMIT_EXCEEDED" }), kind: "Unknown", stops: false },
   { error: new E.SystemError({ ...api, status: 500, code: "SYSTEM_ERROR" }), kind: "Unknown", stops: false },
