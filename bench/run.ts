@@ -101,7 +101,8 @@ const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promi
   const worker = async () => {
     while (next < chunks.length) {
       const chunk = chunks[next++]!
-      succeeded += await client.call(chunk)
+      const n = await client.call(chunk)
+      succeeded += n
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
