@@ -29,6 +29,8 @@ export interface Stats {
   readonly _tag: "stats"
   readonly requests: number
   readonly byStatus: Record<string, number>
+  /** For each 429: its position since the last clearLog and the arrival gaps (ms) to the 21 before it. */
+  readonly rejected: ReadonlyArray<{ readonly index: number; readonly gaps: ReadonlyArray<number> }>
 }
 
 const options: SandboxProcessOptions = JSON.parse(process.argv[2] ?? "{}")
@@ -44,8 +46,15 @@ const main = Effect.gen(function*() {
   // The log keeps every body; the benchmark reads counts from it and clears it between phases.
   let requests = 0
   const byStatus: Record<string, number> = {}
+  const arrivals: Array<number> = []
+  const rejected: Array<{ index: number; gaps: Array<number> }> = []
   const tally = () => {
     for (const e of fake.log) {
+      arrivals.push(e.atMillis)
+      if (e.status === 429 && rejected.length < 20) {
+        const n = arrivals.length - 1
+        rejected.push({ index: n, gaps: arrivals.slice(Math.max(0, n - 21), n).map((t) => e.atMillis - t) })
+      }
       requests++
       const k = String(e.status ?? "reset")
       byStatus[k] = (byStatus[k] ?? 0) + 1
@@ -56,11 +65,13 @@ const main = Effect.gen(function*() {
   process.on("message", (m: { readonly op: string }) => {
     if (m.op === "stats") {
       tally()
-      const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus } }
+      const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus }, rejected }
       process.send?.(stats)
     } else if (m.op === "clearLog") {
       tally()
       requests = 0
+      arrivals.length = 0
+      rejected.length = 0
       for (const k of Object.keys(byStatus)) delete byStatus[k]
       process.send?.({ _tag: "cleared" })
     }
