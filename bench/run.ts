@@ -240,9 +240,15 @@ const memory = async () => {
     return { how: label, peakRssMB: round(Number(rss[1]) / 1024, 1), wall: wall?.[1] ?? "?", stdout: out.stdout.trim() }
   }
   const results = [run("node --import tsx src/cli/main.ts", ["node", "--import", "tsx", "src/cli/main.ts"])]
-  // The built CLI, as users run it, when a build is present.
-  const built = Path.join(root, "dist", "cli", "main.js")
-  if (Fs.existsSync(built)) results.push(run("node dist/cli/main.js", ["node", built]))
+  // The built CLI, as users run it: compiled from the current sources into a cache directory
+  // (dist/ may be stale or in use), where node still resolves the dependencies.
+  const outDir = Path.join(root, "node_modules", ".cache", "effect-wechatpay-bench")
+  const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", outDir, "--declaration", "false"], {
+    cwd: root,
+    encoding: "utf8"
+  })
+  if (tsc.status === 0) results.push(run("node dist/cli/main.js (built from the current sources)", ["node", Path.join(outDir, "cli", "main.js")]))
+  else log(`  (could not build the CLI: ${tsc.stdout}${tsc.stderr})`)
   Fs.rmSync(dir, { recursive: true, force: true })
   return { ids: n, runs: results }
 }
