@@ -309,11 +309,12 @@ export const disassociateAll = <E = never, R = never>(
       }).pipe(index === 0 ? Effect.ensuring(Deferred.succeed(firstSettled, undefined)) : (self) => self)
 
     yield* toStream(ids).pipe(
-      Stream.tap(() => Effect.sync(() => input++)),
-      Stream.filter(fresh),
-      Stream.tap(() => Effect.sync(() => unique++)),
-      // Ids that cannot be sent are settled here, without costing their chunk-mates anything.
+      // Counted inside the (synchronous) filter: a `Stream.tap` effect per id cost ~13 µs, 1.3 s per 100,000 ids.
       Stream.filter((storeId) => {
+        input++
+        if (!fresh(storeId)) return false
+        unique++
+        // Ids that cannot be sent are settled here, without costing their chunk-mates anything.
         const problem = storeIdProblem(storeId)
         if (Option.isNone(problem)) return true
         failed.push({ storeId, code: "INVALID_STORE_ID", message: problem.value })
