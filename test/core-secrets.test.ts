@@ -3,22 +3,11 @@
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import * as Headers from "@effect/platform/Headers"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  Cause,
-  ConfigProvider,
-  Context,
-  Effect,
-  Exit,
-  Layer,
-  Logger,
-  Option,
-  Redacted,
-  TestClock,
-  Tracer
-} from "effect"
+import { Cause, ConfigProvider, Effect, Layer, Logger, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
 import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
 import { baseOptions, keys, NOW, type Sent, signed } from "./core-harness.js"
+import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const privatePem = Redacted.value(keys.merchantPrivateKeyPem)
 const pkcs1Pem = NodeCrypto.createPrivateKey(privatePem).export({ type: "pkcs1", format: "pem" }).toString()
@@ -85,55 +74,6 @@ const captureLogs = (lines: Array<string>) =>
     })
   )
 
-/** A tracer that keeps every span's name, attributes, events and exit. */
-class RecordingSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId = Math.random().toString(16).slice(2)
-  readonly traceId = "trace"
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  readonly links: Array<Tracer.SpanLink> = []
-  readonly events: Array<string> = []
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint
-  ) {
-    this.status = { _tag: "Started", startTime }
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown) {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>) {
-    this.events.push(`${name} ${JSON.stringify(attributes ?? {})}`)
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
-    this.links.push(...links)
-  }
-}
-
-const recordingTracer = (spans: Array<RecordingSpan>) =>
-  Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => {
-      const span = new RecordingSpan(name, parent, context, kind, startTime)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-
-const spanText = (span: RecordingSpan): string => {
-  const attrs = Array.from(span.attributes, ([k, v]) => `${k}=${String(v)}`).join("\n")
-  const exit = span.status._tag === "Ended" && Exit.isFailure(span.status.exit) ? Cause.pretty(span.status.exit.cause) : ""
-  return `${span.name}\n${attrs}\n${span.events.join("\n")}\n${exit}`
-}
-
 type Handler = (sent: Sent, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) => Effect.Effect<
   HttpClientResponse.HttpClientResponse,
   HttpClientError.HttpClientError
@@ -187,7 +127,7 @@ describe("no secret in errors or logs", () => {
     it.effect(`execute failing with ${label}`, () =>
       Effect.gen(function*() {
         const lines: Array<string> = []
-        const spans: Array<RecordingSpan> = []
+        const spans: Array<RecordingTracer.RecordingSpan> = []
         yield* TestClock.setTime(NOW * 1000)
         const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(handler)))
         const before = sentLog.length
@@ -198,14 +138,14 @@ describe("no secret in errors or logs", () => {
             Effect.tapErrorCause((cause) => Effect.logError("execute failed", cause)),
             Effect.flip
           )
-        }).pipe(Effect.provide(layer), Effect.provide(captureLogs(lines)), Effect.withTracer(recordingTracer(spans)))
+        }).pipe(Effect.provide(layer), Effect.provide(captureLogs(lines)), Effect.withTracer(RecordingTracer.make(spans)))
         assert.strictEqual(sentLog.length, before + 1, "the request was sent (so there is a signature to leak)")
         assertErrorClean(error)
         assert.isAbove(lines.length, 0)
         for (const line of lines) assertClean("log line", line)
         const http = spans.find((s) => s.name.startsWith("http.client"))
         assert.isDefined(http, "the http.client span was recorded")
-        for (const span of spans) assertClean(`span ${span.name}`, spanText(span))
+        for (const span of spans) assertClean(`span ${span.name}`, RecordingTracer.spanText(span))
       }))
   }
 
@@ -274,13 +214,13 @@ describe("no secret in errors or logs", () => {
 describe("span attributes", () => {
   const run = (answer: Handler, redacted?: ReadonlyArray<string>) =>
     Effect.gen(function*() {
-      const spans: Array<RecordingSpan> = []
+      const spans: Array<RecordingTracer.RecordingSpan> = []
       yield* TestClock.setTime(NOW * 1000)
       const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
       const attempt = Effect.gen(function*() {
         const client = yield* WechatPayClient.WechatPayClient
         return yield* Effect.either(client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))))
-      }).pipe(Effect.provide(layer), Effect.withTracer(recordingTracer(spans)))
+      }).pipe(Effect.provide(layer), Effect.withTracer(RecordingTracer.make(spans)))
       yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
       const http = spans.find((s) => s.name.startsWith("http.client"))
       assert.isDefined(http)
@@ -298,7 +238,7 @@ describe("span attributes", () => {
       // Non-secret headers stay visible for debugging.
       assert.strictEqual(span.attributes.get("http.response.header.wechatpay-serial"), keys.wechatpayPublicKeyId)
       assert.strictEqual(span.attributes.get("http.request.header.accept"), "application/json")
-      assertClean("http.client span", spanText(span))
+      assertClean("http.client span", RecordingTracer.spanText(span))
     }))
 
   it.effect("an application's own redacted names are kept, and ours are added", () =>
@@ -306,7 +246,7 @@ describe("span attributes", () => {
       const span = yield* run(respond(200, OK, { ...signed(200, OK).headers, "x-internal": "token" }), ["x-internal"])
       assert.strictEqual(String(span.attributes.get("http.response.header.x-internal")), "<redacted>")
       assert.strictEqual(String(span.attributes.get("http.request.header.authorization")), "<redacted>")
-      assertClean("http.client span", spanText(span))
+      assertClean("http.client span", RecordingTracer.spanText(span))
     }))
 
   it.effect("no trace-context headers are sent to WeChat Pay", () =>

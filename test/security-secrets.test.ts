@@ -6,10 +6,11 @@
 // execute calls; this checks the service, the bulk job and its report.
 import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
 import { keys } from "./sandbox-support.js"
+import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const F = FakeWechatPay.Fixture
 
@@ -25,40 +26,7 @@ interface Captured {
   readonly signatures: Array<string>
   readonly authorizations: Array<string>
   readonly texts: Array<string>
-}
-
-class Span implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId = Math.random().toString(16).slice(2)
-  readonly traceId = "t"
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  readonly links: Array<Tracer.SpanLink> = []
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint,
-    private readonly sink: Array<string>
-  ) {
-    this.status = { _tag: "Started", startTime }
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-    const attrs = Array.from(this.attributes, ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-    this.sink.push(`span ${this.name}\n${attrs.join("\n")}\n${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""}`)
-  }
-  attribute(key: string, value: unknown) {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _t: bigint, attributes?: Record<string, unknown>) {
-    this.sink.push(`event ${name} ${JSON.stringify(attributes ?? {})}`)
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
-    this.links.push(...links)
-  }
+  readonly spans: Array<RecordingTracer.RecordingSpan>
 }
 
 /** The service over the sandbox, with the HTTP layer noting every signature that crossed it. */
@@ -82,10 +50,7 @@ const setup = (faults: FakeWechatPay.FaultOptions, captured: Captured, retry = t
         if (sig !== undefined) captured.signatures.push(sig.replace(/^WECHATPAY\/SIGNTEST\//, ""))
       }))
   })
-  const tracer = Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => new Span(name, parent, context, kind, startTime, captured.texts),
-    context: (f) => f()
-  })
+  const tracer = RecordingTracer.make(captured.spans)
   const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
     captured.texts.push(`${logLevel.label} ${JSON.stringify(message)} ${JSON.stringify([...annotations])} ${Cause.pretty(cause)}`)
   })
@@ -102,7 +67,7 @@ const setup = (faults: FakeWechatPay.FaultOptions, captured: Captured, retry = t
 }
 
 const assertClean = (captured: Captured) => {
-  const haystack = captured.texts.join("\n")
+  const haystack = [...captured.texts, ...captured.spans.map(RecordingTracer.spanText)].join("\n")
   assert.isAbove(captured.signatures.length, 10, "the run must have produced signatures to look for")
   for (const piece of keyPieces) assert.notInclude(haystack, piece, "private-key material leaked")
   for (const sig of captured.signatures) {
@@ -129,7 +94,7 @@ const ALL_FAULTS: Partial<Record<FakeWechatPay.Fault, number>> = {
 describe("no secret in logs, spans, reports or errors across a faulty run", () => {
   it.live("a bulk job with every fault kind: report, logs and spans are clean", () =>
     Effect.gen(function*() {
-      const captured: Captured = { signatures: [], authorizations: [], texts: [] }
+      const captured: Captured = { signatures: [], authorizations: [], texts: [], spans: [] }
       const { layer } = setup({ seed: 11, rates: ALL_FAULTS }, captured)
       const ids = Array.from({ length: 2_000 }, (_, i) => FakeWechatPay.storeId(i))
       const report = yield* BulkDisassociation.disassociateAll(ids, {
@@ -149,7 +114,7 @@ describe("no secret in logs, spans, reports or errors across a faulty run", () =
 
   it.live("single calls failing with each fault: the errors (message, JSON, String, pretty cause) are clean", () =>
     Effect.gen(function*() {
-      const captured: Captured = { signatures: [], authorizations: [], texts: [] }
+      const captured: Captured = { signatures: [], authorizations: [], texts: [], spans: [] }
       const script: Array<FakeWechatPay.Fault> = [
         "probeSignature", "wrongSignature", "staleTimestamp", "truncatedBody", "nonJsonBody", "badGateway",
         "serviceUnavailable", "connectionResetAfterApply"
@@ -186,7 +151,7 @@ describe("the checker itself", () => {
   it("finds a signature piece, a key piece or an Authorization header when one is there", () => {
     const signature = "A".repeat(20) + "bcdefghijklmnopqrstuvwxyz0123456789+/=".repeat(8)
     const auth = `WECHATPAY2-SHA256-RSA2048 mchid="1",signature="${signature}"`
-    const base = { signatures: Array.from({ length: 11 }, () => signature), authorizations: [auth] }
+    const base = { signatures: Array.from({ length: 11 }, () => signature), authorizations: [auth], spans: [] }
     assert.throws(() => assertClean({ ...base, texts: [`oops ${signature.slice(0, 40)}`] }))
     assert.throws(() => assertClean({ ...base, texts: [`oops ${keyPieces[7]}`] }))
     assert.throws(() => assertClean({ ...base, texts: [`oops ${auth}`] }))
