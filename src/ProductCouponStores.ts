@@ -99,10 +99,13 @@ const finiteMillis = (variable: string, input: Duration.DurationInput, positive:
 }
 
 /**
- * Slack on the sliding window for the jitter between granting a permit and the
- * request arriving (signing, the event loop, the network): measured on loopback,
- * without it an exact server-side window at 20/s refused ~3% of requests with 429.
- * It costs one guard per `limit` permits (0.5 s over 500 calls at 20/s).
+ * Slack on the sliding window, past the end of the attempt `limit` permits back
+ * (see the limiter): covers clock granularity and the gap between the server
+ * admitting a request and our clock reading its answer. Measured on loopback:
+ * with the window counted from grant times alone, 20 ms still let one 429 in
+ * 500 calls through (a request arrived 29 ms after its grant); counted from the
+ * attempt's end, none. It costs one guard per `limit` permits (0.5 s over 500
+ * calls at 20/s).
  */
 export const WINDOW_GUARD_MILLIS = 20
 
@@ -114,30 +117,50 @@ type Limiter = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, 
  * token bucket), whose wake-up delays add up: ~5 ms a permit, 10% slower than the
  * documented rate over a long job. And since a late grant followed by an on-time
  * one would sit closer than the spacing, a slot is also never earlier than
- * `interval` + {@link WINDOW_GUARD_MILLIS} after the grant `limit` permits back
- * (actual grant times), so no window of `interval` sees more than `limit`. One
- * fiber at a time waits for its slot; an interrupted wait gives the slot back.
+ * `interval` + {@link WINDOW_GUARD_MILLIS} after the permit `limit` back was
+ * granted or, once its attempt has finished, after it finished: the server saw
+ * that request before it answered, so however late it arrived after its grant
+ * (signing, a busy event loop, GC), no window of `interval` sees more than
+ * `limit`. One fiber at a time waits for its slot; an interrupted wait gives
+ * the slot back.
  */
 const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limiter> =>
   Effect.gen(function*() {
     const spacing = intervalMillis / limit
     const turn = yield* Effect.makeSemaphore(1)
-    // Actual grant times of the last `limit` permits (a sliding window; integer limits only).
+    // The last `limit` permits (a sliding window; integer limits only): when each
+    // was granted, or finished if it has, and which permit holds each entry.
     const window = Number.isInteger(limit) ? limit : 0
-    const grants = new Array<number>(window).fill(Number.NEGATIVE_INFINITY)
+    const seen = new Array<number>(window).fill(Number.NEGATIVE_INFINITY)
+    const holder = new Array<number>(window).fill(-1)
     let oldest = 0
+    let granted = 0
     let lastSlot = Number.NEGATIVE_INFINITY
     const take = turn.withPermits(1)(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const slot = Math.max(now, lastSlot + spacing, window > 0 ? grants[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
+      const slot = Math.max(now, lastSlot + spacing, window > 0 ? seen[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
       if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
       lastSlot = slot
-      if (window > 0) {
-        grants[oldest] = yield* Clock.currentTimeMillis
-        oldest = (oldest + 1) % window
-      }
+      if (window === 0) return -1
+      const at = oldest
+      seen[at] = yield* Clock.currentTimeMillis
+      holder[at] = granted++
+      oldest = (oldest + 1) % window
+      return at
     }))
-    return (effect) => Effect.zipRight(take, effect)
+    // Moves the entry to the attempt's end, unless `limit` newer permits have reused it.
+    const finished = (at: number, permit: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          if (holder[at] === permit) seen[at] = Math.max(seen[at]!, now)
+        }))
+    return window === 0
+      ? (effect) => Effect.zipRight(take, effect)
+      : (effect) =>
+        Effect.flatMap(take, (at) => {
+          const permit = holder[at]!
+          return Effect.ensuring(effect, finished(at, permit))
+        })
   })
 
 const makeLimiter = (
@@ -252,7 +275,7 @@ export const make = (
           const delay = ScheduleIntervals.start(decision.intervals) - now
           if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
         }
-      }).pipe(Effect.withSpan("ProductCouponStores.disassociateStores", { kind: "client" }))
+      }).pipe(Effect.withSpan("ProductCouponStores.disassociateStores", { kind: "client", captureStackTrace: false }))
 
     return ProductCouponStores.of({ disassociateStores })
   })
