@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Deferred, Effect, Option, Predicate, Ref, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
 import type { DisassociateStoresResult } from "./DisassociateStores.js"
 import * as DisassociateStores from "./DisassociateStores.js"
 import { type AttemptEvent, AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
@@ -308,6 +308,53 @@ export const disassociateAll = <E = never, R = never>(
         return settle(chunk, outcome)
       }).pipe(index === 0 ? Effect.ensuring(Deferred.succeed(firstSettled, undefined)) : (self) => self)
 
+    // A pool of `concurrency` workers (a fiber per chunk) rather than `Stream.mapEffect`
+    // with concurrency, whose per-element machinery cost ~0.25 ms a chunk. Chunks still
+    // settle in input order: answers wait in `ready` until those before them are in,
+    // and at most `concurrency` + 16 chunks are sent but not yet settled (as the
+    // ordered `mapEffect` buffered).
+    const inFlight = yield* Effect.makeSemaphore(concurrency)
+    // Workers live in a scope of the job's: fibers forked with a plain `fork` inside
+    // `runForEach` were interrupted when the stream ended (the tests caught it).
+    const workers = yield* Scope.make()
+    const window = yield* Effect.makeSemaphore(concurrency + 16)
+    const settling = yield* Effect.makeSemaphore(1)
+    const ready = new Map<number, Settlement>()
+    let sent = 0
+    let nextToSettle = 0
+    const record = (s: Settlement) => {
+      chunks++
+      for (const id of s.succeeded) succeeded.push(id)
+      for (const f of s.failed) failed.push(f)
+      for (const u of s.unresolved) unresolved.push(u)
+      return progress({
+        _tag: "ChunkSettled",
+        chunk: chunks,
+        size: s.succeeded.length + s.failed.length + s.unresolved.length,
+        done: succeeded.length + failed.length + unresolved.length,
+        succeeded: succeeded.length,
+        failed: failed.length,
+        unresolved: unresolved.length,
+        requests
+      })
+    }
+    // One fiber at a time settles whatever is next in order.
+    const settleReady: Effect.Effect<void> = settling.withPermits(1)(Effect.suspend(function loop(): Effect.Effect<void> {
+      const s = ready.get(nextToSettle)
+      if (s === undefined) return Effect.void
+      ready.delete(nextToSettle)
+      nextToSettle++
+      return Effect.zipRight(Effect.zipRight(record(s), window.release(1)), Effect.suspend(loop))
+    }))
+    const dispatch = (chunk: ReadonlyArray<string>, index: number) =>
+      send(chunk, index).pipe(
+        Effect.flatMap((s) => {
+          ready.set(index, s)
+          return settleReady
+        }),
+        Effect.ensuring(inFlight.release(1))
+      )
+
     yield* toStream(ids).pipe(
       // Counted inside the (synchronous) filter: a `Stream.tap` effect per id cost ~13 µs, 1.3 s per 100,000 ids.
       Stream.filter((storeId) => {
@@ -321,24 +368,15 @@ export const disassociateAll = <E = never, R = never>(
         return false
       }),
       Stream.grouped(chunkSize),
-      Stream.zipWithIndex,
-      Stream.mapEffect(([chunk, index]) => send(Chunk.toReadonlyArray(chunk), index), { concurrency }),
-      Stream.runForEach((s) => {
-        chunks++
-        for (const id of s.succeeded) succeeded.push(id)
-        for (const f of s.failed) failed.push(f)
-        for (const u of s.unresolved) unresolved.push(u)
-        return progress({
-          _tag: "ChunkSettled",
-          chunk: chunks,
-          size: s.succeeded.length + s.failed.length + s.unresolved.length,
-          done: succeeded.length + failed.length + unresolved.length,
-          succeeded: succeeded.length,
-          failed: failed.length,
-          unresolved: unresolved.length,
-          requests
-        })
-      })
+      Stream.runForEach((chunk) =>
+        Effect.zipRight(
+          Effect.zipRight(window.take(1), inFlight.take(1)),
+          Effect.forkIn(dispatch(Chunk.toReadonlyArray(chunk), sent++), workers)
+        )
+      ),
+      // Every worker releases its permit after settling and reporting its chunk.
+      Effect.zipRight(inFlight.take(concurrency)),
+      Effect.ensuring(Scope.close(workers, Exit.void))
     )
 
     const stoppedBy = Option.getOrUndefined(yield* Ref.get(stop))
