@@ -1,7 +1,7 @@
 /**
  * RSASSA-PKCS1-v1_5 with SHA-256, Base64: signing with the merchant key and
  * verifying with a WeChat Pay key. Two interchangeable backends:
- * `node:crypto` (the default, measured faster on Node in `npm run bench`) and
+ * `node:crypto` (the default: faster on Node, see `npm run bench:signer`) and
  * WebCrypto (Node, Bun, Deno, browsers and edge workers). Keys are imported
  * once and cached; the backend module itself is imported lazily so that
  * importing this file never ties an application to Node.
