@@ -94,6 +94,15 @@ const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; reado
 const BULK_STORES = 100_000
 const CONCURRENCY = 4
 
+/** The bench's bulk job: the sandbox's coupon and stock, the same concurrency everywhere. */
+const bulkJob = (storeIds: ReadonlyArray<string>) =>
+  BulkDisassociation.disassociateAll(storeIds, {
+    productCouponId: F.productCouponId,
+    stockId: F.stockId,
+    brandId: F.brandId,
+    concurrency: CONCURRENCY
+  })
+
 const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promise<number> => {
   const { chunks } = BulkDisassociation.plan(storeIds)
   let next = 0
@@ -133,14 +142,7 @@ const bulkOnce = async (which: "floor" | "library"): Promise<BulkRun> => {
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
     const t0 = performance.now()
-    const report = await c.runtime.runPromise(
-      BulkDisassociation.disassociateAll(storeIds, {
-        productCouponId: F.productCouponId,
-        stockId: F.stockId,
-        brandId: F.brandId,
-        concurrency: CONCURRENCY
-      })
-    )
+    const report = await c.runtime.runPromise(bulkJob(storeIds))
     seconds = (performance.now() - t0) / 1000
     await c.close()
     if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
@@ -178,24 +180,10 @@ const rateLimited = async () => {
   const storeIds = ids(0, BULK_STORES)
   // Warm both processes up (JIT, connections) with a job of foreign stores through the same
   // limiter, so the measured job continues its sliding window.
-  await c.runtime.runPromise(
-    BulkDisassociation.disassociateAll(ids(200_000, 40 * 200), {
-      productCouponId: F.productCouponId,
-      stockId: F.stockId,
-      brandId: F.brandId,
-      concurrency: CONCURRENCY
-    })
-  )
+  await c.runtime.runPromise(bulkJob(ids(200_000, 40 * 200)))
   await sandbox.clearLog()
   const t0 = performance.now()
-  const report = await c.runtime.runPromise(
-    BulkDisassociation.disassociateAll(storeIds, {
-      productCouponId: F.productCouponId,
-      stockId: F.stockId,
-      brandId: F.brandId,
-      concurrency: CONCURRENCY
-    })
-  )
+  const report = await c.runtime.runPromise(bulkJob(storeIds))
   const seconds = (performance.now() - t0) / 1000
   const stats = await sandbox.stats()
   await c.close()
