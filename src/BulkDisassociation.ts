@@ -7,11 +7,12 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Deferred, Effect, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
+import { Chunk, Deferred, Effect, Either, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
 import type { DisassociateStoresResult } from "./DisassociateStores.js"
 import * as DisassociateStores from "./DisassociateStores.js"
 import { type AttemptEvent, AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
 import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+import { ConfigurationError } from "./WechatPayError.js"
 
 /** The endpoint's documented maximum of stores per call. */
 export const MAX_CHUNK = 200
@@ -242,15 +243,49 @@ const toStream = <E, R>(ids: StoreIds<E, R>): Stream.Stream<string, E | SourceEr
  */
 const storeIdProblem = (storeId: string): Option.Option<string> => DisassociateStores.storeIdProblem(storeId)
 
-/** Runs the job; fails only if the id source itself fails. */
+/** A whole number in 1..max, or the fallback when absent. */
+const wholeNumber = (
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max: number
+): Either.Either<number, ConfigurationError> =>
+  value === undefined
+    ? Either.right(fallback)
+    : Number.isInteger(value) && value >= 1 && value <= max
+    ? Either.right(value)
+    : Either.left(new ConfigurationError({ variable: name, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
+
+/** The job's three ids, checked as the service would check them, once, up front. */
+const checkIds = (options: Options): Either.Either<void, DisassociateStores.RequestValidationError> => {
+  const fields = [
+    ["productCouponId", options.productCouponId, true],
+    ["stockId", options.stockId, true],
+    ["brandId", options.brandId, false]
+  ] as const
+  for (const [field, value, inPath] of fields) {
+    const reason = typeof value !== "string"
+      ? "must be a string"
+      : DisassociateStores.idProblem(value) ?? (inPath ? DisassociateStores.pathSegmentProblem(value) : undefined)
+    if (reason !== undefined) return Either.left(new DisassociateStores.RequestValidationError({ field, reason }))
+  }
+  return Either.void
+}
+
+/**
+ * Runs the job. Fails only before anything is sent (bad options or ids: typed
+ * errors) or when the id source itself fails.
+ */
 export const disassociateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
-): Effect.Effect<Report, E | SourceError, R | ProductCouponStores> =>
+): Effect.Effect<Report, E | SourceError | ConfigurationError | DisassociateStores.RequestValidationError, R | ProductCouponStores> =>
   Effect.gen(function*() {
+    // Options that would fail (or hang) every chunk are refused before any id is read.
+    const chunkSize = yield* wholeNumber("chunkSize", options.chunkSize, MAX_CHUNK, MAX_CHUNK)
+    const concurrency = yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
+    yield* checkIds(options)
     const service = yield* ProductCouponStores
-    const chunkSize = Math.max(1, Math.min(MAX_CHUNK, Math.floor(options.chunkSize ?? MAX_CHUNK)))
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4))
     const progress = options.onProgress ?? (() => Effect.void)
 
     let input = 0
@@ -414,8 +449,9 @@ export interface DryRun {
 export const dryRun = <E = never, R = never>(
   ids: StoreIds<E, R>,
   chunkSize: number = MAX_CHUNK
-): Effect.Effect<DryRun, E | SourceError, R> =>
+): Effect.Effect<DryRun, E | SourceError | ConfigurationError, R> =>
   Effect.gen(function*() {
+    const size = yield* wholeNumber("chunkSize", chunkSize, MAX_CHUNK, MAX_CHUNK)
     const fresh = makeDeduplicator()
     let input = 0
     let unique = 0
@@ -428,6 +464,5 @@ export const dryRun = <E = never, R = never>(
         const problem = storeIdProblem(storeId)
         if (Option.isSome(problem)) invalid.push({ storeId, code: "INVALID_STORE_ID", message: problem.value })
       }))
-    const size = Math.max(1, Math.min(MAX_CHUNK, Math.floor(chunkSize)))
     return { input, unique, duplicates: input - unique, invalid, calls: Math.ceil((unique - invalid.length) / size) }
   })

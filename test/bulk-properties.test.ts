@@ -388,3 +388,40 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       assert.strictEqual(plan.calls, Math.ceil(403 / 200))
     }))
 })
+
+describe("disassociateAll refuses bad options before reading any id", () => {
+  const never = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+    disassociateStores: () => Effect.dieMessage("nothing may be sent")
+  })
+  const ok = { productCouponId: "200000001", stockId: "123456789", brandId: "120344" }
+  const cases: ReadonlyArray<readonly [string, Partial<BulkDisassociation.Options>, string, string]> = [
+    ["concurrency NaN", { concurrency: Number.NaN }, "ConfigurationError", "concurrency"],
+    ["concurrency 0", { concurrency: 0 }, "ConfigurationError", "concurrency"],
+    ["concurrency 2.5", { concurrency: 2.5 }, "ConfigurationError", "concurrency"],
+    ["chunkSize 201", { chunkSize: 201 }, "ConfigurationError", "chunkSize"],
+    ["chunkSize -1", { chunkSize: -1 }, "ConfigurationError", "chunkSize"],
+    ["an empty coupon id", { productCouponId: "" }, "RequestValidationError", "productCouponId"],
+    ["a stock id of ..", { stockId: ".." }, "RequestValidationError", "stockId"],
+    ["a brand id with a line break", { brandId: "12\n34" }, "RequestValidationError", "brandId"]
+  ]
+  for (const [name, patch, tag, field] of cases) {
+    it.effect(name, () =>
+      Effect.gen(function*() {
+        let pulled = 0
+        const ids = (function*() {
+          pulled++
+          yield "100000001"
+        })()
+        const error = yield* B.disassociateAll(ids, { ...ok, ...patch }).pipe(Effect.flip, Effect.provide(never))
+        assert.strictEqual(error._tag, tag)
+        assert.strictEqual(error._tag === "ConfigurationError" ? error.variable : error._tag === "RequestValidationError" ? error.field : "", field)
+        assert.strictEqual(pulled, 0)
+      }))
+  }
+
+  it.effect("dryRun refuses a chunk size outside 1..200", () =>
+    Effect.gen(function*() {
+      const error = yield* B.dryRun(["1"], 0).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "ConfigurationError")
+    }))
+})

@@ -106,11 +106,18 @@ const runJob = (
       StoreFileError: (e) => Effect.succeed(e.message),
       StoreSourceError: (e) => Effect.succeed(`cannot read the store ids: ${String(e.cause)}`),
       ConfigurationError: (e) => Effect.succeed(`configuration: ${e.message}`),
-      KeyFormatError: (e) => Effect.succeed(`configuration: ${e.message}`)
+      KeyFormatError: (e) => Effect.succeed(`configuration: ${e.message}`),
+      // The flags were checked already; this is the library's own guard.
+      RequestValidationError: (e) => Effect.succeed(e.message)
     }),
     // The only failure left is the report file's (a message).
     Effect.merge
   )
+
+/** One line for a store-id source that could not be read or checked. */
+const inputFailure = (
+  e: StoreFile.StoreFileError | BulkDisassociation.SourceError | ConfigurationError
+): string => e._tag === "StoreSourceError" ? `cannot read the store ids: ${String(e.cause)}` : e.message
 
 /** `disassociate`: the real job against the configured WeChat Pay (or a sandbox the variables point at). */
 export const disassociate = (
@@ -130,7 +137,7 @@ export const disassociate = (
       if (configured._tag === "Left") return fail(io, `configuration: ${configured.left.message}`)
       const plan = yield* BulkDisassociation.dryRun(StoreFile.stream(args.stores, io.stdin)).pipe(Effect.either)
       if (plan._tag === "Left") {
-        return fail(io, plan.left._tag === "StoreFileError" ? plan.left.message : `cannot read the store ids: ${String(plan.left.cause)}`)
+        return fail(io, inputFailure(plan.left))
       }
       const p = plan.right
       io.out.write(
@@ -151,7 +158,7 @@ export const disassociate = (
     const source = ids === undefined ? StoreFile.stream(args.stores, io.stdin) : ids.right
     const checked = yield* BulkDisassociation.dryRun(source).pipe(Effect.either)
     if (checked._tag === "Left") {
-      return fail(io, checked.left._tag === "StoreFileError" ? checked.left.message : `cannot read the store ids: ${String(checked.left.cause)}`)
+      return fail(io, inputFailure(checked.left))
     }
     const result = yield* runJob(args, io, service, checked.right.unique, ids?.right)
     return typeof result === "string" ? fail(io, result) : exitCode(result)
