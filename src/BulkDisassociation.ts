@@ -218,7 +218,16 @@ export interface Options {
   readonly chunkSize?: number | undefined
   /** Called after each chunk settles, and when the job stops. */
   readonly onProgress?: ((event: ProgressEvent) => Effect.Effect<void>) | undefined
+  /**
+   * A graceful stop: when this effect completes, no further call is started;
+   * calls in flight finish and are reported, and every store not yet sent is
+   * `unresolved` ("not sent"). Interrupting the job instead loses the report.
+   */
+  readonly stopWhen?: Effect.Effect<void> | undefined
 }
+
+/** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
+export const STOPPED_BY_CALLER = "StoppedByCaller"
 
 /** Where store ids can come from. */
 export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<string> | Stream.Stream<string, E, R>
@@ -322,7 +331,9 @@ export const disassociateAll = <E = never, R = never>(
         if (Option.isSome(stopped)) {
           return settle(chunk, {
             _tag: "Unknown",
-            reason: `not sent: the job stopped after ${stopped.value.code}: ${stopped.value.message}`
+            reason: stopped.value.tag === STOPPED_BY_CALLER
+              ? "not sent: the job was stopped before this call"
+              : `not sent: the job stopped after ${stopped.value.code}: ${stopped.value.message}`
           })
         }
         const result = yield* service.disassociateStores({
@@ -352,6 +363,17 @@ export const disassociateAll = <E = never, R = never>(
     // Workers live in a scope of the job's: fibers forked with a plain `fork` inside
     // `runForEach` were interrupted when the stream ended (the tests caught it).
     const workers = yield* Scope.make()
+    if (options.stopWhen !== undefined) {
+      const why = { tag: STOPPED_BY_CALLER, code: "STOPPED", message: "stopped by the caller; calls in flight finish" }
+      yield* Effect.forkIn(
+        Effect.flatMap(options.stopWhen, () =>
+          Effect.flatMap(
+            Ref.modify(stop, (current) => Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const),
+            (first) => first ? progress({ _tag: "Stopped", ...why }) : Effect.void
+          )),
+        workers
+      )
+    }
     const window = yield* Effect.makeSemaphore(concurrency + 16)
     const settling = yield* Effect.makeSemaphore(1)
     const ready = new Map<number, Settlement>()

@@ -3,7 +3,7 @@
 // answers per chunk are generated (successes with arbitrary success/failed/omitted splits, and every
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FastCheck, Layer, Stream } from "effect"
+import { Deferred, Effect, FastCheck, Layer, Stream } from "effect"
 import { BulkDisassociation, DisassociateStores, ProductCouponStores } from "../src/index.js"
 import type { DisassociateStoresError } from "../src/ProductCouponStoresError.js"
 import * as E from "../src/ProductCouponStoresError.js"
@@ -423,5 +423,45 @@ describe("disassociateAll refuses bad options before reading any id", () => {
     Effect.gen(function*() {
       const error = yield* B.dryRun(["1"], 0).pipe(Effect.flip)
       assert.strictEqual(error._tag, "ConfigurationError")
+    }))
+})
+
+describe("disassociateAll: stopWhen, a graceful stop", () => {
+  it.live("calls in flight finish and are reported; later chunks are not sent and are unresolved", () =>
+    Effect.gen(function*() {
+      const stop = yield* Deferred.make<void>()
+      const calls: Array<ReadonlyArray<string>> = []
+      const service = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+        disassociateStores: (input) =>
+          Effect.gen(function*() {
+            calls.push(input.storeList.map((s) => s.storeId))
+            // The stop arrives while this call is in flight.
+            yield* Deferred.succeed(stop, undefined)
+            yield* Effect.sleep("20 millis")
+            return {
+              totalCount: input.storeList.length,
+              successStoreList: input.storeList.map((s) => ({ storeId: DisassociateStores.StoreId.make(s.storeId) })),
+              failedStoreList: [],
+              requestId: "REQ"
+            }
+          })
+      })
+      const ids = Array.from({ length: 1_000 }, (_, i) => String(100_000_001 + i))
+      const events: Array<BulkDisassociation.ProgressEvent> = []
+      const report = yield* B.disassociateAll(ids, {
+        productCouponId: "200000001",
+        stockId: "123456789",
+        brandId: "120344",
+        concurrency: 4,
+        stopWhen: Deferred.await(stop),
+        onProgress: (e) => Effect.sync(() => void events.push(e))
+      }).pipe(Effect.provide(service))
+      assert.strictEqual(calls.length, 1)
+      assert.deepStrictEqual(report.succeeded, calls[0])
+      assert.strictEqual(report.summary.unresolved, 800)
+      assert.strictEqual(report.summary.succeeded + report.summary.unresolved, report.summary.unique)
+      assert.isTrue(report.unresolved.every((u) => u.reason === "not sent: the job was stopped before this call"))
+      assert.strictEqual(report.stoppedBy?.tag, B.STOPPED_BY_CALLER)
+      assert.strictEqual(events.filter((e) => e._tag === "Stopped").length, 1)
     }))
 })

@@ -2,7 +2,7 @@
 // through the WECHATPAY_* variables (a ConfigProvider, no process.env), output captured in sinks.
 // Exit codes, --dry-run, --report, every input format, progress lines and the bar.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Deferred, Effect, Layer } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -395,4 +395,38 @@ describe("cli sandbox: flags", () => {
         assert.strictEqual(c.out(), "")
       }))
   }
+})
+
+describe("cli disassociate: Ctrl-C (a graceful stop)", () => {
+  it.scopedLive("a stop requested mid-job: calls in flight finish, nothing more is sent, the report still accounts for every store (exit 2)", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const ids = Array.from({ length: 1_000 }, (_, i) => s(i))
+      const stores = yield* file("stores.txt", ids.join("\n") + "\n")
+      const report = Path.join(dir, "report.json")
+      const stop = yield* Deferred.make<void>()
+      const c = capture()
+      // Ask for the stop as soon as the first call has reached the sandbox, as a first Ctrl-C would.
+      yield* Effect.fork(Effect.gen(function*() {
+        while (fake.log.length === 0) yield* Effect.sleep("1 millis")
+        yield* Deferred.succeed(stop, undefined)
+      }))
+      const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "1"], {
+        ...c,
+        io: { ...c.io, stop: Deferred.await(stop) }
+      })
+      assert.strictEqual(code, 2, c.err())
+      const r = yield* readReport(report)
+      const sent = fake.log.length
+      assert.isAtLeast(sent, 1)
+      assert.isBelow(sent, 5, "a stop must not let the whole job through")
+      assert.strictEqual(r.summary["succeeded"]! + r.summary["unresolved"]!, 1_000)
+      assert.strictEqual(r.succeeded.length, sent * 200)
+      for (const id of r.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
+      for (const u of r.unresolved) {
+        assert.strictEqual(u.reason, "not sent: the job was stopped before this call")
+        assert.isTrue(fake.isAssociated(F.stockId, u.storeId))
+      }
+      assert.include(c.out(), "stopped by STOPPED")
+    }))
 })

@@ -22,6 +22,8 @@ export interface Io {
   readonly out: Output.Sink
   readonly err: Output.Sink
   readonly stdin: Readable
+  /** Completes on the first Ctrl-C: a job stops sending and still writes its report; the sandbox stops. */
+  readonly stop?: Effect.Effect<void> | undefined
 }
 
 export const processIo: Io = { out: Output.stdout, err: Output.stderr, stdin: process.stdin }
@@ -90,7 +92,8 @@ const runJob = (
       stockId: args.stockId,
       brandId: args.brandId,
       concurrency: args.concurrency,
-      onProgress: bar.onProgress
+      onProgress: bar.onProgress,
+      stopWhen: io.stop
     }).pipe(Effect.provide(service), Effect.ensuring(Effect.sync(bar.finish)))
     io.out.write(Output.summaryTable(report.summary))
     if (report.stoppedBy !== undefined) {
@@ -194,7 +197,8 @@ export const sandbox = (args: SandboxArgs, io: Io): Effect.Effect<number> =>
         `then e.g.: npm run cli -- disassociate --product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} ` +
         `--brand-id ${F.brandId} --stores FILE\nCtrl-C stops the sandbox.\n`
     )
-    return yield* Effect.never
+    yield* io.stop ?? Effect.never
+    return 130
   }).pipe(
     Effect.scoped,
     Effect.catchTag("SandboxError", (e) => Effect.succeed(fail(io, e.message)))

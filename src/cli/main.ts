@@ -7,7 +7,7 @@
  * 2 the job ran but some stores failed or are unresolved, 1 it could not run.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { Cause, Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { parseArgs } from "node:util"
 import * as DisassociateStores from "../DisassociateStores.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
@@ -179,10 +179,24 @@ const usage = (io: Commands.Io, message: string): number => {
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli/main.ts") === true ||
   process.argv[1]?.endsWith("/cli/main.js") === true || process.argv[1]?.endsWith("wechatpay-stores") === true
 if (isMain) {
-  const fiber = Effect.runFork(run(process.argv.slice(2)))
-  // Ctrl-C interrupts the job (scopes close: the sandbox stops, files are flushed).
-  process.once("SIGINT", () => Effect.runFork(Fiber.interrupt(fiber)))
-  process.once("SIGTERM", () => Effect.runFork(Fiber.interrupt(fiber)))
+  // The first Ctrl-C asks for a graceful stop: a job sends nothing more, lets the calls in flight
+  // finish and still writes its summary and report. A second Ctrl-C interrupts at once.
+  const stop = Effect.runSync(Deferred.make<void>())
+  const fiber = Effect.runFork(run(process.argv.slice(2), { ...Commands.processIo, stop: Deferred.await(stop) }))
+  let firstSignalAt = 0
+  const onSignal = () => {
+    if (Effect.runSync(Deferred.isDone(stop))) {
+      // One Ctrl-C can arrive twice (the terminal signals the process group, and a wrapper
+      // such as npm or tsx relays it too): only a later one means "abort".
+      if (Date.now() - firstSignalAt > 500) Effect.runFork(Fiber.interrupt(fiber))
+      return
+    }
+    firstSignalAt = Date.now()
+    process.stderr.write("\nwechatpay-stores: stopping: calls in flight finish, nothing more is sent (Ctrl-C again to abort)\n")
+    Effect.runSync(Deferred.succeed(stop, undefined))
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
   fiber.addObserver((exit) => {
     if (Exit.isSuccess(exit)) process.exitCode = exit.value
     else if (Cause.isInterruptedOnly(exit.cause)) process.exitCode = 130
@@ -190,5 +204,7 @@ if (isMain) {
       process.stderr.write(`wechatpay-stores: internal error: ${Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.pretty(exit.cause))}\n`)
       process.exitCode = 1
     }
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
   })
 }
