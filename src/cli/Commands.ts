@@ -46,6 +46,12 @@ export const exitCode = (report: BulkDisassociation.Report): number =>
  * Checks, before anything is sent, that the report can be written: finding out
  * after a 30,000-store job that the directory does not exist loses the lists.
  */
+/** One line for a report path that cannot be written: the errno code when there is one. */
+const reportFailure = (path: string, cause: unknown): string =>
+  `cannot write the report to ${path}: ${
+    cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
+  }`
+
 const checkReportPath = (path: string) =>
   Effect.tryPromise({
     try: async () => {
@@ -53,16 +59,13 @@ const checkReportPath = (path: string) =>
       if (stat?.isDirectory() === true) throw new Error("EISDIR")
       await Fs.access(stat === undefined ? Path.dirname(Path.resolve(path)) : path, Fs.constants.W_OK)
     },
-    catch: (cause) =>
-      `cannot write the report to ${path}: ${
-        cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
-      }`
+    catch: (cause) => reportFailure(path, cause)
   })
 
 const writeReport = (path: string, report: BulkDisassociation.Report) =>
   Effect.tryPromise({
     try: () => Fs.writeFile(path, JSON.stringify(report, null, 2) + "\n"),
-    catch: (cause) => `cannot write the report to ${path}: ${cause instanceof Error && "code" in cause ? String(cause.code) : "write failed"}`
+    catch: (cause) => reportFailure(path, cause)
   })
 
 export interface DisassociateArgs {
@@ -144,9 +147,7 @@ export const disassociate = (
       }
       const p = plan.right
       io.out.write(
-        `dry run: ${p.input.toLocaleString("en-US")} ids, ${p.unique.toLocaleString("en-US")} unique, ${
-          p.duplicates.toLocaleString("en-US")
-        } duplicates, ${p.invalid.length} invalid; would make ${p.calls} calls of at most ${BulkDisassociation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.\n`
+        `dry run: ${Output.fmt(p.input)} ids, ${Output.fmt(p.unique)} unique, ${Output.fmt(p.duplicates)} duplicates, ${p.invalid.length} invalid; would make ${p.calls} calls of at most ${BulkDisassociation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.\n`
       )
       for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${JSON.stringify(bad.storeId)}: ${bad.message}\n`)
       return 0

@@ -21,7 +21,8 @@ export const stderr: Sink = {
   write: (text) => void process.stderr.write(text)
 }
 
-const fmt = (n: number): string => n.toLocaleString("en-US")
+/** Numbers as the CLI prints them: 12,345. */
+export const fmt = (n: number): string => n.toLocaleString("en-US")
 
 /**
  * A progress reporter for `total` stores (when known). On a terminal it redraws
