@@ -97,20 +97,27 @@ export const parse = (header: string): Credentials | undefined => {
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+// CSPRNG bytes are fetched in blocks: one `getRandomValues` call costs more than
+// the 32 bytes a nonce needs, so a block serves about a hundred nonces.
+const POOL_SIZE = 4096
+const pool = new Uint8Array(POOL_SIZE)
+let poolOffset = POOL_SIZE
+
+const randomByte = (): number => {
+  if (poolOffset === POOL_SIZE) {
+    globalThis.crypto.getRandomValues(pool)
+    poolOffset = 0
+  }
+  return pool[poolOffset++]!
+}
+
 /** 32 characters of `[0-9A-Za-z]` from the platform CSPRNG, as the official tools make them. */
 export const randomNonce = (): string => {
-  const bytes = new Uint8Array(32)
-  globalThis.crypto.getRandomValues(bytes)
   let out = ""
-  // 248 = 4 × 62: rejecting higher bytes keeps every character equally likely.
-  for (let i = 0; i < bytes.length; i++) {
-    let b = bytes[i]!
-    while (b >= 248) {
-      const one = new Uint8Array(1)
-      globalThis.crypto.getRandomValues(one)
-      b = one[0]!
-    }
-    out += ALPHABET[b % 62]
+  while (out.length < 32) {
+    const b = randomByte()
+    // 248 = 4 × 62: rejecting higher bytes keeps every character equally likely.
+    if (b < 248) out += ALPHABET[b % 62]
   }
   return out
 }

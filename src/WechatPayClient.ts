@@ -11,7 +11,8 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { Clock, Context, Effect, Either, Layer, Option } from "effect"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import * as Authorization from "./Authorization.js"
 import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
@@ -159,73 +160,98 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     }
     if (Option.isSome(config.publicKeyId)) fixedHeaders["wechatpay-serial"] = config.publicKeyId.value
 
-    const execute = (request: Prepared, baseUrl: string = config.baseUrl) =>
-      Effect.gen(function*() {
-        // A path that does not start with "/" could turn the base URL's host into userinfo or a longer name.
-        const parsed = request.path.startsWith("/")
-          ? Either.try(() => new URL(baseUrl + request.path))
-          : Either.left("path must start with /")
-        if (Either.isLeft(parsed)) {
-          return yield* new TransportError({
+    // Every answer, signed or not, is judged here; only 2xx with a good signature is believed.
+    const settle = (
+      href: string,
+      signature: string,
+      response: HttpClientResponse.HttpClientResponse,
+      body: Uint8Array
+    ): Effect.Effect<VerifiedResponse, ExecuteError> => {
+      const { headers, status } = response
+      const requestId = headers["request-id"]
+      const received = { status, headers, body }
+      if (status >= 200 && status < 300) {
+        return Effect.as(verify(received), { status, requestId, headers, body, url: href } satisfies VerifiedResponse)
+      }
+      const fail = (verified: boolean): Effect.Effect<never, UnexpectedResponseError | WechatPayApiError> => {
+        const text = decoder.decode(body)
+        const base = requestId === undefined ? { status } : { status, requestId }
+        const apiError = parseErrorBody(text)
+        if (Option.isNone(apiError)) {
+          // A proxy or echo service may reflect the request back: never let our signature into the error.
+          const safe = text.includes(signature) ? text.replaceAll(signature, "<redacted>") : text
+          return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(safe), verified }))
+        }
+        return Effect.fail(
+          new WechatPayApiError({
+            ...base,
+            code: apiError.value.code,
+            message: apiError.value.message,
+            detail: apiError.value.detail,
+            verified
+          })
+        )
+      }
+      // Error answers are checked when signed; a forged or probed one is a verification failure.
+      return ResponseVerifier.isSigned(headers) ? Effect.zipRight(verify(received), fail(true)) : fail(false)
+    }
+
+    // One attempt is a short chain of steps (no generator): it runs for every call.
+    const execute = (request: Prepared, baseUrl: string = config.baseUrl) => {
+      // A path that does not start with "/" could turn the base URL's host into userinfo or a longer name.
+      const parsed = request.path.startsWith("/")
+        ? Either.try(() => new URL(baseUrl + request.path))
+        : Either.left("path must start with /")
+      if (Either.isLeft(parsed)) {
+        return Effect.fail(
+          new TransportError({
             phase: "request",
             method: request.method,
             url: baseUrl,
             reason: "InvalidUrl: the base URL and path do not form a URL"
           })
-        }
-        const url = parsed.right
-        // Sign the request-target exactly as it goes on the wire: the URL parser's output.
-        const target = url.pathname + url.search
-        const timestamp = String(Math.floor((yield* Clock.currentTimeMillis) / 1000))
-        const nonce = yield* (yield* Authorization.Nonce).next
-        const signature = yield* signer.sign(
-          Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)
         )
-        let httpRequest = HttpClientRequest.make(request.method)(url.href).pipe(
-          HttpClientRequest.setHeaders(fixedHeaders),
-          HttpClientRequest.setHeader(
-            "authorization",
-            Authorization.format({ mchid: config.mchid, nonce, signature, timestamp, serialNo: config.merchantSerialNo })
-          )
+      }
+      const url = parsed.right
+      const href = url.href
+      // Sign the request-target exactly as it goes on the wire: the URL parser's output.
+      const target = url.pathname + url.search
+      const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
+      return Effect.flatMap(Authorization.Nonce, (nonces) =>
+        Effect.flatMap(nonces.next, (nonce) =>
+          Effect.clockWith((clock) => {
+            const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
+            return Effect.flatMap(
+              signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)),
+              (signature) => {
+                let httpRequest = HttpClientRequest.make(request.method)(href).pipe(
+                  HttpClientRequest.setHeaders(fixedHeaders),
+                  HttpClientRequest.setHeader(
+                    "authorization",
+                    Authorization.format({
+                      mchid: config.mchid,
+                      nonce,
+                      signature,
+                      timestamp,
+                      serialNo: config.merchantSerialNo
+                    })
+                  )
+                )
+                if (request.bodyBytes.length > 0 || request.method !== "GET") {
+                  httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
+                }
+                return Effect.flatMap(Effect.mapError(http.execute(httpRequest), toTransportError), (response) =>
+                  Effect.flatMap(
+                    Effect.mapError(response.arrayBuffer, toTransportError),
+                    (buffer) => settle(href, signature, response, new Uint8Array(buffer))
+                  ))
+              }
+            )
+          }))).pipe(
+          // Add ours to the application's list (which keeps cookie, x-api-key, …) rather than replace it.
+          Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
         )
-        if (request.bodyBytes.length > 0 || request.method !== "GET") {
-          httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
-        }
-        const response = yield* http.execute(httpRequest).pipe(
-          Effect.mapError((e) => transportFailure(request.method, url.href, e))
-        )
-        const body = new Uint8Array(
-          yield* response.arrayBuffer.pipe(Effect.mapError((e) => transportFailure(request.method, url.href, e)))
-        )
-        const headers = response.headers
-        const requestId = headers["request-id"]
-        const received = { status: response.status, headers, body }
-        if (response.status >= 200 && response.status < 300) {
-          yield* verify(received)
-          return { status: response.status, requestId, headers, body, url: url.href } satisfies VerifiedResponse
-        }
-        // Error answers are checked when signed; a forged or probed one is a verification failure.
-        const verified = ResponseVerifier.isSigned(headers)
-        if (verified) yield* verify(received)
-        const text = decoder.decode(body)
-        const base = requestId === undefined ? { status: response.status } : { status: response.status, requestId }
-        const apiError = parseErrorBody(text)
-        if (Option.isNone(apiError)) {
-          // A proxy or echo service may reflect the request back: never let our signature into the error.
-          const safe = text.includes(signature) ? text.replaceAll(signature, "<redacted>") : text
-          return yield* new UnexpectedResponseError({ ...base, excerpt: excerpt(safe), verified })
-        }
-        return yield* new WechatPayApiError({
-          ...base,
-          code: apiError.value.code,
-          message: apiError.value.message,
-          detail: apiError.value.detail,
-          verified
-        })
-      }).pipe(
-        // Add ours to the application's list (which keeps cookie, x-api-key, …) rather than replace it.
-        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
-      )
+    }
 
     return WechatPayClient.of({ config, execute })
   })
