@@ -7,12 +7,12 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Context, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option, type Tracer } from "effect"
 import * as Authorization from "./Authorization.js"
 import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
@@ -115,7 +115,11 @@ export const userAgent = (): string => {
   return `effect-wechatpay/${VERSION} (${runtime})`
 }
 
-/** Headers whose values are secret or replayable; masked in spans and logs. */
+/**
+ * Headers whose values are secret or replayable. The attempt span never records
+ * headers at all; this list is for applications that log or trace requests
+ * themselves (e.g. add it to `Headers.currentRedactedNames`).
+ */
 export const REDACTED_HEADERS: ReadonlyArray<string> = ["authorization", "wechatpay-signature"]
 
 const decoder = new TextDecoder()
@@ -150,8 +154,11 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     const config = yield* MerchantConfig
     const keys = yield* KeyStore
     const signer = yield* Signer
-    // No trace headers go to WeChat Pay; the client span stays local.
-    const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
+    // The platform's per-request span is turned off: each attempt gets our own span
+    // below, which records no headers (so nothing to redact) and sends no trace
+    // context to WeChat Pay. It also costs less per call: the platform's span
+    // records every header, and would need propagation and redaction set per request.
+    const http = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
     const verify = ResponseVerifier.make(keys, signer, config.maxClockSkew)
     const fixedHeaders: Record<string, string> = {
       accept: "application/json",
@@ -162,6 +169,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
 
     // Every answer, signed or not, is judged here; only 2xx with a good signature is believed.
     const settle = (
+      span: Tracer.Span,
       href: string,
       signature: string,
       response: HttpClientResponse.HttpClientResponse,
@@ -169,6 +177,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     ): Effect.Effect<VerifiedResponse, ExecuteError> => {
       const { headers, status } = response
       const requestId = headers["request-id"]
+      span.attribute("http.response.status_code", status)
+      if (requestId !== undefined) span.attribute("wechatpay.request_id", requestId)
       const received = { status, headers, body }
       if (status >= 200 && status < 300) {
         return Effect.as(verify(received), { status, requestId, headers, body, url: href } satisfies VerifiedResponse)
@@ -217,40 +227,43 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       // Sign the request-target exactly as it goes on the wire: the URL parser's output.
       const target = url.pathname + url.search
       const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
-      return Effect.flatMap(Authorization.Nonce, (nonces) =>
-        Effect.flatMap(nonces.next, (nonce) =>
-          Effect.clockWith((clock) => {
-            const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
-            return Effect.flatMap(
-              signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)),
-              (signature) => {
-                let httpRequest = HttpClientRequest.make(request.method)(href).pipe(
-                  HttpClientRequest.setHeaders(fixedHeaders),
-                  HttpClientRequest.setHeader(
-                    "authorization",
-                    Authorization.format({
-                      mchid: config.mchid,
-                      nonce,
-                      signature,
-                      timestamp,
-                      serialNo: config.merchantSerialNo
-                    })
+      return Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false }, (span) => {
+        span.attribute("http.request.method", request.method)
+        span.attribute("server.address", url.hostname)
+        if (url.port !== "") span.attribute("server.port", Number(url.port))
+        span.attribute("url.full", href)
+        return Effect.flatMap(Authorization.Nonce, (nonces) =>
+          Effect.flatMap(nonces.next, (nonce) =>
+            Effect.clockWith((clock) => {
+              const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
+              return Effect.flatMap(
+                signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)),
+                (signature) => {
+                  let httpRequest = HttpClientRequest.make(request.method)(href).pipe(
+                    HttpClientRequest.setHeaders(fixedHeaders),
+                    HttpClientRequest.setHeader(
+                      "authorization",
+                      Authorization.format({
+                        mchid: config.mchid,
+                        nonce,
+                        signature,
+                        timestamp,
+                        serialNo: config.merchantSerialNo
+                      })
+                    )
                   )
-                )
-                if (request.bodyBytes.length > 0 || request.method !== "GET") {
-                  httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
+                  if (request.bodyBytes.length > 0 || request.method !== "GET") {
+                    httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
+                  }
+                  return Effect.flatMap(Effect.mapError(http.execute(httpRequest), toTransportError), (response) =>
+                    Effect.flatMap(
+                      Effect.mapError(response.arrayBuffer, toTransportError),
+                      (buffer) => settle(span, href, signature, response, new Uint8Array(buffer))
+                    ))
                 }
-                return Effect.flatMap(Effect.mapError(http.execute(httpRequest), toTransportError), (response) =>
-                  Effect.flatMap(
-                    Effect.mapError(response.arrayBuffer, toTransportError),
-                    (buffer) => settle(href, signature, response, new Uint8Array(buffer))
-                  ))
-              }
-            )
-          }))).pipe(
-          // Add ours to the application's list (which keeps cookie, x-api-key, …) rather than replace it.
-          Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
-        )
+              )
+            })))
+      })
     }
 
     return WechatPayClient.of({ config, execute })
