@@ -350,7 +350,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 4 }).pipe(Effect.provide(service))
       assert.strictEqual(report.summary.succeeded, TOTAL)
       assert.strictEqual(pulledAtCall.length, TOTAL / 200)
-      // Bounded read-ahead (the stream pulls iterables in chunks of a few thousand), not the whole input.
+      // Bounded read-ahead (a chunk at a time, at most a window of chunks ahead), not the whole input.
       assert.isBelow(pulledAtCall[0]!, 10_000)
       assert.isBelow(Math.max(...pulledAtCall.map((p, i) => p - i * 200)), 10_000)
     }))
@@ -375,6 +375,34 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         Effect.flip
       )
       assert.strictEqual(error, "disk gone")
+    }))
+
+  it.effect("an iterable that throws fails the job with a StoreSourceError, not a defect", () =>
+    Effect.gen(function*() {
+      const boom = new Error("iterator broke")
+      const ids = (function*() {
+        yield "S1"
+        throw boom
+      })()
+      const error = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
+        Effect.flip
+      )
+      assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
+    }))
+
+  it.effect("an async iterable that rejects fails the job with a StoreSourceError", () =>
+    Effect.gen(function*() {
+      const boom = new Error("socket closed")
+      const ids = (async function*() {
+        yield "S1"
+        throw boom
+      })()
+      const error = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
+        Effect.flip
+      )
+      assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
     }))
 
   it.effect("dryRun plans without a service", () =>
