@@ -1,15 +1,21 @@
 /**
- * The four clients the benchmark compares, each as "send this chunk of store
- * ids, verify the signed answer, return how many stores succeeded". Every one
+ * The clients the benchmark compares — the floor, this library, the two npm
+ * peers (each of the first two over both undici and fetch), plus a reference
+ * row — each as "send this chunk of store ids, verify the signed answer,
+ * return how many stores succeeded". Every one
  * does the same work: sign (RSA-SHA256), POST over keep-alive loopback HTTP,
  * check the four Wechatpay-* headers and the clock window, verify RSA over the
  * raw body, parse JSON.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as Http from "node:http"
 import * as NodeCrypto from "node:crypto"
 import { createRequire } from "node:module"
+import * as Undici from "undici"
 import { Wechatpay } from "wechatpay-axios-plugin"
 import WxPay from "wechatpay-node-v3"
 import * as ProductCouponStores from "../src/ProductCouponStores.js"
@@ -42,54 +48,115 @@ interface AnswerBody {
 const successCount = (json: unknown): number =>
   (json as AnswerBody | null)?.success_store_list?.length ?? 0
 
-/**
- * 1. The floor: no Effect, no framework — `node:crypto` with keys parsed once,
- * global `fetch` (Node's bundled undici, keep-alive by default), `node:crypto` verify.
- */
-export const floor = (s: Ready): Client => {
+/** How a client reaches the sandbox: Node's global `fetch`, or undici's own `request` API. */
+export type Transport = "undici" | "fetch"
+
+/** The signed request every client sends, built with `node:crypto` and keys parsed once. */
+const floorSigner = (s: Ready) => {
   const key = NodeCrypto.createPrivateKey(s.merchantPrivateKeyPem)
   const pub = NodeCrypto.createPublicKey(s.wechatpayPublicKeyPem)
-  const url = s.baseUrl + PATH
   const userAgent = `floor/1.0 (Node.js/${process.versions.node})`
-  const call: Call = async (storeIds) => {
+  const request = (storeIds: ReadonlyArray<string>) => {
     const bodyText = JSON.stringify(wireBody(storeIds))
     const ts = String(Math.floor(Date.now() / 1000))
     const nonce = NodeCrypto.randomBytes(16).toString("hex")
     const signature = NodeCrypto.sign("sha256", Buffer.from(`POST\n${PATH}\n${ts}\n${nonce}\n${bodyText}\n`), key)
       .toString("base64")
-    const res = await fetch(url, {
-      method: "POST",
-      headers: {
-        accept: "application/json",
-        "content-type": "application/json",
-        "user-agent": userAgent,
-        "wechatpay-serial": s.wechatpayPublicKeyId,
-        authorization:
-          `WECHATPAY2-SHA256-RSA2048 mchid="${s.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${ts}",serial_no="${s.merchantSerialNo}"`
-      },
-      body: bodyText
-    })
-    const body = Buffer.from(await res.arrayBuffer())
-    const h = res.headers
-    const rts = h.get("wechatpay-timestamp")
-    const rnonce = h.get("wechatpay-nonce")
-    const rsig = h.get("wechatpay-signature")
-    const serial = h.get("wechatpay-serial")
-    if (rts === null || rnonce === null || rsig === null || serial === null) throw new Error("unsigned answer")
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "content-type": "application/json",
+      "user-agent": userAgent,
+      "wechatpay-serial": s.wechatpayPublicKeyId,
+      authorization:
+        `WECHATPAY2-SHA256-RSA2048 mchid="${s.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${ts}",serial_no="${s.merchantSerialNo}"`
+    }
+    return { bodyText, headers }
+  }
+  /** Checks the four headers, the clock window and the RSA signature over the raw body; returns the stores that succeeded. */
+  const answer = (status: number, header: (name: string) => string | undefined, body: Buffer): number => {
+    const rts = header("wechatpay-timestamp")
+    const rnonce = header("wechatpay-nonce")
+    const rsig = header("wechatpay-signature")
+    const serial = header("wechatpay-serial")
+    if (rts === undefined || rnonce === undefined || rsig === undefined || serial === undefined) throw new Error("unsigned answer")
     if (serial !== s.wechatpayPublicKeyId) throw new Error("unknown serial")
     if (!(Math.abs(Date.now() / 1000 - Number(rts)) < 300)) throw new Error("stale answer")
     const message = Buffer.concat([Buffer.from(`${rts}\n${rnonce}\n`), body, Buffer.from("\n")])
     if (!NodeCrypto.verify("sha256", message, pub, Buffer.from(rsig, "base64"))) throw new Error("bad signature")
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+    if (status !== 200) throw new Error(`HTTP ${status}`)
     return successCount(JSON.parse(body.toString("utf8")))
   }
-  return { name: "floor (node:crypto + fetch)", call, close: async () => {} }
+  return { request, answer }
 }
 
-/** 2. This library: `ProductCouponStores` with its default layers over `FetchHttpClient.layer`. */
+const single = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof value === "string" ? value : undefined
+
+/**
+ * 1. The floor: no Effect, no framework — `node:crypto` with keys parsed once,
+ * then either undici's `request` on a keep-alive pool (the fastest way Node has)
+ * or the global `fetch` (Node's bundled undici behind the WHATWG API).
+ */
+export const floor = (s: Ready, transport: Transport = "undici"): Client => {
+  const { answer, request } = floorSigner(s)
+  if (transport === "fetch") {
+    const url = s.baseUrl + PATH
+    const call: Call = async (storeIds) => {
+      const { bodyText, headers } = request(storeIds)
+      const res = await fetch(url, { method: "POST", headers, body: bodyText })
+      const body = Buffer.from(await res.arrayBuffer())
+      return answer(res.status, (name) => res.headers.get(name) ?? undefined, body)
+    }
+    return { name: "floor (node:crypto + fetch)", call, close: async () => {} }
+  }
+  const pool = new Undici.Pool(s.baseUrl)
+  const call: Call = async (storeIds) => {
+    const { bodyText, headers } = request(storeIds)
+    const res = await pool.request({ path: PATH, method: "POST", headers, body: bodyText })
+    const body = Buffer.from(await res.body.arrayBuffer())
+    return answer(res.statusCode, (name) => single(res.headers[name]), body)
+  }
+  return { name: "floor (node:crypto + undici)", call, close: () => pool.close() }
+}
+
+/** `@effect/platform`'s client over each transport, as an application would provide it. */
+const httpLayer = (transport: Transport): Layer.Layer<HttpClient.HttpClient> =>
+  transport === "fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici
+
+/**
+ * Reference, not a competitor: the floor's own signing and checking, sent
+ * through `@effect/platform`'s `HttpClient` (over undici) instead of undici
+ * directly. No library code runs; the gap to the floor is what the transport
+ * abstraction itself costs, a share of the library's own gap.
+ */
+export const platformOnly = async (s: Ready): Promise<Client> => {
+  const { answer, request } = floorSigner(s)
+  const runtime = ManagedRuntime.make(httpLayer("undici"))
+  const http = await runtime.runPromise(HttpClient.HttpClient)
+  const url = s.baseUrl + PATH
+  const call: Call = (storeIds) => {
+    const { bodyText, headers } = request(storeIds)
+    const req = HttpClientRequest.post(url).pipe(
+      HttpClientRequest.setHeaders(headers),
+      HttpClientRequest.bodyText(bodyText, "application/json")
+    )
+    return runtime.runPromise(
+      Effect.flatMap(http.execute(req), (res) =>
+        Effect.map(res.arrayBuffer, (buffer) => answer(res.status, (name) => res.headers[name], Buffer.from(buffer))))
+    )
+  }
+  return { name: "@effect/platform HttpClient only", call, close: () => runtime.dispose() }
+}
+
+/**
+ * 2. This library: `ProductCouponStores` with its default layers, over the
+ * `HttpClient` an application provides: `NodeHttpClient.layerUndici` from
+ * @effect/platform-node, or `FetchHttpClient.layer`.
+ */
 export const library = async (
   s: Ready,
-  options: ProductCouponStores.Options = { rateLimit: false }
+  options: ProductCouponStores.Options = { rateLimit: false },
+  transport: Transport = "undici"
 ): Promise<Client & { readonly runtime: ManagedRuntime.ManagedRuntime<ProductCouponStores.ProductCouponStores, unknown> }> => {
   const runtime = ManagedRuntime.make(
     ProductCouponStores.layerMerchant({
@@ -100,7 +167,7 @@ export const library = async (
       publicKey: s.wechatpayPublicKeyPem,
       baseUrl: s.baseUrl,
       backupBaseUrl: s.backupBaseUrl
-    }, options).pipe(Layer.provide(FetchHttpClient.layer))
+    }, options).pipe(Layer.provide(httpLayer(transport)))
   )
   const service = await runtime.runPromise(ProductCouponStores.ProductCouponStores)
   const call: Call = (storeIds) =>
@@ -115,7 +182,7 @@ export const library = async (
         (r) => r.successStoreList.length
       )
     )
-  return { name: "effect-wechatpay", call, close: () => runtime.dispose(), runtime }
+  return { name: `effect-wechatpay (${transport})`, call, close: () => runtime.dispose(), runtime }
 }
 
 /** 3. wechatpay-axios-plugin: it signs and verifies 2xx answers itself (certs keyed by PUB_KEY_ID). */

@@ -12,7 +12,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
-import { axiosPlugin, type Client, F, floor, library, nodeV3 } from "./clients.js"
+import { axiosPlugin, type Client, F, floor, library, nodeV3, platformOnly, type Transport } from "./clients.js"
 import { machine, quantile, round, spawnSandbox } from "./harness.js"
 
 const args = process.argv.slice(2)
@@ -43,7 +43,16 @@ const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; reado
   const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
   const s = sandbox.ready
   const request = ids(0, 200)
-  const clients: Array<Client> = [floor(s), await library(s), axiosPlugin(s), nodeV3(s)]
+  // The first is the floor every ratio is taken against: the fastest honest client.
+  const clients: Array<Client> = [
+    floor(s, "undici"),
+    floor(s, "fetch"),
+    await platformOnly(s),
+    await library(s, undefined, "undici"),
+    await library(s, undefined, "fetch"),
+    axiosPlugin(s),
+    nodeV3(s)
+  ]
   const warm = quick ? 100 : 400
   const rounds = quick ? 4 : 12
   const perRound = quick ? 100 : 250
@@ -120,25 +129,27 @@ const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promi
 
 interface BulkRun {
   readonly client: string
+  readonly transport: Transport
   readonly seconds: number
   readonly storesPerSecond: number
 }
 
-const bulkOnce = async (which: "floor" | "library"): Promise<BulkRun> => {
+const bulkOnce = async (which: "floor" | "library", transport: Transport): Promise<BulkRun> => {
   const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: false })
   const storeIds = ids(0, BULK_STORES)
   let seconds: number
   let name: string
   if (which === "floor") {
-    const c = floor(sandbox.ready)
+    const c = floor(sandbox.ready, transport)
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
     const t0 = performance.now()
     const ok = await floorBulk(c, storeIds)
     seconds = (performance.now() - t0) / 1000
+    await c.close()
     if (ok !== BULK_STORES) throw new Error(`floor bulk: ${ok} succeeded`)
   } else {
-    const c = await library(sandbox.ready)
+    const c = await library(sandbox.ready, undefined, transport)
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
     const t0 = performance.now()
@@ -148,27 +159,30 @@ const bulkOnce = async (which: "floor" | "library"): Promise<BulkRun> => {
     if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
   }
   await sandbox.stop()
-  return { client: name, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
+  return { client: name, transport, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
 }
 
+/** Library vs floor over the same transport, alternating who goes first; medians per client. */
 const bulk = async () => {
   const runs: Array<BulkRun> = []
   const repeats = quick ? 1 : 3
+  const pairs: ReadonlyArray<Transport> = ["undici", "fetch"]
   for (let r = 0; r < repeats; r++) {
-    // Alternate who goes first.
-    for (const which of r % 2 === 0 ? (["floor", "library"] as const) : (["library", "floor"] as const)) {
-      const run = await bulkOnce(which)
-      runs.push(run)
-      log(`  bulk ${run.client}: ${run.seconds} s, ${run.storesPerSecond} stores/s`)
+    for (const transport of pairs) {
+      for (const which of r % 2 === 0 ? (["floor", "library"] as const) : (["library", "floor"] as const)) {
+        const run = await bulkOnce(which, transport)
+        runs.push(run)
+        log(`  bulk ${run.client}: ${run.seconds} s, ${run.storesPerSecond} stores/s`)
+      }
     }
   }
-  const med = (name: string) => {
-    const xs = runs.filter((r) => r.client.startsWith(name)).map((r) => r.storesPerSecond).sort((a, b) => a - b)
-    return quantile(xs, 0.5)
-  }
-  const floorRate = med("floor")
-  const libraryRate = med("effect-wechatpay")
-  return { runs, floorStoresPerSecond: floorRate, libraryStoresPerSecond: libraryRate, ratio: round(libraryRate / floorRate, 3) }
+  const med = (name: string) => quantile(runs.filter((r) => r.client === name).map((r) => r.storesPerSecond).sort((a, b) => a - b), 0.5)
+  const byTransport = pairs.map((transport) => {
+    const floorRate = med(`floor (node:crypto + ${transport})`)
+    const libraryRate = med(`effect-wechatpay (${transport})`)
+    return { transport, floorStoresPerSecond: floorRate, libraryStoresPerSecond: libraryRate, ratio: round(libraryRate / floorRate, 3) }
+  })
+  return { runs, repeats, byTransport }
 }
 
 // ---------------------------------------------------------------------------
@@ -176,7 +190,7 @@ const bulk = async () => {
 
 const rateLimited = async () => {
   const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: 20 })
-  const c = await library(sandbox.ready, {})
+  const c = await library(sandbox.ready, {}, "undici")
   const storeIds = ids(0, BULK_STORES)
   // Warm both processes up (JIT, connections) with a job of foreign stores through the same
   // limiter, so the measured job continues its sliding window.
@@ -273,14 +287,16 @@ const main = async () => {
   const pc = result["perCall"] as Awaited<ReturnType<typeof perCall>> | undefined
   if (pc !== undefined) {
     out(`\nper call (${pc.rounds} rounds × ${pc.perRound} calls per client):`)
-    out(`${"client".padEnd(32)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}`)
+    out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}`)
     for (const r of pc.rows) {
-      out(`${r.client.padEnd(32)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}`)
+      out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}`)
     }
   }
   const b = result["bulk"] as Awaited<ReturnType<typeof bulk>> | undefined
   if (b !== undefined) {
-    out(`\nbulk, rate limit off: floor ${b.floorStoresPerSecond} stores/s, library ${b.libraryStoresPerSecond} stores/s, ratio ${b.ratio} (medians of ${b.runs.length / 2} runs each)`)
+    for (const t of b.byTransport) {
+      out(`\nbulk over ${t.transport}, rate limit off: floor ${t.floorStoresPerSecond} stores/s, library ${t.libraryStoresPerSecond} stores/s, ratio ${t.ratio} (medians of ${b.repeats} runs each)`)
+    }
   }
   const rl = result["rateLimited"] as Awaited<ReturnType<typeof rateLimited>> | undefined
   if (rl !== undefined) {
