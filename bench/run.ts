@@ -134,20 +134,21 @@ interface BulkRun {
   readonly storesPerSecond: number
 }
 
-const bulkOnce = async (which: "floor" | "library", transport: Transport): Promise<BulkRun> => {
+const bulkOnce = async (which: "floor" | "platform" | "library", transport: Transport): Promise<BulkRun> => {
   const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: false })
   const storeIds = ids(0, BULK_STORES)
   let seconds: number
   let name: string
-  if (which === "floor") {
-    const c = floor(sandbox.ready, transport)
+  if (which === "floor" || which === "platform") {
+    // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
+    const c = which === "floor" ? floor(sandbox.ready, transport) : await platformOnly(sandbox.ready)
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
     const t0 = performance.now()
     const ok = await floorBulk(c, storeIds)
     seconds = (performance.now() - t0) / 1000
     await c.close()
-    if (ok !== BULK_STORES) throw new Error(`floor bulk: ${ok} succeeded`)
+    if (ok !== BULK_STORES) throw new Error(`${c.name} bulk: ${ok} succeeded`)
   } else {
     const c = await library(sandbox.ready, undefined, transport)
     name = c.name
@@ -162,14 +163,20 @@ const bulkOnce = async (which: "floor" | "library", transport: Transport): Promi
   return { client: name, transport, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
 }
 
-/** Library vs floor over the same transport, alternating who goes first; medians per client. */
+/**
+ * Library vs floor over the same transport, alternating who goes first; over
+ * undici also the reference (the floor's code through @effect/platform's
+ * HttpClient). Medians per client.
+ */
 const bulk = async () => {
   const runs: Array<BulkRun> = []
   const repeats = quick ? 1 : 3
   const pairs: ReadonlyArray<Transport> = ["undici", "fetch"]
   for (let r = 0; r < repeats; r++) {
     for (const transport of pairs) {
-      for (const which of r % 2 === 0 ? (["floor", "library"] as const) : (["library", "floor"] as const)) {
+      const order = r % 2 === 0 ? (["floor", "platform", "library"] as const) : (["library", "platform", "floor"] as const)
+      for (const which of order) {
+        if (which === "platform" && transport !== "undici") continue
         const run = await bulkOnce(which, transport)
         runs.push(run)
         log(`  bulk ${run.client}: ${run.seconds} s, ${run.storesPerSecond} stores/s`)
@@ -180,7 +187,14 @@ const bulk = async () => {
   const byTransport = pairs.map((transport) => {
     const floorRate = med(`floor (node:crypto + ${transport})`)
     const libraryRate = med(`effect-wechatpay (${transport})`)
-    return { transport, floorStoresPerSecond: floorRate, libraryStoresPerSecond: libraryRate, ratio: round(libraryRate / floorRate, 3) }
+    const platformRate = transport === "undici" ? med("@effect/platform HttpClient only") : undefined
+    return {
+      transport,
+      floorStoresPerSecond: floorRate,
+      libraryStoresPerSecond: libraryRate,
+      ratio: round(libraryRate / floorRate, 3),
+      ...(platformRate === undefined ? {} : { platformOnlyStoresPerSecond: platformRate, platformOnlyRatio: round(platformRate / floorRate, 3) })
+    }
   })
   return { runs, repeats, byTransport }
 }
@@ -294,8 +308,12 @@ const main = async () => {
   }
   const b = result["bulk"] as Awaited<ReturnType<typeof bulk>> | undefined
   if (b !== undefined) {
+    out("")
     for (const t of b.byTransport) {
-      out(`\nbulk over ${t.transport}, rate limit off: floor ${t.floorStoresPerSecond} stores/s, library ${t.libraryStoresPerSecond} stores/s, ratio ${t.ratio} (medians of ${b.repeats} runs each)`)
+      const reference = t.platformOnlyStoresPerSecond === undefined
+        ? ""
+        : `; reference, the floor's code through @effect/platform: ${t.platformOnlyStoresPerSecond} stores/s, ratio ${t.platformOnlyRatio}`
+      out(`bulk over ${t.transport}, rate limit off: floor ${t.floorStoresPerSecond} stores/s, library ${t.libraryStoresPerSecond} stores/s, ratio ${t.ratio}${reference} (medians of ${b.repeats} runs each)`)
     }
   }
   const rl = result["rateLimited"] as Awaited<ReturnType<typeof rateLimited>> | undefined

@@ -130,6 +130,14 @@ export const settle = (chunk: ReadonlyArray<string>, outcome: ChunkOutcome): Set
         unresolved: chunk.map((storeId) => ({ storeId, reason: outcome.reason, requestId: outcome.requestId }))
       }
     case "Answered": {
+      // The usual answer lists every store as a success, in the order sent: checked
+      // in one pass, without hashing every id into a set.
+      const { failedStoreList, successStoreList } = outcome.result
+      if (failedStoreList.length === 0 && successStoreList.length === chunk.length) {
+        let i = 0
+        while (i < chunk.length && successStoreList[i]!.storeId === chunk[i]) i++
+        if (i === chunk.length) return { succeeded: chunk, failed: [], unresolved: [] }
+      }
       const ok = new Set<string>()
       for (const s of outcome.result.successStoreList) ok.add(s.storeId)
       const bad = new Map<string, FailedStore>()

@@ -129,6 +129,23 @@ const dispositionsArb = FastCheck.array(FastCheck.constantFrom<Disposition>("suc
 
 describe("settle", () => {
   it.prop(
+    "a full success list in any order settles every store as succeeded; a foreign id in place of one leaves that one unresolved",
+    [FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 200 }), FastCheck.nat(), FastCheck.boolean()],
+    ([chunk, seed, reverse]) => {
+      const answered = reverse ? [...chunk].reverse() : chunk
+      const all = B.settle(chunk, { _tag: "Answered", result: answerFor(answered, ["success"], []) })
+      assert.deepStrictEqual(all.succeeded, chunk)
+      assert.deepStrictEqual([all.failed.length, all.unresolved.length], [0, 0])
+      // Same length as the chunk, but one entry is a store that was not sent.
+      const k = seed % chunk.length
+      const swapped = chunk.map((id, i) => (i === k ? `${id}\u0000foreign` : id))
+      const s = B.settle(chunk, { _tag: "Answered", result: answerFor(swapped, ["success"], []) })
+      assert.deepStrictEqual(s.succeeded, chunk.filter((_, i) => i !== k))
+      assert.deepStrictEqual(s.unresolved.map((u) => u.storeId), [chunk[k]])
+    }
+  )
+
+  it.prop(
     "every store of the chunk lands in exactly one list, in chunk order; stores not sent are ignored",
     [FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 200 }), dispositionsArb, FastCheck.array(FastCheck.constant("FOREIGN"), { maxLength: 2 })],
     ([chunk, dispositions, extra]) => {
