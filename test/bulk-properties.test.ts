@@ -394,33 +394,28 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       assert.strictEqual(error, "disk gone")
     }))
 
-  it.effect("an iterable that throws fails the job with a StoreSourceError, not a defect", () =>
-    Effect.gen(function*() {
-      const boom = new Error("iterator broke")
-      const ids = (function*() {
-        yield "S1"
-        throw boom
-      })()
-      const error = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
-        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
-        Effect.flip
-      )
-      assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
-    }))
-
-  it.effect("an async iterable that rejects fails the job with a StoreSourceError", () =>
-    Effect.gen(function*() {
-      const boom = new Error("socket closed")
-      const ids = (async function*() {
-        yield "S1"
-        throw boom
-      })()
-      const error = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
-        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
-        Effect.flip
-      )
-      assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
-    }))
+  // A source that breaks after its first id, synchronous and asynchronous: a typed error, not a defect.
+  const breakingSources: ReadonlyArray<readonly [string, (boom: Error) => Iterable<string> | AsyncIterable<string>]> = [
+    ["an iterable that throws", (boom) => (function*() {
+      yield "S1"
+      throw boom
+    })()],
+    ["an async iterable that rejects", (boom) => (async function*() {
+      yield "S1"
+      throw boom
+    })()]
+  ]
+  for (const [label, source] of breakingSources) {
+    it.effect(`${label} fails the job with a StoreSourceError`, () =>
+      Effect.gen(function*() {
+        const boom = new Error(label)
+        const error = yield* B.disassociateAll(source(boom), { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
+          Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
+          Effect.flip
+        )
+        assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
+      }))
+  }
 
   it.effect("dryRun plans without a service", () =>
     Effect.gen(function*() {
