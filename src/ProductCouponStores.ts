@@ -10,6 +10,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import {
   Clock,
   Context,
+  DefaultServices,
   Duration,
   Effect,
   Either,
@@ -187,7 +188,7 @@ const responseInfo = (error: DisassociateStoresError): { status?: number; reques
     : {}
 
 // effect's default (real-time) Clock, to tell real time from a TestClock or a custom clock.
-const liveClock = Effect.runSync(Effect.clock)
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /**
  * `Effect.timeoutFail` for one attempt, at half its cost where time is real:
