@@ -191,11 +191,11 @@ const responseInfo = (error: DisassociateStoresError): { status?: number; reques
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /**
- * `Effect.timeoutFail` for one attempt, at half its cost where time is real:
- * the attempt runs in one child fiber and a plain timer races it, instead of
- * two racing fibers (one of them sleeping). Measured with `bench/overhead.ts`.
- * Under any other Clock (a `TestClock`, say) it is `Effect.timeoutFail`, so
- * time stays the Clock's. Both interrupt the attempt when the time is up.
+ * `Effect.timeoutFail` for one attempt, at about half its cost where time is
+ * real: the attempt runs in one child fiber and a plain timer races it, instead
+ * of two racing fibers (one of them sleeping); see docs/benchmarks.md. Under any
+ * other Clock (a `TestClock`, say) it is `Effect.timeoutFail`, so time stays the
+ * Clock's. Both interrupt the attempt when the time is up.
  */
 const timeoutFail = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
@@ -271,6 +271,13 @@ export const make = (
     type Result = DisassociateStores.DisassociateStoresResult
     type OnAttempt = AttemptObserver["Type"]["onAttempt"]
 
+    // How the call ended, on its span.
+    const recordEnd = (span: Tracer.Span, attempts: number, requestId: string | undefined, baseUrl: string) => {
+      span.attribute("wechatpay.attempts", attempts)
+      span.attribute("wechatpay.request_id", requestId ?? "")
+      span.attribute("wechatpay.base_url", baseUrl)
+    }
+
     // The schedule is stepped by hand (not Effect.retry) so the observer learns
     // whether an attempt will be retried before the backoff sleep, and so each
     // attempt can pick its domain after the previous failure was reported.
@@ -281,7 +288,7 @@ export const make = (
       state: unknown,
       baseUrl: string,
       error: DisassociateStoresError
-    ): Effect.Effect<readonly [next: unknown], DisassociateStoresError> =>
+    ): Effect.Effect<unknown, DisassociateStoresError> =>
       Effect.gen(function*() {
         if (DomainFailover.triggersFailover(error)) yield* failover.reportFailure(baseUrl)
         const now = yield* Clock.currentTimeMillis
@@ -290,15 +297,13 @@ export const make = (
         const info = responseInfo(error)
         yield* onAttempt({ attempt: n, baseUrl, outcome: error._tag, ...info, willRetry })
         if (!willRetry) {
-          span.attribute("wechatpay.attempts", n)
-          span.attribute("wechatpay.request_id", info.requestId ?? "")
-          span.attribute("wechatpay.base_url", baseUrl)
+          recordEnd(span, n, info.requestId, baseUrl)
           span.attribute("wechatpay.error", error._tag)
           return yield* Effect.fail(error)
         }
         const delay = ScheduleIntervals.start(decision.intervals) - now
         if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
-        return [next] as const
+        return next
       })
 
     // Attempt `n`; the common case (success at once) is a few plain steps.
@@ -312,9 +317,7 @@ export const make = (
       Effect.flatMap(limitedAttempt(prepared), ([baseUrl, result]) => {
         if (Either.isRight(result)) {
           const { status, value } = result.right
-          span.attribute("wechatpay.attempts", n)
-          span.attribute("wechatpay.request_id", value.requestId ?? "")
-          span.attribute("wechatpay.base_url", baseUrl)
+          recordEnd(span, n, value.requestId, baseUrl)
           return Effect.as(
             onAttempt({ attempt: n, baseUrl, outcome: "success", status, requestId: value.requestId, willRetry: false }),
             value
@@ -322,7 +325,7 @@ export const make = (
         }
         return Effect.flatMap(
           afterFailure(span, onAttempt, n, state, baseUrl, result.left),
-          ([next]) => run(prepared, span, onAttempt, n + 1, next)
+          (next) => run(prepared, span, onAttempt, n + 1, next)
         )
       })
 

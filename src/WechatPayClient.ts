@@ -203,7 +203,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         )
       }
       // Error answers are checked when signed; a forged or probed one is a verification failure.
-      return ResponseVerifier.isSigned(headers) ? Effect.zipRight(verify(received), fail(true)) : fail(false)
+      return ResponseVerifier.isSigned(headers)
+        ? Effect.zipRight(verify(received), Effect.suspend(() => fail(true)))
+        : fail(false)
     }
 
     // One attempt is a short chain of steps (no generator): it runs for every call.
