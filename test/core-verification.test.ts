@@ -2,10 +2,11 @@
 import { HttpClient, HttpClientError } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
+import * as NodeCrypto from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Authorization, KeyStore, MerchantConfig, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
 import { ServerProtocol } from "../src/testing/index.js"
-import { baseOptions, clientLayer, fakeHttp, keys, NOW, type Reply, type Sent, signed } from "./core-harness.js"
+import { baseOptions, clientLayer, fakeHttp, keys, NOW, type Reply, type Sent, signed, signerLayers } from "./core-harness.js"
 
 const OK_BODY = `{"total_count":2,"success_store_list":[{"store_id":"100000001"}],"failed_store_list":[]}`
 const PATH = "/v3/marketing/partner/product-coupon/product-coupons/1000000013/stocks/1000000013001/disassociate-stores"
@@ -348,6 +349,23 @@ describe("transport", () => {
 })
 
 describe("the Signer is a swappable layer", () => {
+  for (const [backend, signer] of signerLayers) {
+    it.effect(`only the exact, canonical Base64 signature verifies (${backend})`, () =>
+      Effect.gen(function*() {
+        const { store, verifier } = yield* Effect.all({ store: KeyStore.KeyStore, verifier: Signer.Signer }).pipe(
+          Effect.provide(signer.pipe(Layer.provideMerge(KeyStore.layer), Layer.provide(MerchantConfig.layer(baseOptions))))
+        )
+        const key = Option.getOrThrow(yield* store.lookup(keys.wechatpayPublicKeyId))
+        const message = new TextEncoder().encode("1700000000\nNONCE\n{}\n")
+        const good = NodeCrypto.sign("sha256", message, keys.wechatpayPrivateKey).toString("base64")
+        assert.isTrue(yield* verifier.verify(key, message, good))
+        // Lenient decoders skip separators and stop at padding: each of these would decode to `good`.
+        for (const variant of [`${good}, ${good}`, `${good},${good}`, `${good}\n`, ` ${good}`, good.replace(/=+$/, ""), `${good}=`]) {
+          assert.isFalse(yield* verifier.verify(key, message, variant), JSON.stringify(variant.slice(-12)))
+        }
+      }))
+  }
+
   it.effect("a backend that refuses to sign → SigningError, and nothing is sent", () =>
     Effect.gen(function*() {
       const log: Array<Sent> = []
