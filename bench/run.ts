@@ -127,14 +127,17 @@ const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promi
   return succeeded
 }
 
+type BulkClient = "floor" | "platform" | "library"
+
 interface BulkRun {
+  readonly which: BulkClient
   readonly client: string
   readonly transport: Transport
   readonly seconds: number
   readonly storesPerSecond: number
 }
 
-const bulkOnce = async (which: "floor" | "platform" | "library", transport: Transport): Promise<BulkRun> => {
+const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRun> => {
   const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: false })
   const storeIds = ids(0, BULK_STORES)
   let seconds: number
@@ -160,7 +163,7 @@ const bulkOnce = async (which: "floor" | "platform" | "library", transport: Tran
     if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
   }
   await sandbox.stop()
-  return { client: name, transport, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
+  return { which, client: name, transport, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
 }
 
 /**
@@ -183,11 +186,15 @@ const bulk = async () => {
       }
     }
   }
-  const med = (name: string) => quantile(runs.filter((r) => r.client === name).map((r) => r.storesPerSecond).sort((a, b) => a - b), 0.5)
+  const med = (which: BulkClient, transport: Transport) =>
+    quantile(
+      runs.filter((r) => r.which === which && r.transport === transport).map((r) => r.storesPerSecond).sort((a, b) => a - b),
+      0.5
+    )
   const byTransport = pairs.map((transport) => {
-    const floorRate = med(`floor (node:crypto + ${transport})`)
-    const libraryRate = med(`effect-wechatpay (${transport})`)
-    const platformRate = transport === "undici" ? med("@effect/platform HttpClient only") : undefined
+    const floorRate = med("floor", transport)
+    const libraryRate = med("library", transport)
+    const platformRate = transport === "undici" ? med("platform", transport) : undefined
     return {
       transport,
       floorStoresPerSecond: floorRate,
