@@ -2,6 +2,8 @@
  * `npm run bench` (`-- --json` for JSON): per-call latency of four clients
  * against the loopback sandbox in a separate process, bulk throughput with the
  * rate limit off and at 20/s, and the CLI's peak memory on a 1,000,000-id dry run.
+ * Per call and in bulk it also records CPU time (this process and the sandbox's), since
+ * with both on one machine's cores the bulk ratio follows the CPU each spends per call.
  * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,bulk,rate,memory`.
  */
 import { Effect } from "effect"
@@ -37,9 +39,16 @@ interface PerCall {
   readonly p99Ms: number
   readonly meanMs: number
   readonly ratioToFloor: number
+  /** This process's CPU time per call (user + system, all threads: GC and libuv included). */
+  readonly clientCpuMs: number
 }
 
-const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; readonly rounds: number; readonly perRound: number }> => {
+const perCall = async (): Promise<{
+  readonly rows: ReadonlyArray<PerCall>
+  readonly rounds: number
+  readonly perRound: number
+  readonly sandboxCpuMsPerRequest: number
+}> => {
   const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
   const s = sandbox.ready
   const request = ids(0, 200)
@@ -60,18 +69,23 @@ const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; reado
     for (let i = 0; i < warm; i++) await c.call(i % 2 === 0 ? request : warmIds)
   }
   await sandbox.clearLog()
+  const sandboxBefore = await sandbox.stats()
   const samples = clients.map(() => [] as Array<number>)
+  const cpuMicros = clients.map(() => 0)
   for (let r = 0; r < rounds; r++) {
     // Rotate who goes first, so no client always runs right after the same one.
     for (let k = 0; k < clients.length; k++) {
       const j = (k + r) % clients.length
       const c = clients[j]!
+      const cpu0 = process.cpuUsage()
       for (let i = 0; i < perRound; i++) {
         const t0 = performance.now()
         const n = await c.call(request)
         samples[j]!.push(performance.now() - t0)
         if (n !== 200) throw new Error(`${c.name}: ${n} of 200 stores succeeded`)
       }
+      const cpu = process.cpuUsage(cpu0)
+      cpuMicros[j]! += cpu.user + cpu.system
     }
     log(`  per-call round ${r + 1}/${rounds}`)
   }
@@ -91,10 +105,12 @@ const perCall = async (): Promise<{ readonly rows: ReadonlyArray<PerCall>; reado
       medianMs: round(med, 3),
       p99Ms: round(quantile(sorted, 0.99), 3),
       meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 3),
-      ratioToFloor: round(med / floorMedian, 3)
+      ratioToFloor: round(med / floorMedian, 3),
+      clientCpuMs: round(cpuMicros[j]! / 1000 / sorted.length, 3)
     }
   })
-  return { rows, rounds, perRound }
+  const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
+  return { rows, rounds, perRound, sandboxCpuMsPerRequest }
 }
 
 // ---------------------------------------------------------------------------
@@ -135,6 +151,11 @@ interface BulkRun {
   readonly transport: Transport
   readonly seconds: number
   readonly storesPerSecond: number
+  /** CPU time per call (user + system) of this process and of the sandbox's, during the job. */
+  readonly clientCpuMsPerCall: number
+  readonly sandboxCpuMsPerCall: number
+  /** Both processes' CPU time over wall time × cores: near 1, the job is bound by the machine's CPU. */
+  readonly cpuBusy: number
 }
 
 const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRun> => {
@@ -142,28 +163,56 @@ const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRu
   const storeIds = ids(0, BULK_STORES)
   let seconds: number
   let name: string
+  let clientCpuMicros: number
+  let sandboxCpuMicros: number
+  // Sandbox CPU is read over IPC just before and after the timed job, outside its timing.
+  const measure = async (job: () => Promise<void>) => {
+    const before = await sandbox.stats()
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    await job()
+    const wall = (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    const after = await sandbox.stats()
+    return { wall, client: cpu.user + cpu.system, sandbox: after.cpuMicros - before.cpuMicros }
+  }
   if (which === "floor" || which === "platform") {
     // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
     const c = which === "floor" ? floor(sandbox.ready, transport) : await platformOnly(sandbox.ready)
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
-    const t0 = performance.now()
-    const ok = await floorBulk(c, storeIds)
-    seconds = (performance.now() - t0) / 1000
+    let ok = 0
+    const m = await measure(async () => {
+      ok = await floorBulk(c, storeIds)
+    })
+    ;({ client: clientCpuMicros, sandbox: sandboxCpuMicros, wall: seconds } = m)
     await c.close()
     if (ok !== BULK_STORES) throw new Error(`${c.name} bulk: ${ok} succeeded`)
   } else {
     const c = await library(sandbox.ready, undefined, transport)
     name = c.name
     for (let i = 0; i < 100; i++) await c.call(warmIds)
-    const t0 = performance.now()
-    const report = await c.runtime.runPromise(bulkJob(storeIds))
-    seconds = (performance.now() - t0) / 1000
+    let report: BulkDisassociation.Report | undefined
+    const m = await measure(async () => {
+      report = await c.runtime.runPromise(bulkJob(storeIds))
+    })
+    ;({ client: clientCpuMicros, sandbox: sandboxCpuMicros, wall: seconds } = m)
     await c.close()
+    if (report === undefined) throw new Error("library bulk: no report")
     if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
   }
   await sandbox.stop()
-  return { which, client: name, transport, seconds: round(seconds, 3), storesPerSecond: Math.round(BULK_STORES / seconds) }
+  const calls = BULK_STORES / 200
+  return {
+    which,
+    client: name,
+    transport,
+    seconds: round(seconds, 3),
+    storesPerSecond: Math.round(BULK_STORES / seconds),
+    clientCpuMsPerCall: round(clientCpuMicros / 1000 / calls, 3),
+    sandboxCpuMsPerCall: round(sandboxCpuMicros / 1000 / calls, 3),
+    cpuBusy: round((clientCpuMicros + sandboxCpuMicros) / 1e6 / (seconds * Os.cpus().length), 3)
+  }
 }
 
 /**
@@ -186,21 +235,31 @@ const bulk = async () => {
       }
     }
   }
-  const med = (which: BulkClient, transport: Transport) =>
+  const med = (which: BulkClient, transport: Transport, of: (r: BulkRun) => number = (r) => r.storesPerSecond) =>
     quantile(
-      runs.filter((r) => r.which === which && r.transport === transport).map((r) => r.storesPerSecond).sort((a, b) => a - b),
+      runs.filter((r) => r.which === which && r.transport === transport).map(of).sort((a, b) => a - b),
       0.5
     )
+  // Both processes share the machine's cores; when they are kept busy, stores/s follow the
+  // inverse of the CPU both spend per call, so the CPU ratio predicts the measured one.
+  const cpuPerCall = (which: BulkClient, transport: Transport) =>
+    med(which, transport, (r) => r.clientCpuMsPerCall + r.sandboxCpuMsPerCall)
   const byTransport = pairs.map((transport) => {
     const floorRate = med("floor", transport)
     const libraryRate = med("library", transport)
     const platformRate = transport === "undici" ? med("platform", transport) : undefined
+    const floorCpu = cpuPerCall("floor", transport)
     return {
       transport,
       floorStoresPerSecond: floorRate,
       libraryStoresPerSecond: libraryRate,
       ratio: round(libraryRate / floorRate, 3),
-      ...(platformRate === undefined ? {} : { platformOnlyStoresPerSecond: platformRate, platformOnlyRatio: round(platformRate / floorRate, 3) })
+      cpuRatio: round(floorCpu / cpuPerCall("library", transport), 3),
+      ...(platformRate === undefined ? {} : {
+        platformOnlyStoresPerSecond: platformRate,
+        platformOnlyRatio: round(platformRate / floorRate, 3),
+        platformOnlyCpuRatio: round(floorCpu / cpuPerCall("platform", transport), 3)
+      })
     }
   })
   return { runs, repeats, byTransport }
@@ -307,10 +366,10 @@ const main = async () => {
   out(`machine: ${m.cpu} × ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}, load before ${m.loadAverage.join(" ")}`)
   const pc = result["perCall"] as Awaited<ReturnType<typeof perCall>> | undefined
   if (pc !== undefined) {
-    out(`\nper call (${pc.rounds} rounds × ${pc.perRound} calls per client):`)
-    out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}`)
+    out(`\nper call (${pc.rounds} rounds × ${pc.perRound} calls per client; sandbox CPU ${pc.sandboxCpuMsPerRequest} ms a request):`)
+    out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}${"CPU ms".padStart(9)}`)
     for (const r of pc.rows) {
-      out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}`)
+      out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}${r.clientCpuMs.toFixed(3).padStart(9)}`)
     }
   }
   const b = result["bulk"] as Awaited<ReturnType<typeof bulk>> | undefined
@@ -319,8 +378,11 @@ const main = async () => {
     for (const t of b.byTransport) {
       const reference = t.platformOnlyStoresPerSecond === undefined
         ? ""
-        : `; reference, the floor's code through @effect/platform: ${t.platformOnlyStoresPerSecond} stores/s, ratio ${t.platformOnlyRatio}`
-      out(`bulk over ${t.transport}, rate limit off: floor ${t.floorStoresPerSecond} stores/s, library ${t.libraryStoresPerSecond} stores/s, ratio ${t.ratio}${reference} (medians of ${b.repeats} runs each)`)
+        : `; reference, the floor's code through @effect/platform: ${t.platformOnlyStoresPerSecond} stores/s, ratio ${t.platformOnlyRatio} (CPU ratio ${t.platformOnlyCpuRatio})`
+      out(`bulk over ${t.transport}, rate limit off: floor ${t.floorStoresPerSecond} stores/s, library ${t.libraryStoresPerSecond} stores/s, ratio ${t.ratio} (CPU ratio ${t.cpuRatio})${reference} (medians of ${b.repeats} runs each)`)
+    }
+    for (const r of b.runs) {
+      out(`  ${r.client} over ${r.transport}: ${r.seconds} s; CPU a call ${r.clientCpuMsPerCall} ms client + ${r.sandboxCpuMsPerCall} ms sandbox; cores busy ${r.cpuBusy}`)
     }
   }
   const rl = result["rateLimited"] as Awaited<ReturnType<typeof rateLimited>> | undefined

@@ -31,6 +31,8 @@ export interface Stats {
   readonly byStatus: Record<string, number>
   /** For each 429: its position since the last clearLog and the arrival gaps (ms) to the 21 before it. */
   readonly rejected: ReadonlyArray<{ readonly index: number; readonly gaps: ReadonlyArray<number> }>
+  /** This process's CPU time so far (user + system, µs), read before the log is tallied. */
+  readonly cpuMicros: number
 }
 
 const options: SandboxProcessOptions = JSON.parse(process.argv[2] ?? "{}")
@@ -64,8 +66,9 @@ const main = Effect.gen(function*() {
   setInterval(tally, 1000).unref()
   process.on("message", (m: { readonly op: string }) => {
     if (m.op === "stats") {
+      const cpu = process.cpuUsage()
       tally()
-      const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus }, rejected }
+      const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus }, rejected, cpuMicros: cpu.user + cpu.system }
       process.send?.(stats)
     } else if (m.op === "clearLog") {
       tally()
