@@ -69,3 +69,15 @@ export const machine = () => ({
 })
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** Forks bench/static-server.ts (a no-crypto fixed answer) and resolves with its base URL and a stop. */
+export const spawnStaticServer = (): Promise<{ readonly baseUrl: string; readonly stop: () => void }> =>
+  new Promise((resolve, reject) => {
+    const child = fork(Path.join(here, "static-server.ts"), [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    child.once("error", reject)
+    child.once("message", (m: { readonly port: number }) =>
+      resolve({ baseUrl: `http://127.0.0.1:${m.port}`, stop: () => child.kill("SIGTERM") }))
+  })

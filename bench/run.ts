@@ -4,9 +4,14 @@
  * rate limit off and at 20/s, and the CLI's peak memory on a 1,000,000-id dry run.
  * Per call and in bulk it also records CPU time (this process and the sandbox's), since
  * with both on one machine's cores the bulk ratio follows the CPU each spends per call.
- * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,bulk,rate,memory`.
+ * A transport phase splits what the HTTP layers cost apart from crypto.
+ * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,transport,bulk,rate,memory`.
  */
-import { Effect } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, ManagedRuntime } from "effect"
+import * as Undici from "undici"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -15,7 +20,7 @@ import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
 import { axiosPlugin, type Client, F, floor, library, nodeV3, platformOnly, type Transport } from "./clients.js"
-import { machine, quantile, round, spawnSandbox } from "./harness.js"
+import { machine, quantile, round, spawnSandbox, spawnStaticServer } from "./harness.js"
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")
@@ -111,6 +116,85 @@ const perCall = async (): Promise<{
   })
   const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
   return { rows, rounds, perRound, sandboxCpuMsPerRequest }
+}
+
+// ---------------------------------------------------------------------------
+// 1b. Transport: the same POST against a server that answers at once with no crypto, so only the
+// HTTP layers differ. Each step adds one layer: undici alone, then undici inside one Effect run,
+// then reading the body the way @effect/platform-node's response does, then @effect/platform's
+// HttpClient itself (as the library uses it: its tracer off, the body read with `arrayBuffer`).
+
+const transport = async () => {
+  const server = await spawnStaticServer()
+  const path = "/v3/marketing/partner/product-coupon/product-coupons/x/stocks/y/disassociate-stores"
+  const body = JSON.stringify({ brand_id: F.brandId, store_list: ids(0, 200).map((store_id) => ({ store_id })) })
+  const headers = { accept: "application/json", "content-type": "application/json", authorization: `WECHATPAY2-SHA256-RSA2048 ${"x".repeat(480)}` }
+  const pool = new Undici.Pool(server.baseUrl)
+  const send = () => pool.request({ path, method: "POST", headers, body })
+  const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  const http = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
+  const rows: ReadonlyArray<{ readonly name: string; readonly call: () => Promise<number> }> = [
+    { name: "undici Pool.request", call: async () => (await (await send()).body.arrayBuffer()).byteLength },
+    {
+      name: "the same inside one Effect (runPromise)",
+      call: () =>
+        runtime.runPromise(
+          Effect.flatMap(Effect.promise(send), (res) => Effect.map(Effect.promise(() => res.body.arrayBuffer()), (b) => b.byteLength))
+        )
+    },
+    {
+      name: "… body via Effect.cached + runSync",
+      call: () =>
+        runtime.runPromise(
+          Effect.flatMap(Effect.promise(send), (res) =>
+            Effect.map(
+              Effect.runSync(Effect.cached(Effect.promise(() => res.body.arrayBuffer()))),
+              (b) => b.byteLength
+            ))
+        )
+    },
+    {
+      name: "@effect/platform HttpClient (layerUndici)",
+      call: () =>
+        runtime.runPromise(
+          Effect.flatMap(
+            http.execute(HttpClientRequest.post(server.baseUrl + path).pipe(
+              HttpClientRequest.setHeaders(headers),
+              HttpClientRequest.bodyText(body, "application/json")
+            )),
+            (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
+          )
+        )
+    }
+  ]
+  const rounds = quick ? 3 : 8
+  const perRound = quick ? 200 : 1000
+  for (const r of rows) for (let i = 0; i < 300; i++) await r.call()
+  const samples = rows.map(() => [] as Array<number>)
+  const cpuMicros = rows.map(() => 0)
+  for (let k = 0; k < rounds; k++) {
+    for (let m = 0; m < rows.length; m++) {
+      const j = (m + k) % rows.length
+      const cpu0 = process.cpuUsage()
+      for (let i = 0; i < perRound; i++) {
+        const t0 = performance.now()
+        const n = await rows[j]!.call()
+        samples[j]!.push(performance.now() - t0)
+        if (n < 1000) throw new Error(`${rows[j]!.name}: short body`)
+      }
+      const cpu = process.cpuUsage(cpu0)
+      cpuMicros[j]! += cpu.user + cpu.system
+    }
+  }
+  await pool.close()
+  await runtime.dispose()
+  server.stop()
+  return rows.map((r, j) => ({
+    client: r.name,
+    calls: samples[j]!.length,
+    medianMicros: Math.round(quantile([...samples[j]!].sort((a, b) => a - b), 0.5) * 1000),
+    cpuMicros: Math.round(cpuMicros[j]! / samples[j]!.length)
+  }))
 }
 
 // ---------------------------------------------------------------------------
@@ -345,6 +429,10 @@ const main = async () => {
     log("per-call latency (200-store request, sequential, keep-alive, sandbox in its own process)…")
     result["perCall"] = await perCall()
   }
+  if (wants("transport")) {
+    log("transport only (same POST, a server answering at once with no crypto)…")
+    result["transport"] = await transport()
+  }
   if (wants("bulk")) {
     log(`bulk ${BULK_STORES} stores, rate limit off, concurrency ${CONCURRENCY}…`)
     result["bulk"] = await bulk()
@@ -371,6 +459,12 @@ const main = async () => {
     for (const r of pc.rows) {
       out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}${r.clientCpuMs.toFixed(3).padStart(9)}`)
     }
+  }
+  const tr = result["transport"] as Awaited<ReturnType<typeof transport>> | undefined
+  if (tr !== undefined) {
+    out("\ntransport only, no crypto (each row adds one layer to the one above):")
+    out(`${"layer".padEnd(44)}${"median µs".padStart(11)}${"CPU µs".padStart(9)}`)
+    for (const r of tr) out(`${r.client.padEnd(44)}${String(r.medianMicros).padStart(11)}${String(r.cpuMicros).padStart(9)}`)
   }
   const b = result["bulk"] as Awaited<ReturnType<typeof bulk>> | undefined
   if (b !== undefined) {
