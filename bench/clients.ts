@@ -129,10 +129,12 @@ const httpLayer = (transport: Transport): Layer.Layer<HttpClient.HttpClient> =>
  * directly. No library code runs; the gap to the floor is what the transport
  * abstraction itself costs, a share of the library's own gap.
  */
-export const platformOnly = async (s: Ready): Promise<Client> => {
+export const platformOnly = async (s: Ready, tracer = false): Promise<Client> => {
   const { answer, request } = floorSigner(s)
   const runtime = ManagedRuntime.make(httpLayer("undici"))
-  const http = await runtime.runPromise(HttpClient.HttpClient)
+  // The platform's request span off, as the library has it (it records its own span per attempt).
+  const platform = await runtime.runPromise(HttpClient.HttpClient)
+  const http = tracer ? platform : HttpClient.withTracerDisabledWhen(platform, () => true)
   const url = s.baseUrl + PATH
   const call: Call = (storeIds) => {
     const { bodyText, headers } = request(storeIds)
