@@ -276,3 +276,34 @@ export const nodeV3 = (s: Ready): Client => {
   }
   return { name: "wechatpay-node-v3 2.2.1", call, close: async () => {} }
 }
+
+/** The per-call clients, by kind, in the order the tables list them; the first is the floor. */
+export const PER_CALL_KINDS = [
+  "floor-undici",
+  "floor-fetch",
+  "platform",
+  "library-undici",
+  "library-fetch",
+  "axios-plugin",
+  "node-v3"
+] as const
+export type ClientKind = typeof PER_CALL_KINDS[number]
+
+export const makeClient = (kind: ClientKind, s: Ready): Promise<Client> => {
+  switch (kind) {
+    case "floor-undici":
+      return Promise.resolve(floor(s, "undici"))
+    case "floor-fetch":
+      return Promise.resolve(floor(s, "fetch"))
+    case "platform":
+      return platformOnly(s)
+    case "library-undici":
+      return library(s, undefined, "undici")
+    case "library-fetch":
+      return library(s, undefined, "fetch")
+    case "axios-plugin":
+      return Promise.resolve(axiosPlugin(s))
+    case "node-v3":
+      return Promise.resolve(nodeV3(s))
+  }
+}

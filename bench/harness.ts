@@ -81,3 +81,42 @@ export const spawnStaticServer = (): Promise<{ readonly baseUrl: string; readonl
     child.once("message", (m: { readonly port: number }) =>
       resolve({ baseUrl: `http://127.0.0.1:${m.port}`, stop: () => child.kill("SIGTERM") }))
   })
+
+/** A forked per-call client process (bench/percall-worker.ts): ask it to warm up, run a round, close. */
+export interface ClientProcess {
+  readonly ask: <A>(op: "warm" | "round" | "close", calls?: number) => Promise<A>
+  readonly stop: () => void
+}
+
+export const spawnClient = (kind: string, ready: Ready): Promise<ClientProcess> =>
+  new Promise((resolve, reject) => {
+    const child = fork(Path.join(here, "percall-worker.ts"), [JSON.stringify({ kind, ready })], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    const failed = (code: number | null) => reject(new Error(`client process ${kind} exited with ${code}`))
+    child.once("error", reject)
+    child.once("exit", failed)
+    child.once("message", () => {
+      const tags = { warm: "warm", round: "round", close: "closed" } as const
+      resolve({
+        ask: <A>(op: "warm" | "round" | "close", calls = 0) =>
+          new Promise<A>((res, rej) => {
+            const onExit = (code: number | null) => rej(new Error(`client process ${kind} exited with ${code}`))
+            const onMessage = (m: { readonly _tag: string }) => {
+              if (m._tag !== tags[op]) return
+              child.off("message", onMessage)
+              child.off("exit", onExit)
+              res(m as A)
+            }
+            child.on("message", onMessage)
+            child.once("exit", onExit)
+            child.send({ op, calls })
+          }),
+        stop: () => {
+          child.removeAllListeners("exit")
+          child.kill("SIGTERM")
+        }
+      })
+    })
+  })

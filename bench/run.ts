@@ -19,8 +19,9 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
-import { axiosPlugin, type Client, F, floor, library, nodeV3, platformOnly, type Transport } from "./clients.js"
-import { machine, quantile, round, spawnSandbox, spawnStaticServer } from "./harness.js"
+import { type Client, F, floor, library, makeClient, PER_CALL_KINDS, platformOnly, type Transport } from "./clients.js"
+import { machine, quantile, round, spawnClient, spawnSandbox, spawnStaticServer } from "./harness.js"
+import type { RoundResult } from "./percall-worker.js"
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")
@@ -58,15 +59,8 @@ const perCall = async (): Promise<{
   const s = sandbox.ready
   const request = ids(0, 200)
   // The first is the floor every ratio is taken against: the fastest honest client.
-  const clients: Array<Client> = [
-    floor(s, "undici"),
-    floor(s, "fetch"),
-    await platformOnly(s),
-    await library(s, undefined, "undici"),
-    await library(s, undefined, "fetch"),
-    axiosPlugin(s),
-    nodeV3(s)
-  ]
+  const clients: Array<Client> = []
+  for (const kind of PER_CALL_KINDS) clients.push(await makeClient(kind, s))
   const warm = quick ? 100 : 400
   const rounds = quick ? 4 : 12
   const perRound = quick ? 100 : 250
@@ -100,12 +94,23 @@ const perCall = async (): Promise<{
   if (stats.requests !== rounds * perRound * clients.length || stats.byStatus["200"] !== stats.requests) {
     throw new Error(`sandbox saw ${JSON.stringify(stats)}`)
   }
+  const rows = perCallRows(clients.map((c) => c.name), samples, cpuMicros)
+  const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
+  return { rows, rounds, perRound, sandboxCpuMsPerRequest }
+}
+
+/** Median, p99, mean, ratio to the first (the floor) and CPU per call, from each client's samples. */
+const perCallRows = (
+  names: ReadonlyArray<string>,
+  samples: ReadonlyArray<ReadonlyArray<number>>,
+  cpuMicros: ReadonlyArray<number>
+): ReadonlyArray<PerCall> => {
   const floorMedian = quantile([...samples[0]!].sort((a, b) => a - b), 0.5)
-  const rows = clients.map((c, j) => {
+  return names.map((name, j) => {
     const sorted = [...samples[j]!].sort((a, b) => a - b)
     const med = quantile(sorted, 0.5)
     return {
-      client: c.name,
+      client: name,
       calls: sorted.length,
       medianMs: round(med, 3),
       p99Ms: round(quantile(sorted, 0.99), 3),
@@ -114,8 +119,48 @@ const perCall = async (): Promise<{
       clientCpuMs: round(cpuMicros[j]! / 1000 / sorted.length, 3)
     }
   })
+}
+
+/**
+ * The same comparison with each client in a process of its own (bench/percall-worker.ts),
+ * rounds still interleaved: in one shared process every client also pays for the others'
+ * garbage and for JIT feedback shared through common code (undici, the Effect runtime).
+ */
+const perCallIsolated = async () => {
+  const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
+  const workers = []
+  for (const kind of PER_CALL_KINDS) workers.push(await spawnClient(kind, sandbox.ready))
+  const warm = quick ? 100 : 400
+  const rounds = quick ? 4 : 12
+  const perRound = quick ? 100 : 250
+  // One process works at a time, the others wait on IPC.
+  for (const w of workers) await w.ask("warm", warm)
+  await sandbox.clearLog()
+  const sandboxBefore = await sandbox.stats()
+  const samples = workers.map(() => [] as Array<number>)
+  const cpuMicros = workers.map(() => 0)
+  const names = workers.map(() => "")
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < workers.length; k++) {
+      const j = (k + r) % workers.length
+      const result = await workers[j]!.ask<RoundResult>("round", perRound)
+      samples[j]!.push(...result.samples)
+      cpuMicros[j]! += result.cpuMicros
+      names[j] = result.name
+    }
+    log(`  isolated per-call round ${r + 1}/${rounds}`)
+  }
+  const stats = await sandbox.stats()
+  for (const w of workers) {
+    await w.ask("close")
+    w.stop()
+  }
+  await sandbox.stop()
+  if (stats.requests !== rounds * perRound * workers.length || stats.byStatus["200"] !== stats.requests) {
+    throw new Error(`sandbox saw ${JSON.stringify(stats)}`)
+  }
   const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
-  return { rows, rounds, perRound, sandboxCpuMsPerRequest }
+  return { rows: perCallRows(names, samples, cpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
 }
 
 // ---------------------------------------------------------------------------
@@ -428,6 +473,8 @@ const main = async () => {
   if (wants("percall")) {
     log("per-call latency (200-store request, sequential, keep-alive, sandbox in its own process)…")
     result["perCall"] = await perCall()
+    log("per-call latency again, each client in a process of its own…")
+    result["perCallIsolated"] = await perCallIsolated()
   }
   if (wants("transport")) {
     log("transport only (same POST, a server answering at once with no crypto)…")
@@ -452,9 +499,14 @@ const main = async () => {
   }
   const out = (line: string) => process.stdout.write(`${line}\n`)
   out(`machine: ${m.cpu} × ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}, load before ${m.loadAverage.join(" ")}`)
-  const pc = result["perCall"] as Awaited<ReturnType<typeof perCall>> | undefined
-  if (pc !== undefined) {
-    out(`\nper call (${pc.rounds} rounds × ${pc.perRound} calls per client; sandbox CPU ${pc.sandboxCpuMsPerRequest} ms a request):`)
+  const perCallTables = [
+    ["per call, all clients in this process", result["perCall"]],
+    ["per call, each client in a process of its own", result["perCallIsolated"]]
+  ] as const
+  for (const [title, table] of perCallTables) {
+    const pc = table as Awaited<ReturnType<typeof perCall>> | undefined
+    if (pc === undefined) continue
+    out(`\n${title} (${pc.rounds} rounds × ${pc.perRound} calls per client; sandbox CPU ${pc.sandboxCpuMsPerRequest} ms a request):`)
     out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}${"CPU ms".padStart(9)}`)
     for (const r of pc.rows) {
       out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}${r.clientCpuMs.toFixed(3).padStart(9)}`)
