@@ -347,11 +347,12 @@ const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRu
 /**
  * Library vs floor over the same transport, alternating who goes first; over
  * undici also the reference (the floor's code through @effect/platform's
- * HttpClient). Medians per client.
+ * HttpClient). Medians per client over five runs: single runs on this machine swing by
+ * a third, moving all clients at once, so pairs of runs say little.
  */
 const bulk = async () => {
   const runs: Array<BulkRun> = []
-  const repeats = quick ? 1 : 3
+  const repeats = quick ? 1 : 5
   const pairs: ReadonlyArray<Transport> = ["undici", "fetch"]
   for (let r = 0; r < repeats; r++) {
     for (const transport of pairs) {
