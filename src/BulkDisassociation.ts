@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Deferred, Effect, Either, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
+import { Cause, Chunk, Deferred, Effect, Either, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
 import type { DisassociateStoresResult } from "./DisassociateStores.js"
 import * as DisassociateStores from "./DisassociateStores.js"
 import { type AttemptEvent, AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
@@ -240,16 +240,50 @@ export const STOPPED_BY_CALLER = "StoppedByCaller"
 /** Where store ids can come from. */
 export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<string> | Stream.Stream<string, E, R>
 
-/** Store-id sources that cannot be read fail the job with this. */
+/** A store-id source that cannot be read: what it failed with, or what its iterator threw. */
 export interface SourceError {
   readonly _tag: "StoreSourceError"
   readonly cause: unknown
 }
 
+/**
+ * What `disassociateAll` fails with when its source breaks part-way: nothing
+ * already read is lost. The ids read before the break are sent (the last call
+ * may be short), calls in flight finish, `report` accounts for every id read,
+ * and `report.stoppedBy.code` is `SOURCE_FAILED`.
+ */
+export interface JobSourceError extends SourceError {
+  readonly report: Report
+}
+
+/** `stoppedBy.code` when the id source broke part-way. */
+export const SOURCE_FAILED = "SOURCE_FAILED"
+
+// Our own wrappers, told apart from a stream's own error that happens to carry the same tag.
+const ownSourceErrors = new WeakSet<object>()
+const sourceError = (cause: unknown): SourceError => {
+  const error: SourceError = { _tag: "StoreSourceError", cause }
+  ownSourceErrors.add(error)
+  return error
+}
+// A failure that crossed a span arrives as a proxy of the original: compare and return originals.
+const causeOf = (failure: unknown): unknown => {
+  const error = Cause.originalError(failure)
+  return Predicate.isObject(error) && ownSourceErrors.has(error) ? (error as SourceError).cause : error
+}
+
+/** A line for `stoppedBy.message`: an error's message, or the value itself. */
+const describeCause = (cause: unknown): string =>
+  Predicate.hasProperty(cause, "message") && typeof cause.message === "string"
+    ? cause.message
+    : typeof cause === "string"
+    ? cause
+    : String(cause)
+
 const toStream = <E, R>(ids: StoreIds<E, R>): Stream.Stream<string, E | SourceError, R> => {
   if (Predicate.hasProperty(ids, Stream.StreamTypeId)) return ids as Stream.Stream<string, E, R>
   if (Predicate.hasProperty(ids, Symbol.asyncIterator)) {
-    return Stream.fromAsyncIterable(ids as AsyncIterable<string>, (cause): SourceError => ({ _tag: "StoreSourceError", cause }))
+    return Stream.fromAsyncIterable(ids as AsyncIterable<string>, sourceError)
   }
   return Stream.fromIterable(ids as Iterable<string>)
 }
@@ -296,7 +330,9 @@ const isSyncSource = <E, R>(ids: StoreIds<E, R>): ids is Iterable<string> =>
 /**
  * Cuts a synchronous iterable into chunks of accepted ids with a plain loop: for
  * an in-memory list the stream machinery cost more than the chunks' own work.
- * An iterator that throws ends the job with a `StoreSourceError`, like a failing stream.
+ * An iterator that throws ends the job with a `StoreSourceError`, like a failing
+ * stream, and like one it first hands on the ids it had read (`Stream.grouped`
+ * emits its partial group before the failure).
  */
 const forEachChunkSync = (
   ids: Iterable<string>,
@@ -306,7 +342,7 @@ const forEachChunkSync = (
 ): Effect.Effect<void, SourceError> =>
   Effect.suspend(() => {
     const iterator = ids[Symbol.iterator]()
-    const next = (): Either.Either<ReadonlyArray<string> | undefined, SourceError> => {
+    const next = (): { readonly chunk: ReadonlyArray<string>; readonly error?: SourceError } => {
       const chunk: Array<string> = []
       try {
         while (chunk.length < size) {
@@ -315,14 +351,14 @@ const forEachChunkSync = (
           if (accept(step.value)) chunk.push(step.value)
         }
       } catch (cause) {
-        return Either.left({ _tag: "StoreSourceError", cause })
+        return { chunk, error: sourceError(cause) }
       }
-      return Either.right(chunk.length === 0 ? undefined : chunk)
+      return { chunk }
     }
     const loop: Effect.Effect<void, SourceError> = Effect.suspend(() => {
-      const chunk = next()
-      if (Either.isLeft(chunk)) return Effect.fail(chunk.left)
-      return chunk.right === undefined ? Effect.void : Effect.zipRight(onChunk(chunk.right), loop)
+      const { chunk, error } = next()
+      const rest = error !== undefined ? Effect.fail(error) : chunk.length < size ? Effect.void : loop
+      return chunk.length === 0 ? rest : Effect.zipRight(onChunk(chunk), rest)
     })
     return loop
   })
@@ -341,13 +377,14 @@ const forEachChunk = <E, R>(
   )
 
 /**
- * Runs the job. Fails only before anything is sent (bad options or ids: typed
- * errors) or when the id source itself fails.
+ * Runs the job. Fails before anything is sent (bad options or ids: typed
+ * errors), or with a `JobSourceError` holding the report so far when the id
+ * source breaks part-way (a stream's own error is its `cause`).
  */
 export const disassociateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
-): Effect.Effect<Report, E | SourceError | ConfigurationError | DisassociateStores.RequestValidationError, R | ProductCouponStores> =>
+): Effect.Effect<Report, JobSourceError | ConfigurationError | DisassociateStores.RequestValidationError, R | ProductCouponStores> =>
   Effect.gen(function*() {
     // Options that would fail (or hang) every chunk are refused before any id is read.
     const chunkSize = yield* wholeNumber("chunkSize", options.chunkSize, MAX_CHUNK, MAX_CHUNK)
@@ -488,16 +525,28 @@ export const disassociateAll = <E = never, R = never>(
         Effect.forkIn(dispatch(chunk, sent++), workers)
       )
 
-    yield* (isSyncSource(ids) ? forEachChunkSync(ids, chunkSize, accept, onChunk) : forEachChunk(ids, chunkSize, accept, onChunk)).pipe(
+    // A source that breaks hands on the ids it had read first (a partial chunk included), so
+    // every id read is in a call by the time the failure arrives here.
+
+    const read = yield* (isSyncSource(ids) ? forEachChunkSync(ids, chunkSize, accept, onChunk) : forEachChunk(ids, chunkSize, accept, onChunk)).pipe(
+      // A broken source still lets the calls in flight finish: what they did is reported.
+      Effect.either,
       // Every worker releases its permit after settling and reporting its chunk.
-      Effect.zipRight(inFlight.take(concurrency)),
+      Effect.zipLeft(inFlight.take(concurrency)),
       Effect.ensuring(Scope.close(workers, Exit.void)),
       // Installed once for the job: every worker forked here inherits it.
       Effect.provideService(AttemptObserver, observer)
     )
+    const cause = Either.isLeft(read) ? causeOf(read.left) : undefined
+    if (Either.isLeft(read)) {
+      const why = { tag: "StoreSourceError", code: SOURCE_FAILED, message: `cannot read the store ids: ${describeCause(cause)}` }
+      // A stop the job already had (a stopping answer, the caller) stays the one reported.
+      yield* Ref.update(stop, (current) => Option.isSome(current) ? current : Option.some(why))
+      yield* progress({ _tag: "Stopped", ...why })
+    }
 
     const stoppedBy = Option.getOrUndefined(yield* Ref.get(stop))
-    return {
+    const report: Report = {
       summary: {
         input,
         unique,
@@ -513,7 +562,11 @@ export const disassociateAll = <E = never, R = never>(
       failed,
       unresolved,
       ...(stoppedBy === undefined ? {} : { stoppedBy })
-    } satisfies Report
+    }
+    if (Either.isLeft(read)) {
+      return yield* Effect.fail<JobSourceError>({ _tag: "StoreSourceError", cause, report })
+    }
+    return report
   }).pipe(Effect.withSpan("BulkDisassociation.disassociateAll", {
     attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
   }))

@@ -384,38 +384,121 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       assert.strictEqual(calls.length, 0)
     }))
 
-  it.effect("a failing source fails the job with the source's error", () =>
-    Effect.gen(function*() {
-      const source = Stream.concat(Stream.make("S1", "S2"), Stream.fail("disk gone" as const))
-      const error = yield* B.disassociateAll(source, { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
-        Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
-        Effect.flip
-      )
-      assert.strictEqual(error, "disk gone")
-    }))
-
-  // A source that breaks after its first id, synchronous and asynchronous: a typed error, not a defect.
-  const breakingSources: ReadonlyArray<readonly [string, (boom: Error) => Iterable<string> | AsyncIterable<string>]> = [
-    ["an iterable that throws", (boom) => (function*() {
-      yield "S1"
+  // A source that breaks part-way: nothing read from it may be lost with it.
+  const sentLists = (lists: Array<ReadonlyArray<string>>) =>
+    Layer.succeed(ProductCouponStores.ProductCouponStores, {
+      disassociateStores: (input) =>
+        Effect.gen(function*() {
+          const ids = input.storeList.map((s) => s.storeId)
+          lists.push(ids)
+          const { onAttempt } = yield* ProductCouponStores.AttemptObserver
+          // Still in flight when the source breaks: it must finish, not be interrupted.
+          yield* Effect.repeatN(Effect.yieldNow(), 20)
+          yield* onAttempt({ attempt: 1, baseUrl: "stub", outcome: "success", willRetry: false })
+          return answerFor(ids, ["success"], [])
+        })
+    })
+  const first450 = Array.from({ length: 450 }, (_, i) => `S${i}`)
+  const breakingSources: ReadonlyArray<readonly [string, (ids: ReadonlyArray<string>, boom: unknown) => BulkDisassociation.StoreIds<unknown>]> = [
+    ["a stream that fails", (ids, boom) => Stream.concat(Stream.fromIterable(ids).pipe(Stream.rechunk(7)), Stream.fail(boom))],
+    ["an iterable that throws", (ids, boom) => (function*() {
+      yield* ids
       throw boom
     })()],
-    ["an async iterable that rejects", (boom) => (async function*() {
-      yield "S1"
+    ["an async iterable that rejects", (ids, boom) => (async function*() {
+      yield* ids
       throw boom
     })()]
   ]
   for (const [label, source] of breakingSources) {
-    it.effect(`${label} fails the job with a StoreSourceError`, () =>
+    it.effect(`${label} after 450 ids: every id read is sent and reported, then a StoreSourceError with the report`, () =>
       Effect.gen(function*() {
-        const boom = new Error(label)
-        const error = yield* B.disassociateAll(source(boom), { productCouponId: "P", stockId: "S", brandId: "B" }).pipe(
-          Effect.provide(stubLayer([{ _tag: "Ok", dispositions: ["success"] }], new Map([["S1", 0]]), [])),
-          Effect.flip
-        )
-        assert.deepStrictEqual(error, { _tag: "StoreSourceError", cause: boom })
+        const boom = new Error(`${label}: disk gone`)
+        const lists: Array<ReadonlyArray<string>> = []
+        const events: Array<BulkDisassociation.ProgressEvent> = []
+        const error = yield* B.disassociateAll(source(first450, boom), {
+          productCouponId: "P",
+          stockId: "S",
+          brandId: "B",
+          concurrency: 3,
+          onProgress: (e) => Effect.sync(() => void events.push(e))
+        }).pipe(Effect.provide(sentLists(lists)), Effect.flip)
+        if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
+        assert.strictEqual(error.cause, boom)
+        const { report } = error
+        // The short last call carries the 50 ids read after the second full one.
+        assert.deepStrictEqual(lists, [first450.slice(0, 200), first450.slice(200, 400), first450.slice(400)])
+        assert.deepStrictEqual(report.succeeded, first450)
+        assert.deepStrictEqual(report.summary, {
+          input: 450, unique: 450, duplicates: 0, succeeded: 450, failed: 0, unresolved: 0, chunks: 3, requests: 3, retries: {}
+        })
+        assert.deepStrictEqual(report.stoppedBy, {
+          tag: "StoreSourceError",
+          code: B.SOURCE_FAILED,
+          message: `cannot read the store ids: ${label}: disk gone`
+        })
+        assert.deepStrictEqual(events.filter((e) => e._tag === "Stopped"), [{ _tag: "Stopped", ...report.stoppedBy! }])
+        assert.strictEqual(events.filter((e) => e._tag === "ChunkSettled").length, 3)
       }))
   }
+
+  it.effect("a stream's own error is the cause, even one tagged like ours", () =>
+    Effect.gen(function*() {
+      const own = { _tag: "StoreSourceError", cause: "from the caller's stream" } as const
+      const lists: Array<ReadonlyArray<string>> = []
+      const error = yield* B.disassociateAll(Stream.concat(Stream.make("S1"), Stream.fail(own)), {
+        productCouponId: "P", stockId: "S", brandId: "B"
+      }).pipe(Effect.provide(sentLists(lists)), Effect.flip)
+      if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
+      assert.strictEqual(error.cause, own)
+      assert.deepStrictEqual(error.report.succeeded, ["S1"])
+      assert.deepStrictEqual(lists, [["S1"]])
+    }))
+
+  it.effect("a stopping answer before the source breaks stays the reason the job stopped", () =>
+    Effect.gen(function*() {
+      const expired = new E.StockExpiredError({ ...api, code: "INVALID_REQUEST" })
+      const error = yield* B.disassociateAll(breakingSources[1]![1](first450, "broken"), {
+        productCouponId: "P", stockId: "S", brandId: "B"
+      }).pipe(
+        Effect.provide(Layer.succeed(ProductCouponStores.ProductCouponStores, { disassociateStores: () => Effect.fail(expired) })),
+        Effect.flip
+      )
+      if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
+      assert.strictEqual(error.report.stoppedBy?.tag, "StockExpiredError")
+      assert.strictEqual(error.report.summary.failed, 200)
+      assert.strictEqual(error.report.summary.unresolved, 250)
+    }))
+
+  it.effect.prop(
+    "a source breaking at any point: every unique id read is in exactly one list, each sent once, in chunks of the size",
+    [idsArb, FastCheck.nat(), FastCheck.integer({ min: 1, max: 200 }), FastCheck.integer({ min: 1, max: 5 }), FastCheck.constantFrom(0, 1, 2)],
+    ([ids, at, chunkSize, concurrency, kind]) =>
+      Effect.gen(function*() {
+        const read = ids.slice(0, at % (ids.length + 1))
+        const unique = firstSeen(read)
+        const sendable = unique.filter((id) => DisassociateStores.idProblem(id) === undefined)
+        const lists: Array<ReadonlyArray<string>> = []
+        const error = yield* B.disassociateAll(breakingSources[kind]![1](read, "broken"), {
+          productCouponId: "P", stockId: "S", brandId: "B", chunkSize, concurrency
+        }).pipe(Effect.provide(sentLists(lists)), Effect.flip)
+        if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
+        const { report } = error
+        // Sent: exactly the sendable ids read, once each, in the planned chunks.
+        assert.deepStrictEqual(new Set(lists), new Set(B.plan(sendable, chunkSize).chunks.map((c) => c)))
+        assert.deepStrictEqual([...lists].sort((a, b) => sendable.indexOf(a[0]!) - sendable.indexOf(b[0]!)), B.plan(sendable, chunkSize).chunks)
+        assert.deepStrictEqual(report.succeeded, sendable)
+        assert.deepStrictEqual(report.failed.map((f) => f.storeId), unique.filter((id) => !sendable.includes(id)))
+        assert.deepStrictEqual(report.unresolved, [])
+        const s = report.summary
+        assert.strictEqual(s.input, read.length)
+        assert.strictEqual(s.unique, unique.length)
+        assert.strictEqual(s.succeeded + s.failed + s.unresolved, s.unique)
+        assert.strictEqual(s.chunks, lists.length)
+        assert.strictEqual(report.stoppedBy?.code, B.SOURCE_FAILED)
+      }),
+    { fastCheck: { numRuns: 120 } }
+  )
 
   it.effect("dryRun plans without a service", () =>
     Effect.gen(function*() {

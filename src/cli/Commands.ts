@@ -38,9 +38,9 @@ const fail = (io: Io, message: string): number => {
   return 1
 }
 
-/** Exit code for a finished job. */
+/** Exit code for a finished job: 0 only when every store succeeded and nothing cut the job short. */
 export const exitCode = (report: BulkDisassociation.Report): number =>
-  report.summary.succeeded === report.summary.unique ? 0 : 2
+  report.summary.succeeded === report.summary.unique && report.stoppedBy === undefined ? 0 : 2
 
 /**
  * Checks, before anything is sent, that the report can be written: finding out
@@ -97,7 +97,13 @@ const runJob = (
       concurrency: args.concurrency,
       onProgress: bar.onProgress,
       stopWhen: io.stop
-    }).pipe(Effect.provide(service), Effect.ensuring(Effect.sync(bar.finish)))
+    }).pipe(
+      Effect.provide(service),
+      // The input was checked before the job, but a file can still change or fail under it:
+      // the calls already made are reported, and the report says the input broke off.
+      Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report)),
+      Effect.ensuring(Effect.sync(bar.finish))
+    )
     io.out.write(Output.summaryTable(report.summary))
     if (report.stoppedBy !== undefined) {
       io.out.write(`stopped by ${report.stoppedBy.code}: ${report.stoppedBy.message}\n`)
@@ -109,8 +115,6 @@ const runJob = (
     return report
   }).pipe(
     Effect.catchTags({
-      StoreFileError: (e) => Effect.succeed(e.message),
-      StoreSourceError: (e) => Effect.succeed(`cannot read the store ids: ${String(e.cause)}`),
       ConfigurationError: (e) => Effect.succeed(`configuration: ${e.message}`),
       KeyFormatError: (e) => Effect.succeed(`configuration: ${e.message}`),
       // The flags were checked already; this is the library's own guard.
