@@ -12,7 +12,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Context, Effect, Either, Layer, Option, type Tracer } from "effect"
+import { Context, Effect, Either, Layer, Option, Stream, type Tracer } from "effect"
 import * as Authorization from "./Authorization.js"
 import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
@@ -124,6 +124,60 @@ export const REDACTED_HEADERS: ReadonlyArray<string> = ["authorization", "wechat
 
 const decoder = new TextDecoder()
 
+/**
+ * The most of one answer this client reads. The endpoint's answers are a few KiB
+ * (200 stores come to ~12 KiB) and error bodies less; anything past this is
+ * refused before it can fill memory, as a `TransportError` of the response phase.
+ */
+export const MAX_RESPONSE_BYTES = 1_048_576
+
+/** A `Content-Length` the client can rely on, or `undefined`. */
+const declaredLength = (headers: Headers.Headers): number | undefined => {
+  const value = headers["content-length"]
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+/**
+ * The answer's body, at most {@link MAX_RESPONSE_BYTES}. With a `Content-Length`
+ * within the limit (the usual case) it is read in one piece; without one, or with
+ * one over the limit, it is read as a stream and counted, and reading stops (the
+ * stream is closed) once the limit is passed.
+ */
+const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  toTransportError: (e: HttpClientError.HttpClientError) => TransportError,
+  tooLarge: (declared: number | undefined) => TransportError
+): Effect.Effect<Uint8Array, TransportError> => {
+  const declared = declaredLength(response.headers)
+  if (declared !== undefined && declared <= MAX_RESPONSE_BYTES) {
+    return Effect.map(Effect.mapError(response.arrayBuffer, toTransportError), (buffer) => new Uint8Array(buffer))
+  }
+  const parts: Array<Uint8Array> = []
+  return response.stream.pipe(
+    // A bodiless answer (a 204) has no stream to read: it is an empty body, not a failure.
+    Stream.catchTag("ResponseError", (e) => e.reason === "EmptyBody" ? Stream.empty : Stream.fail(e)),
+    Stream.mapError(toTransportError),
+    Stream.runFoldEffect(0, (size, chunk): Effect.Effect<number, TransportError> => {
+      const total = size + chunk.length
+      if (total > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(declared))
+      parts.push(chunk)
+      return Effect.succeed(total)
+    }),
+    Effect.map((size) => concat(parts, size))
+  )
+}
+
 const transportFailure = (method: string, url: string, error: HttpClientError.HttpClientError): TransportError =>
   new TransportError({
     phase: error._tag === "RequestError" ? "request" : "response",
@@ -229,6 +283,15 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       // Sign the request-target exactly as it goes on the wire: the URL parser's output.
       const target = url.pathname + url.search
       const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
+      const tooLarge = (declared: number | undefined) =>
+        new TransportError({
+          phase: "response",
+          method: request.method,
+          url: href,
+          reason: `the answer's body is over the ${MAX_RESPONSE_BYTES}-byte limit${
+            declared === undefined ? "" : ` (Content-Length ${declared})`
+          }; it was not read further`
+        })
       return Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false }, (span) => {
         span.attribute("http.request.method", request.method)
         span.attribute("server.address", url.hostname)
@@ -259,8 +322,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
                   }
                   return Effect.flatMap(Effect.mapError(http.execute(httpRequest), toTransportError), (response) =>
                     Effect.flatMap(
-                      Effect.mapError(response.arrayBuffer, toTransportError),
-                      (buffer) => settle(span, href, signature, response, new Uint8Array(buffer))
+                      readBody(response, toTransportError, tooLarge),
+                      (body) => settle(span, href, signature, response, body)
                     ))
                 }
               )
