@@ -137,11 +137,15 @@ const declaredLength = (headers: Headers.Headers): number | undefined => {
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
+/** Joins chunks of bytes into one array (a single chunk is returned as it is). Shared with the testing sandbox. */
+export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
+  const list = Array.isArray(parts) ? parts as ReadonlyArray<Uint8Array> : Array.from(parts)
+  if (list.length === 1) return list[0]!
+  let size = 0
+  for (const part of list) size += part.length
   const out = new Uint8Array(size)
   let at = 0
-  for (const part of parts) {
+  for (const part of list) {
     out.set(part, at)
     at += part.length
   }
@@ -174,7 +178,7 @@ const readBody = (
       parts.push(chunk)
       return Effect.succeed(total)
     }),
-    Effect.map((size) => concat(parts, size))
+    Effect.map(() => concatBytes(parts))
   )
 }
 

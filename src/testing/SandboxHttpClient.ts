@@ -18,9 +18,10 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Chunk, Clock, Duration, Effect, Layer, Stream } from "effect"
+import { Clock, Duration, Effect, Layer, Stream } from "effect"
 import type { ConfigurationError } from "../WechatPayError.js"
 import * as MerchantConfig from "../MerchantConfig.js"
+import { concatBytes } from "../WechatPayClient.js"
 import * as FakeWechatPayModule from "./FakeWechatPay.js"
 import { FakeWechatPay, type Service as Fake } from "./FakeWechatPay.js"
 import * as TestKeys from "./TestKeys.js"
@@ -36,18 +37,6 @@ const decoder = new TextDecoder()
 
 const transport = (request: HttpClientRequest.HttpClientRequest, description: string) =>
   new HttpClientError.RequestError({ request, reason: "Transport", description })
-
-const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  let length = 0
-  for (const c of chunks) length += c.length
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
-}
 
 const bodyText = (
   request: HttpClientRequest.HttpClientRequest
@@ -67,7 +56,7 @@ const bodyText = (
     case "Stream":
       return body.stream.pipe(
         Stream.runCollect,
-        Effect.map((chunks) => decoder.decode(concat(chunks))),
+        Effect.map((chunks) => decoder.decode(concatBytes(chunks))),
         Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
       )
     case "FormData":
