@@ -274,11 +274,7 @@ const causeOf = (failure: unknown): unknown => {
 
 /** A line for `stoppedBy.message`: an error's message, or the value itself. */
 const describeCause = (cause: unknown): string =>
-  Predicate.hasProperty(cause, "message") && typeof cause.message === "string"
-    ? cause.message
-    : typeof cause === "string"
-    ? cause
-    : String(cause)
+  Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
 
 const toStream = <E, R>(ids: StoreIds<E, R>): Stream.Stream<string, E | SourceError, R> => {
   if (Predicate.hasProperty(ids, Stream.StreamTypeId)) return ids as Stream.Stream<string, E, R>
@@ -527,7 +523,6 @@ export const disassociateAll = <E = never, R = never>(
 
     // A source that breaks hands on the ids it had read first (a partial chunk included), so
     // every id read is in a call by the time the failure arrives here.
-
     const read = yield* (isSyncSource(ids) ? forEachChunkSync(ids, chunkSize, accept, onChunk) : forEachChunk(ids, chunkSize, accept, onChunk)).pipe(
       // A broken source still lets the calls in flight finish: what they did is reported.
       Effect.either,
