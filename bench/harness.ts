@@ -14,6 +14,27 @@ export interface SandboxProcess {
   readonly stop: () => Promise<void>
 }
 
+/**
+ * Sends `message` to a forked child and resolves with its first reply tagged `tag`;
+ * rejects if the child exits first.
+ */
+const ask = <A>(child: ChildProcess, label: string, message: object, tag: string): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const onExit = (code: number | null) => {
+      child.off("message", onMessage)
+      reject(new Error(`${label} exited with ${code}`))
+    }
+    const onMessage = (m: { readonly _tag: string }) => {
+      if (m._tag !== tag) return
+      child.off("message", onMessage)
+      child.off("exit", onExit)
+      resolve(m as A)
+    }
+    child.on("message", onMessage)
+    child.once("exit", onExit)
+    child.send(message)
+  })
+
 /** Forks bench/sandbox-process.ts and waits for its `ready` message. */
 export const spawnSandbox = (options: SandboxProcessOptions): Promise<SandboxProcess> =>
   new Promise((resolve, reject) => {
@@ -21,16 +42,7 @@ export const spawnSandbox = (options: SandboxProcessOptions): Promise<SandboxPro
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
-    const request = <A>(op: string, tag: string) =>
-      new Promise<A>((res) => {
-        const onMessage = (m: { readonly _tag: string }) => {
-          if (m._tag !== tag) return
-          child.off("message", onMessage)
-          res(m as A)
-        }
-        child.on("message", onMessage)
-        child.send({ op })
-      })
+    const request = <A>(op: string, tag: string) => ask<A>(child, "sandbox process", { op }, tag)
     child.once("error", reject)
     child.once("exit", (code) => reject(new Error(`sandbox process exited with ${code}`)))
     child.once("message", (m: Ready) => {
@@ -94,25 +106,13 @@ export const spawnClient = (kind: string, ready: Ready): Promise<ClientProcess> 
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
-    const failed = (code: number | null) => reject(new Error(`client process ${kind} exited with ${code}`))
+    const label = `client process ${kind}`
     child.once("error", reject)
-    child.once("exit", failed)
+    child.once("exit", (code) => reject(new Error(`${label} exited with ${code}`)))
     child.once("message", () => {
       const tags = { warm: "warm", round: "round", close: "closed" } as const
       resolve({
-        ask: <A>(op: "warm" | "round" | "close", calls = 0) =>
-          new Promise<A>((res, rej) => {
-            const onExit = (code: number | null) => rej(new Error(`client process ${kind} exited with ${code}`))
-            const onMessage = (m: { readonly _tag: string }) => {
-              if (m._tag !== tags[op]) return
-              child.off("message", onMessage)
-              child.off("exit", onExit)
-              res(m as A)
-            }
-            child.on("message", onMessage)
-            child.once("exit", onExit)
-            child.send({ op, calls })
-          }),
+        ask: <A>(op: "warm" | "round" | "close", calls = 0) => ask<A>(child, label, { op, calls }, tags[op]),
         stop: () => {
           child.removeAllListeners("exit")
           child.kill("SIGTERM")
@@ -120,3 +120,53 @@ export const spawnClient = (kind: string, ready: Ready): Promise<ClientProcess> 
       })
     })
   })
+
+/**
+ * Runs `n` sequential calls, timing each (ms) and this process's CPU over all of them (µs);
+ * `check` throws on a wrong answer.
+ */
+export const timeCalls = async <A>(
+  call: () => Promise<A>,
+  n: number,
+  check: (answer: A) => void
+): Promise<{ readonly samples: Array<number>; readonly cpuMicros: number }> => {
+  const samples: Array<number> = []
+  const cpu0 = process.cpuUsage()
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    const answer = await call()
+    samples.push(performance.now() - t0)
+    check(answer)
+  }
+  const cpu = process.cpuUsage(cpu0)
+  return { samples, cpuMicros: cpu.user + cpu.system }
+}
+
+/**
+ * Rounds over `count` contenders, the one going first rotated every round so none always
+ * follows the same one; collects each contender's samples and CPU.
+ */
+export const interleave = async (
+  count: number,
+  rounds: number,
+  runRound: (j: number) => Promise<{ readonly samples: ReadonlyArray<number>; readonly cpuMicros: number }>,
+  onRound: (r: number) => void = () => {}
+): Promise<{ readonly samples: Array<Array<number>>; readonly cpuMicros: Array<number> }> => {
+  const samples = Array.from({ length: count }, () => [] as Array<number>)
+  const cpuMicros = Array.from({ length: count }, () => 0)
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < count; k++) {
+      const j = (k + r) % count
+      const result = await runRound(j)
+      for (const x of result.samples) samples[j]!.push(x)
+      cpuMicros[j]! += result.cpuMicros
+    }
+    onRound(r)
+  }
+  return { samples, cpuMicros }
+}
+
+/** Every per-call request carries 200 stores of the job, and all of them must succeed. */
+export const allSucceeded = (client: string) => (n: number): void => {
+  if (n !== 200) throw new Error(`${client}: ${n} of 200 stores succeeded`)
+}

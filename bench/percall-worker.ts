@@ -6,6 +6,7 @@
  */
 import type { Ready } from "./sandbox-process.js"
 import { type ClientKind, makeClient } from "./clients.js"
+import { allSucceeded, timeCalls } from "./harness.js"
 import { FakeWechatPay } from "../src/testing/index.js"
 
 export interface RoundResult {
@@ -27,16 +28,8 @@ const main = async () => {
         for (let i = 0; i < m.calls; i++) await client.call(i % 2 === 0 ? request : warmIds)
         process.send?.({ _tag: "warm" })
       } else if (m.op === "round") {
-        const samples: Array<number> = []
-        const cpu0 = process.cpuUsage()
-        for (let i = 0; i < m.calls; i++) {
-          const t0 = performance.now()
-          const n = await client.call(request)
-          samples.push(performance.now() - t0)
-          if (n !== 200) throw new Error(`${client.name}: ${n} of 200 stores succeeded`)
-        }
-        const cpu = process.cpuUsage(cpu0)
-        const result: RoundResult = { _tag: "round", samples, cpuMicros: cpu.user + cpu.system, name: client.name }
+        const { cpuMicros, samples } = await timeCalls(() => client.call(request), m.calls, allSucceeded(client.name))
+        const result: RoundResult = { _tag: "round", samples, cpuMicros, name: client.name }
         process.send?.(result)
       } else if (m.op === "close") {
         await client.close()

@@ -20,8 +20,21 @@ import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
 import { type Client, F, floor, library, makeClient, PER_CALL_KINDS, platformOnly, type Transport } from "./clients.js"
-import { machine, quantile, round, spawnClient, spawnSandbox, spawnStaticServer } from "./harness.js"
+import {
+  allSucceeded,
+  type ClientProcess,
+  interleave,
+  machine,
+  median,
+  quantile,
+  round,
+  spawnClient,
+  spawnSandbox,
+  spawnStaticServer,
+  timeCalls
+} from "./harness.js"
 import type { RoundResult } from "./percall-worker.js"
+import type { Ready, Stats } from "./sandbox-process.js"
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")
@@ -49,6 +62,9 @@ interface PerCall {
   readonly clientCpuMs: number
 }
 
+/** Both per-call tables: warm-up calls per client, rounds, and calls per client per round. */
+const PER_CALL = quick ? { warm: 100, rounds: 4, perRound: 100 } : { warm: 400, rounds: 12, perRound: 250 }
+
 const perCall = async (): Promise<{
   readonly rows: ReadonlyArray<PerCall>
   readonly rounds: number
@@ -61,42 +77,31 @@ const perCall = async (): Promise<{
   // The first is the floor every ratio is taken against: the fastest honest client.
   const clients: Array<Client> = []
   for (const kind of PER_CALL_KINDS) clients.push(await makeClient(kind, s))
-  const warm = quick ? 100 : 400
-  const rounds = quick ? 4 : 12
-  const perRound = quick ? 100 : 250
+  const { perRound, rounds, warm } = PER_CALL
   for (const c of clients) {
     for (let i = 0; i < warm; i++) await c.call(i % 2 === 0 ? request : warmIds)
   }
   await sandbox.clearLog()
-  const sandboxBefore = await sandbox.stats()
-  const samples = clients.map(() => [] as Array<number>)
-  const cpuMicros = clients.map(() => 0)
-  for (let r = 0; r < rounds; r++) {
-    // Rotate who goes first, so no client always runs right after the same one.
-    for (let k = 0; k < clients.length; k++) {
-      const j = (k + r) % clients.length
-      const c = clients[j]!
-      const cpu0 = process.cpuUsage()
-      for (let i = 0; i < perRound; i++) {
-        const t0 = performance.now()
-        const n = await c.call(request)
-        samples[j]!.push(performance.now() - t0)
-        if (n !== 200) throw new Error(`${c.name}: ${n} of 200 stores succeeded`)
-      }
-      const cpu = process.cpuUsage(cpu0)
-      cpuMicros[j]! += cpu.user + cpu.system
-    }
-    log(`  per-call round ${r + 1}/${rounds}`)
-  }
-  const stats = await sandbox.stats()
+  const before = await sandbox.stats()
+  const { cpuMicros, samples } = await interleave(
+    clients.length,
+    rounds,
+    (j) => timeCalls(() => clients[j]!.call(request), perRound, allSucceeded(clients[j]!.name)),
+    (r) => log(`  per-call round ${r + 1}/${rounds}`)
+  )
+  const after = await sandbox.stats()
   for (const c of clients) await c.close()
   await sandbox.stop()
-  if (stats.requests !== rounds * perRound * clients.length || stats.byStatus["200"] !== stats.requests) {
-    throw new Error(`sandbox saw ${JSON.stringify(stats)}`)
+  const sandboxCpuMsPerRequest = sandboxCpuPerRequest(before, after, rounds * perRound * clients.length)
+  return { rows: perCallRows(clients.map((c) => c.name), samples, cpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
+}
+
+/** The sandbox's CPU per request over a phase, after checking it answered every request with 200. */
+const sandboxCpuPerRequest = (before: Stats, after: Stats, expected: number): number => {
+  if (after.requests !== expected || after.byStatus["200"] !== after.requests) {
+    throw new Error(`sandbox saw ${JSON.stringify(after)}`)
   }
-  const rows = perCallRows(clients.map((c) => c.name), samples, cpuMicros)
-  const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
-  return { rows, rounds, perRound, sandboxCpuMsPerRequest }
+  return round((after.cpuMicros - before.cpuMicros) / 1000 / after.requests, 3)
 }
 
 /** Median, p99, mean, ratio to the first (the floor) and CPU per call, from each client's samples. */
@@ -105,7 +110,7 @@ const perCallRows = (
   samples: ReadonlyArray<ReadonlyArray<number>>,
   cpuMicros: ReadonlyArray<number>
 ): ReadonlyArray<PerCall> => {
-  const floorMedian = quantile([...samples[0]!].sort((a, b) => a - b), 0.5)
+  const floorMedian = median(samples[0]!)
   return names.map((name, j) => {
     const sorted = [...samples[j]!].sort((a, b) => a - b)
     const med = quantile(sorted, 0.5)
@@ -128,38 +133,31 @@ const perCallRows = (
  */
 const perCallIsolated = async () => {
   const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
-  const workers = []
+  const workers: Array<ClientProcess> = []
   for (const kind of PER_CALL_KINDS) workers.push(await spawnClient(kind, sandbox.ready))
-  const warm = quick ? 100 : 400
-  const rounds = quick ? 4 : 12
-  const perRound = quick ? 100 : 250
+  const { perRound, rounds, warm } = PER_CALL
   // One process works at a time, the others wait on IPC.
   for (const w of workers) await w.ask("warm", warm)
   await sandbox.clearLog()
-  const sandboxBefore = await sandbox.stats()
-  const samples = workers.map(() => [] as Array<number>)
-  const cpuMicros = workers.map(() => 0)
+  const before = await sandbox.stats()
   const names = workers.map(() => "")
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < workers.length; k++) {
-      const j = (k + r) % workers.length
+  const { cpuMicros, samples } = await interleave(
+    workers.length,
+    rounds,
+    async (j) => {
       const result = await workers[j]!.ask<RoundResult>("round", perRound)
-      samples[j]!.push(...result.samples)
-      cpuMicros[j]! += result.cpuMicros
       names[j] = result.name
-    }
-    log(`  isolated per-call round ${r + 1}/${rounds}`)
-  }
-  const stats = await sandbox.stats()
+      return result
+    },
+    (r) => log(`  isolated per-call round ${r + 1}/${rounds}`)
+  )
+  const after = await sandbox.stats()
   for (const w of workers) {
     await w.ask("close")
     w.stop()
   }
   await sandbox.stop()
-  if (stats.requests !== rounds * perRound * workers.length || stats.byStatus["200"] !== stats.requests) {
-    throw new Error(`sandbox saw ${JSON.stringify(stats)}`)
-  }
-  const sandboxCpuMsPerRequest = round((stats.cpuMicros - sandboxBefore.cpuMicros) / 1000 / stats.requests, 3)
+  const sandboxCpuMsPerRequest = sandboxCpuPerRequest(before, after, rounds * perRound * workers.length)
   return { rows: perCallRows(names, samples, cpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
 }
 
@@ -215,29 +213,17 @@ const transport = async () => {
   const rounds = quick ? 3 : 8
   const perRound = quick ? 200 : 1000
   for (const r of rows) for (let i = 0; i < 300; i++) await r.call()
-  const samples = rows.map(() => [] as Array<number>)
-  const cpuMicros = rows.map(() => 0)
-  for (let k = 0; k < rounds; k++) {
-    for (let m = 0; m < rows.length; m++) {
-      const j = (m + k) % rows.length
-      const cpu0 = process.cpuUsage()
-      for (let i = 0; i < perRound; i++) {
-        const t0 = performance.now()
-        const n = await rows[j]!.call()
-        samples[j]!.push(performance.now() - t0)
-        if (n < 1000) throw new Error(`${rows[j]!.name}: short body`)
-      }
-      const cpu = process.cpuUsage(cpu0)
-      cpuMicros[j]! += cpu.user + cpu.system
-    }
-  }
+  const { cpuMicros, samples } = await interleave(rows.length, rounds, (j) =>
+    timeCalls(rows[j]!.call, perRound, (n) => {
+      if (n < 1000) throw new Error(`${rows[j]!.name}: short body`)
+    }))
   await pool.close()
   await runtime.dispose()
   server.stop()
   return rows.map((r, j) => ({
     client: r.name,
     calls: samples[j]!.length,
-    medianMicros: Math.round(quantile([...samples[j]!].sort((a, b) => a - b), 0.5) * 1000),
+    medianMicros: Math.round(median(samples[j]!) * 1000),
     cpuMicros: Math.round(cpuMicros[j]! / samples[j]!.length)
   }))
 }
@@ -287,54 +273,43 @@ interface BulkRun {
   readonly cpuBusy: number
 }
 
+/** A bulk contender and its timed job, which resolves with how many stores succeeded. */
+const bulkClient = async (
+  which: BulkClient,
+  transport: Transport,
+  ready: Ready,
+  storeIds: ReadonlyArray<string>
+): Promise<{ readonly client: Client; readonly job: () => Promise<number> }> => {
+  if (which === "library") {
+    const c = await library(ready, undefined, transport)
+    return { client: c, job: async () => (await c.runtime.runPromise(bulkJob(storeIds))).summary.succeeded }
+  }
+  // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
+  const c = which === "floor" ? floor(ready, transport) : await platformOnly(ready)
+  return { client: c, job: () => floorBulk(c, storeIds) }
+}
+
 const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRun> => {
   const sandbox = await spawnSandbox({ stores: BULK_STORES, rateLimit: false })
-  const storeIds = ids(0, BULK_STORES)
-  let seconds: number
-  let name: string
-  let clientCpuMicros: number
-  let sandboxCpuMicros: number
+  const { client, job } = await bulkClient(which, transport, sandbox.ready, ids(0, BULK_STORES))
+  for (let i = 0; i < 100; i++) await client.call(warmIds)
   // Sandbox CPU is read over IPC just before and after the timed job, outside its timing.
-  const measure = async (job: () => Promise<void>) => {
-    const before = await sandbox.stats()
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    await job()
-    const wall = (performance.now() - t0) / 1000
-    const cpu = process.cpuUsage(cpu0)
-    const after = await sandbox.stats()
-    return { wall, client: cpu.user + cpu.system, sandbox: after.cpuMicros - before.cpuMicros }
-  }
-  if (which === "floor" || which === "platform") {
-    // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
-    const c = which === "floor" ? floor(sandbox.ready, transport) : await platformOnly(sandbox.ready)
-    name = c.name
-    for (let i = 0; i < 100; i++) await c.call(warmIds)
-    let ok = 0
-    const m = await measure(async () => {
-      ok = await floorBulk(c, storeIds)
-    })
-    ;({ client: clientCpuMicros, sandbox: sandboxCpuMicros, wall: seconds } = m)
-    await c.close()
-    if (ok !== BULK_STORES) throw new Error(`${c.name} bulk: ${ok} succeeded`)
-  } else {
-    const c = await library(sandbox.ready, undefined, transport)
-    name = c.name
-    for (let i = 0; i < 100; i++) await c.call(warmIds)
-    let report: BulkDisassociation.Report | undefined
-    const m = await measure(async () => {
-      report = await c.runtime.runPromise(bulkJob(storeIds))
-    })
-    ;({ client: clientCpuMicros, sandbox: sandboxCpuMicros, wall: seconds } = m)
-    await c.close()
-    if (report === undefined) throw new Error("library bulk: no report")
-    if (report.summary.succeeded !== BULK_STORES) throw new Error(`library bulk: ${JSON.stringify(report.summary)}`)
-  }
+  const before = await sandbox.stats()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const succeeded = await job()
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const after = await sandbox.stats()
+  await client.close()
+  if (succeeded !== BULK_STORES) throw new Error(`${client.name} bulk: ${succeeded} of ${BULK_STORES} succeeded`)
+  const clientCpuMicros = cpu.user + cpu.system
+  const sandboxCpuMicros = after.cpuMicros - before.cpuMicros
   await sandbox.stop()
   const calls = BULK_STORES / 200
   return {
     which,
-    client: name,
+    client: client.name,
     transport,
     seconds: round(seconds, 3),
     storesPerSecond: Math.round(BULK_STORES / seconds),
@@ -366,10 +341,7 @@ const bulk = async () => {
     }
   }
   const med = (which: BulkClient, transport: Transport, of: (r: BulkRun) => number = (r) => r.storesPerSecond) =>
-    quantile(
-      runs.filter((r) => r.which === which && r.transport === transport).map(of).sort((a, b) => a - b),
-      0.5
-    )
+    median(runs.filter((r) => r.which === which && r.transport === transport).map(of))
   // Both processes share the machine's cores; when they are kept busy, stores/s follow the
   // inverse of the CPU both spend per call, so the CPU ratio predicts the measured one.
   const cpuPerCall = (which: BulkClient, transport: Transport) =>
