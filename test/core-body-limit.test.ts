@@ -6,7 +6,7 @@ import { Deferred, Effect, Layer, TestClock } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { WechatPayClient, type WechatPayError } from "../src/index.js"
-import { ServerProtocol, TestKeys } from "../src/testing/index.js"
+import { ServerProtocol } from "../src/testing/index.js"
 import { baseOptions, clientLayer, keys, NOW, type Reply, signed } from "./core-harness.js"
 
 const MAX = WechatPayClient.MAX_RESPONSE_BYTES
@@ -29,12 +29,11 @@ const transportError = <R>(effect: Effect.Effect<unknown, { readonly _tag: strin
       ? Effect.succeed(result.left as unknown as WechatPayError.TransportError)
       : Effect.dieMessage(result._tag === "Left" ? `expected a TransportError, got ${result.left._tag}` : "expected a TransportError, the attempt succeeded"))
 
+/** One attempt of `request`, through whatever client is provided. */
+const execute = Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request))
+
 const attempt = (reply: Reply) =>
-  Effect.gen(function*() {
-    yield* TestClock.setTime(NOW * 1000)
-    const client = yield* WechatPayClient.WechatPayClient
-    return yield* client.execute(request)
-  }).pipe(Effect.provide(clientLayer(() => reply)))
+  Effect.zipRight(TestClock.setTime(NOW * 1000), execute).pipe(Effect.provide(clientLayer(() => reply)))
 
 describe("answer size limit (in memory)", () => {
   it.effect("an answer of exactly the limit, without a Content-Length, is read and verified", () =>
@@ -65,15 +64,32 @@ describe("answer size limit (in memory)", () => {
 })
 
 describe("answer size limit over loopback HTTP", () => {
-  // A server that answers with signed headers and then streams 64 MiB of body (chunked, no
-  // Content-Length; to a client without the limit it is as good as endless, and finite
-  // keeps a broken client from filling memory), and reports how much it sent when the
-  // connection closes.
-  const endless = Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly closed: Deferred.Deferred<number>; readonly server: Http.Server }>((resume) => {
-      const closed = Deferred.unsafeMake<number>(undefined as never)
+  /** A loopback HTTP server for the test's scope; yields its base URL. */
+  const serve = (handler: Http.RequestListener) =>
+    Effect.acquireRelease(
+      Effect.async<Http.Server>((resume) => {
+        const server = Http.createServer(handler)
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+
+  /** One attempt against `url` over real HTTP (the global fetch). */
+  const overHttp = (url: string) =>
+    execute.pipe(Effect.provide(WechatPayClient.layer({ ...baseOptions, baseUrl: url }).pipe(Layer.provide(FetchHttpClient.layer))))
+
+  it.scopedLive("a 64 MiB body: the attempt fails at the limit and the client closes the connection", () =>
+    Effect.gen(function*() {
+      // Signed headers, then 64 MiB of body (chunked, no Content-Length; to a client without the
+      // limit it is as good as endless, and finite keeps a broken client from filling memory).
+      // `closed` gets how much was sent when the connection closes.
+      const closed = yield* Deferred.make<number>()
       const headers = ServerProtocol.signResponse(keys, "never verified: the body never ends", Math.floor(Date.now() / 1000))
-      const server = Http.createServer((req, res) => {
+      const url = yield* serve((req, res) => {
         req.resume()
         res.writeHead(200, { "content-type": "application/json", ...headers })
         let sent = 0
@@ -89,23 +105,7 @@ describe("answer size limit over loopback HTTP", () => {
         res.on("close", () => Deferred.unsafeDone(closed, Effect.succeed(sent)))
         pump()
       })
-      server.listen(0, "127.0.0.1", () =>
-        resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, closed, server })))
-    }),
-    ({ server }) => Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-  )
-
-  it.scopedLive("a 64 MiB body: the attempt fails at the limit and the client closes the connection", () =>
-    Effect.gen(function*() {
-      const { closed, url } = yield* endless
-      const options = { ...TestKeys.merchantOptions(keys, { baseUrl: url }) }
-      const err = yield* transportError(Effect.gen(function*() {
-        const client = yield* WechatPayClient.WechatPayClient
-        return yield* client.execute(request)
-      }).pipe(Effect.provide(WechatPayClient.layer(options).pipe(Layer.provide(FetchHttpClient.layer)))))
+      const err = yield* transportError(overHttp(url))
       assert.include(err.reason, `over the ${MAX}-byte limit`)
       // The client stopped reading: the server sees the connection close after about the limit.
       const sent = yield* Deferred.await(closed).pipe(Effect.timeout("5 seconds"))
@@ -115,26 +115,13 @@ describe("answer size limit over loopback HTTP", () => {
   it.scopedLive("the usual answer over HTTP, with its Content-Length, still verifies", () =>
     Effect.gen(function*() {
       const body = `{"total_count":1,"success_store_list":[{"store_id":"100000001"}],"failed_store_list":[]}`
-      const server = yield* Effect.acquireRelease(
-        Effect.async<Http.Server>((resume) => {
-          const s = Http.createServer((req, res) => {
-            req.resume()
-            const reply = signed(200, body, { at: Math.floor(Date.now() / 1000) })
-            res.writeHead(200, { ...reply.headers, "content-length": String(Buffer.byteLength(body)) })
-            res.end(body)
-          })
-          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-        }),
-        (s) => Effect.async<void>((resume) => {
-          s.closeAllConnections()
-          s.close(() => resume(Effect.void))
-        })
-      )
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const res = yield* Effect.gen(function*() {
-        const client = yield* WechatPayClient.WechatPayClient
-        return yield* client.execute(request)
-      }).pipe(Effect.provide(WechatPayClient.layer({ ...baseOptions, baseUrl: url }).pipe(Layer.provide(FetchHttpClient.layer))))
+      const url = yield* serve((req, res) => {
+        req.resume()
+        const reply = signed(200, body, { at: Math.floor(Date.now() / 1000) })
+        res.writeHead(200, { ...reply.headers, "content-length": String(Buffer.byteLength(body)) })
+        res.end(body)
+      })
+      const res = yield* overHttp(url)
       assert.strictEqual(new TextDecoder().decode(res.body), body)
     }))
 })
