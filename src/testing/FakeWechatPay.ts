@@ -66,7 +66,12 @@ export interface BrandSeed {
   readonly storeIds: Iterable<string>
 }
 
-/** Plain data the sandbox starts from. */
+/**
+ * Plain data the sandbox starts from. Each fake built from a seed iterates its
+ * store lists once; to reuse a seed (e.g. one layer provided to many tests),
+ * give iterables that can be walked again (arrays, or what {@link generate}
+ * returns), not one-shot generators.
+ */
 export interface Seed {
   readonly brands: ReadonlyArray<BrandSeed>
   readonly productCoupons: ReadonlyArray<ProductCouponSeed>
@@ -113,9 +118,13 @@ export const generate = (options: GenerateOptions = {}): Seed => {
   const stores = options.stores ?? 1_000
   const associated = Math.min(options.associated ?? stores, stores)
   const otherStores = options.otherBrandStores ?? 10
-  const range = function*(n: number, f: (i: number) => string) {
-    for (let i = 0; i < n; i++) yield f(i)
-  }
+  // Lazy, so a million-store world is never an array of ids, yet re-iterable: every
+  // fake built from this seed walks the ids afresh (a generator would serve only the first).
+  const range = (n: number, f: (i: number) => string): Iterable<string> => ({
+    *[Symbol.iterator]() {
+      for (let i = 0; i < n; i++) yield f(i)
+    }
+  })
   return {
     brands: [
       { brandId: Fixture.brandId, storeIds: range(stores, storeId) },
