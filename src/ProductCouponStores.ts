@@ -11,6 +11,7 @@ import {
   Clock,
   Context,
   DefaultServices,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -26,7 +27,7 @@ import * as DisassociateStores from "./DisassociateStores.js"
 import * as DomainFailover from "./DomainFailover.js"
 import type * as MerchantConfigModule from "./MerchantConfig.js"
 import type { MerchantConfig } from "./MerchantConfig.js"
-import { type DisassociateStoresError, fromApiError } from "./ProductCouponStoresError.js"
+import { type DisassociateStoresError, fromApiError, NotSentError } from "./ProductCouponStoresError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as WechatPayClientModule from "./WechatPayClient.js"
 import { WechatPayClient } from "./WechatPayClient.js"
@@ -57,6 +58,8 @@ export interface AttemptEvent {
   readonly status?: number | undefined
   readonly requestId?: string | undefined
   readonly willRetry: boolean
+  /** What the attempt failed with (absent on success): lets a bulk job tell why a host could not be reached. */
+  readonly error?: DisassociateStoresError | undefined
 }
 
 /** Called once after every HTTP attempt, including a timed-out one. Defaults to a no-op. */
@@ -67,6 +70,19 @@ export class AttemptObserver extends Context.Reference<AttemptObserver>()(
       onAttempt: () => Effect.void
     })
   }
+) {}
+
+/**
+ * A graceful stop for calls already in progress. When `stopped` is done, a call
+ * made under this reference starts no further attempt: a pending rate-limit wait
+ * or retry back-off ends at once, and the call fails with its last error (or with
+ * `NotSentError` if nothing was sent yet). An attempt already on the wire finishes,
+ * bounded by the per-attempt timeout. Defaults to no signal (the loop reads it once
+ * per call and adds nothing else). `BulkDisassociation` installs one per job.
+ */
+export class StopSignal extends Context.Reference<StopSignal>()(
+  "effect-wechatpay/ProductCouponStores/StopSignal",
+  { defaultValue: (): { readonly stopped: Deferred.Deferred<void> | undefined } => ({ stopped: undefined }) }
 ) {}
 
 /** The documented limit of this endpoint: 20 requests per second. */
@@ -113,7 +129,19 @@ const finiteMillis = (variable: string, input: Duration.DurationInput, positive:
  */
 export const WINDOW_GUARD_MILLIS = 20
 
-type Limiter = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+/** Returned instead of a result when a stop signal won over the wait for a permit. */
+const STOPPED: unique symbol = Symbol.for("effect-wechatpay/ProductCouponStores/stopped")
+type Stopped = typeof STOPPED
+
+interface Limiter {
+  readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** `run`, but a stop during the wait for the permit gives the slot back and skips `effect`. */
+  readonly runUnless: <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) => Effect.Effect<A | Stopped, E, R>
+}
+
+// Interrupts `self` when `stop` completes first (one extra fiber: only used under a stop signal).
+const unlessStopped = <A, E, R>(self: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>): Effect.Effect<A | Stopped, E, R> =>
+  Effect.raceFirst(self, Effect.as(Deferred.await(stop), STOPPED))
 
 /**
  * Evenly spaced permits, one per `interval / limit`. Each slot is computed on the
@@ -158,20 +186,24 @@ const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limit
         Effect.sync(() => {
           if (holder[at] === permit) seen[at] = Math.max(seen[at]!, now)
         }))
-    return window === 0
-      ? (effect) => Effect.zipRight(take, effect)
-      : (effect) =>
-        Effect.flatMap(take, (at) => {
-          const permit = holder[at]!
-          return Effect.ensuring(effect, finished(at, permit))
-        })
+    const granted_ = <A, E, R>(at: number, effect: Effect.Effect<A, E, R>) => {
+      if (window === 0) return effect
+      const permit = holder[at]!
+      return Effect.ensuring(effect, finished(at, permit))
+    }
+    const runUnless = <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) =>
+      Effect.flatMap(
+        unlessStopped(take, stop),
+        (at): Effect.Effect<A | Stopped, E, R> => at === STOPPED ? Effect.succeed(STOPPED) : granted_(at, effect)
+      )
+    return { run: (effect) => Effect.flatMap(take, (at) => granted_(at, effect)), runUnless }
   })
 
 const makeLimiter = (
   rateLimit: Options["rateLimit"]
 ): Effect.Effect<Limiter, ConfigurationError> =>
   Effect.gen(function*() {
-    if (rateLimit === false) return (effect) => effect
+    if (rateLimit === false) return { run: (effect) => effect, runUnless: (effect) => effect }
     const { interval, limit } = rateLimit ?? DEFAULT_RATE_LIMIT
     if (!(Number.isFinite(limit) && limit > 0)) {
       return yield* new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" })
@@ -264,12 +296,31 @@ export const make = (
       )
 
     // Each attempt takes a permit first, then picks the domain: the wait may span a failover window.
-    const limitedAttempt = (prepared: WechatPayClientModule.Prepared) =>
-      limit(Effect.flatMap(failover.current, (baseUrl) =>
-        Effect.map(Effect.either(attempt(prepared, baseUrl)), (result) => [baseUrl, result] as const)))
+    const onDomain = (prepared: WechatPayClientModule.Prepared) =>
+      Effect.flatMap(failover.current, (baseUrl) =>
+        Effect.map(Effect.either(attempt(prepared, baseUrl)), (result) => [baseUrl, result] as const))
+    // Under a stop signal: no permit is waited for, and nothing is sent, once the stop is requested.
+    type Attempted = Effect.Effect.Success<ReturnType<typeof onDomain>>
+    const limitedAttempt = (
+      prepared: WechatPayClientModule.Prepared,
+      stop: Deferred.Deferred<void> | undefined
+    ): Effect.Effect<Attempted | Stopped> =>
+      stop === undefined ? limit.run(onDomain(prepared)) : Effect.flatMap(Deferred.isDone(stop), (done) =>
+        done
+          ? Effect.succeed(STOPPED)
+          : limit.runUnless(
+            Effect.flatMap(
+              Deferred.isDone(stop),
+              (late): Effect.Effect<Attempted | Stopped> => late ? Effect.succeed(STOPPED) : onDomain(prepared)
+            ),
+            stop
+          ))
 
     type Result = DisassociateStores.DisassociateStoresResult
     type OnAttempt = AttemptObserver["Type"]["onAttempt"]
+    type Stop = Deferred.Deferred<void> | undefined
+    /** The previous attempt's failure, which a stopped call ends with. */
+    type Last = { readonly baseUrl: string; readonly error: DisassociateStoresError } | undefined
 
     // How the call ended, on its span.
     const recordEnd = (span: Tracer.Span, attempts: number, requestId: string | undefined, baseUrl: string) => {
@@ -281,9 +332,24 @@ export const make = (
     // The schedule is stepped by hand (not Effect.retry) so the observer learns
     // whether an attempt will be retried before the backoff sleep, and so each
     // attempt can pick its domain after the previous failure was reported.
+    const endWith = (span: Tracer.Span, n: number, baseUrl: string, error: DisassociateStoresError) => {
+      recordEnd(span, n, responseInfo(error).requestId, baseUrl)
+      span.attribute("wechatpay.error", error._tag)
+      return Effect.fail(error)
+    }
+
+    // A stop ended the call before attempt `n`: it fails with what the last attempt failed with.
+    const stopped = (span: Tracer.Span, n: number, last: Last): Effect.Effect<never, DisassociateStoresError> => {
+      if (last !== undefined) return endWith(span, n - 1, last.baseUrl, last.error)
+      span.attribute("wechatpay.attempts", 0)
+      span.attribute("wechatpay.error", "NotSentError")
+      return Effect.fail(new NotSentError({ reason: "the caller asked to stop before the first attempt" }))
+    }
+
     const afterFailure = (
       span: Tracer.Span,
       onAttempt: OnAttempt,
+      stop: Stop,
       n: number,
       state: unknown,
       baseUrl: string,
@@ -293,16 +359,16 @@ export const make = (
         if (DomainFailover.triggersFailover(error)) yield* failover.reportFailure(baseUrl)
         const now = yield* Clock.currentTimeMillis
         const [next, , decision] = yield* schedule.step(now, error, state)
-        const willRetry = ScheduleDecision.isContinue(decision)
-        const info = responseInfo(error)
-        yield* onAttempt({ attempt: n, baseUrl, outcome: error._tag, ...info, willRetry })
-        if (!willRetry) {
-          recordEnd(span, n, info.requestId, baseUrl)
-          span.attribute("wechatpay.error", error._tag)
-          return yield* Effect.fail(error)
-        }
+        // A stop already requested means no retry, and the observer hears so.
+        const willRetry = ScheduleDecision.isContinue(decision) && (stop === undefined || !(yield* Deferred.isDone(stop)))
+        yield* onAttempt({ attempt: n, baseUrl, outcome: error._tag, ...responseInfo(error), willRetry, error })
+        if (!willRetry) return yield* endWith(span, n, baseUrl, error)
         const delay = ScheduleIntervals.start(decision.intervals) - now
-        if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+        if (delay > 0) {
+          const sleep = Effect.sleep(Duration.millis(delay))
+          // A stop cuts the back-off short; the next step then sees it and sends nothing.
+          yield* stop === undefined ? sleep : unlessStopped(sleep, stop)
+        }
         return next
       })
 
@@ -311,10 +377,14 @@ export const make = (
       prepared: WechatPayClientModule.Prepared,
       span: Tracer.Span,
       onAttempt: OnAttempt,
+      stop: Stop,
       n: number,
-      state: unknown
+      state: unknown,
+      last: Last
     ): Effect.Effect<Result, DisassociateStoresError> =>
-      Effect.flatMap(limitedAttempt(prepared), ([baseUrl, result]) => {
+      Effect.flatMap(limitedAttempt(prepared, stop), (out) => {
+        if (out === STOPPED) return stopped(span, n, last)
+        const [baseUrl, result] = out
         if (Either.isRight(result)) {
           const { status, value } = result.right
           recordEnd(span, n, value.requestId, baseUrl)
@@ -323,9 +393,10 @@ export const make = (
             value
           )
         }
+        const error = result.left
         return Effect.flatMap(
-          afterFailure(span, onAttempt, n, state, baseUrl, result.left),
-          (next) => run(prepared, span, onAttempt, n + 1, next)
+          afterFailure(span, onAttempt, stop, n, state, baseUrl, error),
+          (next) => run(prepared, span, onAttempt, stop, n + 1, next, { baseUrl, error })
         )
       })
 
@@ -349,7 +420,16 @@ export const make = (
             JSON.stringify(DisassociateStores.encodeBody(request))
           )
           return Effect.withParentSpan(
-            Effect.flatMap(AttemptObserver, ({ onAttempt }) => run(prepared, span, onAttempt, 1, schedule.initial)),
+            Effect.flatMap(Effect.context<never>(), (context) =>
+              run(
+                prepared,
+                span,
+                Context.get(context, AttemptObserver).onAttempt,
+                Context.get(context, StopSignal).stopped,
+                1,
+                schedule.initial,
+                undefined
+              )),
             span
           )
         }

@@ -89,6 +89,19 @@ export class UnknownApiError extends Schema.TaggedError<UnknownApiError>("effect
   fields
 ) {}
 
+/**
+ * The call was given up before its first attempt was sent, because the caller
+ * asked it to stop (`ProductCouponStores.StopSignal`): nothing reached WeChat Pay.
+ * Only a call made under a stop signal can fail with it.
+ */
+export class NotSentError extends Schema.TaggedError<NotSentError>("effect-wechatpay/NotSentError")("NotSentError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `not sent: ${this.reason}`
+  }
+}
+
 /** The documented API errors. */
 export type ApiError =
   | ParamError
@@ -118,6 +131,7 @@ export type DisassociateStoresError =
   | SignatureProbeError
   | UnexpectedResponseError
   | ResponseDecodeError
+  | NotSentError
 
 /**
  * Maps the foundation's generic API error to this endpoint's row. Status and
