@@ -8,18 +8,84 @@ import type { ProgressEvent, Summary } from "../BulkDisassociation.js"
 /** Where output goes; the tests pass their own. */
 export interface Sink {
   readonly isTTY: boolean
+  /** Never throws: once the output has failed, writes are dropped. */
   readonly write: (text: string) => void
+  /**
+   * Waits (boundedly) until what was written has reached the OS, then gives
+   * why this output failed ("EPIPE", "ENOSPC", …), or undefined when it works.
+   * Absent for outputs that cannot fail.
+   */
+  readonly failure?: Effect.Effect<string | undefined> | undefined
 }
 
-export const stdout: Sink = {
-  isTTY: process.stdout.isTTY === true,
-  write: (text) => void process.stdout.write(text)
+/** How long to wait for a reader that is not reading before calling the output failed. */
+export const FLUSH_WAIT_MILLIS = 2_000
+
+/** Why a write failed: the errno code when there is one. */
+const errorCode = (e: unknown): string =>
+  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string"
+    ? e.code
+    : e instanceof Error
+    ? e.message
+    : String(e)
+
+/**
+ * A sink over a process stream that survives its reader going away (`| head`,
+ * EPIPE), a full disk (`> /dev/full`, ENOSPC) or a hung-up terminal (EIO): the
+ * job must go on and its report be written, so a failed output only stops printing.
+ */
+export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: boolean }): Sink => {
+  let failed: string | undefined
+  let guarded = false
+  const fail = (e: unknown) => {
+    failed ??= errorCode(e)
+  }
+  // Installed on first use, not at import: importing this module must not change the process.
+  const guard = () => {
+    if (guarded) return
+    guarded = true
+    // Without a listener, an EPIPE or ENOSPC on stdout is an uncaught exception.
+    stream.on("error", fail)
+  }
+  return {
+    isTTY: stream.isTTY === true,
+    write: (text) => {
+      guard()
+      if (failed !== undefined) return
+      try {
+        stream.write(text, (e) => e == null ? undefined : fail(e))
+      } catch (e) {
+        fail(e)
+      }
+    },
+    failure: Effect.async<string | undefined>((resume) => {
+      guard()
+      if (failed !== undefined) return resume(Effect.succeed(failed))
+      const timer = setTimeout(() => resume(Effect.succeed(failed ?? "not being read")), FLUSH_WAIT_MILLIS)
+      // The callback of an empty write runs once everything before it was handed to the OS.
+      try {
+        stream.write("", (e) => {
+          clearTimeout(timer)
+          if (e != null) fail(e)
+          resume(Effect.succeed(failed))
+        })
+      } catch (e) {
+        clearTimeout(timer)
+        fail(e)
+        resume(Effect.succeed(failed))
+      }
+      return Effect.sync(() => clearTimeout(timer))
+    })
+  }
 }
 
-export const stderr: Sink = {
-  isTTY: process.stderr.isTTY === true,
-  write: (text) => void process.stderr.write(text)
-}
+export const stdout: Sink = streamSink(process.stdout)
+
+export const stderr: Sink = streamSink(process.stderr)
+
+/** A message on one line: a multi-line or control-character message must not break the output. */
+export const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/\s{2,}/g, " ").trim()
 
 /** Numbers as the CLI prints them: 12,345. */
 export const fmt = (n: number): string => n.toLocaleString("en-US")
@@ -36,7 +102,8 @@ export const progress = (sink: Sink, total: number | undefined, now: () => numbe
     Effect.sync(() => {
       if (event._tag === "Stopped") {
         if (sink.isTTY) sink.write("\n")
-        sink.write(`stopped: ${event.code}: ${event.message}; no further calls are sent\n`)
+        // Only the code here: the message is printed once, in the closing "stopped by" line.
+        sink.write(`stopping (${event.code}): no further calls are sent; calls in flight finish\n`)
         return
       }
       const pct = total !== undefined && total > 0 ? Math.min(100, Math.floor((event.done / total) * 100)) : undefined
@@ -62,7 +129,6 @@ export const progress = (sink: Sink, total: number | undefined, now: () => numbe
   }
   return { onProgress, finish }
 }
-
 /** The closing table. */
 export const summaryTable = (summary: Summary): string => {
   const rows: Array<[string, number]> = [

@@ -4,14 +4,21 @@
  * try it against, and the `demo` that `npm start` runs.
  *
  * Exit codes: 0 every unique store succeeded (demo: ran and checked out),
- * 2 the job ran but some stores failed or are unresolved, 1 it could not run.
+ * 2 the job ran but some stores failed or are unresolved, it was stopped, or
+ * its report had to go to a fallback file; 1 it could not run; 130 the
+ * sandbox was stopped, or a third stop signal quit without a report.
+ * Standard output or error failing (a closed pipe, a full disk) changes none
+ * of these: the job goes on and its report is still written.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { Cause, Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Deferred, Effect, Exit } from "effect"
+import { readFileSync } from "node:fs"
+import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import * as DisassociateStores from "../DisassociateStores.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
 import * as Commands from "./Commands.js"
+import * as Output from "./Output.js"
 
 const USAGE = `usage:
   wechatpay-stores disassociate --product-coupon-id ID --stock-id ID --brand-id ID --stores FILE
@@ -175,36 +182,116 @@ const usage = (io: Commands.Io, message: string): number => {
   return 1
 }
 
+/** The signals that ask for a stop: Ctrl-C, `kill`, and a terminal or ssh session that hangs up. */
+const STOP_SIGNALS: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP"]
+
+/** The parent of a process, from /proc (Linux); undefined where that cannot be read. */
+const parentOf = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // "pid (comm) state ppid …"; comm may hold spaces and parentheses, so count from the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+    return Number.isInteger(ppid) ? ppid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** When `pid` is a `sh -c …` wrapper (how npm runs a script), its parent; otherwise undefined. */
+const wrapperParent = (pid: number): number | undefined => {
+  try {
+    const [argv0, ...rest] = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+    const shell = ["sh", "dash", "bash", "zsh", "ash", "ksh"].includes(Path.basename(argv0 ?? ""))
+    const parent = shell && rest.includes("-c") ? parentOf(pid) : undefined
+    return parent !== undefined && parent > 1 ? parent : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Calls `onOrphaned` (once) when the process that started this one exits, checked once a
+ * second: a killed `npm run cli` must not leave the job running unseen to the end. Under
+ * npm the parent is a `sh -c` that outlives a SIGKILLed npm, so npm itself is watched too.
+ */
+const watchParent = (onOrphaned: () => void): { readonly cancel: () => void } => {
+  const parent = process.ppid
+  // Already a child of init (started detached): there is no parent to lose.
+  if (parent <= 1) return { cancel: () => {} }
+  const grandparent = wrapperParent(parent)
+  const timer = setInterval(() => {
+    if (process.ppid === parent && (grandparent === undefined || parentOf(parent) === grandparent)) return
+    clearInterval(timer)
+    onOrphaned()
+  }, 1_000)
+  // The watch alone must not keep the process alive.
+  timer.unref()
+  return { cancel: () => clearInterval(timer) }
+}
+
+/** Ends the process with `code` once standard output and error have drained (or are known broken). */
+const exitWhenFlushed = (io: Commands.Io, code: number): void => {
+  const flushed = (sink: Output.Sink) => sink.failure ?? Effect.void
+  // Ended explicitly: a libuv thread stuck in open() (a FIFO with no writer) would keep the process alive.
+  Effect.runFork(
+    Effect.all([flushed(io.out), flushed(io.err)], { concurrency: 2, discard: true }).pipe(
+      Effect.ensuring(Effect.sync(() => process.exit(code)))
+    )
+  )
+}
+
 // Run only when executed, not when imported by the tests.
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli/main.ts") === true ||
   process.argv[1]?.endsWith("/cli/main.js") === true || process.argv[1]?.endsWith("wechatpay-stores") === true
 if (isMain) {
-  // The first Ctrl-C asks for a graceful stop: a job sends nothing more, lets the calls in flight
-  // finish and still writes its summary and report. A second Ctrl-C interrupts at once.
+  // The first stop signal (Ctrl-C, SIGTERM, SIGHUP, or the parent exiting) asks for a graceful stop:
+  // a job sends nothing more, lets the calls in flight finish and still writes its summary and report.
+  // A second signal abandons the calls in flight (their stores are reported unresolved) and still
+  // writes the report. Only a third quits at once, without it.
+  const io = Commands.processIo
   const stop = Effect.runSync(Deferred.make<void>())
-  const fiber = Effect.runFork(run(process.argv.slice(2), { ...Commands.processIo, stop: Deferred.await(stop) }))
-  let firstSignalAt = 0
-  const onSignal = () => {
-    if (Effect.runSync(Deferred.isDone(stop))) {
-      // One Ctrl-C can arrive twice (the terminal signals the process group, and a wrapper
-      // such as npm or tsx relays it too): only a later one means "abort".
-      if (Date.now() - firstSignalAt > 500) Effect.runFork(Fiber.interrupt(fiber))
+  const abort = Effect.runSync(Deferred.make<void>())
+  const fiber = Effect.runFork(run(process.argv.slice(2), { ...io, stop: Deferred.await(stop), abort: Deferred.await(abort) }))
+  const say = (line: string) => io.err.write(`${io.err.isTTY ? "\n" : ""}wechatpay-stores: ${line}\n`)
+  let requests = 0
+  let lastRequestAt = 0
+  const requestStop = (why: string): boolean => {
+    if (requests > 0) return false
+    requests = 1
+    lastRequestAt = Date.now()
+    say(`${why}: stopping: calls in flight finish, nothing more is sent, the report is still written (Ctrl-C again to abort the calls in flight)`)
+    Effect.runSync(Deferred.succeed(stop, undefined))
+    return true
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (requestStop(signal)) return
+    // One Ctrl-C can arrive twice (the terminal signals the process group, and a wrapper
+    // such as npm relays it too): only a later one means "abort".
+    if (Date.now() - lastRequestAt <= 500) return
+    lastRequestAt = Date.now()
+    requests++
+    if (requests === 2) {
+      say(`${signal}: aborting the calls in flight (their stores are reported unresolved); the report is still written (once more to quit without it)`)
+      Effect.runSync(Deferred.succeed(abort, undefined))
       return
     }
-    firstSignalAt = Date.now()
-    process.stderr.write("\nwechatpay-stores: stopping: calls in flight finish, nothing more is sent (Ctrl-C again to abort)\n")
-    Effect.runSync(Deferred.succeed(stop, undefined))
+    say(`${signal}: quitting now, without the summary or the report`)
+    process.exit(130)
   }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
+  const parentWatch = watchParent(() => requestStop("the parent process exited"))
   fiber.addObserver((exit) => {
-    if (Exit.isSuccess(exit)) process.exitCode = exit.value
-    else if (Cause.isInterruptedOnly(exit.cause)) process.exitCode = 130
+    parentWatch.cancel()
+    let code: number
+    if (Exit.isSuccess(exit)) code = exit.value
+    else if (Cause.isInterruptedOnly(exit.cause)) code = 130
     else {
-      process.stderr.write(`wechatpay-stores: internal error: ${Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.pretty(exit.cause))}\n`)
-      process.exitCode = 1
+      // One line, no stack trace: a defect is ours to fix.
+      const cause = Cause.squash(exit.cause)
+      say(`internal error: ${Output.oneLine(cause instanceof Error ? cause.message : String(cause))} (please report this)`)
+      code = 1
     }
-    process.off("SIGINT", onSignal)
-    process.off("SIGTERM", onSignal)
+    process.exitCode = code
+    exitWhenFlushed(io, code)
   })
 }
