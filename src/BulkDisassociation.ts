@@ -10,9 +10,10 @@
 import { Cause, Chunk, Deferred, Effect, Either, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
 import type { DisassociateStoresResult } from "./DisassociateStores.js"
 import * as DisassociateStores from "./DisassociateStores.js"
-import { type AttemptEvent, AttemptObserver, ProductCouponStores } from "./ProductCouponStores.js"
+import * as DomainFailover from "./DomainFailover.js"
+import { type AttemptEvent, AttemptObserver, ProductCouponStores, StopSignal } from "./ProductCouponStores.js"
 import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
-import { ConfigurationError } from "./WechatPayError.js"
+import { ConfigurationError, describeTransport } from "./WechatPayError.js"
 
 /** The endpoint's documented maximum of stores per call. */
 export const MAX_CHUNK = 200
@@ -47,13 +48,30 @@ export interface Summary {
   readonly retries: Readonly<Record<string, number>>
 }
 
+/**
+ * A signed 200 answer that cannot be taken at its word: it contradicts itself or
+ * the request. Logged as a warning when it is settled.
+ */
+export interface Anomaly {
+  readonly requestId: string | undefined
+  readonly reason: string
+  /** The call's stores it left `unresolved` (none when only ignored entries were wrong). */
+  readonly stores: ReadonlyArray<string>
+}
+
 /** The record of a job. */
 export interface Report {
   readonly summary: Summary
   readonly succeeded: ReadonlyArray<string>
   readonly failed: ReadonlyArray<FailedStore>
   readonly unresolved: ReadonlyArray<UnresolvedStore>
-  /** Set when an error that would fail every remaining call stopped the job. */
+  /** Answers that contradicted themselves or the request, one entry per problem, in settling order. */
+  readonly anomalies: ReadonlyArray<Anomaly>
+  /**
+   * Set when the job stopped early: an error that would fail every remaining call,
+   * WeChat Pay unreachable (`UNREACHABLE`), the caller (`STOPPED`, `ABORTED`), or a
+   * broken id source (`SOURCE_FAILED`).
+   */
   readonly stoppedBy?: { readonly tag: string; readonly code: string; readonly message: string } | undefined
 }
 
@@ -99,7 +117,10 @@ export const plan = (
 
 /** How one call ended, as far as its stores are concerned. */
 export type ChunkOutcome =
-  | { readonly _tag: "Answered"; readonly result: Pick<DisassociateStoresResult, "successStoreList" | "failedStoreList" | "requestId"> }
+  | {
+    readonly _tag: "Answered"
+    readonly result: Pick<DisassociateStoresResult, "totalCount" | "successStoreList" | "failedStoreList" | "requestId">
+  }
   | { readonly _tag: "Rejected"; readonly code: string; readonly message: string }
   | { readonly _tag: "Unknown"; readonly reason: string; readonly requestId?: string | undefined }
 
@@ -108,12 +129,22 @@ export interface Settlement {
   readonly succeeded: ReadonlyArray<string>
   readonly failed: ReadonlyArray<FailedStore>
   readonly unresolved: ReadonlyArray<UnresolvedStore>
+  /** What was wrong with the answer, if anything (see {@link Anomaly}). */
+  readonly anomalies?: ReadonlyArray<Anomaly> | undefined
 }
 
+/** The reason of a store listed in both of an answer's lists. */
+export const LISTED_AS_BOTH = "contradictory answer: listed as both succeeded and failed"
+
 /**
- * Splits a chunk by its outcome. Every store of the chunk lands in exactly one
- * list; a store the answer does not mention is unresolved, and stores the
- * answer mentions that were not sent are ignored.
+ * Splits a chunk (distinct ids, as the job sends them) by its outcome. Every
+ * store of the chunk lands in exactly one list. A store the answer does not
+ * mention is unresolved. A signed answer is only believed where it is
+ * consistent: `total_count` (去重后门店总数, the request's distinct stores) must
+ * equal the number of stores sent, or every store of the call is unresolved; a
+ * store in both lists is unresolved. Entries repeated within one list count once
+ * (the first failure entry wins), and entries naming stores not sent are ignored;
+ * both of those inconsistencies are flagged in `anomalies`.
  */
 export const settle = (chunk: ReadonlyArray<string>, outcome: ChunkOutcome): Settlement => {
   switch (outcome._tag) {
@@ -132,38 +163,76 @@ export const settle = (chunk: ReadonlyArray<string>, outcome: ChunkOutcome): Set
     case "Answered": {
       // The usual answer lists every store as a success, in the order sent: checked
       // in one pass, without hashing every id into a set.
-      const { failedStoreList, successStoreList } = outcome.result
-      if (failedStoreList.length === 0 && successStoreList.length === chunk.length) {
+      const { failedStoreList, successStoreList, totalCount } = outcome.result
+      if (totalCount === chunk.length && failedStoreList.length === 0 && successStoreList.length === chunk.length) {
         let i = 0
         while (i < chunk.length && successStoreList[i]!.storeId === chunk[i]) i++
         if (i === chunk.length) return { succeeded: chunk, failed: [], unresolved: [] }
       }
-      const ok = new Set<string>()
-      for (const s of outcome.result.successStoreList) ok.add(s.storeId)
-      const bad = new Map<string, FailedStore>()
-      for (const f of outcome.result.failedStoreList) {
-        if (!ok.has(f.storeId)) bad.set(f.storeId, { storeId: f.storeId, code: f.code, message: f.message })
-      }
-      const succeeded: Array<string> = []
-      const failed: Array<FailedStore> = []
-      const unresolved: Array<UnresolvedStore> = []
-      for (const storeId of chunk) {
-        if (ok.has(storeId)) succeeded.push(storeId)
-        else {
-          const f = bad.get(storeId)
-          if (f !== undefined) failed.push(f)
-          else {
-            unresolved.push({
-              storeId,
-              reason: "not listed in the response's success or failure list",
-              requestId: outcome.result.requestId
-            })
-          }
-        }
-      }
-      return { succeeded, failed, unresolved }
+      return settleAnswer(chunk, outcome.result)
     }
   }
+}
+
+const settleAnswer = (
+  chunk: ReadonlyArray<string>,
+  result: Extract<ChunkOutcome, { _tag: "Answered" }>["result"]
+): Settlement => {
+  const { requestId, totalCount } = result
+  const sent = new Set(chunk)
+  if (totalCount !== sent.size) {
+    // The answer does not describe the request that was sent: none of it can be believed.
+    const reason = `contradictory answer: total_count is ${totalCount} but ${sent.size} distinct stores were sent`
+    return {
+      succeeded: [],
+      failed: [],
+      unresolved: chunk.map((storeId) => ({ storeId, reason, requestId })),
+      anomalies: [{ requestId, reason, stores: chunk }]
+    }
+  }
+  const foreign = new Set<string>()
+  const ok = new Set<string>()
+  for (const s of result.successStoreList) {
+    if (sent.has(s.storeId)) ok.add(s.storeId)
+    else foreign.add(s.storeId)
+  }
+  const bad = new Map<string, FailedStore>()
+  const both = new Set<string>()
+  for (const f of result.failedStoreList) {
+    if (!sent.has(f.storeId)) foreign.add(f.storeId)
+    else if (ok.has(f.storeId)) both.add(f.storeId)
+    else if (!bad.has(f.storeId)) bad.set(f.storeId, { storeId: f.storeId, code: f.code, message: f.message })
+  }
+  const succeeded: Array<string> = []
+  const failed: Array<FailedStore> = []
+  const unresolved: Array<UnresolvedStore> = []
+  for (const storeId of chunk) {
+    if (both.has(storeId)) unresolved.push({ storeId, reason: LISTED_AS_BOTH, requestId })
+    else if (ok.has(storeId)) succeeded.push(storeId)
+    else {
+      const f = bad.get(storeId)
+      if (f !== undefined) failed.push(f)
+      else unresolved.push({ storeId, reason: "not listed in the response's success or failure list", requestId })
+    }
+  }
+  if (both.size === 0 && foreign.size === 0) return { succeeded, failed, unresolved }
+  const anomalies: Array<Anomaly> = []
+  if (both.size > 0) {
+    anomalies.push({
+      requestId,
+      reason: `contradictory answer: ${both.size} store(s) listed as both succeeded and failed`,
+      stores: chunk.filter((id) => both.has(id))
+    })
+  }
+  if (foreign.size > 0) {
+    const [example] = foreign
+    anomalies.push({
+      requestId,
+      reason: `the answer lists ${foreign.size} store(s) not sent in this call (e.g. ${JSON.stringify(example)}); ignored`,
+      stores: []
+    })
+  }
+  return { succeeded, failed, unresolved, anomalies }
 }
 
 // ---------------------------------------------------------------------------
@@ -188,6 +257,12 @@ export const REJECTING_ERRORS: ReadonlySet<string> = new Set([
   ...STOPPING_ERRORS
 ])
 
+/** A transport failure says why and where (the method and path are the same for every call). */
+const unknownReason = (error: DisassociateStoresError): string =>
+  error._tag === "TransportError"
+    ? `TransportError: ${describeTransport(error)}${error.phase === "response" ? " (while reading the answer)" : ""}`
+    : `${error._tag}: ${error.message}`
+
 /** What a failed call means for its stores, and whether the job must stop. */
 export const classify = (error: DisassociateStoresError): { readonly outcome: ChunkOutcome; readonly stops: boolean } => {
   const requestId = "requestId" in error ? error.requestId : undefined
@@ -204,7 +279,7 @@ export const classify = (error: DisassociateStoresError): { readonly outcome: Ch
   }
   // Everything else (429 after retries, 5xx, transport, timeout, verification, probe, decode): the
   // request may or may not have been applied.
-  return { outcome: { _tag: "Unknown", reason: `${error._tag}: ${error.message}`, requestId }, stops }
+  return { outcome: { _tag: "Unknown", reason: unknownReason(error), requestId }, stops }
 }
 
 // ---------------------------------------------------------------------------
@@ -227,15 +302,54 @@ export interface Options {
   /** Called after each chunk settles, and when the job stops. */
   readonly onProgress?: ((event: ProgressEvent) => Effect.Effect<void>) | undefined
   /**
-   * A graceful stop: when this effect completes, no further call is started;
-   * calls in flight finish and are reported, and every store not yet sent is
+   * A graceful stop: when this effect completes, no further call and no further
+   * attempt is started (no retry, no rate-limit wait that then sends). An attempt
+   * already on the wire finishes (within the service's per-attempt timeout); a
+   * call whose retry it cut short reports its last error. Every store not sent is
    * `unresolved` ("not sent"). Interrupting the job instead loses the report.
    */
   readonly stopWhen?: Effect.Effect<void> | undefined
+  /**
+   * An abort that still reports: when this effect completes, calls in flight are
+   * interrupted at once and their stores are `unresolved` ({@link ABORTED_IN_FLIGHT}),
+   * nothing more is sent, and the job returns its full report with `stoppedBy`
+   * `{ tag: "AbortedByCaller", code: "ABORTED" }`. Meant for a second Ctrl-C.
+   */
+  readonly abortWhen?: Effect.Effect<void> | undefined
 }
 
 /** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
 export const STOPPED_BY_CALLER = "StoppedByCaller"
+/** `stoppedBy.tag` (code `ABORTED`) when the job was aborted through `abortWhen`. */
+export const ABORTED_BY_CALLER = "AbortedByCaller"
+/** The reason of a store whose call was interrupted by `abortWhen`. */
+export const ABORTED_IN_FLIGHT = "aborted while in flight: the call may or may not have been applied"
+/** `stoppedBy.tag` (code `UNREACHABLE`) when no host of WeChat Pay answered. */
+export const UNREACHABLE = "Unreachable"
+/**
+ * Consecutive calls that must end on a network-level failure (refused, DNS, TLS,
+ * reset, timeout), with no HTTP answer from any host meanwhile and every host the
+ * job used failing, before the job stops as `UNREACHABLE`.
+ */
+export const UNREACHABLE_AFTER_CALLS = 3
+
+const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkDisassociation/aborted")
+
+/** Why the stores of a call that was never made are unresolved. */
+const notSent = (why: { readonly tag: string; readonly code: string; readonly message: string }): string =>
+  why.tag === STOPPED_BY_CALLER
+    ? "not sent: the job was stopped before this call"
+    : why.tag === ABORTED_BY_CALLER
+    ? "not sent: the job was aborted before this call"
+    : `not sent: the job stopped after ${why.code}: ${why.message}`
+
+/** Why an attempt got no answer, for `UNREACHABLE`'s message. */
+const networkWhy = (error: DisassociateStoresError): string =>
+  error._tag === "TransportError"
+    ? describeTransport(error)
+    : error._tag === "TimeoutError"
+    ? `no answer within ${error.timeoutMillis} ms`
+    : error.message
 
 /** Where store ids can come from. */
 export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<string> | Stream.Stream<string, E, R>
@@ -397,8 +511,25 @@ export const disassociateAll = <E = never, R = never>(
     const succeeded: Array<string> = []
     const failed: Array<FailedStore> = []
     const unresolved: Array<UnresolvedStore> = []
-    const stop = yield* Ref.make(Option.none<{ tag: string; code: string; message: string }>())
+    const anomalies: Array<Anomaly> = []
+    type Why = { readonly tag: string; readonly code: string; readonly message: string }
+    const stop = yield* Ref.make(Option.none<Why>())
     const fresh = makeDeduplicator()
+    // Completed on any stop: the service then starts no further attempt for calls in flight.
+    const stopSignal = yield* Deferred.make<void>()
+    // Completed on abort: calls in flight are interrupted.
+    const abortSignal = options.abortWhen === undefined ? undefined : yield* Deferred.make<void>()
+    const stopWith = (why: Why) =>
+      Effect.flatMap(
+        Ref.modify(stop, (current) => Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const),
+        (first) => first ? Effect.zipRight(Deferred.succeed(stopSignal, undefined), progress({ _tag: "Stopped", ...why })) : Effect.void
+      )
+
+    // Since the last HTTP answer from any host: why each host failed at the network level, and how
+    // many calls ended on such a failure. Every host failing, several calls in a row, is an outage.
+    const hostsUsed = new Set<string>()
+    const silentHosts = new Map<string, string>()
+    let silentCalls = 0
 
     // Count attempts, and still tell an observer the caller installed (metrics, a soak).
     const outer = yield* AttemptObserver
@@ -408,10 +539,30 @@ export const disassociateAll = <E = never, R = never>(
           Effect.sync(() => {
             requests++
             if (event.willRetry) retries[event.outcome] = (retries[event.outcome] ?? 0) + 1
+            hostsUsed.add(event.baseUrl)
+            const error = event.error
+            if (error !== undefined && DomainFailover.triggersFailover(error)) {
+              silentHosts.set(event.baseUrl, networkWhy(error))
+            } else if (event.outcome === "success" || event.status !== undefined || (error?._tag === "TransportError")) {
+              // An answer came back (a response-phase transport failure had its status line).
+              silentHosts.clear()
+              silentCalls = 0
+            }
           }),
           outer.onAttempt(event)
         )
     }
+    const unreachable = Effect.suspend(() => {
+      silentCalls++
+      if (silentCalls < UNREACHABLE_AFTER_CALLS || hostsUsed.size === 0) return Effect.void
+      for (const host of hostsUsed) if (!silentHosts.has(host)) return Effect.void
+      const hosts = Array.from(silentHosts, ([host, why]) => `${host}: ${why}`).join("; ")
+      return stopWith({
+        tag: UNREACHABLE,
+        code: "UNREACHABLE",
+        message: `WeChat Pay unreachable: ${silentCalls} calls in a row got no answer from any host (${hosts})`
+      })
+    })
     // The first call goes out alone: errors that fail every call (expired stock, NO_AUTH, ...)
     // show on it, and the job then stops after exactly one call instead of `concurrency`.
     const firstSettled = yield* Deferred.make<void>()
@@ -420,29 +571,28 @@ export const disassociateAll = <E = never, R = never>(
       Effect.gen(function*() {
         if (index > 0) yield* Deferred.await(firstSettled)
         const stopped = yield* Ref.get(stop)
-        if (Option.isSome(stopped)) {
-          return settle(chunk, {
-            _tag: "Unknown",
-            reason: stopped.value.tag === STOPPED_BY_CALLER
-              ? "not sent: the job was stopped before this call"
-              : `not sent: the job stopped after ${stopped.value.code}: ${stopped.value.message}`
-          })
-        }
-        const result = yield* service.disassociateStores({
+        if (Option.isSome(stopped)) return settle(chunk, { _tag: "Unknown", reason: notSent(stopped.value) })
+        const call = service.disassociateStores({
           productCouponId: options.productCouponId,
           stockId: options.stockId,
           brandId: options.brandId,
           storeList: chunk.map((storeId) => ({ storeId }))
         }).pipe(Effect.either)
+        // Only a job that can be aborted pays for the race (two fibers a call).
+        const result = abortSignal === undefined
+          ? yield* call
+          : yield* Effect.raceFirst(call, Effect.as(Deferred.await(abortSignal), ABORTED))
+        if (result === ABORTED) return settle(chunk, { _tag: "Unknown", reason: ABORTED_IN_FLIGHT })
         if (result._tag === "Right") return settle(chunk, { _tag: "Answered", result: result.right })
         const error = result.left
-        const { outcome, stops } = classify(error)
-        if (stops) {
-          const why = { tag: error._tag, code: "code" in error ? error.code : error._tag, message: error.message }
-          const first = yield* Ref.modify(stop, (current) =>
-            Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const)
-          if (first) yield* progress({ _tag: "Stopped", ...why })
+        if (error._tag === "NotSentError") {
+          // The stop came while this call waited for its first permit.
+          const now = yield* Ref.get(stop)
+          return settle(chunk, { _tag: "Unknown", reason: Option.isSome(now) ? notSent(now.value) : error.message })
         }
+        if (DomainFailover.triggersFailover(error)) yield* unreachable
+        const { outcome, stops } = classify(error)
+        if (stops) yield* stopWith({ tag: error._tag, code: "code" in error ? error.code : error._tag, message: error.message })
         return settle(chunk, outcome)
       }).pipe(index === 0 ? Effect.ensuring(Deferred.succeed(firstSettled, undefined)) : (self) => self)
 
@@ -457,12 +607,27 @@ export const disassociateAll = <E = never, R = never>(
     const workers = yield* Scope.make()
     if (options.stopWhen !== undefined) {
       const why = { tag: STOPPED_BY_CALLER, code: "STOPPED", message: "stopped by the caller; calls in flight finish" }
+      yield* Effect.forkIn(Effect.flatMap(options.stopWhen, () => stopWith(why)), workers)
+    }
+    if (options.abortWhen !== undefined && abortSignal !== undefined) {
       yield* Effect.forkIn(
-        Effect.flatMap(options.stopWhen, () =>
-          Effect.flatMap(
-            Ref.modify(stop, (current) => Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const),
-            (first) => first ? progress({ _tag: "Stopped", ...why }) : Effect.void
-          )),
+        Effect.flatMap(options.abortWhen, () =>
+          Effect.gen(function*() {
+            // The abort is how the job ended, whatever stopped it before; an earlier reason is kept in the message.
+            const before = yield* Ref.get(stop)
+            const earlier = Option.isSome(before) && before.value.tag !== STOPPED_BY_CALLER
+              ? ` (the job had already stopped after ${before.value.code}: ${before.value.message})`
+              : ""
+            const why = {
+              tag: ABORTED_BY_CALLER,
+              code: "ABORTED",
+              message: `aborted by the caller: calls in flight were interrupted, nothing more was sent${earlier}`
+            }
+            yield* Ref.set(stop, Option.some(why))
+            yield* Deferred.succeed(stopSignal, undefined)
+            yield* Deferred.succeed(abortSignal, undefined)
+            yield* progress({ _tag: "Stopped", ...why })
+          })),
         workers
       )
     }
@@ -476,7 +641,13 @@ export const disassociateAll = <E = never, R = never>(
       for (const id of s.succeeded) succeeded.push(id)
       for (const f of s.failed) failed.push(f)
       for (const u of s.unresolved) unresolved.push(u)
-      return progress({
+      const flagged = s.anomalies === undefined ? Effect.void : Effect.forEach(s.anomalies, (a) => {
+        anomalies.push(a)
+        return Effect.logWarning(`BulkDisassociation: ${a.reason}`).pipe(
+          Effect.annotateLogs({ requestId: a.requestId ?? "none", unresolvedStores: a.stores.length })
+        )
+      }, { discard: true })
+      return Effect.zipRight(flagged, progress({
         _tag: "ChunkSettled",
         chunk: chunks,
         size: s.succeeded.length + s.failed.length + s.unresolved.length,
@@ -485,7 +656,7 @@ export const disassociateAll = <E = never, R = never>(
         failed: failed.length,
         unresolved: unresolved.length,
         requests
-      })
+      }))
     }
     // One fiber at a time settles whatever is next in order.
     const settleReady: Effect.Effect<void> = settling.withPermits(1)(Effect.suspend(function loop(): Effect.Effect<void> {
@@ -529,8 +700,9 @@ export const disassociateAll = <E = never, R = never>(
       // Every worker releases its permit after settling and reporting its chunk.
       Effect.zipLeft(inFlight.take(concurrency)),
       Effect.ensuring(Scope.close(workers, Exit.void)),
-      // Installed once for the job: every worker forked here inherits it.
-      Effect.provideService(AttemptObserver, observer)
+      // Installed once for the job: every worker forked here inherits them.
+      Effect.provideService(AttemptObserver, observer),
+      Effect.provideService(StopSignal, { stopped: stopSignal })
     )
     const cause = Either.isLeft(read) ? causeOf(read.left) : undefined
     if (Either.isLeft(read)) {
@@ -556,6 +728,7 @@ export const disassociateAll = <E = never, R = never>(
       succeeded,
       failed,
       unresolved,
+      anomalies,
       ...(stoppedBy === undefined ? {} : { stoppedBy })
     }
     if (Either.isLeft(read)) {

@@ -78,14 +78,16 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
   { error: new W.InvalidSignatureError({ status: 200, serial: "S", reason: "r" }), kind: "Unknown", stops: false },
   { error: new W.SignatureProbeError({ status: 200, serial: "S", requestId: "REQ-P" }), kind: "Unknown", stops: false },
   { error: new W.UnexpectedResponseError({ status: 502, excerpt: "<html>", verified: false }), kind: "Unknown", stops: false },
-  { error: new W.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false }
+  { error: new W.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false },
+  // Only under a stop signal; the job accounts such a call as not sent.
+  { error: new E.NotSentError({ reason: "stopped" }), kind: "Unknown", stops: false }
 ]
 
 describe("classify", () => {
   it("covers every member of DisassociateStoresError", () => {
     const tags = new Set(errorSamples.map((s) => s.error._tag))
-    // 12 API errors + RequestValidationError + 10 foundation errors.
-    assert.strictEqual(tags.size, 23)
+    // 12 API errors + RequestValidationError + 10 foundation errors + NotSentError.
+    assert.strictEqual(tags.size, 24)
   })
 
   for (const sample of errorSamples) {
@@ -156,11 +158,21 @@ describe("settle", () => {
       assert.deepStrictEqual([...all].sort(), [...sent].sort())
       sent.forEach((id, i) => {
         const d = dispositions[i % dispositions.length]!
-        // Listed as both: the success wins (the store is no longer associated).
-        const expected = d === "both" ? "success" : d
-        const got = s.succeeded.includes(id) ? "success" : s.failed.some((f) => f.storeId === id) ? "failed" : "omitted"
-        assert.strictEqual(got, expected, id)
+        // Listed as both: a contradiction, so neither list is believed.
+        const got = s.succeeded.includes(id)
+          ? "success"
+          : s.failed.some((f) => f.storeId === id)
+          ? "failed"
+          : s.unresolved.some((u) => u.storeId === id && u.reason === B.LISTED_AS_BOTH)
+          ? "both"
+          : "omitted"
+        assert.strictEqual(got, d, id)
       })
+      // Both contradictions and ignored foreign entries are flagged; a consistent answer is not.
+      const both = sent.filter((_, i) => dispositions[i % dispositions.length] === "both")
+      const flagged = s.anomalies ?? []
+      assert.strictEqual(flagged.length, (both.length > 0 ? 1 : 0) + (extra.length > 0 ? 1 : 0))
+      if (both.length > 0) assert.deepStrictEqual(flagged[0]!.stores, both)
       assert.deepStrictEqual(s.succeeded, sent.filter((id) => s.succeeded.includes(id)))
       for (const u of s.unresolved) assert.strictEqual(u.requestId, "REQ-A")
     }
@@ -304,7 +316,8 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
           } else {
             const cIndex = chunks[k]!.indexOf(id)
             const d = answer.dispositions[cIndex % answer.dispositions.length]!
-            assert.strictEqual(got.split(":")[0], d === "success" || d === "both" ? "succeeded" : d === "failed" ? "failed" : "unresolved")
+            assert.strictEqual(got.split(":")[0], d === "success" ? "succeeded" : d === "failed" ? "failed" : "unresolved")
+            if (d === "both") assert.strictEqual(got, `unresolved:${B.LISTED_AS_BOTH}`)
           }
         }
 
