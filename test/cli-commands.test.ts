@@ -3,8 +3,7 @@
 // Exit codes, --dry-run, --report, every input format, progress lines and the bar.
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Layer } from "effect"
-import { spawnSync } from "node:child_process"
-import { readdirSync, readlinkSync } from "node:fs"
+import { appendFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -436,37 +435,27 @@ describe("cli disassociate: Ctrl-C (a graceful stop)", () => {
 describe("cli disassociate: an input file that breaks during the job", () => {
   it.scopedLive("the calls made are reported, the report is written, exit 2", () =>
     Effect.gen(function*() {
-      const { fake, dir, cli } = yield* setup()
-      // A named pipe serves the two reads differently: the up-front check sees a good file,
-      // the job then finds an unterminated quoted field after 450 ids, as if the file changed.
-      const stores = Path.join(dir, "stores.csv")
-      const made = spawnSync("mkfifo", [stores])
-      assert.strictEqual(made.status, 0, String(made.stderr))
-      const ids = Array.from({ length: 450 }, (_, i) => s(i))
-      const good = `store_id\n${ids.join("\n")}\n`
-      // The second write waits until this process holds no descriptor of the pipe: the check's
-      // reader has closed, and the job's reader is still in (or not yet at) its blocking open.
-      const noReader = async () => {
-        const open = () =>
-          readdirSync("/proc/self/fd").some((fd) => {
-            try {
-              return readlinkSync(`/proc/self/fd/${fd}`) === stores
-            } catch {
-              return false
-            }
-          })
-        while (open()) await new Promise((r) => setTimeout(r, 2))
+      const { fake, file, dir, cli } = yield* setup()
+      // The up-front check sees a good file; the job then finds an unterminated quoted field
+      // appended after its 1,000 ids, as if the file changed. The lines are padded to 1 KiB so
+      // the job's reader, held back by its one call in flight (--concurrency 1), is still far
+      // from the end when the first request reaches the sandbox: that is when the line is added.
+      const ids = Array.from({ length: 1_000 }, (_, i) => s(i))
+      const stores = yield* file("stores.csv", `store_id\n${ids.map((id) => id + " ".repeat(1_000)).join("\n")}\n`)
+      const log = fake.log as Array<FakeWechatPay.LogEntry>
+      const push = log.push.bind(log)
+      log.push = (...entries) => {
+        if (log.length === 0) appendFileSync(stores, `"unterminated\n`)
+        return push(...entries)
       }
-      const writer = Fs.writeFile(stores, good).then(noReader).then(() => Fs.writeFile(stores, `${good}"unterminated\n`))
       const report = Path.join(dir, "report.json")
       const c = capture()
-      const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "2"], c)
-      yield* Effect.promise(() => writer)
+      const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "1"], c)
       assert.strictEqual(code, 2, c.err())
       const r = yield* readReport(report)
       assert.deepStrictEqual(r.succeeded, ids)
-      assert.strictEqual(r.summary["unique"], 450)
-      assert.strictEqual(fake.log.length, 3)
+      assert.strictEqual(r.summary["unique"], 1_000)
+      assert.strictEqual(fake.log.length, 5)
       for (const id of ids) assert.isFalse(fake.isAssociated(F.stockId, id))
       assert.include(c.out(), "stopped by SOURCE_FAILED: cannot read the store ids: ")
       assert.include(c.out(), "unterminated quoted field")

@@ -22,9 +22,10 @@ import * as Output from "./Output.js"
 
 const USAGE = `usage:
   wechatpay-stores disassociate --product-coupon-id ID --stock-id ID --brand-id ID --stores FILE
-                                [--report FILE] [--dry-run] [--concurrency N] [--rate N]
+                                [--report FILE] [--dry-run] [--concurrency N] [--rate N] [--allow-empty]
       FILE: one id a line, a CSV with a store_id column, a JSON array of strings or of
-      {"store_id": …}, or - for standard input. Credentials come from the WECHATPAY_* variables.
+      {"store_id": …}, or - for standard input (a pipe or FIFO works too), in UTF-8. Input
+      without ids is refused unless --allow-empty. Credentials come from the WECHATPAY_* variables.
   wechatpay-stores sandbox [--port P] [--backup-port P] [--stores N] [--faults fault=rate,…]
                            [--seed S] [--rate N] [--dir DIR]
   wechatpay-stores demo       (what npm start runs: the sandbox and a bulk job, in one process)
@@ -32,7 +33,7 @@ const USAGE = `usage:
 
 /** The flags each command takes. */
 const FLAGS: Readonly<Record<string, ReadonlyArray<string>>> = {
-  disassociate: ["product-coupon-id", "stock-id", "brand-id", "stores", "report", "dry-run", "concurrency", "rate"],
+  disassociate: ["product-coupon-id", "stock-id", "brand-id", "stores", "report", "dry-run", "concurrency", "rate", "allow-empty"],
   sandbox: ["port", "backup-port", "stores", "faults", "seed", "rate", "dir"],
   demo: []
 }
@@ -68,6 +69,7 @@ const parse = (argv: ReadonlyArray<string>) => {
         stores: { type: "string" },
         report: { type: "string" },
         "dry-run": { type: "boolean" },
+        "allow-empty": { type: "boolean" },
         concurrency: { type: "string" },
         rate: { type: "string" },
         port: { type: "string" },
@@ -146,6 +148,7 @@ export const run = (
           stores: v.stores,
           report: v.report,
           dryRun: v["dry-run"] === true,
+          allowEmpty: v["allow-empty"] === true,
           concurrency: concurrency as number,
           rate: rate as number
         }, io, FetchHttpClient.layer)
