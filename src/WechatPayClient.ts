@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -154,19 +155,28 @@ export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
 
 /**
  * The answer's body, at most {@link MAX_RESPONSE_BYTES}. With a `Content-Length`
- * within the limit (the usual case) it is read in one piece; without one, or with
- * one over the limit, it is read as a stream and counted, and reading stops (the
- * stream is closed) once the limit is passed.
+ * within the limit and no `Content-Encoding` (the usual case) it is read in one
+ * piece; otherwise it is read as a stream and counted, and reading stops (the
+ * stream is closed) once the limit is passed. An encoded answer is never read in
+ * one piece: `fetch` decodes it but keeps the compressed `Content-Length`, so
+ * only counting the bytes the transport hands over bounds what is inflated.
  */
 const readBody = (
   response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
   toTransportError: (e: HttpClientError.HttpClientError) => TransportError,
-  tooLarge: (declared: number | undefined) => TransportError
+  tooLarge: (note: string | undefined) => TransportError
 ): Effect.Effect<Uint8Array, TransportError> => {
-  const declared = declaredLength(response.headers)
-  if (declared !== undefined && declared <= MAX_RESPONSE_BYTES) {
+  const declared = declaredLength(headers)
+  const encoding = headers["content-encoding"]
+  if (declared !== undefined && declared <= MAX_RESPONSE_BYTES && (encoding === undefined || encoding === "identity")) {
     return Effect.map(Effect.mapError(response.arrayBuffer, toTransportError), (buffer) => new Uint8Array(buffer))
   }
+  const note = encoding !== undefined && encoding !== "identity"
+    ? `Content-Encoding ${excerpt(encoding)}`
+    : declared === undefined
+    ? undefined
+    : `Content-Length ${declared}`
   const parts: Array<Uint8Array> = []
   return response.stream.pipe(
     // A bodiless answer (a 204) has no stream to read: it is an empty body, not a failure.
@@ -174,13 +184,25 @@ const readBody = (
     Stream.mapError(toTransportError),
     Stream.runFoldEffect(0, (size, chunk): Effect.Effect<number, TransportError> => {
       const total = size + chunk.length
-      if (total > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(declared))
+      if (total > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(note))
       parts.push(chunk)
       return Effect.succeed(total)
     }),
     Effect.map(() => concatBytes(parts))
   )
 }
+
+/**
+ * `fetch` follows redirects by default: a 301/302/303 would go, as a GET with our
+ * headers, to whatever host `Location` names, and a 307/308 re-sends the body there
+ * or fails as a network error, which looks like an unreachable domain (failover).
+ * WeChat Pay never redirects, so every request asks for `redirect: "manual"` and
+ * the 3xx itself is the answer (a browser's opaque redirect is status 0). Set through `FetchHttpClient.Fetch`, whose `init`
+ * already carries any `FetchHttpClient.RequestInit` the application provided;
+ * other transports ignore it (undici's `request` and `node:http` never follow).
+ */
+const manualRedirects = (fetch: typeof globalThis.fetch | undefined): typeof globalThis.fetch => (input, init) =>
+  (fetch ?? globalThis.fetch)(input, { ...init, redirect: "manual" })
 
 const transportFailure = (method: string, url: string, error: HttpClientError.HttpClientError): TransportError =>
   new TransportError({
@@ -217,9 +239,12 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     // context to WeChat Pay. It also costs less per call: the platform's span
     // records every header, and would need propagation and redaction set per request.
     const http = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
+    const fetchManual = manualRedirects(Option.getOrUndefined(yield* Effect.serviceOption(FetchHttpClient.Fetch)))
     const verify = ResponseVerifier.make(keys, signer, config.maxClockSkew)
     const fixedHeaders: Record<string, string> = {
       accept: "application/json",
+      // Answers are a few KiB: compression saves nothing and costs a counted read (see readBody).
+      "accept-encoding": "identity",
       "content-type": "application/json",
       "user-agent": userAgent()
     }
@@ -230,10 +255,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       span: Tracer.Span,
       href: string,
       signature: string,
-      response: HttpClientResponse.HttpClientResponse,
+      status: number,
+      headers: Headers.Headers,
       body: Uint8Array
     ): Effect.Effect<VerifiedResponse, ExecuteError> => {
-      const { headers, status } = response
       const requestId = headers["request-id"]
       span.attribute("http.response.status_code", status)
       if (requestId !== undefined) span.attribute("wechatpay.request_id", requestId)
@@ -244,7 +269,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       const fail = (verified: boolean): Effect.Effect<never, UnexpectedResponseError | WechatPayApiError> => {
         const text = decoder.decode(body)
         const base = requestId === undefined ? { status } : { status, requestId }
-        const apiError = parseErrorBody(text)
+        // A redirect is never WeChat Pay's answer, whatever its body says: the outcome is unknown.
+        const apiError = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
         if (Option.isNone(apiError)) {
           // A proxy or echo service may reflect the request back: never let our signature into the error.
           const safe = text.includes(signature) ? text.replaceAll(signature, "<redacted>") : text
@@ -287,13 +313,13 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       // Sign the request-target exactly as it goes on the wire: the URL parser's output.
       const target = url.pathname + url.search
       const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
-      const tooLarge = (declared: number | undefined) =>
+      const tooLarge = (note: string | undefined) =>
         new TransportError({
           phase: "response",
           method: request.method,
           url: href,
           reason: `the answer's body is over the ${MAX_RESPONSE_BYTES}-byte limit${
-            declared === undefined ? "" : ` (Content-Length ${declared})`
+            note === undefined ? "" : ` (${note})`
           }; it was not read further`
         })
       return Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false }, (span) => {
@@ -324,11 +350,15 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
                   if (request.bodyBytes.length > 0 || request.method !== "GET") {
                     httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
                   }
-                  return Effect.flatMap(Effect.mapError(http.execute(httpRequest), toTransportError), (response) =>
-                    Effect.flatMap(
-                      readBody(response, toTransportError, tooLarge),
-                      (body) => settle(span, href, signature, response, body)
-                    ))
+                  const sent = Effect.provideService(http.execute(httpRequest), FetchHttpClient.Fetch, fetchManual)
+                  return Effect.flatMap(Effect.mapError(sent, toTransportError), (response) => {
+                    // Both platform transports rebuild the headers on every read: once here.
+                    const { headers, status } = response
+                    return Effect.flatMap(
+                      readBody(response, headers, toTransportError, tooLarge),
+                      (body) => settle(span, href, signature, status, headers, body)
+                    )
+                  })
                 }
               )
             })))

@@ -1,0 +1,285 @@
+// Hostile answers over real loopback HTTP, with both transports an application may provide
+// (FetchHttpClient and NodeHttpClient.layerUndici): redirects are never followed and never look like
+// an unreachable domain (issue #11, items 11 and 12), and an encoded answer is bounded after decoding
+// (item 13). Each server counts what reaches it.
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Deferred, Effect, Either, Layer, TestClock } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as Zlib from "node:zlib"
+import { ProductCouponStores, WechatPayClient } from "../src/index.js"
+import { ServerProtocol, TestKeys } from "../src/testing/index.js"
+import { clientLayer, keys, NOW, signed } from "./core-harness.js"
+
+const MAX = WechatPayClient.MAX_RESPONSE_BYTES
+
+const transports: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
+  ["fetch", FetchHttpClient.layer],
+  ["undici", NodeHttpClient.layerUndici]
+]
+
+const input: ProductCouponStores.DisassociateStoresInput = {
+  productCouponId: "200000001",
+  stockId: "123456789",
+  brandId: "120344",
+  storeList: [{ storeId: "100000001" }]
+}
+const PATH = "/v3/marketing/partner/product-coupon/product-coupons/200000001/stocks/123456789/disassociate-stores"
+const request = WechatPayClient.prepareText("POST", PATH, `{"store_list":[{"store_id":"100000001"}],"brand_id":"120344"}`)
+
+/** A loopback HTTP server for the test's scope, counting the requests that reach it; yields its base URL. */
+const serve = (handler: Http.RequestListener = (req, res) => {
+  req.resume()
+  res.writeHead(404).end()
+}) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.async<{ server: Http.Server; hits: Array<Http.IncomingMessage> }>((resume) => {
+        const hits: Array<Http.IncomingMessage> = []
+        const server = Http.createServer((req, res) => {
+          hits.push(req)
+          handler(req, res)
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, hits })))
+      }),
+      ({ server }) =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    ),
+    ({ hits, server }) => ({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits })
+  )
+
+const seconds = () => Math.floor(Date.now() / 1000)
+
+/** The signature in a request's Authorization header. */
+const signatureOf = (req: Http.IncomingMessage) => /signature="([^"]+)"/.exec(req.headers.authorization ?? "")?.[1] ?? ""
+
+/** The attempt's outcome as an Either, with no body in it for the reporter to print. */
+const outcome = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.either(effect)
+
+describe.each(transports)("redirects are never followed (%s)", (_, transport) => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    it.scopedLive(`a ${status} is an UnexpectedResponseError: not followed, not retried, no failover`, () =>
+      Effect.gen(function*() {
+        const elsewhere = yield* serve()
+        const backup = yield* serve()
+        // The primary redirects every request elsewhere, echoing the request's signature in the body.
+        const primary = yield* serve((req, res) => {
+          req.resume()
+          res.writeHead(status, { location: `${elsewhere.url}${req.url ?? "/"}`, "content-type": "text/plain" })
+          res.end(`moved; you sent signature ${signatureOf(req)}`)
+        })
+        const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: backup.url })
+        const context = yield* Layer.build(
+          ProductCouponStores.layerMerchant(options, {
+            rateLimit: false,
+            retry: { baseDelay: "10 millis", jitter: 0 },
+            timeout: "5 seconds"
+          }).pipe(Layer.provide(transport))
+        )
+        const service = Context.get(context, ProductCouponStores.ProductCouponStores)
+
+        const first = yield* outcome(service.disassociateStores(input))
+        const error = Either.isLeft(first) ? first.left : undefined
+        assert.strictEqual(error?._tag, "UnexpectedResponseError")
+        if (error?._tag !== "UnexpectedResponseError") return
+        assert.strictEqual(error.status, status)
+        // The echoed signature never reaches the error.
+        const sent = signatureOf(primary.hits[0]!)
+        assert.isAbove(sent.length, 40)
+        assert.isFalse(error.excerpt.includes(sent.slice(0, 40)))
+        assert.include(error.excerpt, "<redacted>")
+        assert.strictEqual(primary.hits.length, 1)
+        assert.strictEqual(elsewhere.hits.length, 0)
+        assert.strictEqual(backup.hits.length, 0)
+
+        // No failover: the next call goes to the primary again.
+        yield* outcome(service.disassociateStores(input))
+        assert.strictEqual(primary.hits.length, 2)
+        assert.strictEqual(elsewhere.hits.length, 0)
+        assert.strictEqual(backup.hits.length, 0)
+      }))
+  }
+})
+
+describe("fetch options the application provides", () => {
+  it.scopedLive("a RequestInit given to FetchHttpClient.layer and a Fetch given where the client is built are kept", () =>
+    Effect.gen(function*() {
+      const elsewhere = yield* serve()
+      const primary = yield* serve((req, res) => {
+        req.resume()
+        res.writeHead(302, { location: `${elsewhere.url}/` }).end()
+      })
+      let fetches = 0
+      const counting: typeof globalThis.fetch = (input, init) => {
+        fetches += 1
+        return globalThis.fetch(input, init)
+      }
+      const transport = FetchHttpClient.layer.pipe(
+        Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { headers: { "x-app": "kept" } }))
+      )
+      const result = yield* Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+        Effect.provide(
+          WechatPayClient.layer(TestKeys.merchantOptions(keys, { baseUrl: primary.url })).pipe(
+            Layer.provide(transport),
+            Layer.provide(Layer.succeed(FetchHttpClient.Fetch, counting))
+          )
+        ),
+        Effect.either
+      )
+      assert.strictEqual(Either.isLeft(result) && result.left._tag === "UnexpectedResponseError" ? result.left.status : 0, 302)
+      assert.strictEqual(fetches, 1)
+      assert.strictEqual(primary.hits[0]?.headers["x-app"], "kept")
+      assert.strictEqual(elsewhere.hits.length, 0)
+    }))
+})
+
+describe("3xx answers (in memory)", () => {
+  const attempt = (status: number, body: string, sign: boolean) =>
+    Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+      Effect.provide(clientLayer(() => sign ? signed(status, body) : { status, body, headers: { location: "https://elsewhere.example/" } })),
+      Effect.either
+    )
+
+  it.effect("a 3xx whose body looks like a WeChat Pay error is still an UnexpectedResponseError", () =>
+    Effect.gen(function*() {
+      const result = yield* attempt(302, `{"code":"SYSTEM_ERROR","message":"moved"}`, false)
+      const error = Either.isLeft(result) ? result.left : undefined
+      assert.strictEqual(error?._tag, "UnexpectedResponseError")
+      assert.strictEqual(error?._tag === "UnexpectedResponseError" ? error.status : 0, 302)
+    }))
+
+  it.effect("a signed 3xx is verified first, then an UnexpectedResponseError", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW * 1000)
+      const result = yield* attempt(301, `{"code":"SYSTEM_ERROR","message":"moved"}`, true)
+      const error = Either.isLeft(result) ? result.left : undefined
+      assert.strictEqual(error?._tag, "UnexpectedResponseError")
+      assert.isTrue(error?._tag === "UnexpectedResponseError" && error.verified)
+    }))
+})
+
+/** `size` bytes of zeros, gzipped: 64 MiB come to ~64 KiB. */
+const ZEROS = 64 * MAX
+const bomb = Zlib.gzipSync(Buffer.alloc(ZEROS))
+const PIECES = 16
+
+/**
+ * A server answering `status` with the gzipped zeros and their correct compressed Content-Length,
+ * a piece every 20 ms; `closed` gets how many pieces were written when the connection closed.
+ */
+const bombServer = (status: number) =>
+  Effect.gen(function*() {
+    const closed = yield* Deferred.make<number>()
+    const { url } = yield* serve((req, res) => {
+      req.resume()
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        "content-length": String(bomb.length),
+        ...ServerProtocol.signResponse(keys, "signed over something else", seconds())
+      })
+      const size = Math.ceil(bomb.length / PIECES)
+      let written = 0
+      const timer = setInterval(() => {
+        if (res.destroyed) return
+        res.write(bomb.subarray(written * size, (written + 1) * size))
+        written += 1
+        if (written === PIECES) {
+          clearInterval(timer)
+          res.end()
+        }
+      }, 20)
+      res.on("close", () => {
+        clearInterval(timer)
+        Deferred.unsafeDone(closed, Effect.succeed(written))
+      })
+    })
+    return { url, closed }
+  })
+
+const overHttp = (url: string, transport: Layer.Layer<HttpClient.HttpClient>) =>
+  Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+    Effect.provide(
+      WechatPayClient.layer(TestKeys.merchantOptions(keys, { baseUrl: url })).pipe(Layer.provide(transport))
+    ),
+    Effect.either
+  )
+
+describe("an encoded answer is bounded after decoding", () => {
+  it("the bomb is small on the wire, under the limit, and large decoded", () => {
+    assert.isBelow(bomb.length, MAX / 8)
+    assert.isAbove(ZEROS, 16 * MAX)
+  })
+
+  for (const status of [200, 500]) {
+    // fetch decodes: the decoded bytes are counted and reading stops at the limit.
+    it.scopedLive(`fetch: a gzip ${status} that inflates to 64 MiB fails at the limit, promptly`, () =>
+      Effect.gen(function*() {
+        const { closed, url } = yield* bombServer(status)
+        const started = Date.now()
+        const result = yield* overHttp(url, FetchHttpClient.layer)
+        const error = Either.isLeft(result) ? result.left : undefined
+        assert.strictEqual(error?._tag, "TransportError")
+        if (error?._tag !== "TransportError") return
+        assert.strictEqual(error.phase, "response")
+        assert.include(error.reason, `over the ${MAX}-byte limit (Content-Encoding gzip)`)
+        assert.isBelow(Date.now() - started, 2_000)
+        // The client stopped reading: the connection closed before the server had sent it all.
+        const written = yield* Deferred.await(closed).pipe(Effect.timeout("5 seconds"))
+        assert.isBelow(written, PIECES)
+      }))
+
+    // undici does not decode: it hands over the ~64 KiB as sent, which is not what was signed.
+    it.scopedLive(`undici: a gzip ${status} that inflates to 64 MiB is read as its compressed bytes`, () =>
+      Effect.gen(function*() {
+        const { url } = yield* bombServer(status)
+        const started = Date.now()
+        const result = yield* overHttp(url, NodeHttpClient.layerUndici)
+        const error = Either.isLeft(result) ? result.left : undefined
+        // Signed, so checked (an error answer too): the signature covers other bytes.
+        assert.strictEqual(error?._tag, "InvalidSignatureError")
+        assert.isBelow(Date.now() - started, 2_000)
+      }))
+  }
+
+  it.scopedLive("fetch sends accept-encoding: identity; so does undici", () =>
+    Effect.gen(function*() {
+      for (const [, transport] of transports) {
+        const server = yield* serve((req, res) => {
+          req.resume()
+          const body = `{"total_count":0}`
+          res.writeHead(200, { "content-type": "application/json", ...ServerProtocol.signResponse(keys, body, seconds()) })
+          res.end(body)
+        })
+        yield* overHttp(server.url, transport)
+        assert.strictEqual(server.hits[0]?.headers["accept-encoding"], "identity")
+      }
+    }))
+
+  // A small gzip answer from a server that ignored accept-encoding: bounded and typed either way.
+  it.scopedLive("a small honest gzip 200: fetch decodes and verifies it; undici's raw bytes fail verification", () =>
+    Effect.gen(function*() {
+      const body = `{"total_count":1,"success_store_list":[{"store_id":"100000001"}],"failed_store_list":[]}`
+      const gz = Zlib.gzipSync(body)
+      const { url } = yield* serve((req, res) => {
+        req.resume()
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "content-encoding": "gzip",
+          "content-length": String(gz.length),
+          ...ServerProtocol.signResponse(keys, body, seconds())
+        })
+        res.end(gz)
+      })
+      const viaFetch = yield* overHttp(url, FetchHttpClient.layer)
+      assert.isTrue(Either.isRight(viaFetch))
+      if (Either.isRight(viaFetch)) assert.strictEqual(new TextDecoder().decode(viaFetch.right.body), body)
+      const viaUndici = yield* overHttp(url, NodeHttpClient.layerUndici)
+      assert.strictEqual(Either.isLeft(viaUndici) ? viaUndici.left._tag : "success", "InvalidSignatureError")
+    }))
+})
