@@ -212,8 +212,7 @@ const runJob = (
       concurrency: args.concurrency,
       onProgress: bar.onProgress,
       stopWhen: io.stop,
-      // BulkDisassociation.Options' `abortWhen` is being added alongside; spread so this compiles either way.
-      ...{ abortWhen: io.abort }
+      abortWhen: io.abort
     }).pipe(
       Effect.provide(service),
       // The input was checked before the job, but a file can still change or fail under it:

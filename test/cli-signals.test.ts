@@ -1,0 +1,469 @@
+// The real `wechatpay-stores` process when its output, its report file or its parent fails it, and
+// when it is signalled: stdout closed by its reader (`| head -2`) or full (`> /dev/full`), a report
+// path that cannot be written, SIGHUP, SIGTERM with slow answers, a second SIGINT, and `npm run cli`
+// killed under it. In every case the job ends on its own terms, within bounded time, and its report
+// accounts for every store and agrees with the sandbox (an in-process loopback WeChat Pay).
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Deferred, Effect } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
+import { createRequire } from "node:module"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Readable, Writable } from "node:stream"
+import * as Url from "node:url"
+import * as Output from "../src/cli/Output.js"
+import { run } from "../src/cli/main.js"
+import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+
+const ROOT = Path.resolve(import.meta.dirname, "..")
+const MAIN = Path.join(ROOT, "src/cli/main.ts")
+// The child runs in a directory of its own (where a fallback report lands), so tsx is named by URL.
+const TSX = Url.pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+const F = FakeWechatPay.Fixture
+const keys = Effect.runSync(TestKeys.generate())
+
+/** The environment without any WECHATPAY_* the developer may have set. */
+const cleanEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WECHATPAY_")) env[k] = v
+  return env
+}
+
+/** A sandbox with `stores` stores answering with `faults`, a directory, the ids in a file, and the job's flags. */
+const setup = (stores: number, faults: FakeWechatPay.FaultOptions) =>
+  Effect.gen(function*() {
+    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores }), rateLimit: false, faults })
+    const server = yield* SandboxServer.make(fake)
+    const dir = yield* Effect.acquireRelease(
+      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-signals-test-"))),
+      (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
+    )
+    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
+    // The child's working directory: where a fallback report lands, and nothing else.
+    const cwd = Path.join(dir, "cwd")
+    yield* Effect.promise(() => Fs.mkdir(cwd))
+    const ids = Array.from({ length: stores }, (_, i) => FakeWechatPay.storeId(i))
+    const file = Path.join(dir, "stores.txt")
+    yield* Effect.promise(() => Fs.writeFile(file, ids.join("\n") + "\n"))
+    const args = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", file]
+    return { fake, dir, cwd, ids, args, env: { ...cleanEnv(), ...settings.env } }
+  })
+
+interface Exited {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  /** When it exited (Date.now()). */
+  readonly at: number
+}
+
+interface Spawned {
+  readonly child: ChildProcess.ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves when the process has exited and its output pipes closed. */
+  readonly exited: Effect.Effect<Exited>
+}
+
+/**
+ * Spawns `command`; the scope's finalizer SIGKILLs what is left (the whole process group when
+ * `detached`, so an npm's children go too). Standard output is piped unless `stdout` is a descriptor.
+ */
+const spawn = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdout?: number; readonly detached?: boolean }
+) =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<Exited>()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        ChildProcess.spawn(command, [...args], {
+          env: options.env,
+          cwd: options.cwd,
+          detached: options.detached === true,
+          stdio: ["ignore", options.stdout ?? "pipe", "pipe"]
+        })
+      ),
+      (child) =>
+        Effect.sync(() => {
+          try {
+            if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+            else child.kill("SIGKILL")
+          } catch {
+            // Already gone.
+          }
+        })
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
+    child.stderr?.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
+    child.on("close", (code, signal) => Effect.runSync(Deferred.succeed(done, { code, signal, at: Date.now() })))
+    return { child, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Spawned
+  })
+
+/** The CLI itself: `node --import tsx src/cli/main.ts …`. */
+const cli = (args: ReadonlyArray<string>, options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdout?: number }) =>
+  spawn(process.execPath, ["--import", TSX, MAIN, ...args], options)
+
+/** Waits (at most 45 s: the child compiles with tsx on a busy machine) until `read()` matches. */
+const waitFor = (p: Spawned, read: () => string, pattern: RegExp, what: string) =>
+  Effect.gen(function*() {
+    while (!pattern.test(read())) {
+      if (p.child.exitCode !== null) return yield* Effect.dieMessage(`${what}: the process exited (${p.child.exitCode}): ${p.stderr()}`)
+      yield* Effect.sleep("20 millis")
+    }
+  }).pipe(Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error(`${what}: ${read()} / ${p.stderr()}`) }), Effect.orDie)
+
+/** Waits for the exit, failing the test when it takes longer than `seconds`. */
+const exitWithin = (p: Spawned, seconds: number) =>
+  p.exited.pipe(
+    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`still running after ${seconds} s: ${p.stdout()} / ${p.stderr()}`) }),
+    Effect.orDie
+  )
+
+interface Report {
+  readonly summary: Record<string, number>
+  readonly succeeded: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<{ readonly storeId: string }>
+  readonly unresolved: ReadonlyArray<{ readonly storeId: string; readonly reason: string }>
+  readonly stoppedBy?: { readonly code: string; readonly message: string }
+}
+
+const readReport = (path: string) => Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) => JSON.parse(t) as Report))
+
+/**
+ * The report accounts for every store exactly once and agrees with the sandbox: succeeded stores
+ * are no longer associated, stores never sent still are, and every store the sandbox changed is
+ * reported succeeded or unresolved (an answer that never arrived).
+ */
+const assertAgrees = (r: Report, ids: ReadonlyArray<string>, fake: FakeWechatPay.Service) => {
+  const listed = [...r.succeeded, ...r.failed.map((f) => f.storeId), ...r.unresolved.map((u) => u.storeId)]
+  assert.strictEqual(listed.length, ids.length)
+  assert.sameMembers(listed, [...ids])
+  assert.strictEqual(r.summary["unique"], ids.length)
+  assert.strictEqual(r.summary["succeeded"], r.succeeded.length)
+  assert.strictEqual(r.summary["unresolved"], r.unresolved.length)
+  const known = new Set([...r.succeeded, ...r.unresolved.filter((u) => !u.reason.startsWith("not sent")).map((u) => u.storeId)])
+  for (const id of r.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id), id)
+  for (const u of r.unresolved) if (u.reason.startsWith("not sent")) assert.isTrue(fake.isAssociated(F.stockId, u.storeId), u.storeId)
+  for (const id of ids) if (!fake.isAssociated(F.stockId, id)) assert.isTrue(known.has(id), `${id} changed but not reported`)
+}
+
+/** No stack trace, no uncaught error. */
+const assertNoCrash = (stderr: string) => {
+  assert.notMatch(stderr, /\n\s+at /)
+  assert.notMatch(stderr, /Error:|Unhandled|EPIPE\b.*\n.*node:/)
+}
+
+/** The fallback report named on stderr, which must be in the child's working directory. */
+const fallbackPath = (stderr: string, cwd: string): string => {
+  const m = /the report was written to (\S+) instead/.exec(stderr)
+  assert.isNotNull(m, stderr)
+  assert.strictEqual(Path.dirname(m![1]!), cwd)
+  return m![1]!
+}
+
+/** 2,000 stores in ten sequential calls of ~150 ms each: long enough for output to break mid-job. */
+const SLOWISH = { stores: 2_000, faults: { rates: { slow: 1 }, slowMillis: 150 } } as const
+
+describe("wechatpay-stores: standard output failing never ends the job or loses its report", () => {
+  for (const withReport of [true, false]) {
+    it.scopedLive(`stdout closed by its reader after two lines (| head -2), ${withReport ? "with --report" : "no --report: a fallback file"}`, () =>
+      Effect.gen(function*() {
+        const { fake, dir, cwd, ids, args, env } = yield* setup(SLOWISH.stores, SLOWISH.faults)
+        const report = Path.join(dir, "report.json")
+        const p = yield* cli([...args, "--concurrency", "1", ...(withReport ? ["--report", report] : [])], { env, cwd })
+        // `head -2`: read two lines, then close the read end while the job still prints.
+        p.child.stdout!.on("data", () => {
+          if (p.stdout().split("\n").length > 2) p.child.stdout!.destroy()
+        })
+        const exit = yield* exitWithin(p, 50)
+        assert.strictEqual(exit.code, 0, p.stderr())
+        assert.isBelow(p.stdout().split("\n").length, 6, "the reader went away early")
+        assertNoCrash(p.stderr())
+        assert.include(p.stderr(), "standard output failed (EPIPE)")
+        const path = withReport ? report : fallbackPath(p.stderr(), cwd)
+        if (withReport) assert.include(p.stderr(), `the report is in ${report}`)
+        const r = yield* readReport(path)
+        assert.strictEqual(r.succeeded.length, ids.length)
+        assertAgrees(r, ids, fake)
+      }), 60_000)
+
+    it.scopedLive(`stdout is /dev/full, ${withReport ? "with --report" : "no --report: a fallback file"}`, () =>
+      Effect.gen(function*() {
+        const { fake, dir, cwd, ids, args, env } = yield* setup(SLOWISH.stores, SLOWISH.faults)
+        const report = Path.join(dir, "report.json")
+        const full = yield* Effect.acquireRelease(Effect.sync(() => NodeFs.openSync("/dev/full", "w")), (fd) => Effect.sync(() => NodeFs.closeSync(fd)))
+        const p = yield* cli([...args, "--concurrency", "2", ...(withReport ? ["--report", report] : [])], { env, cwd, stdout: full })
+        const exit = yield* exitWithin(p, 50)
+        assert.strictEqual(exit.code, 0, p.stderr())
+        assertNoCrash(p.stderr())
+        assert.include(p.stderr(), "standard output failed (ENOSPC)")
+        const r = yield* readReport(withReport ? report : fallbackPath(p.stderr(), cwd))
+        assert.strictEqual(r.succeeded.length, ids.length)
+        assertAgrees(r, ids, fake)
+      }), 60_000)
+  }
+})
+
+describe("wechatpay-stores: a report that cannot be written where asked goes to a printed fallback file (exit 2)", () => {
+  it.scopedLive("--report /dev/full", () =>
+    Effect.gen(function*() {
+      const { fake, cwd, ids, args, env } = yield* setup(SLOWISH.stores, SLOWISH.faults)
+      const p = yield* cli([...args, "--concurrency", "2", "--report", "/dev/full"], { env, cwd })
+      const exit = yield* exitWithin(p, 50)
+      assert.strictEqual(exit.code, 2, p.stderr())
+      assertNoCrash(p.stderr())
+      assert.include(p.stderr(), "cannot write the report to /dev/full: ENOSPC; the report was written to ")
+      // The job itself went fine, and says so.
+      assert.match(p.stdout(), /\| succeeded\s+\|\s+2,000 \|/)
+      const r = yield* readReport(fallbackPath(p.stderr(), cwd))
+      assert.strictEqual(r.succeeded.length, ids.length)
+      assertAgrees(r, ids, fake)
+    }), 60_000)
+
+  it.scopedLive("a report directory removed during the job", () =>
+    Effect.gen(function*() {
+      const { fake, dir, cwd, ids, args, env } = yield* setup(SLOWISH.stores, SLOWISH.faults)
+      const out = Path.join(dir, "out")
+      yield* Effect.promise(() => Fs.mkdir(out))
+      const report = Path.join(out, "report.json")
+      const p = yield* cli([...args, "--concurrency", "1", "--report", report], { env, cwd })
+      // The up-front check passed; the directory goes away while the calls are made.
+      yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
+      yield* Effect.promise(() => Fs.rm(out, { recursive: true }))
+      const exit = yield* exitWithin(p, 50)
+      assert.strictEqual(exit.code, 2, p.stderr())
+      assertNoCrash(p.stderr())
+      assert.include(p.stderr(), `cannot write the report to ${report}: ENOENT; the report was written to `)
+      const r = yield* readReport(fallbackPath(p.stderr(), cwd))
+      assert.strictEqual(r.succeeded.length, ids.length)
+      assertAgrees(r, ids, fake)
+    }), 60_000)
+})
+
+describe("wechatpay-stores: signals", () => {
+  it.scopedLive("SIGHUP mid-job (an ssh session dropping): a graceful stop, the report written, exit 2", () =>
+    Effect.gen(function*() {
+      const { fake, dir, cwd, ids, args, env } = yield* setup(2_000, { rates: { slow: 1 }, slowMillis: 300 })
+      const report = Path.join(dir, "report.json")
+      const p = yield* cli([...args, "--concurrency", "1", "--report", report], { env, cwd })
+      yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
+      p.child.kill("SIGHUP")
+      const exit = yield* exitWithin(p, 20)
+      assert.strictEqual(exit.code, 2, p.stderr())
+      assert.isNull(exit.signal)
+      assert.include(p.stderr(), "SIGHUP: stopping")
+      assertNoCrash(p.stderr())
+      const r = yield* readReport(report)
+      assert.strictEqual(r.stoppedBy?.code, "STOPPED")
+      assert.isAbove(r.unresolved.length, 0, "the job must stop, not run to the end")
+      assertAgrees(r, ids, fake)
+      assert.include(p.stdout(), `report written to ${report}`)
+    }), 60_000)
+
+  it.scopedLive("SIGTERM while answers are slow (2 s) and calls are retrying 429s: ends within one attempt timeout (10 s), report written", () =>
+    Effect.gen(function*() {
+      // The first call goes out alone and is answered at once; then four calls at a time meet
+      // mostly 429s (retried with back-off) and slow answers.
+      const { fake, dir, cwd, ids, args, env } = yield* setup(4_000, {
+        script: ["none"],
+        rates: { rateLimit: 0.7, slow: 0.3 },
+        slowMillis: 2_000
+      })
+      const report = Path.join(dir, "report.json")
+      const p = yield* cli([...args, "--concurrency", "4", "--report", report], { env, cwd })
+      yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
+      yield* Effect.sleep("1 second")
+      const signalled = Date.now()
+      p.child.kill("SIGTERM")
+      const exit = yield* exitWithin(p, 20)
+      assert.isBelow(exit.at - signalled, 10_000, "a graceful stop must end within one per-attempt timeout")
+      assert.strictEqual(exit.code, 2, p.stderr())
+      assert.include(p.stderr(), "SIGTERM: stopping")
+      assertNoCrash(p.stderr())
+      const r = yield* readReport(report)
+      assert.strictEqual(r.stoppedBy?.code, "STOPPED")
+      assertAgrees(r, ids, fake)
+    }), 60_000)
+
+  it.scopedLive("a second SIGINT while calls are in flight aborts them: the report is still written, those stores unresolved \"aborted…\"", () =>
+    Effect.gen(function*() {
+      // After the first call, every answer takes 30 s: the calls in flight outlive both signals.
+      const { fake, dir, cwd, ids, args, env } = yield* setup(2_000, { script: ["none"], rates: { slow: 1 }, slowMillis: 30_000 })
+      const report = Path.join(dir, "report.json")
+      const p = yield* cli([...args, "--concurrency", "2", "--report", report], { env, cwd })
+      yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
+      // Both calls after the first are at the sandbox.
+      while (fake.log.length < 3) yield* Effect.sleep("20 millis")
+      p.child.kill("SIGINT")
+      yield* waitFor(p, p.stderr, /SIGINT: stopping/, "the first SIGINT's notice")
+      // Later than 500 ms: a second Ctrl-C, not the same one relayed twice.
+      yield* Effect.sleep("800 millis")
+      const signalled = Date.now()
+      p.child.kill("SIGINT")
+      const exit = yield* exitWithin(p, 20)
+      assert.isBelow(exit.at - signalled, 5_000, "an abort must not wait for the answers")
+      assert.strictEqual(exit.code, 2, p.stderr())
+      assert.include(p.stderr(), "SIGINT: aborting")
+      assertNoCrash(p.stderr())
+      const r = yield* readReport(report)
+      assert.strictEqual(r.stoppedBy?.code, "ABORTED")
+      assert.strictEqual(r.succeeded.length, 200)
+      const aborted = r.unresolved.filter((u) => u.reason.startsWith("aborted"))
+      assert.strictEqual(aborted.length, 400, JSON.stringify(r.unresolved.slice(0, 2)))
+      assertAgrees(r, ids, fake)
+    }), 60_000)
+})
+
+/** Every live process whose parent chain leads to `ancestor`, with its argv. */
+const descendants = (ancestor: number): ReadonlyArray<{ readonly pid: number; readonly argv: ReadonlyArray<string> }> => {
+  const parents = new Map<number, number>()
+  for (const entry of NodeFs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = NodeFs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  const found: Array<{ pid: number; argv: ReadonlyArray<string> }> = []
+  for (const pid of parents.keys()) {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
+      if (p !== ancestor) continue
+      try {
+        found.push({ pid, argv: NodeFs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0") })
+      } catch {
+        // It exited meanwhile.
+      }
+      break
+    }
+  }
+  return found
+}
+
+/** Whether `pid` has exited (gone, or a zombie nobody reaps: init here does not). */
+const hasExited = (pid: number): boolean => {
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
+  } catch {
+    return true
+  }
+}
+
+describe("wechatpay-stores under `npm run cli`: killing npm stops the job instead of orphaning it", () => {
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    it.scopedLive(`npm gets ${signal}: the CLI stops gracefully within a few seconds and writes its report`, () =>
+      Effect.gen(function*() {
+        // Twenty sequential calls of 400 ms: about 8 s of job left when npm is killed.
+        const { fake, dir, ids, args, env } = yield* setup(4_000, { rates: { slow: 1 }, slowMillis: 400 })
+        const report = Path.join(dir, "report.json")
+        // Its own process group, so the finalizer kills whatever is left of the tree.
+        const npm = yield* spawn("npm", ["run", "--silent", "cli", "--", ...args, "--concurrency", "1", "--report", report], {
+          env,
+          cwd: ROOT,
+          detached: true
+        })
+        yield* waitFor(npm, npm.stdout, /^progress: /m, "the first progress line")
+        const node = descendants(npm.child.pid!).filter((p) => p.argv.includes(MAIN) || p.argv.includes("src/cli/main.ts"))
+          .filter((p) => Path.basename(p.argv[0]!) === "node" || p.argv[0] === process.execPath)
+        assert.strictEqual(node.length, 1, JSON.stringify(descendants(npm.child.pid!)))
+        const cliPid = node[0]!.pid
+        const killed = Date.now()
+        process.kill(npm.child.pid!, signal)
+        while (!hasExited(cliPid)) {
+          assert.isBelow(Date.now() - killed, 6_000, `the CLI still runs: ${npm.stdout()} / ${npm.stderr()}`)
+          yield* Effect.sleep("50 millis")
+        }
+        // The CLI's output pipes (shared with npm's) close once it is gone.
+        yield* exitWithin(npm, 10)
+        assert.match(npm.stderr(), /wechatpay-stores: .*stopping/)
+        assertNoCrash(npm.stderr())
+        const r = yield* readReport(report)
+        assert.strictEqual(r.stoppedBy?.code, "STOPPED")
+        assert.isAbove(r.unresolved.length, 2_000, "the job must stop, not run to the end")
+        assertAgrees(r, ids, fake)
+      }), 60_000)
+  }
+})
+
+describe("the CLI's output sinks (in-process)", () => {
+  it.effect("a stream that fails (EPIPE) is never thrown at the caller: writes stop, failure says why", () =>
+    Effect.gen(function*() {
+      let received = ""
+      let calls = 0
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          calls++
+          // The reader goes away after two lines.
+          if (received.split("\n").length > 2) return callback(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))
+          received += chunk.toString("utf8")
+          callback()
+        }
+      })
+      const sink = Output.streamSink(stream)
+      assert.strictEqual(yield* sink.failure!, undefined)
+      for (let i = 0; i < 5; i++) sink.write(`line ${i}\n`)
+      assert.strictEqual(yield* sink.failure!, "EPIPE")
+      const before = calls
+      sink.write("more\n")
+      assert.strictEqual(calls, before, "nothing is written once the output failed")
+      assert.strictEqual(received, "line 0\nline 1\n")
+    }))
+
+  it("a stop message is printed on one line", () => {
+    assert.strictEqual(Output.oneLine("no answer from\n  api.mch.weixin.qq.com:\r\n\u0007refused"), "no answer from api.mch.weixin.qq.com: refused")
+  })
+})
+
+describe("cli disassociate: WeChat Pay unreachable (in-process)", () => {
+  it.scopedLive("the job stops: exit 2, one readable \"stopped by UNREACHABLE\" line naming the hosts, the report written", () =>
+    Effect.gen(function*() {
+      // Two loopback ports nobody listens on: every attempt is refused at once.
+      const closedPort = Effect.async<number>((resume) => {
+        const server = Net.createServer().listen(0, "127.0.0.1", () => {
+          const port = (server.address() as Net.AddressInfo).port
+          server.close(() => resume(Effect.succeed(port)))
+        })
+      })
+      const primary = `http://127.0.0.1:${yield* closedPort}`
+      const backup = `http://127.0.0.1:${yield* closedPort}`
+      const dir = yield* Effect.acquireRelease(
+        Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-unreachable-test-"))),
+        (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
+      )
+      const settings = yield* SandboxSettings.write(keys, { baseUrl: primary, backupBaseUrl: backup }, Path.join(dir, "keys"))
+      const ids = Array.from({ length: 2_000 }, (_, i) => FakeWechatPay.storeId(i))
+      const stores = Path.join(dir, "stores.txt")
+      yield* Effect.promise(() => Fs.writeFile(stores, ids.join("\n")))
+      const report = Path.join(dir, "report.json")
+      let out = ""
+      let err = ""
+      const code = yield* run(
+        ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", stores, "--report", report],
+        {
+          out: { isTTY: false, write: (t) => void (out += t) },
+          err: { isTTY: false, write: (t) => void (err += t) },
+          stdin: Readable.from([])
+        }
+      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(settings.env)))))
+      assert.strictEqual(code, 2, err)
+      const r = yield* readReport(report)
+      assert.strictEqual(r.stoppedBy?.code, "UNREACHABLE")
+      assert.strictEqual(r.succeeded.length, 0)
+      assert.strictEqual(r.unresolved.length, ids.length)
+      const lines = out.split("\n").filter((l) => l.startsWith("stopped by "))
+      assert.deepStrictEqual(lines, [`stopped by UNREACHABLE: ${Output.oneLine(r.stoppedBy!.message)}`])
+      assert.include(lines[0], "127.0.0.1")
+      // The message is printed once: the line written when the job stops names only the code.
+      assert.strictEqual(out.split(r.stoppedBy!.message).length - 1, 1, out)
+      assert.include(out, "stopping (UNREACHABLE)")
+      assert.strictEqual(err, "")
+    }), 60_000)
+})
