@@ -135,7 +135,7 @@ type Stopped = typeof STOPPED
 
 interface Limiter {
   readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** `run`, but a stop during the wait for the permit gives the slot back and skips `effect`. */
+  /** `run`, but a stop before or during the wait for the permit gives the slot back and skips `effect`. */
   readonly runUnless: <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) => Effect.Effect<A | Stopped, E, R>
 }
 
@@ -168,18 +168,31 @@ const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limit
     let oldest = 0
     let granted = 0
     let lastSlot = Number.NEGATIVE_INFINITY
-    const take = turn.withPermits(1)(Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const slot = Math.max(now, lastSlot + spacing, window > 0 ? seen[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
-      if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
+    // Under a stop signal, a stop before or during the wait for the slot gives the slot back. Only
+    // that sleep is raced (a fiber only when there is a wait): fibers queued on `turn` behind it
+    // then find the stop as soon as they get their turn.
+    const takeWith = (stop: Deferred.Deferred<void> | undefined) =>
+      turn.withPermits(1)(Effect.gen(function*() {
+        if (stop !== undefined && (yield* Deferred.isDone(stop))) return STOPPED
+        const now = yield* Clock.currentTimeMillis
+        const slot = Math.max(now, lastSlot + spacing, window > 0 ? seen[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
+        if (slot > now) {
+          const sleep = Effect.sleep(Duration.millis(slot - now))
+          if (stop === undefined) yield* sleep
+          else if ((yield* unlessStopped(sleep, stop)) === STOPPED) return STOPPED
+        }
+        return grant(slot, yield* Clock.currentTimeMillis)
+      }))
+    const grant = (slot: number, now: number): number => {
       lastSlot = slot
       if (window === 0) return -1
       const at = oldest
-      seen[at] = yield* Clock.currentTimeMillis
+      seen[at] = now
       holder[at] = granted++
       oldest = (oldest + 1) % window
       return at
-    }))
+    }
+    const take = takeWith(undefined)
     // Moves the entry to the attempt's end, unless `limit` newer permits have reused it.
     const finished = (at: number, permit: number) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -193,10 +206,10 @@ const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limit
     }
     const runUnless = <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) =>
       Effect.flatMap(
-        unlessStopped(take, stop),
+        takeWith(stop),
         (at): Effect.Effect<A | Stopped, E, R> => at === STOPPED ? Effect.succeed(STOPPED) : granted_(at, effect)
       )
-    return { run: (effect) => Effect.flatMap(take, (at) => granted_(at, effect)), runUnless }
+    return { run: (effect) => Effect.flatMap(take, (at) => granted_(at as number, effect)), runUnless }
   })
 
 const makeLimiter = (
@@ -305,16 +318,13 @@ export const make = (
       prepared: WechatPayClientModule.Prepared,
       stop: Deferred.Deferred<void> | undefined
     ): Effect.Effect<Attempted | Stopped> =>
-      stop === undefined ? limit.run(onDomain(prepared)) : Effect.flatMap(Deferred.isDone(stop), (done) =>
-        done
-          ? Effect.succeed(STOPPED)
-          : limit.runUnless(
-            Effect.flatMap(
-              Deferred.isDone(stop),
-              (late): Effect.Effect<Attempted | Stopped> => late ? Effect.succeed(STOPPED) : onDomain(prepared)
-            ),
-            stop
-          ))
+      stop === undefined ? limit.run(onDomain(prepared)) : limit.runUnless(
+        Effect.flatMap(
+          Deferred.isDone(stop),
+          (late): Effect.Effect<Attempted | Stopped> => late ? Effect.succeed(STOPPED) : onDomain(prepared)
+        ),
+        stop
+      )
 
     type Result = DisassociateStores.DisassociateStoresResult
     type OnAttempt = AttemptObserver["Type"]["onAttempt"]

@@ -5,7 +5,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import * as net from "node:net"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
 import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
@@ -183,6 +183,29 @@ describe("stopWhen: after the stop, no attempt starts", () => {
       assert.strictEqual(fake.log.length, 1, "no attempt after the stop")
       assertPartition(report, ids)
       assert.strictEqual(report.summary.unresolved, 1_000)
+    }))
+})
+
+describe("the service under a StopSignal", () => {
+  it.scoped("a call still waiting for its first permit fails with NotSentError; one in its back-off with its last error", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const fake = Scripted.make((request, i) => i === 0 ? Scripted.apiError(500, "SYSTEM_ERROR", "系统异常,请稍后重试") : echo(request))
+      const layer = Scripted.serviceLayer(fake, { rateLimit: { limit: 1, interval: "10 seconds" }, retry: { baseDelay: "1 second", jitter: 0 } })
+      const stores = yield* Effect.map(Layer.build(layer), Context.get(ProductCouponStores.ProductCouponStores))
+      const stopped = yield* Deferred.make<void>()
+      const underStop = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.provideService(effect, ProductCouponStores.StopSignal, { stopped })
+      const first = yield* Effect.fork(underStop(stores.disassociateStores(Scripted.sampleInput)))
+      const second = yield* Effect.fork(underStop(stores.disassociateStores(Scripted.sampleInput)))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(fake.requests.length, 1, "the first call's retry and the second call wait for permits")
+      yield* Deferred.succeed(stopped, undefined)
+      const [a, b] = [yield* Fiber.await(first), yield* Fiber.await(second)]
+      assert.isTrue(Exit.isFailure(a) && Cause.failureOption(a.cause).pipe(Option.map((e) => e._tag), Option.getOrNull) === "SystemError")
+      assert.isTrue(Exit.isFailure(b) && Cause.failureOption(b.cause).pipe(Option.map((e) => e._tag), Option.getOrNull) === "NotSentError")
+      yield* TestClock.adjust("60 seconds")
+      assert.strictEqual(fake.requests.length, 1)
     }))
 })
 
