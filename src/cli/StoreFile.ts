@@ -67,6 +67,32 @@ export const parseCsvRecord = (text: string): Array<string> | undefined => {
   return fields
 }
 
+/**
+ * Whether a quoted field is still open after `text`, which continues a record whose
+ * quoted field was open (as {@link parseCsvRecord} reads it). Scanning only the new
+ * line keeps a long multi-line record linear, where re-parsing it per line was quadratic.
+ */
+const csvStillQuoted = (text: string): boolean => {
+  let quoted = true
+  let fieldLength = 1 // the line break that joined this line to the open field
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (quoted) {
+      if (c === 0x22) {
+        if (text.charCodeAt(i + 1) === 0x22) {
+          i++
+          fieldLength++
+          continue
+        }
+        quoted = false
+      } else fieldLength++
+    } else if (c === 0x22 && fieldLength === 0) quoted = true
+    else if (c === 0x2c) fieldLength = 0
+    else fieldLength++
+  }
+  return quoted
+}
+
 type Mode =
   | { readonly _tag: "Undecided" }
   | { readonly _tag: "Text" }
@@ -284,7 +310,7 @@ class IdParser {
       case "Csv": {
         if (this.pending === "") this.pendingStart = lineNo
         const text = this.pending === "" ? line : `${this.pending}\n${line}`
-        const record = parseCsvRecord(text)
+        const record = this.pending !== "" && csvStillQuoted(line) ? undefined : parseCsvRecord(text)
         if (record === undefined) {
           // Counted with the next lines' bytes against the record bound.
           this.pending = text
@@ -433,7 +459,13 @@ export const open = (
         catch: (e) => new StoreFileError({ source, reason: `cannot read: ${code(e)}` })
       })
       if (stat.isDirectory()) return yield* new StoreFileError({ source, reason: "cannot read: EISDIR (a directory, not a file)" })
-      if (stat.isFIFO()) {
+      if (stat.isSocket()) {
+        // A socket cannot be opened by path (ENXIO), but standard input is often one (a child
+        // process's "pipe" is a socketpair): /dev/stdin and /dev/fd/N name a descriptor we hold.
+        const fd = path === "/dev/stdin" ? 0 : Number(/^\/(?:dev|proc\/self)\/fd\/(\d+)$/.exec(path)?.[1] ?? Number.NaN)
+        if (Number.isNaN(fd)) return yield* new StoreFileError({ source, reason: "cannot read: a socket" })
+        once = yield* readablePull(source, fd === 0 ? stdin ?? process.stdin : new Net.Socket({ fd, readable: true, writable: false }))
+      } else if (stat.isFIFO()) {
         // A blocking open() of a FIFO waits for a writer in the thread pool, where nothing can
         // cancel it. O_NONBLOCK returns at once; the socket then waits for data and EOF in the
         // event loop, and is destroyed on a stop.
