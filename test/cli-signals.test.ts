@@ -269,16 +269,16 @@ describe("wechatpay-stores: signals", () => {
   it.scopedLive("SIGTERM while answers are slow (2 s) and calls are retrying 429s: ends within one attempt timeout (10 s), report written", () =>
     Effect.gen(function*() {
       // The first call goes out alone and is answered at once; then four calls at a time meet
-      // mostly 429s (retried with back-off) and slow answers.
+      // mostly 429s (retried with back-off growing to 8 s, up to 30 s a call) and slow answers.
       const { fake, dir, cwd, ids, args, env } = yield* setup(4_000, {
         script: ["none"],
-        rates: { rateLimit: 0.7, slow: 0.3 },
+        rates: { rateLimit: 0.9, slow: 0.1 },
         slowMillis: 2_000
       })
       const report = Path.join(dir, "report.json")
       const p = yield* cli([...args, "--concurrency", "4", "--report", report], { env, cwd })
       yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
-      yield* Effect.sleep("1 second")
+      yield* Effect.sleep("1500 millis")
       const signalled = Date.now()
       p.child.kill("SIGTERM")
       const exit = yield* exitWithin(p, 20)
@@ -301,7 +301,7 @@ describe("wechatpay-stores: signals", () => {
       // Both calls after the first are at the sandbox.
       while (fake.log.length < 3) yield* Effect.sleep("20 millis")
       p.child.kill("SIGINT")
-      yield* waitFor(p, p.stderr, /SIGINT: stopping/, "the first SIGINT's notice")
+      yield* waitFor(p, p.stderr, /stopping/, "the first SIGINT's notice")
       // Later than 500 ms: a second Ctrl-C, not the same one relayed twice.
       yield* Effect.sleep("800 millis")
       const signalled = Date.now()
@@ -371,8 +371,11 @@ describe("wechatpay-stores under `npm run cli`: killing npm stops the job instea
           detached: true
         })
         yield* waitFor(npm, npm.stdout, /^progress: /m, "the first progress line")
-        const node = descendants(npm.child.pid!).filter((p) => p.argv.includes(MAIN) || p.argv.includes("src/cli/main.ts"))
-          .filter((p) => Path.basename(p.argv[0]!) === "node" || p.argv[0] === process.execPath)
+        // The node process running main.ts (not a shell, nor a tsx wrapper that spawns one).
+        const node = descendants(npm.child.pid!).filter((p) =>
+          p.argv.some((a) => a.endsWith("src/cli/main.ts")) && Path.basename(p.argv[0]!) === "node" &&
+          !p.argv.some((a) => a.endsWith("/.bin/tsx") || a.endsWith("tsx/dist/cli.mjs"))
+        )
         assert.strictEqual(node.length, 1, JSON.stringify(descendants(npm.child.pid!)))
         const cliPid = node[0]!.pid
         const killed = Date.now()
