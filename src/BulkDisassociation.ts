@@ -543,7 +543,7 @@ export const disassociateAll = <E = never, R = never>(
             const error = event.error
             if (error !== undefined && DomainFailover.triggersFailover(error)) {
               silentHosts.set(event.baseUrl, networkWhy(error))
-            } else if (event.outcome === "success" || event.status !== undefined || (error?._tag === "TransportError")) {
+            } else if (event.outcome === "success" || event.status !== undefined || error?._tag === "TransportError") {
               // An answer came back (a response-phase transport failure had its status line).
               silentHosts.clear()
               silentCalls = 0
