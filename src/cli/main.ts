@@ -282,7 +282,11 @@ if (isMain) {
     process.exit(130)
   }
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
-  const parentWatch = watchParent(() => requestStop("the parent process exited"))
+  // Only under `npm run`/`npm start` (npm sets npm_lifecycle_event): a job an operator started
+  // with `&` and `disown`, or under nohup, must keep running when its shell exits.
+  const parentWatch = process.env["npm_lifecycle_event"] === undefined
+    ? { cancel: () => {} }
+    : watchParent(() => requestStop("the parent process exited"))
   fiber.addObserver((exit) => {
     parentWatch.cancel()
     let code: number
