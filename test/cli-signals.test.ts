@@ -396,6 +396,33 @@ describe("wechatpay-stores under `npm run cli`: killing npm stops the job instea
   }
 })
 
+describe("wechatpay-stores run directly does not watch its parent", () => {
+  it.scopedLive("started with & by a shell that exits while it runs, it still runs its job to the end", () =>
+    Effect.gen(function*() {
+      // Twenty sequential calls of 300 ms: the shell exits (after 3 s, once the CLI is up and
+      // watching whatever its parent is) long before the job ends.
+      const { fake, dir, ids, args, env } = yield* setup(4_000, { rates: { slow: 1 }, slowMillis: 300 })
+      const report = Path.join(dir, "report.json")
+      const { npm_lifecycle_event: _, ...direct } = env
+      const line = [process.execPath, "--import", TSX, MAIN, ...args, "--concurrency", "1", "--report", report]
+        .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+      const shell = yield* spawn("sh", ["-c", `${line} > cli.log 2>&1 & echo $!; sleep 3`], { env: direct, cwd: dir, detached: true })
+      yield* exitWithin(shell, 10)
+      const pid = Number(shell.stdout().trim())
+      assert.isTrue(Number.isInteger(pid) && pid > 1, shell.stdout())
+      yield* Effect.addFinalizer(() => Effect.sync(() => { try { process.kill(pid, "SIGKILL") } catch { /* gone */ } }))
+      const started = Date.now()
+      while (!hasExited(pid)) {
+        assert.isBelow(Date.now() - started, 50_000, "the job did not end")
+        yield* Effect.sleep("100 millis")
+      }
+      const r = yield* readReport(report)
+      assert.strictEqual(r.stoppedBy, undefined)
+      assert.strictEqual(r.succeeded.length, ids.length)
+      assertAgrees(r, ids, fake)
+    }), 60_000)
+})
+
 describe("the CLI's output sinks (in-process)", () => {
   it.effect("a stream that fails (EPIPE) is never thrown at the caller: writes stop, failure says why", () =>
     Effect.gen(function*() {
