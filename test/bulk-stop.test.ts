@@ -37,6 +37,24 @@ const echo = (request: Scripted.Recorded): Scripted.Step => {
  * Advances the TestClock in small steps until the job is done or `millis` have passed; returns the
  * report and how long after the call it took (TestClock time).
  */
+/** 1,000 stores on a loopback sandbox whose first 20 answers take 5 s, and a service over it (real HTTP). */
+const slowSandbox = (options: ProductCouponStores.Options) =>
+  Effect.gen(function*() {
+    const keys = yield* TestKeys.generate()
+    const fake = FakeWechatPay.makeWith(keys, {
+      seed: FakeWechatPay.generate({ stores: 1_000 }),
+      rateLimit: false,
+      faults: { script: Array.from({ length: 20 }, () => "slow" as const), slowMillis: 5_000 }
+    })
+    const server = yield* SandboxServer.make(fake)
+    const layer = ProductCouponStores.layerMerchant(
+      TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
+      options
+    ).pipe(Layer.provide(FetchHttpClient.layer))
+    const ids = Array.from({ length: 1_000 }, (_, i) => FakeWechatPay.storeId(i))
+    return { fake, layer, ids }
+  })
+
 const doneWithin = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, millis: number, step = 10) =>
   Effect.gen(function*() {
     for (let waited = 0; waited <= millis; waited += step) {
@@ -153,18 +171,7 @@ describe("stopWhen: after the stop, no attempt starts", () => {
 
   it.scopedLive("real time, slow answers over HTTP: the stop completes within one per-attempt timeout", () =>
     Effect.gen(function*() {
-      const keys = yield* TestKeys.generate()
-      const fake = FakeWechatPay.makeWith(keys, {
-        seed: FakeWechatPay.generate({ stores: 1_000 }),
-        rateLimit: false,
-        faults: { script: Array.from({ length: 20 }, () => "slow" as const), slowMillis: 5_000 }
-      })
-      const server = yield* SandboxServer.make(fake)
-      const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-        { timeout: "400 millis", retry: { baseDelay: "50 millis", jitter: 0 }, rateLimit: false }
-      ).pipe(Layer.provide(FetchHttpClient.layer))
-      const ids = Array.from({ length: 1_000 }, (_, i) => FakeWechatPay.storeId(i))
+      const { fake, layer, ids } = yield* slowSandbox({ timeout: "400 millis", retry: { baseDelay: "50 millis", jitter: 0 }, rateLimit: false })
       const stop = yield* Deferred.make<void>()
       const fiber = yield* B.disassociateAll(ids, {
         productCouponId: FakeWechatPay.Fixture.productCouponId,
@@ -269,18 +276,7 @@ describe("abortWhen: calls in flight are interrupted, the report is complete", (
 
   it.scopedLive("real time over HTTP: slow answers, an abort returns the full report at once", () =>
     Effect.gen(function*() {
-      const keys = yield* TestKeys.generate()
-      const fake = FakeWechatPay.makeWith(keys, {
-        seed: FakeWechatPay.generate({ stores: 1_000 }),
-        rateLimit: false,
-        faults: { script: Array.from({ length: 20 }, () => "slow" as const), slowMillis: 5_000 }
-      })
-      const server = yield* SandboxServer.make(fake)
-      const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-        { rateLimit: false }
-      ).pipe(Layer.provide(FetchHttpClient.layer))
-      const ids = Array.from({ length: 1_000 }, (_, i) => FakeWechatPay.storeId(i))
+      const { fake, layer, ids } = yield* slowSandbox({ rateLimit: false })
       const abort = yield* Deferred.make<void>()
       const fiber = yield* B.disassociateAll(ids, {
         productCouponId: FakeWechatPay.Fixture.productCouponId,
