@@ -423,6 +423,21 @@ describe("wechatpay-stores run directly does not watch its parent", () => {
     }), 60_000)
 })
 
+describe("the CLI's line about contradictory answers", () => {
+  it("nothing when every answer was consistent; otherwise one line with the count, the stores, the first reason and its Request-ID", () => {
+    assert.strictEqual(Output.anomalyLine([]), "")
+    const line = Output.anomalyLine([
+      { requestId: "REQ-1", reason: "contradictory answer: total_count is 7\nbut 5 distinct stores were sent", stores: ["1", "2", "3", "4", "5"] },
+      { requestId: undefined, reason: "contradictory answer: listed as both succeeded and failed", stores: ["9"] }
+    ])
+    assert.strictEqual(line.split("\n").length, 2, "one line")
+    assert.include(line, "2 answers from WeChat Pay contradicted themselves or the request (6 stores left unresolved)")
+    assert.include(line, "first: contradictory answer: total_count is 7 but 5 distinct stores were sent (Request-ID REQ-1)")
+    assert.include(line, `"anomalies"`)
+    assert.include(Output.anomalyLine([{ requestId: undefined, reason: "r", stores: ["1"] }]), "1 answer from WeChat Pay contradicted itself or the request (1 store left unresolved); first: r;")
+  })
+})
+
 describe("the CLI's output sinks (in-process)", () => {
   it.effect("a stream that fails (EPIPE) is never thrown at the caller: writes stop, failure says why", () =>
     Effect.gen(function*() {

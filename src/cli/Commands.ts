@@ -224,6 +224,7 @@ const runJob = (
     if (report.stoppedBy !== undefined) {
       io.out.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
     }
+    io.out.write(Output.anomalyLine(report.anomalies))
     yield* keepReport(args.report, report, io, keepWhenOutputFails)
     return report
   }).pipe(

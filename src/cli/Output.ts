@@ -3,7 +3,7 @@
  * otherwise, and a closing summary table.
  */
 import { Effect } from "effect"
-import type { ProgressEvent, Summary } from "../BulkDisassociation.js"
+import type { Anomaly, ProgressEvent, Summary } from "../BulkDisassociation.js"
 
 /** Where output goes; the tests pass their own. */
 export interface Sink {
@@ -86,6 +86,20 @@ export const stderr: Sink = streamSink(process.stderr)
 /** A message on one line: a multi-line or control-character message must not break the output. */
 export const oneLine = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/\s{2,}/g, " ").trim()
+
+/**
+ * One line about answers that contradicted themselves or the request, or "" when there were none:
+ * their stores are unresolved, and an operator should know why before re-running them.
+ */
+export const anomalyLine = (anomalies: ReadonlyArray<Anomaly>): string => {
+  if (anomalies.length === 0) return ""
+  const first = anomalies[0]!
+  const stores = anomalies.reduce((n, a) => n + a.stores.length, 0)
+  return `warning: ${fmt(anomalies.length)} ${anomalies.length === 1 ? "answer" : "answers"} from WeChat Pay contradicted ` +
+    `${anomalies.length === 1 ? "itself" : "themselves"} or the request (${fmt(stores)} ${stores === 1 ? "store" : "stores"} left unresolved); ` +
+    `first: ${oneLine(first.reason)}${first.requestId === undefined ? "" : ` (Request-ID ${oneLine(first.requestId)})`}; ` +
+    `the report's "anomalies" lists them all\n`
+}
 
 /** Numbers as the CLI prints them: 12,345. */
 export const fmt = (n: number): string => n.toLocaleString("en-US")
