@@ -238,48 +238,31 @@ const settleAnswer = (
 // ---------------------------------------------------------------------------
 // Error classification
 
-/** Errors that will fail every remaining call of the job: stop instead of sending more. */
-export const STOPPING_ERRORS: ReadonlySet<string> = new Set([
-  "StockExpiredError",
-  "StockScopeNotSpecificError",
-  "ProductCouponNotFoundError",
-  "StockNotFoundError",
-  "NotFoundError",
-  "NoAuthError",
-  "SignError"
-])
-
-/** Definitive rejections of one call: its stores certainly did not change. */
-export const REJECTING_ERRORS: ReadonlySet<string> = new Set([
-  "ParamError",
-  "InvalidRequestError",
-  "RequestValidationError",
-  ...STOPPING_ERRORS
-])
-
 /** A transport failure says why and where (the method and path are the same for every call). */
 const unknownReason = (error: DisassociateStoresError): string =>
   error._tag === "TransportError"
     ? `TransportError: ${describeTransport(error)}${error.phase === "response" ? " (while reading the answer)" : ""}`
     : `${error._tag}: ${error.message}`
 
-/** What a failed call means for its stores, and whether the job must stop. */
+/**
+ * What a failed call means for its stores, and whether the job must stop: read from the error's own
+ * `behaviour`, so a new error class needs no edit here.
+ */
 export const classify = (error: DisassociateStoresError): { readonly outcome: ChunkOutcome; readonly stops: boolean } => {
-  const requestId = "requestId" in error ? error.requestId : undefined
-  const stops = STOPPING_ERRORS.has(error._tag)
-  if (REJECTING_ERRORS.has(error._tag)) {
-    // An unsigned error answer may come from anything on the way, so it cannot prove the stores were
-    // left alone (protocol notes §2.3). 401 SIGN_ERROR is unsigned by design; local validation sent nothing.
-    const trusted = !("verified" in error) || error.verified || error._tag === "SignError"
-    if (trusted) {
-      const code = "code" in error && typeof error.code === "string" ? error.code : "INVALID_INPUT"
-      return { outcome: { _tag: "Rejected", code, message: error.message }, stops }
-    }
-    return { outcome: { _tag: "Unknown", reason: `${error._tag} (unsigned answer): ${error.message}`, requestId }, stops }
+  const { outcome, stopsJob: stops } = error.behaviour
+  if (outcome === "failed") {
+    // A trusted rejection (or one refused before sending): its stores certainly did not change.
+    const code = "code" in error && typeof error.code === "string" ? error.code : "INVALID_INPUT"
+    return { outcome: { _tag: "Rejected", code, message: error.message }, stops }
   }
+  const requestId = "requestId" in error ? error.requestId : undefined
+  // A documented rejection that came unsigned could come from anything on the way: say so.
+  const reason = "verified" in error && !error.verified && "code" in error && error.behaviour.retry === "never"
+    ? `${error._tag} (unsigned answer): ${error.message}`
+    : unknownReason(error)
   // Everything else (429 after retries, 5xx, transport, timeout, verification, probe, decode): the
   // request may or may not have been applied.
-  return { outcome: { _tag: "Unknown", reason: unknownReason(error), requestId }, stops }
+  return { outcome: { _tag: "Unknown", reason, requestId }, stops }
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Either, Option, ParseResult, Schema } from "effect"
-import { excerpt, ResponseDecodeError } from "./WechatPayError.js"
+import { type Behaviour, excerpt, REFUSED_LOCALLY, ResponseDecodeError } from "./WechatPayError.js"
 
 /** "单次最多可批量取消200个门店" — the one size limit the endpoint page states. */
 export const MAX_STORES = 200
@@ -115,6 +115,11 @@ export class RequestValidationError extends Schema.TaggedError<RequestValidation
   /** For store entries: the position in `storeList`. */
   index: Schema.optional(Schema.Number)
 }) {
+  /** Nothing was signed or sent. See `WechatPayError.Behaviour`. */
+  get behaviour(): Behaviour {
+    return REFUSED_LOCALLY
+  }
+
   override get message(): string {
     return `${this.field}: ${this.reason}`
   }

@@ -9,18 +9,18 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Ref } from "effect"
-import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+import type { HasBehaviour } from "./WechatPayError.js"
 
 /** How long the backup stays in use after a failover. */
 export const DEFAULT_WINDOW = Duration.minutes(3)
 
 /**
- * Does this failure mean the domain itself is unreachable? Transport failures
- * before any response, and timeouts (this endpoint's answers are tiny, so a
- * timeout almost always means nothing came back).
+ * Does this failure mean the domain itself is unreachable? The error says so
+ * (`behaviour.triggersFailover`): transport failures before any response, and
+ * timeouts (this endpoint's answers are tiny, so a timeout almost always means
+ * nothing came back).
  */
-export const triggersFailover = (error: DisassociateStoresError): boolean =>
-  (error._tag === "TransportError" && error.phase === "request") || error._tag === "TimeoutError"
+export const triggersFailover = (error: HasBehaviour): boolean => error.behaviour.triggersFailover
 
 export interface Options {
   readonly primary: string

@@ -10,35 +10,19 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
-import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
-import { ConfigurationError } from "./WechatPayError.js"
+import { ConfigurationError, type HasBehaviour } from "./WechatPayError.js"
 
 /** How an error bears on retrying. */
 export type Retryability = "rate-limited" | "transient" | "final"
 
-const byStatus = (status: number): Retryability =>
-  status === 429 ? "rate-limited" : status === 500 || status === 502 || status === 503 || status === 504 ? "transient" : "final"
-
-/** Classifies a failure of one attempt. */
-export const classify = (error: DisassociateStoresError): Retryability => {
-  switch (error._tag) {
-    case "RateLimitExceededError":
-      return "rate-limited"
-    case "SystemError":
-    case "TransportError":
-    case "TimeoutError":
-      return "transient"
-    // Undocumented answers: judge by the status (e.g. a 503 gateway page).
-    case "UnknownApiError":
-    case "UnexpectedResponseError":
-      return byStatus(error.status)
-    default:
-      return "final"
-  }
+/** Classifies a failure of one attempt: what the error itself says (`behaviour.retry`). */
+export const classify = (error: HasBehaviour): Retryability => {
+  const retry = error.behaviour.retry
+  return retry === "never" ? "final" : retry
 }
 
 /** @since 0.1.0 */
-export const isRetryable = (error: DisassociateStoresError): boolean => classify(error) !== "final"
+export const isRetryable = (error: HasBehaviour): boolean => classify(error) !== "final"
 
 /** Tuning; every field has a documented default. */
 export interface Options {
@@ -138,7 +122,7 @@ export const initialState: State = { retries: 0, rateLimited: 0, transient: 0, s
 export const decide = (
   policy: Policy,
   state: State,
-  error: DisassociateStoresError,
+  error: HasBehaviour,
   random: number
 ): { readonly delayMillis: number; readonly state: State } | undefined => {
   const kind = classify(error)
@@ -159,8 +143,8 @@ export const decide = (
  * after the decision. Jitter draws from effect's `Random` (deterministic under
  * `TestRandom`), delays are slept on effect's `Clock` (so `TestClock` drives them).
  */
-export const schedule = (policy: Policy = DEFAULTS): Schedule.Schedule<State, DisassociateStoresError> =>
-  Schedule.makeWithState(initialState, (now, error: DisassociateStoresError, state: State) =>
+export const schedule = (policy: Policy = DEFAULTS): Schedule.Schedule<State, HasBehaviour> =>
+  Schedule.makeWithState(initialState, (now, error: HasBehaviour, state: State) =>
     Effect.map(policy.jitter === 0 ? Effect.succeed(0.5) : Random.next, (random) => {
       const next = decide(policy, state, error, random)
       return next === undefined

@@ -6,6 +6,45 @@
  */
 import { Schema } from "effect"
 
+/**
+ * What an error means for the machinery around a call. Every error a call can fail with carries
+ * one (`error.behaviour`); the retry schedule, failover and the bulk job read it, so adding an
+ * error is one class, not an edit to three tables.
+ */
+export interface Behaviour {
+  /** `rate-limited` and `transient` are sent again by the retry schedule (each with its own budget); `never` is final. */
+  readonly retry: "rate-limited" | "transient" | "never"
+  /**
+   * `failed`: the call provably changed nothing (a trusted rejection, or refused before sending), so a
+   * job reports its stores as failed. `unresolved`: the outcome is unknown (or nothing was sent because
+   * the job stopped), so its stores are unresolved.
+   */
+  readonly outcome: "failed" | "unresolved"
+  /** Every further call of a job would fail the same way: the job stops after this one. */
+  readonly stopsJob: boolean
+  /** No answer came from the domain at all: the next attempts go to the backup domain. */
+  readonly triggersFailover: boolean
+}
+
+/** Anything a call can fail with: it says how it behaves. */
+export interface HasBehaviour {
+  readonly _tag: string
+  readonly message: string
+  readonly behaviour: Behaviour
+}
+
+/** An outcome nobody can know, and nothing to retry: verification failures, probes, decode failures. */
+export const UNKNOWN_OUTCOME: Behaviour = { retry: "never", outcome: "unresolved", stopsJob: false, triggersFailover: false }
+
+/** Refused before anything was sent: the call changed nothing and sending it again changes nothing. */
+export const REFUSED_LOCALLY: Behaviour = { retry: "never", outcome: "failed", stopsJob: false, triggersFailover: false }
+
+/** Undocumented answers are judged by their status: 429 and the usual 5xx of a busy server are retried. */
+export const byStatus = (status: number): Behaviour => ({
+  ...UNKNOWN_OUTCOME,
+  retry: status === 429 ? "rate-limited" : status === 500 || status === 502 || status === 503 || status === 504 ? "transient" : "never"
+})
+
 /** Configuration that is missing or malformed, naming the variable or option at fault. */
 export class ConfigurationError extends Schema.TaggedError<ConfigurationError>(
   "effect-wechatpay/ConfigurationError"
@@ -36,6 +75,11 @@ export class RequestEncodeError extends Schema.TaggedError<RequestEncodeError>("
   "RequestEncodeError",
   { reason: Schema.String }
 ) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return REFUSED_LOCALLY
+  }
+
   override get message(): string {
     return `the request body cannot be encoded as JSON: ${this.reason}`
   }
@@ -46,6 +90,11 @@ export class SigningError extends Schema.TaggedError<SigningError>("effect-wecha
   "SigningError",
   { reason: Schema.String, cause: Schema.optional(Schema.Defect) }
 ) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `signing failed: ${this.reason}`
   }
@@ -66,6 +115,11 @@ export class TransportError extends Schema.TaggedError<TransportError>("effect-w
     cause: Schema.optional(Schema.Defect)
   }
 ) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return { retry: "transient", outcome: "unresolved", stopsJob: false, triggersFailover: this.phase === "request" }
+  }
+
   override get message(): string {
     return `${this.method} ${this.url}: transport failure (${this.phase}): ${describeTransport(this)}`
   }
@@ -152,6 +206,11 @@ export class TimeoutError extends Schema.TaggedError<TimeoutError>("effect-wecha
   "TimeoutError",
   { method: Schema.String, url: Schema.String, timeoutMillis: Schema.Number }
 ) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return { retry: "transient", outcome: "unresolved", stopsJob: false, triggersFailover: true }
+  }
+
   override get message(): string {
     return `${this.method} ${this.url}: no response within ${this.timeoutMillis} ms`
   }
@@ -169,6 +228,11 @@ export class MissingSignatureHeadersError extends Schema.TaggedError<MissingSign
   ...responseFields,
   missing: Schema.Array(Schema.String)
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response ${this.status} is missing ${this.missing.join(", ")} (request id ${this.requestId ?? "none"})`
   }
@@ -183,6 +247,11 @@ export class StaleTimestampError extends Schema.TaggedError<StaleTimestampError>
   nowSeconds: Schema.Number,
   toleranceSeconds: Schema.Number
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response timestamp ${this.timestamp} is not within ${this.toleranceSeconds}s of now (${this.nowSeconds})`
   }
@@ -196,6 +265,11 @@ export class UnknownSerialError extends Schema.TaggedError<UnknownSerialError>(
   serial: Schema.String,
   knownSerials: Schema.Array(Schema.String)
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response signed with unknown serial ${this.serial}; known: ${this.knownSerials.join(", ") || "none"}`
   }
@@ -209,6 +283,11 @@ export class InvalidSignatureError extends Schema.TaggedError<InvalidSignatureEr
   serial: Schema.String,
   reason: Schema.String
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response signature does not verify with ${this.serial}: ${this.reason}`
   }
@@ -224,6 +303,11 @@ export class SignatureProbeError extends Schema.TaggedError<SignatureProbeError>
   ...responseFields,
   serial: Schema.String
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response carried a WECHATPAY/SIGNTEST/ probe signature (request id ${this.requestId ?? "none"}); outcome unknown`
   }
@@ -249,7 +333,12 @@ export class WechatPayApiError extends Schema.TaggedError<WechatPayApiError>(
   message: Schema.String,
   detail: Schema.optional(Schema.Unknown),
   verified: Schema.Boolean
-}) {}
+}) {
+  /** Before it is mapped to an endpoint's row: judged by its status. See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return byStatus(this.status)
+  }
+}
 
 /** A non-2xx answer whose body is not a WeChat Pay error (a gateway page, an empty body). */
 export class UnexpectedResponseError extends Schema.TaggedError<UnexpectedResponseError>(
@@ -259,6 +348,11 @@ export class UnexpectedResponseError extends Schema.TaggedError<UnexpectedRespon
   excerpt: Schema.String,
   verified: Schema.Boolean
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return byStatus(this.status)
+  }
+
   override get message(): string {
     return `unexpected ${this.status} response (request id ${this.requestId ?? "none"}): ${this.excerpt}`
   }
@@ -272,6 +366,11 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
   issue: Schema.String,
   excerpt: Schema.String
 }) {
+  /** See {@link Behaviour}. */
+  get behaviour(): Behaviour {
+    return UNKNOWN_OUTCOME
+  }
+
   override get message(): string {
     return `response ${this.status} could not be decoded (request id ${this.requestId ?? "none"}): ${this.issue}`
   }

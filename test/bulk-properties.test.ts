@@ -84,10 +84,18 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
 ]
 
 describe("classify", () => {
-  it("covers every member of DisassociateStoresError", () => {
+  it("covers every error class in src that carries a behaviour", () => {
+    // Taken from the modules, not from this list: a new error class without a sample fails here.
+    const exported: ReadonlyArray<unknown> = [...Object.values(E), ...Object.values(W), DisassociateStores.RequestValidationError]
+    const classes = exported
+      .filter((v): v is { readonly name: string; readonly prototype: object } =>
+        typeof v === "function" && Object.getOwnPropertyDescriptor(v.prototype ?? {}, "behaviour") !== undefined
+      )
+      .map((c) => c.name)
+    // The generic API error is always mapped to a row, and an encode error cannot arise from string ids.
+    const neverReachCaller = new Set(["WechatPayApiError", "RequestEncodeError"])
     const tags = new Set(errorSamples.map((s) => s.error._tag))
-    // 12 API errors + RequestValidationError + 10 foundation errors + NotSentError.
-    assert.strictEqual(tags.size, 24)
+    assert.deepStrictEqual([...new Set(classes)].filter((n) => !neverReachCaller.has(n)).sort(), [...tags].sort())
   })
 
   for (const sample of errorSamples) {
@@ -103,9 +111,9 @@ describe("classify", () => {
     })
   }
 
-  it("the stopping set is exactly the issue's list", () => {
+  it("the errors that stop a job are exactly the issue's list", () => {
     assert.deepStrictEqual(
-      [...B.STOPPING_ERRORS].sort(),
+      [...new Set(errorSamples.filter((s) => s.error.behaviour.stopsJob).map((s) => s.error._tag))].sort(),
       ["NoAuthError", "NotFoundError", "ProductCouponNotFoundError", "SignError", "StockExpiredError", "StockNotFoundError", "StockScopeNotSpecificError"]
     )
   })
