@@ -211,22 +211,23 @@ describe("no secret in errors or logs", () => {
     }))
 })
 
-describe("span attributes", () => {
-  const run = (answer: Handler, redacted?: ReadonlyArray<string>) =>
-    Effect.gen(function*() {
-      const spans: Array<RecordingTracer.RecordingSpan> = []
-      yield* TestClock.setTime(NOW * 1000)
-      const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
-      const attempt = Effect.gen(function*() {
-        const client = yield* WechatPayClient.WechatPayClient
-        return yield* Effect.either(client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))))
-      }).pipe(Effect.provide(layer), Effect.withTracer(RecordingTracer.make(spans)))
-      yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
-      const http = spans.find((s) => s.name.startsWith("http.client"))
-      assert.isDefined(http)
-      return http!
-    })
+/** One signed attempt answered by `answer`, traced; its http.client span. */
+const run = (answer: Handler, redacted?: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const spans: Array<RecordingTracer.RecordingSpan> = []
+    yield* TestClock.setTime(NOW * 1000)
+    const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
+    const attempt = Effect.gen(function*() {
+      const client = yield* WechatPayClient.WechatPayClient
+      return yield* Effect.either(client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))))
+    }).pipe(Effect.provide(layer), Effect.withTracer(RecordingTracer.make(spans)))
+    yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
+    const http = spans.find((s) => s.name.startsWith("http.client"))
+    assert.isDefined(http)
+    return http!
+  })
 
+describe("span attributes", () => {
   it.effect("the attempt span records the method, URL, status and Request-ID, and no header at all", () =>
     Effect.gen(function*() {
       const headers = { ...signed(200, OK, { requestId: "REQ-SPAN" }).headers, "set-cookie": "session=abc" }
@@ -261,13 +262,16 @@ describe("span attributes", () => {
 })
 
 describe("the checker itself", () => {
-  it("would notice a leak (guards against a vacuous pass)", () => {
-    assert.throws(() => assertClean("probe", `oops ${privatePem}`))
-    assert.throws(() => assertClean("probe", `oops ${pkcs1Pem.split("\n")[3]}`))
-    const fields = NodeCrypto.createPrivateKey(privatePem).export({ format: "jwk" })
-    assert.throws(() => assertClean("probe", `d=${fields.d}`))
-    const signatures = requestSecrets()
-    assert.isAbove(signatures.length, 0)
-    assert.throws(() => assertClean("probe", `Authorization: ${signatures[0]}`))
-  })
+  it.effect("would notice a leak (guards against a vacuous pass)", () =>
+    Effect.gen(function*() {
+      // A request of its own, so there is a signature to find even when this test runs alone.
+      yield* run(respond(200, OK, signed(200, OK).headers ?? {}))
+      assert.throws(() => assertClean("probe", `oops ${privatePem}`))
+      assert.throws(() => assertClean("probe", `oops ${pkcs1Pem.split("\n")[3]}`))
+      const fields = NodeCrypto.createPrivateKey(privatePem).export({ format: "jwk" })
+      assert.throws(() => assertClean("probe", `d=${fields.d}`))
+      const signatures = requestSecrets()
+      assert.isAbove(signatures.length, 0)
+      assert.throws(() => assertClean("probe", `Authorization: ${signatures[0]}`))
+    }))
 })
