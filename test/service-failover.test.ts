@@ -21,8 +21,10 @@ const setup = (script: Scripted.Script, options: ProductCouponStores.Options = {
       yield* TestClock.adjust("1 minute")
       return yield* Fiber.join(fiber)
     })
+    /** One call that needs no clock (its answer comes at once). */
+    const once = Effect.either(service.disassociateStores(sampleInput))
     const origins = () => fake.requests.map((r) => r.url.origin)
-    return { call, fake, origins }
+    return { call, once, fake, origins }
   })
 
 describe("primary/backup failover", () => {
@@ -40,6 +42,19 @@ describe("primary/backup failover", () => {
       // Past the 3-minute window: back to the primary.
       yield* TestClock.adjust("2 minutes")
       assert.isTrue(Either.isRight(yield* call))
+      assert.deepStrictEqual(origins(), [PRIMARY, BACKUP, BACKUP, PRIMARY])
+    }))
+
+  it.scoped("the window is exactly 3 minutes from the failure: backup 1 ms before, primary at the boundary", () =>
+    Effect.gen(function*() {
+      const { call, once, origins } = yield* setup((_, i) => i === 0 ? Scripted.refuse : Scripted.ok())
+      // The refusal happens at T0; the retry goes to the backup.
+      yield* call
+      assert.deepStrictEqual(origins(), [PRIMARY, BACKUP])
+      yield* TestClock.setTime(T0 + 3 * 60_000 - 1)
+      assert.isTrue(Either.isRight(yield* once))
+      yield* TestClock.setTime(T0 + 3 * 60_000)
+      assert.isTrue(Either.isRight(yield* once))
       assert.deepStrictEqual(origins(), [PRIMARY, BACKUP, BACKUP, PRIMARY])
     }))
 
