@@ -90,6 +90,16 @@ describe("429 retries", () => {
       assert.deepStrictEqual(offsets, [0, 1000, 3000, 6000, 9000])
       assert.strictEqual(requests.length, 5)
     }))
+
+  it.effect("the total cap is inclusive: delays that add up to exactly maxTotalDelay are taken, 1 ms less is not", () =>
+    Effect.gen(function*() {
+      const retry = { jitter: 0, baseDelay: "1 second", maxDelay: "3 seconds", maxRateLimitRetries: 100 } as const
+      // 1 + 2 + 3 + 3 + 3 = 12 s.
+      const exact = yield* run(() => rateLimited, { rateLimit: false, retry: { ...retry, maxTotalDelay: "12 seconds" } })
+      assert.deepStrictEqual(exact.offsets, [0, 1000, 3000, 6000, 9000, 12000])
+      const under = yield* run(() => rateLimited, { rateLimit: false, retry: { ...retry, maxTotalDelay: "11999 millis" } })
+      assert.deepStrictEqual(under.offsets, [0, 1000, 3000, 6000, 9000])
+    }))
 })
 
 describe("what is retried and what is not", () => {
