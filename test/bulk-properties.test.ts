@@ -3,7 +3,7 @@
 // answers per chunk are generated (successes with arbitrary success/failed/omitted splits, and every
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck, Layer, Stream } from "effect"
+import { Deferred, Effect, FastCheck, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { BulkDisassociation, DisassociateStores, ProductCouponStores } from "../src/index.js"
 import type { DisassociateStoresError } from "../src/ProductCouponStoresError.js"
 import * as E from "../src/ProductCouponStoresError.js"
@@ -404,6 +404,39 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       })
       assert.strictEqual(calls.length, 0)
     }))
+
+  for (const concurrency of [1, 3, 8]) {
+    it.effect(`concurrency ${concurrency}: the first call alone, then at most ${concurrency} in flight at once, and exactly that many reached`, () =>
+      Effect.gen(function*() {
+        let inFlight = 0
+        const seen: Array<number> = []
+        // Each call takes 100 ms of the TestClock, so calls overlap exactly as the job lets them.
+        const slow = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+          disassociateStores: (input) =>
+            Effect.sync(() => seen.push(++inFlight)).pipe(
+              Effect.zipRight(Effect.sleep("100 millis")),
+              Effect.map(() => ({
+                totalCount: input.storeList.length,
+                successStoreList: input.storeList.map((x) => ({ storeId: DisassociateStores.StoreId.make(x.storeId) })),
+                failedStoreList: [],
+                requestId: "REQ"
+              })),
+              Effect.ensuring(Effect.sync(() => void inFlight--))
+            )
+        })
+        const ids = Array.from({ length: 40 * 200 }, (_, i) => String(100_000_000 + i))
+        const fiber = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency }).pipe(
+          Effect.provide(slow),
+          Effect.fork
+        )
+        while (Option.isNone(yield* Fiber.poll(fiber))) yield* TestClock.adjust("10 millis")
+        const report = yield* Fiber.join(fiber)
+        assert.strictEqual(report.summary.succeeded, ids.length)
+        assert.strictEqual(seen.length, 40)
+        assert.strictEqual(seen[0], 1, "the first call goes out alone")
+        assert.strictEqual(Math.max(...seen), concurrency)
+      }))
+  }
 
   // A source that breaks part-way: nothing read from it may be lost with it.
   const sentLists = (lists: Array<ReadonlyArray<string>>) =>
