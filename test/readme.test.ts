@@ -1,8 +1,8 @@
 // The README's examples, compiled and run, so the documentation cannot rot.
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
-import { DisassociateStores, KeyStore, ProductCouponStores, Signer, WechatPayClient } from "../src/index.js"
+import { ConfigProvider, Effect, Layer, Logger } from "effect"
+import { DisassociateStores, KeyStore, ProductCouponStores, ProductCouponStoresError, Signer, WechatPayClient } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 
 const F = FakeWechatPay.Fixture
@@ -34,19 +34,45 @@ describe("README examples", () => {
       assert.include(error.message, "WECHATPAY_MCHID")
     }))
 
-  it.effect("a stub service swapped in", () =>
+  // What a stub is for: testing the application's own handling of answers and errors, here the
+  // README program's warnings, without WeChat Pay.
+  const logged = <E>(effect: Effect.Effect<unknown, E>) =>
     Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.make(({ message }) => void lines.push(Array.isArray(message) ? message.join(" ") : String(message)))
+      yield* effect.pipe(Effect.provide(Logger.add(capture)))
+      return lines
+    })
+
+  it.effect("a stub service swapped in: the program warns about each failed store", () =>
+    Effect.gen(function*() {
+      const sent: Array<ProductCouponStores.DisassociateStoresInput> = []
       const TestStores = Layer.succeed(ProductCouponStores.ProductCouponStores, {
-        disassociateStores: (input) =>
-          Effect.succeed({
+        disassociateStores: (input) => {
+          sent.push(input)
+          const [first, ...rest] = input.storeList
+          return Effect.succeed({
             totalCount: input.storeList.length,
-            successStoreList: input.storeList.map((s) => ({ storeId: DisassociateStores.StoreId.make(s.storeId) })),
-            failedStoreList: [],
+            successStoreList: rest.map((s) => ({ storeId: DisassociateStores.StoreId.make(s.storeId) })),
+            failedStoreList: [{ storeId: DisassociateStores.StoreId.make(first!.storeId), code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }],
             requestId: "test"
           })
+        }
       })
-      const result = yield* program.pipe(Effect.provide(TestStores))
-      assert.deepStrictEqual(result && result.totalCount, 2)
+      const lines = yield* logged(program.pipe(Effect.provide(TestStores)))
+      assert.strictEqual(sent.length, 1)
+      assert.deepStrictEqual(lines, [`store ${FakeWechatPay.storeId(0)}: INVALID_REQUEST 门店ID非法或不属于当前品牌`])
+    }))
+
+  it.effect("a stub service that fails with a typed error: the program's catchTags handles it", () =>
+    Effect.gen(function*() {
+      const Expired = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+        disassociateStores: () =>
+          Effect.fail(new ProductCouponStoresError.StockExpiredError({
+            status: 400, code: "INVALID_REQUEST", message: "已过期的批次不可取消关联门店", requestId: "REQ-EXP", verified: true
+          }))
+      })
+      assert.deepStrictEqual(yield* logged(program.pipe(Effect.provide(Expired))), ["stock expired (request REQ-EXP)"])
     }))
 
   it.effect("the real service over the in-memory fake WeChat Pay", () =>

@@ -44,21 +44,6 @@ describe("layers", () => {
       assert.isTrue(Either.isRight(result))
       assert.strictEqual(fake.requests[0]!.url.origin, "https://api.mch.weixin.qq.com")
     }))
-
-  it.effect("an application swaps in a stub layer for its own unit tests", () =>
-    Effect.gen(function*() {
-      const stub = Layer.succeed(ProductCouponStores.ProductCouponStores, {
-        disassociateStores: (input) =>
-          Effect.succeed({
-            totalCount: input.storeList.length,
-            successStoreList: [],
-            failedStoreList: [],
-            requestId: "stub"
-          })
-      })
-      const result = yield* callWith(stub)
-      assert.deepStrictEqual(Either.getOrUndefined(result)?.requestId, "stub")
-    }))
 })
 
 describe("tracing", () => {
