@@ -59,6 +59,13 @@ export interface Anomaly {
   readonly stores: ReadonlyArray<string>
 }
 
+/** Why a job ended early: the error's tag (or the caller, `UNREACHABLE`, …), a code and one line. */
+export interface StopReason {
+  readonly tag: string
+  readonly code: string
+  readonly message: string
+}
+
 /** The record of a job. */
 export interface Report {
   readonly summary: Summary
@@ -72,7 +79,7 @@ export interface Report {
    * WeChat Pay unreachable (`UNREACHABLE`), the caller (`STOPPED`, `ABORTED`), or a
    * broken id source (`SOURCE_FAILED`).
    */
-  readonly stoppedBy?: { readonly tag: string; readonly code: string; readonly message: string } | undefined
+  readonly stoppedBy?: StopReason | undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -271,7 +278,7 @@ export const classify = (error: DisassociateStoresError): { readonly outcome: Ch
 /** Progress while a job runs. `done` counts stores settled so far. */
 export type ProgressEvent =
   | { readonly _tag: "ChunkSettled"; readonly chunk: number; readonly size: number; readonly done: number; readonly succeeded: number; readonly failed: number; readonly unresolved: number; readonly requests: number }
-  | { readonly _tag: "Stopped"; readonly tag: string; readonly code: string; readonly message: string }
+  | ({ readonly _tag: "Stopped" } & StopReason)
 
 /** @since 0.1.0 */
 export interface Options {
@@ -319,7 +326,7 @@ export const UNREACHABLE_AFTER_CALLS = 3
 const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkDisassociation/aborted")
 
 /** Why the stores of a call that was never made are unresolved. */
-const notSent = (why: { readonly tag: string; readonly code: string; readonly message: string }): string =>
+const notSent = (why: StopReason): string =>
   why.tag === STOPPED_BY_CALLER
     ? "not sent: the job was stopped before this call"
     : why.tag === ABORTED_BY_CALLER
@@ -495,14 +502,13 @@ export const disassociateAll = <E = never, R = never>(
     const failed: Array<FailedStore> = []
     const unresolved: Array<UnresolvedStore> = []
     const anomalies: Array<Anomaly> = []
-    type Why = { readonly tag: string; readonly code: string; readonly message: string }
-    const stop = yield* Ref.make(Option.none<Why>())
+    const stop = yield* Ref.make(Option.none<StopReason>())
     const fresh = makeDeduplicator()
     // Completed on any stop: the service then starts no further attempt for calls in flight.
     const stopSignal = yield* Deferred.make<void>()
     // Completed on abort: calls in flight are interrupted.
     const abortSignal = options.abortWhen === undefined ? undefined : yield* Deferred.make<void>()
-    const stopWith = (why: Why) =>
+    const stopWith = (why: StopReason) =>
       Effect.flatMap(
         Ref.modify(stop, (current) => Option.isSome(current) ? [false, current] as const : [true, Option.some(why)] as const),
         (first) => first ? Effect.zipRight(Deferred.succeed(stopSignal, undefined), progress({ _tag: "Stopped", ...why })) : Effect.void

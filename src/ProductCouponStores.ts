@@ -199,7 +199,7 @@ const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limit
         Effect.sync(() => {
           if (holder[at] === permit) seen[at] = Math.max(seen[at]!, now)
         }))
-    const granted_ = <A, E, R>(at: number, effect: Effect.Effect<A, E, R>) => {
+    const whileHeld = <A, E, R>(at: number, effect: Effect.Effect<A, E, R>) => {
       if (window === 0) return effect
       const permit = holder[at]!
       return Effect.ensuring(effect, finished(at, permit))
@@ -207,9 +207,9 @@ const evenLimiter = (limit: number, intervalMillis: number): Effect.Effect<Limit
     const runUnless = <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) =>
       Effect.flatMap(
         takeWith(stop),
-        (at): Effect.Effect<A | Stopped, E, R> => at === STOPPED ? Effect.succeed(STOPPED) : granted_(at, effect)
+        (at): Effect.Effect<A | Stopped, E, R> => at === STOPPED ? Effect.succeed(STOPPED) : whileHeld(at, effect)
       )
-    return { run: (effect) => Effect.flatMap(take, (at) => granted_(at as number, effect)), runUnless }
+    return { run: (effect) => Effect.flatMap(take, (at) => whileHeld(at as number, effect)), runUnless }
   })
 
 const makeLimiter = (
