@@ -8,7 +8,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
 import * as ProductCouponStores from "../src/ProductCouponStores.js"
-import type * as RetryPolicy from "../src/RetryPolicy.js"
+import type * as RetryPolicy from "../src/internal/RetryPolicy.js"
 import { FakeWechatPay, Prng, SandboxServer, TestKeys } from "../src/testing/index.js"
 
 const F = FakeWechatPay.Fixture

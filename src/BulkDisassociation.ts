@@ -8,11 +8,12 @@
  * @since 0.1.0
  */
 import { Cause, Chunk, Deferred, Effect, Either, Exit, Option, Predicate, Ref, Scope, Stream } from "effect"
-import type { DisassociateStoresResult } from "./DisassociateStores.js"
-import * as DisassociateStores from "./DisassociateStores.js"
-import * as DomainFailover from "./DomainFailover.js"
+import type { DisassociateStoresResult } from "./ProductCoupon.js"
+import * as ProductCoupon from "./ProductCoupon.js"
+import * as DomainFailover from "./internal/DomainFailover.js"
 import { type AttemptEvent, AttemptObserver, ProductCouponStores, StopSignal } from "./ProductCouponStores.js"
-import type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+import type { DisassociateStoresError } from "./WechatPayError.js"
+import * as WechatPayError from "./WechatPayError.js"
 import { ConfigurationError, describeTransport } from "./WechatPayError.js"
 
 /** The endpoint's documented maximum of stores per call. */
@@ -392,7 +393,7 @@ const toStream = <E, R>(ids: StoreIds<E, R>): Stream.Stream<string, E | SourceEr
  * Checks one store id on its own, so one bad id is reported as failed instead
  * of sinking the 199 good ids that share its call.
  */
-const storeIdProblem = (storeId: string): Option.Option<string> => DisassociateStores.storeIdProblem(storeId)
+const storeIdProblem = (storeId: string): Option.Option<string> => ProductCoupon.storeIdProblem(storeId)
 
 /** A whole number in 1..max, or the fallback when absent. */
 const wholeNumber = (
@@ -408,7 +409,7 @@ const wholeNumber = (
     : Either.left(new ConfigurationError({ variable: name, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
 
 /** The job's three ids, checked as the service would check them, once, up front. */
-const checkIds = (options: Options): Either.Either<void, DisassociateStores.RequestValidationError> => {
+const checkIds = (options: Options): Either.Either<void, WechatPayError.RequestValidationError> => {
   const fields = [
     ["productCouponId", options.productCouponId, true],
     ["stockId", options.stockId, true],
@@ -417,8 +418,8 @@ const checkIds = (options: Options): Either.Either<void, DisassociateStores.Requ
   for (const [field, value, inPath] of fields) {
     const reason = typeof value !== "string"
       ? "must be a string"
-      : DisassociateStores.idProblem(value) ?? (inPath ? DisassociateStores.pathSegmentProblem(value) : undefined)
-    if (reason !== undefined) return Either.left(new DisassociateStores.RequestValidationError({ field, reason }))
+      : ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
+    if (reason !== undefined) return Either.left(new WechatPayError.RequestValidationError({ field, reason }))
   }
   return Either.void
 }
@@ -484,7 +485,7 @@ const forEachChunk = <E, R>(
 export const disassociateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
-): Effect.Effect<Report, JobSourceError | ConfigurationError | DisassociateStores.RequestValidationError, R | ProductCouponStores> =>
+): Effect.Effect<Report, JobSourceError | ConfigurationError | WechatPayError.RequestValidationError, R | ProductCouponStores> =>
   Effect.gen(function*() {
     // Options that would fail (or hang) every chunk are refused before any id is read.
     const chunkSize = yield* wholeNumber("chunkSize", options.chunkSize, MAX_CHUNK, MAX_CHUNK)
@@ -670,7 +671,7 @@ export const disassociateAll = <E = never, R = never>(
       if (!fresh(storeId)) return false
       unique++
       // Ids that cannot be sent are settled here, without costing their chunk-mates anything.
-      const problem = DisassociateStores.idProblem(storeId)
+      const problem = ProductCoupon.idProblem(storeId)
       if (problem === undefined) return true
       failed.push({ storeId, code: "INVALID_STORE_ID", message: problem })
       return false

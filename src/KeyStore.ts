@@ -9,7 +9,7 @@
  */
 import { Context, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
 import { MerchantConfig } from "./MerchantConfig.js"
-import * as Pem from "./Pem.js"
+import * as Pem from "./internal/Pem.js"
 import { KeyFormatError } from "./WechatPayError.js"
 
 /** The merchant API private key as PKCS#8 DER. */

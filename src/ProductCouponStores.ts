@@ -23,24 +23,24 @@ import {
   type Scope,
   type Tracer
 } from "effect"
-import * as DisassociateStores from "./DisassociateStores.js"
-import * as DomainFailover from "./DomainFailover.js"
+import * as ProductCoupon from "./ProductCoupon.js"
+import * as DomainFailover from "./internal/DomainFailover.js"
 import type * as MerchantConfigModule from "./MerchantConfig.js"
 import type { MerchantConfig } from "./MerchantConfig.js"
-import { type DisassociateStoresError, fromApiError, NotSentError } from "./ProductCouponStoresError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import { type DisassociateStoresError, fromApiError, NotSentError } from "./WechatPayError.js"
+import * as RetryPolicy from "./internal/RetryPolicy.js"
 import * as WechatPayClientModule from "./WechatPayClient.js"
 import { WechatPayClient } from "./WechatPayClient.js"
 import { ConfigurationError, type KeyFormatError, TimeoutError } from "./WechatPayError.js"
 
-export type { DisassociateStoresInput, DisassociateStoresResult } from "./DisassociateStores.js"
-export type { DisassociateStoresError } from "./ProductCouponStoresError.js"
+export type { DisassociateStoresInput, DisassociateStoresResult } from "./ProductCoupon.js"
+export type { DisassociateStoresError } from "./WechatPayError.js"
 
 /** @since 0.1.0 */
 export interface Service {
   readonly disassociateStores: (
-    input: DisassociateStores.DisassociateStoresInput
-  ) => Effect.Effect<DisassociateStores.DisassociateStoresResult, DisassociateStoresError>
+    input: ProductCoupon.DisassociateStoresInput
+  ) => Effect.Effect<ProductCoupon.DisassociateStoresResult, DisassociateStoresError>
 }
 
 /** @since 0.1.0 */
@@ -304,7 +304,7 @@ export const make = (
             () => new TimeoutError({ method: prepared.method, url: baseUrl + prepared.path, timeoutMillis })
           ),
         Effect.flatMap((response) =>
-          Effect.map(DisassociateStores.decodeResponse(response), (value) => ({ status: response.status, value }))
+          Effect.map(ProductCoupon.decodeResponse(response), (value) => ({ status: response.status, value }))
         )
       )
 
@@ -326,7 +326,7 @@ export const make = (
         stop
       )
 
-    type Result = DisassociateStores.DisassociateStoresResult
+    type Result = ProductCoupon.DisassociateStoresResult
     type OnAttempt = AttemptObserver["Type"]["onAttempt"]
     type Stop = Deferred.Deferred<void> | undefined
     /** The previous attempt's failure, which a stopped call ends with. */
@@ -410,12 +410,12 @@ export const make = (
         )
       })
 
-    const disassociateStores = (input: DisassociateStores.DisassociateStoresInput) =>
+    const disassociateStores = (input: ProductCoupon.DisassociateStoresInput) =>
       Effect.useSpan(
         "ProductCouponStores.disassociateStores",
         { kind: "client", captureStackTrace: false },
         (span): Effect.Effect<Result, DisassociateStoresError> => {
-          const validated = DisassociateStores.validate(input)
+          const validated = ProductCoupon.validate(input)
           if (Either.isLeft(validated)) return Effect.fail(validated.left)
           const request = validated.right
           span.attribute("wechatpay.product_coupon_id", request.productCouponId)
@@ -426,8 +426,8 @@ export const make = (
           // signs and sends these same bytes.
           const prepared = WechatPayClientModule.prepareText(
             "POST",
-            DisassociateStores.path(request),
-            JSON.stringify(DisassociateStores.encodeBody(request))
+            ProductCoupon.path(request),
+            JSON.stringify(ProductCoupon.encodeBody(request))
           )
           return Effect.withParentSpan(
             Effect.flatMap(Effect.context<never>(), (context) =>

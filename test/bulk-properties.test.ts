@@ -4,9 +4,9 @@
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, FastCheck, Fiber, Layer, Option, Stream, TestClock } from "effect"
-import { BulkDisassociation, DisassociateStores, ProductCouponStores } from "../src/index.js"
-import type { DisassociateStoresError } from "../src/ProductCouponStoresError.js"
-import * as E from "../src/ProductCouponStoresError.js"
+import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../src/index.js"
+import type { DisassociateStoresError } from "../src/WechatPayError.js"
+import * as E from "../src/WechatPayError.js"
 import * as W from "../src/WechatPayError.js"
 
 const B = BulkDisassociation
@@ -41,7 +41,7 @@ describe("plan: de-duplication and chunking", () => {
 
   it.prop("the default size is the endpoint's 200", [idsArb], ([ids]) => {
     const p = B.plan(ids)
-    assert.strictEqual(B.MAX_CHUNK, DisassociateStores.MAX_STORES)
+    assert.strictEqual(B.MAX_CHUNK, ProductCoupon.MAX_STORES)
     assert.strictEqual(p.chunks.length, Math.ceil(new Set(ids).size / 200))
     for (const chunk of p.chunks) assert.isAtMost(chunk.length, 200)
   })
@@ -65,7 +65,7 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
   { error: new E.ParamError({ ...api, code: "PARAM_ERROR", verified: false }), kind: "Unknown", stops: false },
   { error: new E.StockExpiredError({ ...api, code: "INVALID_REQUEST", verified: false }), kind: "Unknown", stops: true },
   { error: new E.NoAuthError({ ...api, status: 403, code: "NO_AUTH", verified: false }), kind: "Unknown", stops: true },
-  { error: new DisassociateStores.RequestValidationError({ field: "brandId", reason: "must not be empty" }), kind: "Rejected", stops: false },
+  { error: new E.RequestValidationError({ field: "brandId", reason: "must not be empty" }), kind: "Rejected", stops: false },
   { error: new E.RateLimitExceededError({ ...api, status: 429, code: "RATELIMIT_EXCEEDED" }), kind: "Unknown", stops: false },
   { error: new E.SystemError({ ...api, status: 500, code: "SYSTEM_ERROR" }), kind: "Unknown", stops: false },
   { error: new E.UnknownApiError({ ...api, status: 418, code: "TEAPOT" }), kind: "Unknown", stops: false },
@@ -86,7 +86,7 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
 describe("classify", () => {
   it("covers every error class in src that carries a behaviour", () => {
     // Taken from the modules, not from this list: a new error class without a sample fails here.
-    const exported: ReadonlyArray<unknown> = [...Object.values(E), ...Object.values(W), DisassociateStores.RequestValidationError]
+    const exported: ReadonlyArray<unknown> = [...Object.values(E), ...Object.values(W), E.RequestValidationError]
     const classes = exported
       .filter((v): v is { readonly name: string; readonly prototype: object } =>
         typeof v === "function" && Object.getOwnPropertyDescriptor(v.prototype ?? {}, "behaviour") !== undefined
@@ -128,11 +128,11 @@ const answerFor = (chunk: ReadonlyArray<string>, dispositions: ReadonlyArray<Dis
   successStoreList: [
     ...chunk.filter((_, i) => dispositions[i % dispositions.length] === "success" || dispositions[i % dispositions.length] === "both"),
     ...extra
-  ].map((storeId) => ({ storeId: storeId as DisassociateStores.StoreId })),
+  ].map((storeId) => ({ storeId: storeId as ProductCoupon.StoreId })),
   failedStoreList: [
     ...chunk.filter((_, i) => dispositions[i % dispositions.length] === "failed" || dispositions[i % dispositions.length] === "both"),
     ...extra
-  ].map((storeId) => ({ storeId: storeId as DisassociateStores.StoreId, code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" })),
+  ].map((storeId) => ({ storeId: storeId as ProductCoupon.StoreId, code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" })),
   requestId: "REQ-A"
 })
 const dispositionsArb = FastCheck.array(FastCheck.constantFrom<Disposition>("success", "failed", "omitted", "both"), { minLength: 1, maxLength: 50 })
@@ -253,7 +253,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
     ([ids, answers, concurrency, chunkSize, sourceKind]) =>
       Effect.gen(function*() {
         const unique = firstSeen(ids)
-        const sendable = unique.filter((id) => DisassociateStores.idProblem(id) === undefined)
+        const sendable = unique.filter((id) => ProductCoupon.idProblem(id) === undefined)
         const chunks = B.plan(sendable, chunkSize).chunks
         const firstIdToChunk = new Map(chunks.map((c, i) => [c[0]!, i] as const))
         const chunkOf = new Map<string, number>()
@@ -382,7 +382,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         disassociateStores: (input) =>
           Effect.sync(() => {
             pulledAtCall.push(pulled)
-            return { totalCount: input.storeList.length, successStoreList: input.storeList.map((x) => ({ storeId: x.storeId as DisassociateStores.StoreId })), failedStoreList: [], requestId: undefined }
+            return { totalCount: input.storeList.length, successStoreList: input.storeList.map((x) => ({ storeId: x.storeId as ProductCoupon.StoreId })), failedStoreList: [], requestId: undefined }
           })
       })
       const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 4 }).pipe(Effect.provide(service))
@@ -417,7 +417,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
               Effect.zipRight(Effect.sleep("100 millis")),
               Effect.map(() => ({
                 totalCount: input.storeList.length,
-                successStoreList: input.storeList.map((x) => ({ storeId: DisassociateStores.StoreId.make(x.storeId) })),
+                successStoreList: input.storeList.map((x) => ({ storeId: ProductCoupon.StoreId.make(x.storeId) })),
                 failedStoreList: [],
                 requestId: "REQ"
               })),
@@ -531,7 +531,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       Effect.gen(function*() {
         const read = ids.slice(0, at % (ids.length + 1))
         const unique = firstSeen(read)
-        const sendable = unique.filter((id) => DisassociateStores.idProblem(id) === undefined)
+        const sendable = unique.filter((id) => ProductCoupon.idProblem(id) === undefined)
         const lists: Array<ReadonlyArray<string>> = []
         const error = yield* B.disassociateAll(breakingSources[kind]![1](read, "broken"), {
           productCouponId: "P", stockId: "S", brandId: "B", chunkSize, concurrency
@@ -617,7 +617,7 @@ describe("disassociateAll: stopWhen, a graceful stop", () => {
             yield* Effect.sleep("20 millis")
             return {
               totalCount: input.storeList.length,
-              successStoreList: input.storeList.map((s) => ({ storeId: DisassociateStores.StoreId.make(s.storeId) })),
+              successStoreList: input.storeList.map((s) => ({ storeId: ProductCoupon.StoreId.make(s.storeId) })),
               failedStoreList: [],
               requestId: "REQ"
             }

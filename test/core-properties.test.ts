@@ -3,7 +3,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Layer, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
-import { Authorization, KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import * as Authorization from "../src/internal/Authorization.js"
 import { baseOptions, clientWithKeysLayer, keys, NOW, type Sent, signed, signerLayers } from "./core-harness.js"
 
 const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const

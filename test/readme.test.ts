@@ -2,7 +2,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger } from "effect"
-import { DisassociateStores, KeyStore, ProductCouponStores, ProductCouponStoresError, Signer, WechatPayClient } from "../src/index.js"
+import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 
 const F = FakeWechatPay.Fixture
@@ -53,8 +53,8 @@ describe("README examples", () => {
           const [first, ...rest] = input.storeList
           return Effect.succeed({
             totalCount: input.storeList.length,
-            successStoreList: rest.map((s) => ({ storeId: DisassociateStores.StoreId.make(s.storeId) })),
-            failedStoreList: [{ storeId: DisassociateStores.StoreId.make(first!.storeId), code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }],
+            successStoreList: rest.map((s) => ({ storeId: ProductCoupon.StoreId.make(s.storeId) })),
+            failedStoreList: [{ storeId: ProductCoupon.StoreId.make(first!.storeId), code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }],
             requestId: "test"
           })
         }
@@ -68,7 +68,7 @@ describe("README examples", () => {
     Effect.gen(function*() {
       const Expired = Layer.succeed(ProductCouponStores.ProductCouponStores, {
         disassociateStores: () =>
-          Effect.fail(new ProductCouponStoresError.StockExpiredError({
+          Effect.fail(new WechatPayError.StockExpiredError({
             status: 400, code: "INVALID_REQUEST", message: "已过期的批次不可取消关联门店", requestId: "REQ-EXP", verified: true
           }))
       })

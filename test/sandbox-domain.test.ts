@@ -2,7 +2,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
-import { Authorization, WechatPayClient } from "../src/index.js"
+import { WechatPayClient } from "../src/index.js"
+import * as Authorization from "../src/internal/Authorization.js"
 import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 

@@ -10,7 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { StoreFileError } from "../src/cli/StoreFile.js"
 import * as StoreFile from "../src/cli/StoreFile.js"
-import { BulkDisassociation, DisassociateStores, ProductCouponStores } from "../src/index.js"
+import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
 import { keys } from "./sandbox-support.js"
 
@@ -37,7 +37,7 @@ const sendable = FastCheck.string({
   unit: FastCheck.constantFrom("/", "?", "#", "%", "%2e", "\\", "@", ":", " ", "\u3000", "门", "\uFFFF", "a", "1", "&", "=", "+"),
   minLength: 1,
   maxLength: 12
-}).filter((id) => DisassociateStores.idProblem(id) === undefined && DisassociateStores.pathSegmentProblem(id) === undefined)
+}).filter((id) => ProductCoupon.idProblem(id) === undefined && ProductCoupon.pathSegmentProblem(id) === undefined)
 const sendableInput = FastCheck.record({
   productCouponId: sendable,
   stockId: sendable,
@@ -58,12 +58,12 @@ const anyInput = FastCheck.oneof(
   { weight: 1, arbitrary: FastCheck.anything() }
 )
 
-const schemaValidate = Schema.decodeUnknownEither(Schema.typeSchema(DisassociateStores.DisassociateStoresRequest))
-const schemaDecodeBody = Schema.decodeUnknownEither(DisassociateStores.ResponseBody)
+const schemaValidate = Schema.decodeUnknownEither(Schema.typeSchema(ProductCoupon.DisassociateStoresRequest))
+const schemaDecodeBody = Schema.decodeUnknownEither(ProductCoupon.ResponseBody)
 
 describe("validate and decodeResponse: the hand-written fast paths agree with the schemas", () => {
   it.prop("validate(x) accepts exactly what the schema accepts, with the same value", [anyInput], ([input]) => {
-    const fast = DisassociateStores.validate(input)
+    const fast = ProductCoupon.validate(input)
     const slow = schemaValidate(input)
     assert.strictEqual(fast._tag, slow._tag)
     if (Either.isRight(fast) && Either.isRight(slow)) assert.deepStrictEqual(fast.right, slow.right)
@@ -90,7 +90,7 @@ describe("validate and decodeResponse: the hand-written fast paths agree with th
   )
   it.prop("decodeResponse gives the schema's value for any JSON answer, or a ResponseDecodeError", [answer], ([json]) => {
     const body = new TextEncoder().encode(JSON.stringify(json) ?? "null")
-    const decoded = DisassociateStores.decodeResponse({ status: 200, requestId: "R", body })
+    const decoded = ProductCoupon.decodeResponse({ status: 200, requestId: "R", body })
     const slow = schemaDecodeBody(JSON.parse(new TextDecoder().decode(body)))
     if (Either.isRight(slow)) {
       assert.isTrue(Either.isRight(decoded))
@@ -127,7 +127,7 @@ const checkOutcome = (
     assert.isFalse(Cause.isDie(exit.cause), Cause.pretty(exit.cause))
     assert.isTrue(Cause.isFailType(exit.cause))
   }
-  const valid = Either.isRight(DisassociateStores.validate(input))
+  const valid = Either.isRight(ProductCoupon.validate(input))
   if (!valid) {
     assert.lengthOf(sent, 0, "an invalid request must not be sent")
     assert.isTrue(Exit.isFailure(exit))
@@ -144,7 +144,7 @@ const checkOutcome = (
   assert.isTrue(entry.target.startsWith("/v3/marketing/partner/product-coupon/product-coupons/"))
   assert.notInclude(entry.target, "?")
   assert.notInclude(entry.target, "#")
-  const i = input as DisassociateStores.DisassociateStoresInput
+  const i = input as ProductCoupon.DisassociateStoresInput
   assert.strictEqual(decodeURIComponent(m![1]!), i.productCouponId)
   assert.strictEqual(decodeURIComponent(m![2]!), i.stockId)
   assert.deepStrictEqual(
@@ -156,7 +156,7 @@ const checkOutcome = (
 describe("the fuzzers' inputs", () => {
   it("reach both halves: valid and invalid requests each make up a good part of what is drawn", () => {
     const drawn = FastCheck.sample(anyInput, { numRuns: 2_000, seed: 20261201 })
-    const valid = drawn.filter((input) => Either.isRight(DisassociateStores.validate(input))).length / drawn.length
+    const valid = drawn.filter((input) => Either.isRight(ProductCoupon.validate(input))).length / drawn.length
     assert.isAbove(valid, 0.25)
     assert.isBelow(valid, 0.75)
   })

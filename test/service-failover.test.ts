@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Either, Fiber, Layer, TestClock } from "effect"
-import { DomainFailover, ProductCouponStores, ProductCouponStoresError, WechatPayError } from "../src/index.js"
+import { ProductCouponStores, WechatPayError } from "../src/index.js"
+import * as DomainFailover from "../src/internal/DomainFailover.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { BACKUP, PRIMARY, sampleInput } = Scripted
@@ -126,7 +127,7 @@ describe("DomainFailover (pure)", () => {
     )
     assert.isFalse(
       DomainFailover.triggersFailover(
-        new ProductCouponStoresError.SystemError({ status: 500, code: "SYSTEM_ERROR", message: "", verified: true })
+        new WechatPayError.SystemError({ status: 500, code: "SYSTEM_ERROR", message: "", verified: true })
       )
     )
   })

@@ -1,6 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Either, FastCheck, Schema } from "effect"
-import { DisassociateStores, ProductCouponStores } from "../src/index.js"
+import { ProductCoupon, ProductCouponStores } from "../src/index.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 // Characters chosen to hit every rule: path syntax, dots, percent signs, whitespace,
@@ -13,8 +13,8 @@ const validId = FastCheck.string({
   unit: FastCheck.oneof(FastCheck.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }), nasty),
   minLength: 1,
   maxLength: 12
-}).filter((s) => DisassociateStores.idProblem(s) === undefined)
-const validPathId = validId.filter((s) => DisassociateStores.pathSegmentProblem(s) === undefined)
+}).filter((s) => ProductCoupon.idProblem(s) === undefined)
+const validPathId = validId.filter((s) => ProductCoupon.pathSegmentProblem(s) === undefined)
 const validInput = FastCheck.record({
   productCouponId: validPathId,
   stockId: validPathId,
@@ -49,7 +49,7 @@ const idsFromUrl = (url: URL) => {
   return { productCouponId: decodeURIComponent(segments[6]!), stockId: decodeURIComponent(segments[8]!) }
 }
 
-const decodeBody = Schema.decodeUnknownSync(DisassociateStores.RequestBody)
+const decodeBody = Schema.decodeUnknownSync(ProductCoupon.RequestBody)
 
 layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properties through the service", (it) => {
   it.effect.prop("any valid request: the signed wire body decodes back to it, and the path to its ids", [validInput], ([input]) =>
@@ -91,23 +91,23 @@ layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properti
 
 describe("properties of validation", () => {
   it.prop("arbitrary body ids: validation rejects exactly what idProblem names", [anyId, anyId], ([brandId, storeId]) => {
-    const r = DisassociateStores.validate({ ...Scripted.sampleInput, brandId, storeList: [{ storeId }] })
+    const r = ProductCoupon.validate({ ...Scripted.sampleInput, brandId, storeList: [{ storeId }] })
     // Fields are checked in schema order: the store list comes before the brand.
-    const expected = DisassociateStores.idProblem(storeId) ?? DisassociateStores.idProblem(brandId)
+    const expected = ProductCoupon.idProblem(storeId) ?? ProductCoupon.idProblem(brandId)
     assert.strictEqual(Either.isLeft(r) ? r.left.reason : undefined, expected)
   }, { fastCheck: { numRuns: 300 } })
 
   it.prop("encodeBody is exactly Schema.encode(RequestBody)", [validInput], ([input]) => {
-    const request = Either.getOrThrow(DisassociateStores.validate(input))
-    const viaSchema: unknown = Schema.encodeSync(DisassociateStores.RequestBody)(request)
-    assert.deepStrictEqual(DisassociateStores.encodeBody(request), viaSchema)
+    const request = Either.getOrThrow(ProductCoupon.validate(input))
+    const viaSchema: unknown = Schema.encodeSync(ProductCoupon.RequestBody)(request)
+    assert.deepStrictEqual(ProductCoupon.encodeBody(request), viaSchema)
     // Same key order too, so the serialized bytes are identical.
-    assert.strictEqual(JSON.stringify(DisassociateStores.encodeBody(request)), JSON.stringify(viaSchema))
+    assert.strictEqual(JSON.stringify(ProductCoupon.encodeBody(request)), JSON.stringify(viaSchema))
   }, { fastCheck: { numRuns: 100 } })
 
   it.prop("store lists of 1..200 pass, 0 and 201+ fail", [FastCheck.integer({ min: 0, max: 450 })], ([n]) => {
     const storeList = Array.from({ length: n }, (_, i) => ({ storeId: String(100000000 + i) }))
-    const r = DisassociateStores.validate({ ...Scripted.sampleInput, storeList })
+    const r = ProductCoupon.validate({ ...Scripted.sampleInput, storeList })
     if (n >= 1 && n <= 200) {
       assert.isTrue(Either.isRight(r))
     } else {
@@ -120,7 +120,7 @@ describe("the property inputs", () => {
   it("a pair of arbitrary ids is sendable about half the time, so both halves of the property run", () => {
     const pairs = FastCheck.sample(FastCheck.tuple(anyId, anyId), { numRuns: 2_000, seed: 20261201 })
     const sendable = (id: string) =>
-      DisassociateStores.idProblem(id) === undefined && DisassociateStores.pathSegmentProblem(id) === undefined
+      ProductCoupon.idProblem(id) === undefined && ProductCoupon.pathSegmentProblem(id) === undefined
     const share = pairs.filter(([a, b]) => sendable(a) && sendable(b)).length / pairs.length
     assert.isAbove(share, 0.25)
     assert.isBelow(share, 0.75)

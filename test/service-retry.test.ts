@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, Schedule, TestClock } from "effect"
-import { ProductCouponStores, ProductCouponStoresError, RetryPolicy, WechatPayError } from "../src/index.js"
+import { ProductCouponStores, WechatPayError } from "../src/index.js"
+import * as RetryPolicy from "../src/internal/RetryPolicy.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted
@@ -177,7 +178,7 @@ describe("what is retried and what is not", () => {
 
 describe("RetryPolicy (pure)", () => {
   const api = (status: number, code: string) =>
-    ProductCouponStoresError.fromApiError(
+    WechatPayError.fromApiError(
       new WechatPayError.WechatPayApiError({ status, code, message: "", verified: true })
     )
   it("classifies every kind of failure", () => {

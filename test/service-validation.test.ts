@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { DisassociateStores, ProductCouponStores } from "../src/index.js"
+import { ProductCoupon, ProductCouponStores } from "../src/index.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted
@@ -84,20 +84,20 @@ describe("validation happens before anything is signed or sent", () => {
 
   it("validate accepts unknown input and names what is structurally wrong", () => {
     const notAnArray: unknown = { ...sampleInput, storeList: "S1" }
-    const r = DisassociateStores.validate(notAnArray)
+    const r = ProductCoupon.validate(notAnArray)
     assert.isTrue(Either.isLeft(r) && r.left.field === "storeList")
     const missing: unknown = { productCouponId: "1", stockId: "2", storeList: [{ storeId: "3" }] }
-    const m = DisassociateStores.validate(missing)
+    const m = ProductCoupon.validate(missing)
     assert.isTrue(Either.isLeft(m) && m.left.field === "brandId")
-    const nothing = DisassociateStores.validate(null)
+    const nothing = ProductCoupon.validate(null)
     assert.isTrue(Either.isLeft(nothing) && nothing.left.field === "request")
   })
 
   it("unknown extra input fields are not sent", () => {
-    const r = DisassociateStores.validate({ ...sampleInput, extra: "x", storeList: [{ storeId: "1", note: "y" }] })
+    const r = ProductCoupon.validate({ ...sampleInput, extra: "x", storeList: [{ storeId: "1", note: "y" }] })
     assert.isTrue(Either.isRight(r))
     if (Either.isRight(r)) {
-      const body = DisassociateStores.encodeBody(r.right)
+      const body = ProductCoupon.encodeBody(r.right)
       assert.deepStrictEqual(body, { store_list: [{ store_id: "1" }], brand_id: "120344" })
     }
   })

@@ -1,7 +1,9 @@
 import { HttpClient, HttpClientError } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, TestClock } from "effect"
-import { Authorization, KeyStore, MerchantConfig, ResponseVerifier, Signer, WechatPayClient } from "../src/index.js"
+import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import * as Authorization from "../src/internal/Authorization.js"
+import * as ResponseVerifier from "../src/internal/ResponseVerifier.js"
 import { merchantKeyPem, vector, vectors, wechatPublicKeyPem } from "./fixtures.js"
 
 const options: MerchantConfig.Options = {

@@ -15,7 +15,7 @@ import { Cause, Deferred, Effect, Exit } from "effect"
 import { readFileSync } from "node:fs"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
-import * as DisassociateStores from "../DisassociateStores.js"
+import * as ProductCoupon from "../ProductCoupon.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
 import * as Commands from "./Commands.js"
 import * as Output from "./Output.js"
@@ -104,7 +104,7 @@ export const parseFaults = (text: string | undefined): Commands.FaultRates | Usa
 
 const idFlag = (flag: string, value: string | undefined, path: boolean): string | UsageError => {
   if (value === undefined) return new UsageError(`--${flag} is required`)
-  const problem = DisassociateStores.idProblem(value) ?? (path ? DisassociateStores.pathSegmentProblem(value) : undefined)
+  const problem = ProductCoupon.idProblem(value) ?? (path ? ProductCoupon.pathSegmentProblem(value) : undefined)
   return problem === undefined ? value : new UsageError(`--${flag} ${problem}`)
 }
 

@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import * as Authorization from "../Authorization.js"
+import * as Authorization from "../internal/Authorization.js"
 import * as Prng from "./Prng.js"
 import * as ServerProtocol from "./ServerProtocol.js"
 import * as TestKeys from "./TestKeys.js"

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as NodeCrypto from "node:crypto"
-import * as Authorization from "../Authorization.js"
+import * as Authorization from "../internal/Authorization.js"
 import type { TestKeys } from "./TestKeys.js"
 
 /** Why the fake refused a request, as the real API would say it. */

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
-import { ConfigurationError, type HasBehaviour } from "./WechatPayError.js"
+import { ConfigurationError, type HasBehaviour } from "../WechatPayError.js"
 
 /** How an error bears on retrying. */
 export type Retryability = "rate-limited" | "transient" | "final"

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Ref } from "effect"
-import type { HasBehaviour } from "./WechatPayError.js"
+import type { HasBehaviour } from "../WechatPayError.js"
 
 /** How long the backup stays in use after a failover. */
 export const DEFAULT_WINDOW = Duration.minutes(3)

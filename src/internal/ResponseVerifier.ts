@@ -7,8 +7,8 @@
  */
 import { Duration, Effect, Option } from "effect"
 import * as Authorization from "./Authorization.js"
-import type * as KeyStore from "./KeyStore.js"
-import type * as Signer from "./Signer.js"
+import type * as KeyStore from "../KeyStore.js"
+import type * as Signer from "../Signer.js"
 import {
   InvalidSignatureError,
   MissingSignatureHeadersError,
@@ -16,7 +16,7 @@ import {
   StaleTimestampError,
   UnknownSerialError,
   type VerificationError
-} from "./WechatPayError.js"
+} from "../WechatPayError.js"
 
 /** The response headers that carry the signature, in lower case as `Headers` stores them. */
 export const SIGNATURE_HEADERS = [

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Either, Option, ParseResult, Schema } from "effect"
-import { type Behaviour, excerpt, REFUSED_LOCALLY, ResponseDecodeError } from "./WechatPayError.js"
+import { excerpt, RequestValidationError, ResponseDecodeError } from "./WechatPayError.js"
 
 /** "单次最多可批量取消200个门店" — the one size limit the endpoint page states. */
 export const MAX_STORES = 200
@@ -103,26 +103,6 @@ export interface DisassociateStoresInput {
   readonly stockId: string
   readonly brandId: string
   readonly storeList: ReadonlyArray<{ readonly storeId: string }>
-}
-
-/** The request was refused locally, before anything was signed or sent. */
-export class RequestValidationError extends Schema.TaggedError<RequestValidationError>(
-  "effect-wechatpay/RequestValidationError"
-)("RequestValidationError", {
-  /** The domain name of the field at fault, e.g. `storeList[3].storeId`. */
-  field: Schema.String,
-  reason: Schema.String,
-  /** For store entries: the position in `storeList`. */
-  index: Schema.optional(Schema.Number)
-}) {
-  /** Nothing was signed or sent. See `WechatPayError.Behaviour`. */
-  get behaviour(): Behaviour {
-    return REFUSED_LOCALLY
-  }
-
-  override get message(): string {
-    return `${this.field}: ${this.reason}`
-  }
 }
 
 const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
