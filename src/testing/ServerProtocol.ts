@@ -1,7 +1,8 @@
 /**
  * The server's half of APIv3, for fakes: check a request's `Authorization`
- * the way WeChat Pay does, and sign a response. Uses the same sign-string
- * builders as the client (`Authorization`), so the two cannot drift.
+ * the way WeChat Pay does, and sign a response. Builds the sign strings with
+ * the very functions the client signs and verifies with
+ * (`Authorization.requestMessage`, `Authorization.responseMessage`).
  *
  * @since 0.1.0
  */
@@ -24,6 +25,8 @@ export interface IncomingRequest {
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly bodyText: string
 }
+
+const encoder = new TextEncoder()
 
 /** The protocol's 5-minute window for request timestamps. */
 export const REQUEST_CLOCK_WINDOW_SECONDS = 300
@@ -53,10 +56,18 @@ export const checkRequest = (
   if (!(Math.abs(nowSeconds - ts) <= REQUEST_CLOCK_WINDOW_SECONDS)) {
     return { status: 401, code: "SIGN_ERROR", message: "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟" }
   }
-  const message = Authorization.requestSignString(request.method, request.target, auth.timestamp, auth.nonce, request.bodyText)
+  // The client's own builder, so a fault in it would pass every sandbox test; the
+  // wechatpay-axios-plugin interop test (test/sandbox-peer.test.ts) is what catches it.
+  const message = Authorization.requestMessage(
+    request.method,
+    request.target,
+    auth.timestamp,
+    auth.nonce,
+    encoder.encode(request.bodyText)
+  )
   let ok = false
   try {
-    ok = NodeCrypto.verify("sha256", Buffer.from(message), keys.merchantPublicKey, Buffer.from(auth.signature, "base64"))
+    ok = NodeCrypto.verify("sha256", message, keys.merchantPublicKey, Buffer.from(auth.signature, "base64"))
   } catch {
     ok = false
   }
@@ -75,6 +86,10 @@ export const signResponse = (
 ): Record<string, string> => {
   const bytes = typeof body === "string" ? Buffer.from(body) : body
   const timestamp = String(nowSeconds)
+  // Because the fakes sign with the same Authorization module the client verifies
+  // with, a broken sign string would pass every sandbox test. The guards are the
+  // official vectors (test/vectors.test.ts) and the wechatpay-axios-plugin interop
+  // test (test/sandbox-peer.test.ts).
   const signature = NodeCrypto.sign(
     "sha256",
     Authorization.responseMessage(timestamp, nonce, bytes),
