@@ -21,7 +21,6 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Clock, Duration, Effect, Layer, Stream } from "effect"
 import type { ConfigurationError } from "../WechatPayError.js"
 import * as MerchantConfig from "../MerchantConfig.js"
-import { concatBytes } from "../WechatPayClient.js"
 import * as FakeWechatPayModule from "./FakeWechatPay.js"
 import { FakeWechatPay, type Service as Fake } from "./FakeWechatPay.js"
 import * as TestKeys from "./TestKeys.js"
@@ -56,7 +55,7 @@ const bodyText = (
     case "Stream":
       return body.stream.pipe(
         Stream.runCollect,
-        Effect.map((chunks) => decoder.decode(concatBytes(chunks))),
+        Effect.map((chunks) => decoder.decode(Buffer.concat(Array.from(chunks)))),
         Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
       )
     case "FormData":
