@@ -9,13 +9,8 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Readable } from "node:stream"
-import * as BulkDisassociation from "../BulkDisassociation.js"
-import * as ProductCouponStores from "../ProductCouponStores.js"
-import type { ConfigurationError, KeyFormatError } from "../WechatPayError.js"
-import * as FakeWechatPay from "../testing/FakeWechatPay.js"
-import * as SandboxServer from "../testing/SandboxServer.js"
-import * as SandboxSettings from "../testing/SandboxSettings.js"
-import * as TestKeys from "../testing/TestKeys.js"
+import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "../index.js"
+import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../testing/index.js"
 import * as Output from "./Output.js"
 import * as StoreFile from "./StoreFile.js"
 
@@ -196,7 +191,7 @@ export interface DisassociateArgs {
 const runJob = (
   args: Omit<DisassociateArgs, "rate">,
   io: Io,
-  service: Layer.Layer<ProductCouponStores.ProductCouponStores, ConfigurationError | KeyFormatError>,
+  service: Layer.Layer<ProductCouponStores.ProductCouponStores, WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>,
   expected?: number,
   ids?: BulkDisassociation.StoreIds<StoreFile.StoreFileError>,
   /** Whether to keep the report in a fallback file when there is no `--report` and standard output failed (not for the demo). */
@@ -239,7 +234,7 @@ const runJob = (
 
 /** One line for a store-id source that could not be read or checked. */
 const inputFailure = (
-  e: StoreFile.StoreFileError | BulkDisassociation.SourceError | ConfigurationError
+  e: StoreFile.StoreFileError | BulkDisassociation.SourceError | WechatPayError.ConfigurationError
 ): string => e._tag === "StoreSourceError" ? `cannot read the store ids: ${String(e.cause)}` : e.message
 
 /** What the first Ctrl-C while the input is read exits with (nothing was sent). */

@@ -3,7 +3,7 @@
  * otherwise, and a closing summary table.
  */
 import { Effect } from "effect"
-import type { Anomaly, ProgressEvent, Summary } from "../BulkDisassociation.js"
+import type { BulkDisassociation } from "../index.js"
 
 /** Where output goes; the tests pass their own. */
 export interface Sink {
@@ -91,7 +91,7 @@ export const oneLine = (text: string): string =>
  * One line about answers that contradicted themselves or the request, or "" when there were none:
  * their stores are unresolved, and an operator should know why before re-running them.
  */
-export const anomalyLine = (anomalies: ReadonlyArray<Anomaly>): string => {
+export const anomalyLine = (anomalies: ReadonlyArray<BulkDisassociation.Anomaly>): string => {
   if (anomalies.length === 0) return ""
   const first = anomalies[0]!
   const stores = anomalies.reduce((n, a) => n + a.stores.length, 0)
@@ -112,7 +112,7 @@ export const fmt = (n: number): string => n.toLocaleString("en-US")
 export const progress = (sink: Sink, total: number | undefined, now: () => number = Date.now) => {
   let lastDecile = -1
   let lastLine = 0
-  const onProgress = (event: ProgressEvent): Effect.Effect<void> =>
+  const onProgress = (event: BulkDisassociation.ProgressEvent): Effect.Effect<void> =>
     Effect.sync(() => {
       if (event._tag === "Stopped") {
         if (sink.isTTY) sink.write("\n")
@@ -144,7 +144,7 @@ export const progress = (sink: Sink, total: number | undefined, now: () => numbe
   return { onProgress, finish }
 }
 /** The closing table. */
-export const summaryTable = (summary: Summary): string => {
+export const summaryTable = (summary: BulkDisassociation.Summary): string => {
   const rows: Array<[string, number]> = [
     ["input ids", summary.input],
     ["unique stores", summary.unique],
