@@ -1,12 +1,12 @@
 /**
- * 批次取消关联门店 as data: branded ids, the request and response schemas
- * (camelCase domain names over the snake_case wire), local validation and the
- * percent-encoded request path. Pure: nothing here signs or sends.
+ * The product-coupon store endpoints' vocabulary: branded ids, and the request
+ * and answer Schemas (camelCase domain names over the snake_case wire). These
+ * Schemas are the one source of truth for validation and the wire format.
+ * Pure: nothing here signs or sends.
  *
  * @since 0.1.0
  */
-import { Either, Option, ParseResult, Schema } from "effect"
-import { excerpt, RequestValidationError, ResponseDecodeError } from "./WechatPayError.js"
+import { Schema } from "effect"
 
 /** "单次最多可批量取消200个门店" — the one size limit the endpoint page states. */
 export const MAX_STORES = 200
@@ -36,9 +36,6 @@ export const idProblem = (value: string): string | undefined => {
   if (value.trim() === "") return "must not be blank (whitespace only)"
   return undefined
 }
-
-/** {@link idProblem} for a store id, as an `Option` (the rules are the same for every id). */
-export const storeIdProblem = (value: string): Option.Option<string> => Option.fromNullable(idProblem(value))
 
 const hex = (c: number) => c.toString(16).toUpperCase().padStart(4, "0")
 
@@ -105,102 +102,6 @@ export interface DisassociateStoresInput {
   readonly storeList: ReadonlyArray<{ readonly storeId: string }>
 }
 
-const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
-  let out = ""
-  for (const key of path) {
-    out += typeof key === "number" ? `[${key}]` : `${out === "" ? "" : "."}${String(key)}`
-  }
-  return out === "" ? "request" : out
-}
-
-const toValidationError = (error: ParseResult.ParseError): RequestValidationError => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  const path = issue?.path ?? []
-  const index = path.find((key): key is number => typeof key === "number")
-  const reason = issue?.message ?? "is invalid"
-  return new RequestValidationError(
-    index === undefined ? { field: fieldOf(path), reason } : { field: fieldOf(path), reason, index }
-  )
-}
-
-// Validation works on the domain side only: the input is already camelCase.
-const decodeRequest = Schema.decodeUnknownEither(Schema.typeSchema(DisassociateStoresRequest))
-
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
-const ownString = (record: Readonly<Record<string, unknown>>, key: string): string | undefined => {
-  const value = Object.hasOwn(record, key) ? record[key] : undefined
-  return typeof value === "string" ? value : undefined
-}
-
-const pathIdOk = (s: string | undefined): s is string =>
-  s !== undefined && idProblem(s) === undefined && pathSegmentProblem(s) === undefined
-
-/**
- * The common case checked by hand (the schema's filters cost ~1 µs per store):
- * the same rules, and the same output shape, as `decodeRequest`. Anything it does
- * not accept goes through the schema, which names the problem; the property
- * tests check the two agree.
- */
-const validateFast = (input: unknown): DisassociateStoresRequest | undefined => {
-  if (!isRecord(input)) return undefined
-  const productCouponId = ownString(input, "productCouponId")
-  const stockId = ownString(input, "stockId")
-  const brandId = ownString(input, "brandId")
-  const list = Object.hasOwn(input, "storeList") ? input["storeList"] : undefined
-  if (!pathIdOk(productCouponId) || !pathIdOk(stockId) || brandId === undefined || idProblem(brandId) !== undefined) {
-    return undefined
-  }
-  if (!Array.isArray(list) || list.length < 1 || list.length > MAX_STORES) return undefined
-  const storeList: Array<{ readonly storeId: StoreId }> = new Array(list.length)
-  for (let i = 0; i < list.length; i++) {
-    const entry: unknown = list[i]
-    const storeId = isRecord(entry) ? ownString(entry, "storeId") : undefined
-    if (storeId === undefined || idProblem(storeId) !== undefined) return undefined
-    storeList[i] = { storeId: StoreId.make(storeId, { disableValidation: true }) }
-  }
-  return {
-    productCouponId: ProductCouponId.make(productCouponId, { disableValidation: true }),
-    stockId: StockId.make(stockId, { disableValidation: true }),
-    storeList,
-    brandId: BrandId.make(brandId, { disableValidation: true })
-  }
-}
-
-/** Checks an input; the first problem found is reported with its field. */
-export const validate = (input: unknown): Either.Either<DisassociateStoresRequest, RequestValidationError> => {
-  const fast = validateFast(input)
-  return fast === undefined ? Either.mapLeft(decodeRequest(input), toValidationError) : Either.right(fast)
-}
-
-/** The JSON body as sent: `RequestBody`'s encoded side. */
-export type WireBody = typeof RequestBody.Encoded
-
-/**
- * The JSON body (snake_case) of a validated request. Built directly rather than
- * through `Schema.encode`, which re-runs every id filter and costs several times
- * more for 200 stores; the property tests check it equals `Schema.encode(RequestBody)`.
- */
-export const encodeBody = (request: DisassociateStoresRequest): WireBody => ({
-  store_list: request.storeList.map((store) => ({ store_id: store.storeId })),
-  brand_id: request.brandId
-})
-
-/** The path template, as documented. */
-export const PATH_TEMPLATE =
-  "/v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores"
-
-/**
- * The request path with both ids percent-encoded, so `/ ? # %` in an id stay
- * inside their segment. Only call with validated ids (a lone surrogate cannot be
- * encoded; validation refuses it).
- */
-export const path = (request: { readonly productCouponId: string; readonly stockId: string }): string =>
-  `/v3/marketing/partner/product-coupon/product-coupons/${encodeURIComponent(request.productCouponId)}/stocks/${
-    encodeURIComponent(request.stockId)
-  }/disassociate-stores`
-
 const StoreList0 = <A, I>(item: Schema.Schema<A, I>) =>
   Schema.optionalWith(Schema.Array(item), { nullable: true, default: () => [] })
 
@@ -224,82 +125,11 @@ export interface DisassociateStoresResult extends ResponseBody {
   readonly requestId: string | undefined
 }
 
-const decodeBody = Schema.decodeUnknownEither(ResponseBody)
 
-/** A missing or null list is empty; `undefined` when some entry does not fit. */
-const listFast = <A>(
-  json: Readonly<Record<string, unknown>>,
-  key: string,
-  entry: (record: Readonly<Record<string, unknown>>) => A | undefined
-): ReadonlyArray<A> | undefined => {
-  const value = Object.hasOwn(json, key) ? json[key] : undefined
-  if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) return undefined
-  const out: Array<A> = new Array(value.length)
-  for (let i = 0; i < value.length; i++) {
-    const item: unknown = value[i]
-    const a = isRecord(item) ? entry(item) : undefined
-    if (a === undefined) return undefined
-    out[i] = a
-  }
-  return out
-}
-
-/**
- * The well-formed answer decoded by hand (the schema costs several µs per store):
- * the same result as `decodeBody`; anything else goes through the schema, which
- * names the problem. The property tests check the two agree.
- */
-const decodeBodyFast = (json: unknown): ResponseBody | undefined => {
-  if (!isRecord(json)) return undefined
-  const totalCount = Object.hasOwn(json, "total_count") ? json["total_count"] : undefined
-  if (typeof totalCount !== "number" || !Number.isSafeInteger(totalCount)) return undefined
-  const successStoreList = listFast(json, "success_store_list", (r) => {
-    const storeId = ownString(r, "store_id")
-    return storeId === undefined ? undefined : { storeId: ReportedStoreId.make(storeId, { disableValidation: true }) }
-  })
-  if (successStoreList === undefined) return undefined
-  const failedStoreList = listFast(json, "failed_store_list", (r) => {
-    const storeId = ownString(r, "store_id")
-    const code = ownString(r, "code")
-    const message = ownString(r, "message")
-    return storeId === undefined || code === undefined || message === undefined
-      ? undefined
-      : { storeId: ReportedStoreId.make(storeId, { disableValidation: true }), code, message }
-  })
-  if (failedStoreList === undefined) return undefined
-  return { totalCount, successStoreList, failedStoreList }
-}
-const decoder = new TextDecoder()
-
-/** Decodes a verified 2xx body; anything off becomes a `ResponseDecodeError` with an excerpt. */
-export const decodeResponse = (response: {
-  readonly status: number
-  readonly requestId: string | undefined
-  readonly body: Uint8Array
-}): Either.Either<DisassociateStoresResult, ResponseDecodeError> => {
-  const text = decoder.decode(response.body)
-  const base = response.requestId === undefined
-    ? { status: response.status }
-    : { status: response.status, requestId: response.requestId }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    return Either.left(new ResponseDecodeError({ ...base, issue: "body is not JSON", excerpt: excerpt(text) }))
-  }
-  const fast = decodeBodyFast(json)
-  if (fast !== undefined) return Either.right({ ...fast, requestId: response.requestId })
-  const decoded = decodeBody(json)
-  if (Either.isLeft(decoded)) {
-    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
-    return Either.left(
-      new ResponseDecodeError({
-        ...base,
-        issue: issue === undefined ? "does not match the schema" : `${fieldOf(issue.path)}: ${issue.message}`,
-        excerpt: excerpt(text)
-      })
-    )
-  }
-  return Either.right({ ...decoded.right, requestId: response.requestId })
-}
+/** 批次关联门店 takes the same request as 批次取消关联门店 (path ids, `store_list` ≤ 200, `brand_id`). */
+export const AssociateStoresRequest = DisassociateStoresRequest
+export type AssociateStoresRequest = DisassociateStoresRequest
+/** What callers pass to `associateStores`. */
+export type AssociateStoresInput = DisassociateStoresInput
+/** 批次关联门店 answers as 批次取消关联门店 does: `total_count` and per-store success and failure lists. */
+export type AssociateStoresResult = DisassociateStoresResult

@@ -13,6 +13,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
 import { Context, Effect, Either, Layer, Option, Stream, type Tracer } from "effect"
 import * as Authorization from "./internal/Authorization.js"
 import { KeyStore } from "./KeyStore.js"
@@ -37,47 +38,6 @@ import {
 /** The library's version, sent in `User-Agent`. */
 export const VERSION = "0.1.0"
 
-/** A request ready to be signed and sent any number of times: serialized once. */
-export interface Prepared {
-  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
-  /** Path and query, already percent-encoded, starting with `/`. */
-  readonly path: string
-  /** The exact body text ("" when there is none). */
-  readonly bodyText: string
-  /** `bodyText` as UTF-8: the bytes sent. */
-  readonly bodyBytes: Uint8Array
-}
-
-const encoder = new TextEncoder()
-
-/** A request whose body text is already serialized; total, never fails. */
-export const prepareText = (method: Prepared["method"], path: string, bodyText: string = ""): Prepared => ({
-  method,
-  path,
-  bodyText,
-  bodyBytes: encoder.encode(bodyText)
-})
-
-/**
- * Serializes a JSON body once. Arbitrary data can hold a BigInt or a cycle,
- * which JSON cannot carry: that is a `RequestEncodeError`, not an exception.
- */
-export const prepare = (
-  method: Prepared["method"],
-  path: string,
-  body?: unknown
-): Either.Either<Prepared, RequestEncodeError> => {
-  if (body === undefined) return Either.right(prepareText(method, path))
-  try {
-    const text: unknown = JSON.stringify(body)
-    return typeof text === "string"
-      ? Either.right(prepareText(method, path, text))
-      : Either.left(new RequestEncodeError({ reason: "the body has no JSON form" }))
-  } catch (cause) {
-    return Either.left(new RequestEncodeError({ reason: cause instanceof Error ? cause.message : "JSON.stringify failed" }))
-  }
-}
-
 /** A verified answer: 2xx with a good signature. */
 export interface VerifiedResponse {
   readonly status: number
@@ -91,6 +51,7 @@ export interface VerifiedResponse {
 
 /** What one attempt can fail with. */
 export type ExecuteError =
+  | RequestEncodeError
   | SigningError
   | TransportError
   | VerificationError
@@ -99,9 +60,12 @@ export type ExecuteError =
 
 /** @since 0.1.0 */
 export interface Service {
-  readonly config: MerchantConfigModule.Service
-  /** One signed, verified attempt against `baseUrl` (default: the configured primary). */
-  readonly execute: (request: Prepared, baseUrl?: string) => Effect.Effect<VerifiedResponse, ExecuteError>
+  /**
+   * One signed, verified attempt. The request's URL is absolute (which domain to use is the
+   * caller's choice: failover lives above the transport); its body, if any, is bytes already
+   * serialized, and exactly those bytes and the URL's path and query are signed.
+   */
+  readonly execute: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<VerifiedResponse, ExecuteError>
 }
 
 /** @since 0.1.0 */
@@ -138,20 +102,20 @@ const declaredLength = (headers: Headers.Headers): number | undefined => {
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined
 }
 
-/** Joins chunks of bytes into one array (a single chunk is returned as it is). Shared with the testing sandbox. */
-export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
-  const list = Array.isArray(parts) ? parts as ReadonlyArray<Uint8Array> : Array.from(parts)
-  if (list.length === 1) return list[0]!
+const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
   let size = 0
-  for (const part of list) size += part.length
+  for (const part of parts) size += part.length
   const out = new Uint8Array(size)
   let at = 0
-  for (const part of list) {
+  for (const part of parts) {
     out.set(part, at)
     at += part.length
   }
   return out
 }
+
+const empty = new Uint8Array(0)
 
 /**
  * The answer's body, at most {@link MAX_RESPONSE_BYTES}. With a `Content-Length`
@@ -293,24 +257,26 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     }
 
     // One attempt is a short chain of steps (no generator): it runs for every call.
-    const execute = (request: Prepared, baseUrl: string = config.baseUrl) => {
-      // A path that does not start with "/" could turn the base URL's host into userinfo or a longer name.
-      const parsed = request.path.startsWith("/")
-        ? Either.try(() => new URL(baseUrl + request.path))
-        : Either.left("path must start with /")
-      if (Either.isLeft(parsed)) {
+    const execute = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<VerifiedResponse, ExecuteError> => {
+      const body = request.body
+      if (body._tag !== "Uint8Array" && body._tag !== "Empty") {
+        return Effect.fail(new RequestEncodeError({ reason: `the body must be bytes already serialized (got ${body._tag})` }))
+      }
+      const bodyBytes = body._tag === "Uint8Array" ? body.body : empty
+      // The URL exactly as it goes on the wire (query included), parsed once: it is what is signed.
+      const parsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      if (Either.isLeft(parsed) || !/^https?:$/.test(parsed.right.protocol)) {
         return Effect.fail(
           new TransportError({
             phase: "request",
             method: request.method,
-            url: baseUrl,
-            reason: "InvalidUrl: the base URL and path do not form a URL"
+            url: excerpt(request.url),
+            reason: "InvalidUrl: the request URL is not an absolute http(s) URL"
           })
         )
       }
       const url = parsed.right
       const href = url.href
-      // Sign the request-target exactly as it goes on the wire: the URL parser's output.
       const target = url.pathname + url.search
       const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
       const tooLarge = (note: string | undefined) =>
@@ -332,9 +298,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
             Effect.clockWith((clock) => {
               const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
               return Effect.flatMap(
-                signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, request.bodyBytes)),
+                signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, bodyBytes)),
                 (signature) => {
                   let httpRequest = HttpClientRequest.make(request.method)(href).pipe(
+                    HttpClientRequest.setHeaders(request.headers),
                     HttpClientRequest.setHeaders(fixedHeaders),
                     HttpClientRequest.setHeader(
                       "authorization",
@@ -347,8 +314,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
                       })
                     )
                   )
-                  if (request.bodyBytes.length > 0 || request.method !== "GET") {
-                    httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, request.bodyBytes, "application/json")
+                  if (bodyBytes.length > 0 || request.method !== "GET") {
+                    httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, bodyBytes, "application/json")
                   }
                   const sent = Effect.provideService(http.execute(httpRequest), FetchHttpClient.Fetch, fetchManual)
                   return Effect.flatMap(Effect.mapError(sent, toTransportError), (response) => {
@@ -365,7 +332,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       })
     }
 
-    return WechatPayClient.of({ config, execute })
+    return WechatPayClient.of({ execute })
   })
 
 /** The client over services you provide (e.g. to swap the `Signer` backend). */

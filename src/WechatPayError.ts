@@ -407,7 +407,7 @@ export class RequestValidationError extends Schema.TaggedError<RequestValidation
 // ---- API errors: one class per documented row of an endpoint's error table ----
 
 /** What every API error carries: the answer as received, nothing secret. */
-const fields = {
+export const apiErrorFields = {
   status: Schema.Number,
   code: Schema.String,
   message: Schema.String,
@@ -431,7 +431,7 @@ const rejection = (trusted: boolean, stopsJob: boolean): Behaviour => ({
 })
 
 /** 400 PARAM_ERROR 参数错误. */
-export class ParamError extends Schema.TaggedError<ParamError>("effect-wechatpay/ParamError")("ParamError", fields) {
+export class ParamError extends Schema.TaggedError<ParamError>("effect-wechatpay/ParamError")("ParamError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, false)
   }
@@ -440,7 +440,7 @@ export class ParamError extends Schema.TaggedError<ParamError>("effect-wechatpay
 /** 400 INVALID_REQUEST, any case other than the two documented ones below. */
 export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(
   "effect-wechatpay/InvalidRequestError"
-)("InvalidRequestError", fields) {
+)("InvalidRequestError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, false)
   }
@@ -449,7 +449,7 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
 /** 400 INVALID_REQUEST 已过期的批次不可取消关联门店 — the stock has expired. */
 export class StockExpiredError extends Schema.TaggedError<StockExpiredError>("effect-wechatpay/StockExpiredError")(
   "StockExpiredError",
-  fields
+  apiErrorFields
 ) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
@@ -459,21 +459,21 @@ export class StockExpiredError extends Schema.TaggedError<StockExpiredError>("ef
 /** 400 INVALID_REQUEST 只有 store_scope 为 SPECIFIC 的批次可以取消关联门店. */
 export class StockScopeNotSpecificError extends Schema.TaggedError<StockScopeNotSpecificError>(
   "effect-wechatpay/StockScopeNotSpecificError"
-)("StockScopeNotSpecificError", fields) {
+)("StockScopeNotSpecificError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
   }
 }
 
 /** 401 SIGN_ERROR 验证不通过. */
-export class SignError extends Schema.TaggedError<SignError>("effect-wechatpay/SignError")("SignError", fields) {
+export class SignError extends Schema.TaggedError<SignError>("effect-wechatpay/SignError")("SignError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(true, true)
   }
 }
 
 /** 403 NO_AUTH 缺少业务相关权限. */
-export class NoAuthError extends Schema.TaggedError<NoAuthError>("effect-wechatpay/NoAuthError")("NoAuthError", fields) {
+export class NoAuthError extends Schema.TaggedError<NoAuthError>("effect-wechatpay/NoAuthError")("NoAuthError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
   }
@@ -482,7 +482,7 @@ export class NoAuthError extends Schema.TaggedError<NoAuthError>("effect-wechatp
 /** 404 NOT_FOUND, when the message names neither documented case. */
 export class NotFoundError extends Schema.TaggedError<NotFoundError>("effect-wechatpay/NotFoundError")(
   "NotFoundError",
-  fields
+  apiErrorFields
 ) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
@@ -492,7 +492,7 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>("effect-wec
 /** 404 NOT_FOUND 未找到 product_coupon_id 对应的商品券. */
 export class ProductCouponNotFoundError extends Schema.TaggedError<ProductCouponNotFoundError>(
   "effect-wechatpay/ProductCouponNotFoundError"
-)("ProductCouponNotFoundError", fields) {
+)("ProductCouponNotFoundError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
   }
@@ -501,7 +501,7 @@ export class ProductCouponNotFoundError extends Schema.TaggedError<ProductCoupon
 /** 404 NOT_FOUND 未找到 stock_id 对应的商品券批次. */
 export class StockNotFoundError extends Schema.TaggedError<StockNotFoundError>(
   "effect-wechatpay/StockNotFoundError"
-)("StockNotFoundError", fields) {
+)("StockNotFoundError", apiErrorFields) {
   get behaviour(): Behaviour {
     return rejection(this.verified, true)
   }
@@ -510,14 +510,14 @@ export class StockNotFoundError extends Schema.TaggedError<StockNotFoundError>(
 /** 429 RATELIMIT_EXCEEDED 请求超过接口频率限制 — not accepted; safe to retry with the same parameters. */
 export class RateLimitExceededError extends Schema.TaggedError<RateLimitExceededError>(
   "effect-wechatpay/RateLimitExceededError"
-)("RateLimitExceededError", fields) {
+)("RateLimitExceededError", apiErrorFields) {
   get behaviour(): Behaviour {
     return { ...UNKNOWN_OUTCOME, retry: "rate-limited" }
   }
 }
 
 /** 500 SYSTEM_ERROR 系统异常,请稍后重试. */
-export class SystemError extends Schema.TaggedError<SystemError>("effect-wechatpay/SystemError")("SystemError", fields) {
+export class SystemError extends Schema.TaggedError<SystemError>("effect-wechatpay/SystemError")("SystemError", apiErrorFields) {
   get behaviour(): Behaviour {
     return { ...UNKNOWN_OUTCOME, retry: "transient" }
   }
@@ -526,7 +526,7 @@ export class SystemError extends Schema.TaggedError<SystemError>("effect-wechatp
 /** Any status/code pair the endpoint does not document; keeps everything that came back. */
 export class UnknownApiError extends Schema.TaggedError<UnknownApiError>("effect-wechatpay/UnknownApiError")(
   "UnknownApiError",
-  fields
+  apiErrorFields
 ) {
   get behaviour(): Behaviour {
     return byStatus(this.status)
@@ -550,6 +550,9 @@ export class NotSentError extends Schema.TaggedError<NotSentError>("effect-wecha
   }
 }
 
+/** An API error's fields, as an endpoint's error table builds them. */
+export type ApiErrorProps = Schema.Struct.Constructor<typeof apiErrorFields>
+
 /** The documented API errors. */
 export type ApiError =
   | ParamError
@@ -568,6 +571,7 @@ export type ApiError =
 /** Everything `disassociateStores` can fail with: exactly this union. */
 export type DisassociateStoresError =
   | ApiError
+  | RequestEncodeError
   | RequestValidationError
   | TransportError
   | TimeoutError
@@ -582,39 +586,10 @@ export type DisassociateStoresError =
   | NotSentError
 
 /**
- * Maps the foundation's generic API error to this endpoint's row. Status and
- * code must both match a documented row; message fragments only refine it.
+ * Everything `associateStores` can fail with. Its page's own error table was not found, so only
+ * the common APIv3 codes have their own class; any other answer is `UnknownApiError`.
  */
-export const fromApiError = (error: WechatPayApiError): ApiError => {
-  const props = {
-    status: error.status,
-    code: error.code,
-    message: error.message,
-    detail: error.detail,
-    verified: error.verified,
-    ...(error.requestId === undefined ? {} : { requestId: error.requestId })
-  }
-  const m = error.message
-  switch (`${error.status} ${error.code}`) {
-    case "400 PARAM_ERROR":
-      return new ParamError(props)
-    case "400 INVALID_REQUEST":
-      if (m.includes("过期")) return new StockExpiredError(props)
-      if (m.includes("store_scope")) return new StockScopeNotSpecificError(props)
-      return new InvalidRequestError(props)
-    case "401 SIGN_ERROR":
-      return new SignError(props)
-    case "403 NO_AUTH":
-      return new NoAuthError(props)
-    case "404 NOT_FOUND":
-      if (m.includes("product_coupon_id")) return new ProductCouponNotFoundError(props)
-      if (m.includes("stock_id")) return new StockNotFoundError(props)
-      return new NotFoundError(props)
-    case "429 RATELIMIT_EXCEEDED":
-      return new RateLimitExceededError(props)
-    case "500 SYSTEM_ERROR":
-      return new SystemError(props)
-    default:
-      return new UnknownApiError(props)
-  }
-}
+export type AssociateStoresError = Exclude<
+  DisassociateStoresError,
+  StockExpiredError | StockScopeNotSpecificError | NotFoundError | ProductCouponNotFoundError | StockNotFoundError
+>

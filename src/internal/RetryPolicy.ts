@@ -11,6 +11,7 @@
  */
 import { Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
 import { ConfigurationError, type HasBehaviour } from "../WechatPayError.js"
+import { finiteMillis, integerAtLeast } from "./Options.js"
 
 /** How an error bears on retrying. */
 export type Retryability = "rate-limited" | "transient" | "final"
@@ -66,20 +67,11 @@ export const DEFAULTS: Policy = {
 /** A policy that never retries. */
 export const NONE: Policy = { ...DEFAULTS, maxRateLimitRetries: 0, maxTransientRetries: 0 }
 
-const millis = (name: string, input: Duration.DurationInput | undefined, fallback: number) => {
-  if (input === undefined) return Either.right(fallback)
-  const d = Duration.decodeUnknown(input)
-  return d._tag === "Some" && Duration.isFinite(d.value)
-    ? Either.right(Duration.toMillis(d.value))
-    : Either.left(new ConfigurationError({ variable: `retry.${name}`, reason: "must be a finite duration" }))
-}
+const millis = (name: string, input: Duration.DurationInput | undefined, fallback: number) =>
+  input === undefined ? Either.right(fallback) : finiteMillis(`retry.${name}`, input, false)
 
 const count = (name: string, value: number | undefined, fallback: number) =>
-  value === undefined
-    ? Either.right(fallback)
-    : Number.isInteger(value) && value >= 0
-    ? Either.right(value)
-    : Either.left(new ConfigurationError({ variable: `retry.${name}`, reason: "must be a non-negative integer" }))
+  value === undefined ? Either.right(fallback) : integerAtLeast(`retry.${name}`, value, 0)
 
 /** Checks options and fills in defaults. */
 export const resolve = (options: Options = {}): Either.Either<Policy, ConfigurationError> =>

@@ -1,0 +1,219 @@
+/**
+ * An endpoint as a declaration — method, path template, which request fields
+ * fill the path and the query, the body and answer Schemas, the error table —
+ * and the one function that turns a declaration into a typed call: validate →
+ * encode once → (every attempt) sign the exact request-target and bytes, send,
+ * verify → decode → typed success or typed error. Adding an endpoint is a
+ * declaration; nothing here changes.
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { type Effect, Either, ParseResult, Schema } from "effect"
+import {
+  type ApiErrorProps,
+  type HasBehaviour,
+  excerpt,
+  RequestEncodeError,
+  RequestValidationError,
+  ResponseDecodeError,
+  UnknownApiError,
+  type WechatPayApiError
+} from "../WechatPayError.js"
+import type { VerifiedResponse } from "../WechatPayClient.js"
+import type * as Call from "./Call.js"
+import type { RateLimit } from "./RateLimiter.js"
+import * as SchemaCodec from "./SchemaCodec.js"
+
+/** One row of an endpoint's documented error table. */
+export interface ErrorRow<E> {
+  readonly status: number
+  readonly code: string
+  /** A distinctive fragment of the documented message, for rows that share status and code. */
+  readonly fragment?: string
+  readonly make: (props: ApiErrorProps) => E
+}
+
+/** An error table; the error type is the union of its rows'. */
+export const errors = <const Rows extends ReadonlyArray<ErrorRow<unknown>>>(
+  ...rows: Rows
+): ReadonlyArray<ErrorRow<Rows[number] extends ErrorRow<infer E> ? E : never>> => rows as any
+
+/** Everything an endpoint is, as data. `Req` is the whole validated request, in domain (camelCase) form. */
+export interface Endpoint<Req, Res, E> {
+  /** Names the call's span: `<service>.<name>`. */
+  readonly name: string
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  /** The documented path, with `{param}` placeholders. */
+  readonly path: string
+  /** Which request field fills each placeholder (percent-encoded as one segment). */
+  readonly pathParams: { readonly [param: string]: keyof Req & string }
+  /** Query parameters (wire name → request field); absent (undefined) fields are left out. */
+  readonly query?: { readonly [param: string]: keyof Req & string }
+  /** The request as the caller gives it, domain side: validates and brands. */
+  readonly request: Schema.Schema<Req, any>
+  /** The JSON body: a Schema from the request's body fields to their wire form. */
+  readonly body?: Schema.Schema<any, any>
+  /** A verified 2xx answer's JSON, wire ⇄ domain. */
+  readonly response: Schema.Schema<Res, any>
+  /** Checked in order; a row's fragment, when it has one, must appear in the message. Anything else is `UnknownApiError`. */
+  readonly errors: ReadonlyArray<ErrorRow<E>>
+  /** The documented rate limit of this endpoint. */
+  readonly rateLimit: RateLimit
+  /** Attributes for the call's span (ids and sizes, never secrets). */
+  readonly spanAttributes?: (request: Req) => Readonly<Record<string, string | number>>
+}
+
+/** Declares an endpoint (an identity: it fixes the types). */
+export const make = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Endpoint<Req, Res, E> => endpoint
+
+/** The result of a call: the decoded answer and the `Request-ID` to quote to WeChat Pay support. */
+export type Result<Res> = Res & { readonly requestId: string | undefined }
+
+/** Everything a call of this endpoint can fail with. */
+export type Error<E> = E | UnknownApiError | RequestValidationError | RequestEncodeError | Call.CallError
+
+const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
+  let out = ""
+  for (const key of path) {
+    out += typeof key === "number" ? `[${key}]` : `${out === "" ? "" : "."}${String(key)}`
+  }
+  return out === "" ? "request" : out
+}
+
+const firstIssue = (error: ParseResult.ParseError) => ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+
+/** The first problem of an invalid request, with the field at fault. */
+export const toValidationError = (error: ParseResult.ParseError): RequestValidationError => {
+  const issue = firstIssue(error)
+  const path = issue?.path ?? []
+  const index = path.find((key): key is number => typeof key === "number")
+  const reason = issue?.message ?? "is invalid"
+  return new RequestValidationError(
+    index === undefined ? { field: fieldOf(path), reason } : { field: fieldOf(path), reason, index }
+  )
+}
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+/** An endpoint's pieces, compiled once: what a call runs. */
+export interface Compiled<Req, Res, E> {
+  readonly endpoint: Endpoint<Req, Res, E>
+  readonly validate: (input: unknown) => Either.Either<Req, RequestValidationError>
+  /** The request to send (URL relative to the base URL), built from a validated request. */
+  readonly prepare: (request: Req) => Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError>
+  readonly decode: (response: VerifiedResponse) => Either.Either<Result<Res>, ResponseDecodeError>
+  readonly apiError: (error: WechatPayApiError) => E | UnknownApiError
+}
+
+export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<Req, Res, E> => {
+  // Callers pass the domain (camelCase) form: only its rules apply, not the wire renames.
+  const validateRequest = SchemaCodec.decoder(Schema.typeSchema(endpoint.request))
+  const encodeBody = endpoint.body === undefined ? undefined : SchemaCodec.encoder(endpoint.body)
+  const decodeBody = SchemaCodec.decoder(endpoint.response)
+  // The template split once: literal text and the fields that go between.
+  const parts = endpoint.path.split(/\{([^}]+)\}/)
+  const pathFields = parts.map((part, i) => i % 2 === 1 ? endpoint.pathParams[part] : undefined)
+  for (let i = 1; i < parts.length; i += 2) {
+    if (pathFields[i] === undefined) throw new globalThis.Error(`${endpoint.name}: no field for {${parts[i]}}`)
+  }
+  const query = Object.entries(endpoint.query ?? {})
+
+  const prepare = (request: Req): Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError> => {
+    const record = request as Record<string, unknown>
+    let path = ""
+    for (let i = 0; i < parts.length; i++) {
+      path += i % 2 === 0 ? parts[i] : encodeURIComponent(String(record[pathFields[i]!]))
+    }
+    let out = HttpClientRequest.make(endpoint.method)(path)
+    const params: Array<[string, string]> = []
+    for (const [name, field] of query) {
+      const value = record[field]
+      if (value !== undefined) params.push([name, String(value)])
+    }
+    if (params.length > 0) out = HttpClientRequest.setUrlParams(out, params)
+    if (encodeBody === undefined) return Either.right(out)
+    const wire = encodeBody(request)
+    if (Either.isLeft(wire)) {
+      return Either.left(new RequestEncodeError({ reason: firstIssue(wire.left)?.message ?? "does not fit the body" }))
+    }
+    // A Schema's encoded side is JSON data (strings, numbers, arrays, objects): it always stringifies.
+    return Either.right(
+      HttpClientRequest.bodyUint8Array(out, encoder.encode(JSON.stringify(wire.right)), "application/json")
+    )
+  }
+
+  const decode = (response: VerifiedResponse): Either.Either<Result<Res>, ResponseDecodeError> => {
+    const text = decoder.decode(response.body)
+    const base = response.requestId === undefined
+      ? { status: response.status }
+      : { status: response.status, requestId: response.requestId }
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return Either.left(new ResponseDecodeError({ ...base, issue: "body is not JSON", excerpt: excerpt(text) }))
+    }
+    const decoded = decodeBody(json)
+    if (Either.isLeft(decoded)) {
+      const issue = firstIssue(decoded.left)
+      return Either.left(
+        new ResponseDecodeError({
+          ...base,
+          issue: issue === undefined ? "does not match the schema" : `${fieldOf(issue.path)}: ${issue.message}`,
+          excerpt: excerpt(text)
+        })
+      )
+    }
+    return Either.right({ ...decoded.right, requestId: response.requestId })
+  }
+
+  const apiError = (error: WechatPayApiError): E | UnknownApiError => {
+    const props: ApiErrorProps = {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      detail: error.detail,
+      verified: error.verified,
+      ...(error.requestId === undefined ? {} : { requestId: error.requestId })
+    }
+    for (const row of endpoint.errors) {
+      if (row.status === error.status && row.code === error.code && (row.fragment === undefined || error.message.includes(row.fragment))) {
+        return row.make(props)
+      }
+    }
+    return new UnknownApiError(props)
+  }
+
+  return {
+    endpoint,
+    validate: (input) => Either.mapLeft(validateRequest(input), toValidationError),
+    prepare,
+    decode,
+    apiError
+  }
+}
+
+/** The typed call of an endpoint over a {@link Call.Caller}: validation and encoding happen inside the call's span. */
+export const bind = <Req, Res, E extends HasBehaviour>(
+  compiled: Compiled<Req, Res, E>,
+  caller: Call.Caller,
+  service: string
+): (input: unknown) => Effect.Effect<Result<Res>, Error<E>> => {
+  const attributes = compiled.endpoint.spanAttributes
+  const reading: Call.Reading<Result<Res>, E | UnknownApiError> = {
+    span: `${service}.${compiled.endpoint.name}`,
+    apiError: compiled.apiError,
+    decode: compiled.decode
+  }
+  return (input) =>
+    caller.call<Result<Res>, E | UnknownApiError, RequestValidationError | RequestEncodeError>(() => {
+      const validated = compiled.validate(input)
+      if (Either.isLeft(validated)) return Either.left(validated.left)
+      const request = compiled.prepare(validated.right)
+      if (Either.isLeft(request)) return Either.left(request.left)
+      return Either.right({
+        request: request.right,
+        attributes: attributes === undefined ? undefined : attributes(validated.right)
+      })
+    }, reading)
+}

@@ -1,0 +1,33 @@
+/**
+ * Checks of user-supplied tuning, in one place: every option that is a duration
+ * or a count is judged by these, and a bad one is a `ConfigurationError` naming it.
+ */
+import { Duration, Either } from "effect"
+import { ConfigurationError } from "../WechatPayError.js"
+
+/** A finite duration (positive when `positive`), in milliseconds. */
+export const finiteMillis = (
+  variable: string,
+  input: Duration.DurationInput,
+  positive: boolean
+): Either.Either<number, ConfigurationError> => {
+  const d = Duration.decodeUnknown(input)
+  return d._tag === "Some" && Duration.isFinite(d.value) && (!positive || Duration.toMillis(d.value) > 0)
+    ? Either.right(Duration.toMillis(d.value))
+    : Either.left(new ConfigurationError({ variable, reason: `must be a finite${positive ? ", positive" : ""} duration` }))
+}
+
+/** A whole number ≥ `min`. */
+export const integerAtLeast = (
+  variable: string,
+  value: number,
+  min: number
+): Either.Either<number, ConfigurationError> =>
+  Number.isInteger(value) && value >= min
+    ? Either.right(value)
+    : Either.left(
+      new ConfigurationError({
+        variable,
+        reason: min === 0 ? "must be a non-negative integer" : `must be an integer ≥ ${min}`
+      })
+    )
