@@ -21,6 +21,7 @@ import * as KeyStoreModule from "./KeyStore.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as MerchantConfigModule from "./MerchantConfig.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
+import { VERSION } from "./internal/version.js"
 import { Signer } from "./Signer.js"
 import * as SignerModule from "./Signer.js"
 import {
@@ -35,8 +36,8 @@ import {
   WechatPayApiError
 } from "./WechatPayError.js"
 
-/** The library's version, sent in `User-Agent`. */
-export const VERSION = "0.1.0"
+/** The library's version (from package.json, see scripts/version.mjs), sent in `User-Agent`. */
+export { VERSION } from "./internal/version.js"
 
 /** A verified answer: 2xx with a good signature. */
 export interface VerifiedResponse {
