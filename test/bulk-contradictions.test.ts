@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Logger, TestClock } from "effect"
 import { BulkDisassociation } from "../src/index.js"
+import { settleStoreLists } from "../src/internal/bulk/Settle.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const B = BulkDisassociation
@@ -123,22 +124,19 @@ describe("contradictory answers leave their stores unresolved, flagged in the re
 
 describe("settle on its own", () => {
   const answer = (totalCount: number, success: ReadonlyArray<string>, failed: ReadonlyArray<string>) => ({
-    _tag: "Answered" as const,
-    result: {
-      totalCount,
-      successStoreList: success.map((storeId) => ({ storeId: storeId as never })),
-      failedStoreList: failed.map((storeId) => ({ storeId: storeId as never, code: "C", message: "m" })),
-      requestId: "R"
-    }
+    totalCount,
+    successStoreList: success.map((storeId) => ({ storeId })),
+    failedStoreList: failed.map((storeId) => ({ storeId, code: "C", message: "m" })),
+    requestId: "R"
   })
 
   it("no contradiction can produce `succeeded`", () => {
     for (const total of [-1, 0, 4, 6, 7, 200]) {
-      const s = B.settle(STORES, answer(total, STORES, []))
+      const s = settleStoreLists(STORES, answer(total, STORES, []))
       assert.strictEqual(s.succeeded.length, 0, String(total))
       assert.strictEqual(s.unresolved.length, 5)
     }
-    const both = B.settle(STORES, answer(5, STORES, STORES))
+    const both = settleStoreLists(STORES, answer(5, STORES, STORES))
     assert.strictEqual(both.succeeded.length + both.failed.length, 0)
     assert.isTrue(both.unresolved.every((u) => u.reason === B.LISTED_AS_BOTH))
   })

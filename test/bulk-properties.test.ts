@@ -3,11 +3,12 @@
 // answers per chunk are generated (successes with arbitrary success/failed/omitted splits, and every
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Arbitrary, Deferred, Effect, FastCheck, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
 import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../src/index.js"
+import { plan } from "../src/internal/bulk/Ids.js"
+import { classify, settleFailure, settleStoreLists } from "../src/internal/bulk/Settle.js"
 import type { DisassociateStoresError } from "../src/WechatPayError.js"
 import * as E from "../src/WechatPayError.js"
-import * as W from "../src/WechatPayError.js"
 
 const B = BulkDisassociation
 
@@ -20,12 +21,14 @@ const idsArb = FastCheck.array(idArb, { maxLength: 1_500 })
 
 const firstSeen = (ids: ReadonlyArray<string>): Array<string> => [...new Set(ids)]
 
-describe("plan: de-duplication and chunking", () => {
+const sendable = (ids: ReadonlyArray<string>): Array<string> => ids.filter((id) => ProductCoupon.idProblem(id) === undefined)
+
+describe("plan: de-duplication, the id check and chunking", () => {
   it.prop(
-    "chunks are non-empty, at most the size, and concatenate to the unique ids in first-seen order",
+    "chunks are non-empty, at most the size, and concatenate to the unique valid ids in first-seen order",
     [idsArb, FastCheck.integer({ min: 1, max: 250 })],
     ([ids, size]) => {
-      const p = B.plan(ids, size)
+      const p = plan(ids, size)
       const unique = firstSeen(ids)
       assert.strictEqual(p.input, ids.length)
       assert.strictEqual(p.unique, unique.length)
@@ -35,14 +38,20 @@ describe("plan: de-duplication and chunking", () => {
       }
       // Every chunk but the last is full: no needless extra calls.
       for (const chunk of p.chunks.slice(0, -1)) assert.strictEqual(chunk.length, size)
-      assert.deepStrictEqual(p.chunks.flat(), unique)
+      assert.deepStrictEqual(p.chunks.flat(), sendable(unique))
+      // An id that cannot be sent is listed once, with ProductCoupon's reason, and sent in no chunk.
+      assert.deepStrictEqual(p.invalid, unique.filter((id) => ProductCoupon.idProblem(id) !== undefined).map((storeId) => ({
+        storeId,
+        code: "INVALID_STORE_ID",
+        message: ProductCoupon.idProblem(storeId)!
+      })))
     }
   )
 
   it.prop("the default size is the endpoint's 200", [idsArb], ([ids]) => {
-    const p = B.plan(ids)
+    const p = plan(ids)
     assert.strictEqual(B.MAX_CHUNK, ProductCoupon.MAX_STORES)
-    assert.strictEqual(p.chunks.length, Math.ceil(new Set(ids).size / 200))
+    assert.strictEqual(p.chunks.length, Math.ceil(sendable(firstSeen(ids)).length / 200))
     for (const chunk of p.chunks) assert.isAtMost(chunk.length, 200)
   })
 })
@@ -69,38 +78,49 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
   { error: new E.RateLimitExceededError({ ...api, status: 429, code: "RATELIMIT_EXCEEDED" }), kind: "Unknown", stops: false },
   { error: new E.SystemError({ ...api, status: 500, code: "SYSTEM_ERROR" }), kind: "Unknown", stops: false },
   { error: new E.UnknownApiError({ ...api, status: 418, code: "TEAPOT" }), kind: "Unknown", stops: false },
-  { error: new W.TransportError({ phase: "request", method: "POST", url: "u", reason: "ECONNRESET" }), kind: "Unknown", stops: false },
-  { error: new W.TimeoutError({ method: "POST", url: "u", timeoutMillis: 10 }), kind: "Unknown", stops: false },
-  { error: new W.SigningError({ reason: "r" }), kind: "Unknown", stops: false },
-  { error: new W.MissingSignatureHeadersError({ status: 200, missing: ["Wechatpay-Signature"] }), kind: "Unknown", stops: false },
-  { error: new W.StaleTimestampError({ status: 200, timestamp: "1", nowSeconds: 999, toleranceSeconds: 300 }), kind: "Unknown", stops: false },
-  { error: new W.UnknownSerialError({ status: 200, serial: "S", knownSerials: [] }), kind: "Unknown", stops: false },
-  { error: new W.InvalidSignatureError({ status: 200, serial: "S", reason: "r" }), kind: "Unknown", stops: false },
-  { error: new W.SignatureProbeError({ status: 200, serial: "S", requestId: "REQ-P" }), kind: "Unknown", stops: false },
-  { error: new W.UnexpectedResponseError({ status: 502, excerpt: "<html>", verified: false }), kind: "Unknown", stops: false },
-  { error: new W.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false },
+  { error: new E.TransportError({ phase: "request", method: "POST", url: "u", reason: "ECONNRESET" }), kind: "Unknown", stops: false },
+  { error: new E.TimeoutError({ method: "POST", url: "u", timeoutMillis: 10 }), kind: "Unknown", stops: false },
+  { error: new E.SigningError({ reason: "r" }), kind: "Unknown", stops: false },
+  { error: new E.MissingSignatureHeadersError({ status: 200, missing: ["Wechatpay-Signature"] }), kind: "Unknown", stops: false },
+  { error: new E.StaleTimestampError({ status: 200, timestamp: "1", nowSeconds: 999, toleranceSeconds: 300 }), kind: "Unknown", stops: false },
+  { error: new E.UnknownSerialError({ status: 200, serial: "S", knownSerials: [] }), kind: "Unknown", stops: false },
+  { error: new E.InvalidSignatureError({ status: 200, serial: "S", reason: "r" }), kind: "Unknown", stops: false },
+  { error: new E.SignatureProbeError({ status: 200, serial: "S", requestId: "REQ-P" }), kind: "Unknown", stops: false },
+  { error: new E.UnexpectedResponseError({ status: 502, excerpt: "<html>", verified: false }), kind: "Unknown", stops: false },
+  { error: new E.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false },
   // Only under a stop signal; the job accounts such a call as not sent.
   { error: new E.NotSentError({ reason: "stopped" }), kind: "Unknown", stops: false }
 ]
 
+/** Every error class src/WechatPayError.ts exports that says how it behaves: taken from the module, not from a list. */
+type ErrorClass = Schema.Schema<E.HasBehaviour, any> & { readonly name: string }
+const errorClasses = (Object.values(E) as ReadonlyArray<unknown>).filter((v): v is ErrorClass =>
+  typeof v === "function" && Schema.isSchema(v) && Object.getOwnPropertyDescriptor(v.prototype ?? {}, "behaviour") !== undefined
+)
+
 describe("classify", () => {
   it("covers every error class in src that carries a behaviour", () => {
-    // Taken from the modules, not from this list: a new error class without a sample fails here.
-    const exported: ReadonlyArray<unknown> = [...Object.values(E), ...Object.values(W), E.RequestValidationError]
-    const classes = exported
-      .filter((v): v is { readonly name: string; readonly prototype: object } =>
-        typeof v === "function" && Object.getOwnPropertyDescriptor(v.prototype ?? {}, "behaviour") !== undefined
-      )
-      .map((c) => c.name)
+    // A new error class without a sample fails here.
     // The generic API error is always mapped to a row, and an encode error cannot arise from string ids.
     const neverReachCaller = new Set(["WechatPayApiError", "RequestEncodeError"])
     const tags = new Set(errorSamples.map((s) => s.error._tag))
-    assert.deepStrictEqual([...new Set(classes)].filter((n) => !neverReachCaller.has(n)).sort(), [...tags].sort())
+    assert.isAbove(errorClasses.length, 20)
+    assert.deepStrictEqual(errorClasses.map((c) => c.name).filter((n) => !neverReachCaller.has(n)).sort(), [...tags].sort())
   })
+
+  for (const errorClass of errorClasses) {
+    it.prop(`any ${errorClass.name}: the outcome and the stop follow its behaviour`, [Arbitrary.make(errorClass)], ([error]) => {
+      const { outcome, stops } = classify(error)
+      assert.strictEqual(outcome._tag, error.behaviour.outcome === "failed" ? "Rejected" : "Unknown")
+      assert.strictEqual(stops, error.behaviour.stopsJob)
+      if (outcome._tag === "Unknown") assert.include(outcome.reason, error._tag)
+      if (outcome._tag === "Rejected" && "code" in error) assert.strictEqual(outcome.code, error.code)
+    }, { fastCheck: { numRuns: 20 } })
+  }
 
   for (const sample of errorSamples) {
     it(`${sample.error._tag} → ${sample.kind}${sample.stops ? ", stops the job" : ""}`, () => {
-      const { outcome, stops } = B.classify(sample.error)
+      const { outcome, stops } = classify(sample.error)
       assert.strictEqual(outcome._tag, sample.kind)
       assert.strictEqual(stops, sample.stops)
       if (outcome._tag === "Unknown") {
@@ -143,13 +163,13 @@ describe("settle", () => {
     [FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 200 }), FastCheck.nat(), FastCheck.boolean()],
     ([chunk, seed, reverse]) => {
       const answered = reverse ? [...chunk].reverse() : chunk
-      const all = B.settle(chunk, { _tag: "Answered", result: answerFor(answered, ["success"], []) })
+      const all = settleStoreLists(chunk, answerFor(answered, ["success"], []))
       assert.deepStrictEqual(all.succeeded, chunk)
       assert.deepStrictEqual([all.failed.length, all.unresolved.length], [0, 0])
       // Same length as the chunk, but one entry is a store that was not sent.
       const k = seed % chunk.length
       const swapped = chunk.map((id, i) => (i === k ? `${id}\u0000foreign` : id))
-      const s = B.settle(chunk, { _tag: "Answered", result: answerFor(swapped, ["success"], []) })
+      const s = settleStoreLists(chunk, answerFor(swapped, ["success"], []))
       assert.deepStrictEqual(s.succeeded, chunk.filter((_, i) => i !== k))
       assert.deepStrictEqual(s.unresolved.map((u) => u.storeId), [chunk[k]])
     }
@@ -161,7 +181,7 @@ describe("settle", () => {
     ([chunk, dispositions, extra]) => {
       const sent = chunk.filter((id) => id !== "FOREIGN")
       if (sent.length === 0) return
-      const s = B.settle(sent, { _tag: "Answered", result: answerFor(sent, dispositions, extra) })
+      const s = settleStoreLists(sent, answerFor(sent, dispositions, extra))
       const all = [...s.succeeded, ...s.failed.map((f) => f.storeId), ...s.unresolved.map((u) => u.storeId)]
       assert.deepStrictEqual([...all].sort(), [...sent].sort())
       sent.forEach((id, i) => {
@@ -187,10 +207,10 @@ describe("settle", () => {
   )
 
   it.prop("a rejection fails the whole chunk, an unknown outcome leaves it all unresolved", [FastCheck.uniqueArray(FastCheck.string(), { minLength: 1, maxLength: 200 })], ([chunk]) => {
-    const rejected = B.settle(chunk, { _tag: "Rejected", code: "PARAM_ERROR", message: "m" })
+    const rejected = settleFailure(chunk, { _tag: "Rejected", code: "PARAM_ERROR", message: "m" })
     assert.deepStrictEqual(rejected.failed.map((f) => f.storeId), chunk)
     assert.strictEqual(rejected.succeeded.length + rejected.unresolved.length, 0)
-    const unknown = B.settle(chunk, { _tag: "Unknown", reason: "TimeoutError: t", requestId: "R" })
+    const unknown = settleFailure(chunk, { _tag: "Unknown", reason: "TimeoutError: t", requestId: "R" })
     assert.deepStrictEqual(unknown.unresolved.map((u) => u.storeId), chunk)
     assert.strictEqual(unknown.succeeded.length + unknown.failed.length, 0)
   })
@@ -254,7 +274,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       Effect.gen(function*() {
         const unique = firstSeen(ids)
         const sendable = unique.filter((id) => ProductCoupon.idProblem(id) === undefined)
-        const chunks = B.plan(sendable, chunkSize).chunks
+        const chunks = plan(sendable, chunkSize).chunks
         const firstIdToChunk = new Map(chunks.map((c, i) => [c[0]!, i] as const))
         const chunkOf = new Map<string, number>()
         chunks.forEach((c, i) => c.forEach((id) => chunkOf.set(id, i)))
@@ -354,7 +374,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
   it.effect("a stopping answer to the first call: exactly one call even with concurrency 8", () =>
     Effect.gen(function*() {
       const ids = Array.from({ length: 1_000 }, (_, i) => `S${i}`)
-      const chunks = B.plan(ids).chunks
+      const chunks = plan(ids).chunks
       const calls: Array<number> = []
       const noAuth = errorSamples.findIndex((s) => s.error._tag === "NoAuthError")
       const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 8 }).pipe(
@@ -539,8 +559,8 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
         const { report } = error
         // Sent: exactly the sendable ids read, once each, in the planned chunks.
-        assert.deepStrictEqual(new Set(lists), new Set(B.plan(sendable, chunkSize).chunks.map((c) => c)))
-        assert.deepStrictEqual([...lists].sort((a, b) => sendable.indexOf(a[0]!) - sendable.indexOf(b[0]!)), B.plan(sendable, chunkSize).chunks)
+        assert.deepStrictEqual(new Set(lists), new Set(plan(sendable, chunkSize).chunks.map((c) => c)))
+        assert.deepStrictEqual([...lists].sort((a, b) => sendable.indexOf(a[0]!) - sendable.indexOf(b[0]!)), plan(sendable, chunkSize).chunks)
         assert.deepStrictEqual(report.succeeded, sendable)
         assert.deepStrictEqual(report.failed.map((f) => f.storeId), unique.filter((id) => !sendable.includes(id)))
         assert.deepStrictEqual(report.unresolved, [])

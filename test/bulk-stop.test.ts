@@ -9,6 +9,7 @@ import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, TestClock
 import * as net from "node:net"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
 import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
+import { classify } from "../src/internal/bulk/Settle.js"
 import * as W from "../src/WechatPayError.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
@@ -53,6 +54,15 @@ const slowSandbox = (options: ProductCouponStores.Options) =>
     ).pipe(Layer.provide(FetchHttpClient.layer))
     const ids = Array.from({ length: 1_000 }, (_, i) => FakeWechatPay.storeId(i))
     return { fake, layer, ids }
+  })
+
+/** Waits (real time) until the sandbox has received its first request: the job's first call is then on the wire. */
+const firstRequest = (fake: { readonly log: ReadonlyArray<unknown> }) =>
+  Effect.gen(function*() {
+    for (let waited = 0; fake.log.length === 0; waited += 5) {
+      if (waited > 5_000) return assert.fail("no request reached the sandbox within 5 s")
+      yield* Effect.sleep("5 millis")
+    }
   })
 
 const doneWithin = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, millis: number, step = 10) =>
@@ -180,7 +190,8 @@ describe("stopWhen: after the stop, no attempt starts", () => {
         concurrency: 4,
         stopWhen: Deferred.await(stop)
       }).pipe(Effect.provide(layer), Effect.fork)
-      yield* Effect.sleep("150 millis")
+      // The first call's answer takes 5 s: the stop comes while it is in flight.
+      yield* firstRequest(fake)
       const stoppedAt = Date.now()
       yield* Deferred.succeed(stop, undefined)
       const report = yield* Fiber.join(fiber)
@@ -284,7 +295,7 @@ describe("abortWhen: calls in flight are interrupted, the report is complete", (
         brandId: FakeWechatPay.Fixture.brandId,
         abortWhen: Deferred.await(abort)
       }).pipe(Effect.provide(layer), Effect.fork)
-      yield* Effect.sleep("150 millis")
+      yield* firstRequest(fake)
       const abortedAt = Date.now()
       yield* Deferred.succeed(abort, undefined)
       const report = yield* Fiber.join(fiber)
@@ -449,7 +460,7 @@ describe("a transport failure says why, not only 'request failed'", () => {
       const error = new W.TransportError({ ...base, phase: "request", method: "POST", cause })
       assert.strictEqual(W.describeTransport(error), text)
       assert.include(error.message, text)
-      const { outcome } = B.classify(error)
+      const { outcome } = classify(error)
       assert.strictEqual(outcome._tag === "Unknown" ? outcome.reason : "", `TransportError: ${text}`)
     })
   }

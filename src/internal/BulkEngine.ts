@@ -1,0 +1,374 @@
+/**
+ * A bulk job over one `ProductCouponStores` endpoint: any number of store ids,
+ * de-duplicated, cut into calls, sent with bounded concurrency through the
+ * service (so its rate limiter, retries and failover apply), and a report in
+ * which every unique store appears exactly once: succeeded, failed or unresolved.
+ *
+ * The endpoint is a parameter ({@link Job}): the call, and how its answer settles
+ * a chunk. What a failed call means is read from the error's own `behaviour`.
+ */
+import { Cause, Deferred, Effect, Either, Fiber, Option, Predicate, Ref, Stream } from "effect"
+import { AttemptObserver, StopSignal } from "../ProductCouponStores.js"
+import type { AttemptEvent } from "../ProductCouponStores.js"
+import type { HasBehaviour } from "../WechatPayError.js"
+import { ConfigurationError, NotSentError } from "../WechatPayError.js"
+import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
+import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
+import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
+import { classify, settleFailure, unresolvedAll } from "./bulk/Settle.js"
+
+export type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
+export type { SourceError, StoreIds } from "./bulk/Ids.js"
+
+/** The counts; `succeeded + failed + unresolved = unique` and `unique + duplicates = input`. */
+export interface Summary {
+  readonly input: number
+  readonly unique: number
+  readonly duplicates: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly unresolved: number
+  /** Calls of at most 200 stores that were (or would have been) made. */
+  readonly chunks: number
+  /** HTTP attempts made, retries included. */
+  readonly requests: number
+  /** Retries by what caused them (an error tag). */
+  readonly retries: Readonly<Record<string, number>>
+}
+
+/** Why a job ended early: the error's tag (or the caller, `UNREACHABLE`, …), a code and one line. */
+export interface StopReason {
+  readonly tag: string
+  readonly code: string
+  readonly message: string
+}
+
+/** The record of a job. */
+export interface Report {
+  readonly summary: Summary
+  readonly succeeded: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<FailedStore>
+  readonly unresolved: ReadonlyArray<UnresolvedStore>
+  /** Answers that contradicted themselves or the request, one entry per problem, in settling order. */
+  readonly anomalies: ReadonlyArray<Anomaly>
+  /**
+   * Set when the job stopped early: an error that would fail every remaining call,
+   * WeChat Pay unreachable (`UNREACHABLE`), the caller (`STOPPED`, `ABORTED`), or a
+   * broken id source (`SOURCE_FAILED`).
+   */
+  readonly stoppedBy?: StopReason | undefined
+}
+
+/** Progress while a job runs. `done` counts stores settled so far. */
+export type ProgressEvent =
+  | { readonly _tag: "ChunkSettled"; readonly chunk: number; readonly size: number; readonly done: number; readonly succeeded: number; readonly failed: number; readonly unresolved: number; readonly requests: number }
+  | ({ readonly _tag: "Stopped" } & StopReason)
+
+/** How a job runs, whatever its endpoint. */
+export interface JobOptions {
+  /** Calls in flight at once; defaults to 4 (the service's rate limiter still caps calls per second). */
+  readonly concurrency?: number | undefined
+  /** Stores per call, 1 to 200; defaults to 200. */
+  readonly chunkSize?: number | undefined
+  /** Called after each chunk settles, and when the job stops. */
+  readonly onProgress?: ((event: ProgressEvent) => Effect.Effect<void>) | undefined
+  /**
+   * A graceful stop: when this effect completes, no further call and no further
+   * attempt is started (no retry, no rate-limit wait that then sends). An attempt
+   * already on the wire finishes (within the service's per-attempt timeout); a
+   * call whose retry it cut short reports its last error. Every store not sent is
+   * `unresolved` ("not sent"). Interrupting the job instead loses the report.
+   */
+  readonly stopWhen?: Effect.Effect<void> | undefined
+  /**
+   * An abort that still reports: when this effect completes, calls in flight are
+   * interrupted at once and their stores are `unresolved` ({@link ABORTED_IN_FLIGHT}),
+   * nothing more is sent, and the job returns its full report with `stoppedBy`
+   * `{ tag: "AbortedByCaller", code: "ABORTED" }`. Meant for a second Ctrl-C.
+   */
+  readonly abortWhen?: Effect.Effect<void> | undefined
+}
+
+/** The endpoint a job drives: all that differs between, say, disassociating and associating stores. */
+export interface Job<Result, E extends HasBehaviour> {
+  /** Prefixes the job's log lines. */
+  readonly name: string
+  /** The endpoint's most stores per call: the default and the largest `chunkSize`. */
+  readonly maxChunk: number
+  /** One call for a chunk of distinct, valid store ids. */
+  readonly call: (chunk: ReadonlyArray<string>) => Effect.Effect<Result, E>
+  /** What a successful call's answer says about each store of its chunk. */
+  readonly settle: (chunk: ReadonlyArray<string>, result: Result) => Settlement
+}
+
+/**
+ * What a job fails with when its source breaks part-way: nothing already read is
+ * lost. The ids read before the break are sent (the last call may be short),
+ * calls in flight finish, `report` accounts for every id read, and
+ * `report.stoppedBy.code` is `SOURCE_FAILED`.
+ */
+export interface JobSourceError {
+  readonly _tag: "StoreSourceError"
+  /** What the source failed with: a stream's own error, or what an iterator threw. */
+  readonly cause: unknown
+  readonly report: Report
+}
+
+/** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
+export const STOPPED_BY_CALLER = "StoppedByCaller"
+/** `stoppedBy.tag` (code `ABORTED`) when the job was aborted through `abortWhen`. */
+export const ABORTED_BY_CALLER = "AbortedByCaller"
+/** The reason of a store whose call was interrupted by `abortWhen`. */
+export const ABORTED_IN_FLIGHT = "aborted while in flight: the call may or may not have been applied"
+/** `stoppedBy.code` when the id source broke part-way. */
+export const SOURCE_FAILED = "SOURCE_FAILED"
+export { UNREACHABLE, UNREACHABLE_AFTER_CALLS } from "./bulk/Reachability.js"
+
+/** Chunks sent (or settled as not sent) ahead of the oldest chunk still in flight. */
+const READ_AHEAD = 16
+
+/** A whole number in 1..max, or the fallback when absent. */
+export const wholeNumber = (
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max: number
+): Either.Either<number, ConfigurationError> =>
+  value === undefined
+    ? Either.right(fallback)
+    : Number.isInteger(value) && value >= 1 && value <= max
+    ? Either.right(value)
+    : Either.left(new ConfigurationError({ variable: name, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
+
+/** Why the stores of a call that was never made are unresolved. */
+const notSent = (why: StopReason): string =>
+  why.tag === STOPPED_BY_CALLER
+    ? "not sent: the job was stopped before this call"
+    : why.tag === ABORTED_BY_CALLER
+    ? "not sent: the job was aborted before this call"
+    : `not sent: the job stopped after ${why.code}: ${why.message}`
+
+/** A line for `stoppedBy.message`: an error's message, or the value itself. */
+const describeCause = (cause: unknown): string =>
+  Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
+
+/**
+ * Why and whether the job stopped. The first reason stays, except an abort: that is
+ * how the job ended, whatever stopped it before.
+ */
+const makeStop = (progress: (event: ProgressEvent) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const reason = yield* Ref.make(Option.none<StopReason>())
+    // The service watches this: once it is done, no call starts another attempt.
+    const signal = yield* Deferred.make<void>()
+    // Calls in flight race this.
+    const aborted = yield* Deferred.make<void>()
+    const stop = (why: StopReason) =>
+      Effect.flatMap(
+        Ref.modify(reason, (now) => Option.isSome(now) ? [false, now] as const : [true, Option.some(why)] as const),
+        (first) => first ? Effect.zipRight(Deferred.succeed(signal, undefined), progress({ _tag: "Stopped", ...why })) : Effect.void
+      )
+    const abort = Effect.gen(function*() {
+      const before = yield* Ref.get(reason)
+      const earlier = Option.isSome(before) && before.value.tag !== STOPPED_BY_CALLER
+        ? ` (the job had already stopped after ${before.value.code}: ${before.value.message})`
+        : ""
+      const why = {
+        tag: ABORTED_BY_CALLER,
+        code: "ABORTED",
+        message: `aborted by the caller: calls in flight were interrupted, nothing more was sent${earlier}`
+      }
+      yield* Ref.set(reason, Option.some(why))
+      yield* Deferred.succeed(signal, undefined)
+      yield* Deferred.succeed(aborted, undefined)
+      yield* progress({ _tag: "Stopped", ...why })
+    })
+    return { reason: Ref.get(reason), keep: (why: StopReason) => Ref.update(reason, Option.orElseSome(() => why)), signal, aborted, stop, abort }
+  })
+
+/** The report as chunks settle, in input order; ids that cannot be sent are failed as they are read. */
+class Tally {
+  readonly succeeded: Array<string> = []
+  readonly failed: Array<FailedStore> = []
+  readonly unresolved: Array<UnresolvedStore> = []
+  readonly anomalies: Array<Anomaly> = []
+  chunks = 0
+  requests = 0
+  readonly retries: Record<string, number> = {}
+
+  /** Counts one attempt. */
+  attempt(event: AttemptEvent): void {
+    this.requests++
+    if (event.willRetry) this.retries[event.outcome] = (this.retries[event.outcome] ?? 0) + 1
+  }
+
+  add(s: Settlement): ProgressEvent {
+    this.chunks++
+    for (const id of s.succeeded) this.succeeded.push(id)
+    for (const f of s.failed) this.failed.push(f)
+    for (const u of s.unresolved) this.unresolved.push(u)
+    if (s.anomalies !== undefined) for (const a of s.anomalies) this.anomalies.push(a)
+    return {
+      _tag: "ChunkSettled",
+      chunk: this.chunks,
+      size: s.succeeded.length + s.failed.length + s.unresolved.length,
+      done: this.succeeded.length + this.failed.length + this.unresolved.length,
+      succeeded: this.succeeded.length,
+      failed: this.failed.length,
+      unresolved: this.unresolved.length,
+      requests: this.requests
+    }
+  }
+
+  report(intake: Intake, stoppedBy: StopReason | undefined): Report {
+    return {
+      summary: {
+        input: intake.input,
+        unique: intake.unique,
+        duplicates: intake.input - intake.unique,
+        succeeded: this.succeeded.length,
+        failed: this.failed.length,
+        unresolved: this.unresolved.length,
+        chunks: this.chunks,
+        requests: this.requests,
+        retries: this.retries
+      },
+      succeeded: this.succeeded,
+      failed: this.failed,
+      unresolved: this.unresolved,
+      anomalies: this.anomalies,
+      ...(stoppedBy === undefined ? {} : { stoppedBy })
+    }
+  }
+}
+
+const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkEngine/aborted")
+
+/**
+ * Runs a job. Fails before anything is sent on bad options, or with a
+ * {@link JobSourceError} holding the report so far when the id source breaks
+ * part-way (a stream's own error is its `cause`).
+ */
+export const run = <Result, E extends HasBehaviour, SE, R>(
+  ids: StoreIds<SE, R>,
+  job: Job<Result, E>,
+  options: JobOptions
+): Effect.Effect<Report, JobSourceError | ConfigurationError, R> =>
+  Effect.gen(function*() {
+    // Options that would fail (or hang) every chunk are refused before any id is read.
+    const chunkSize = yield* wholeNumber("chunkSize", options.chunkSize, job.maxChunk, job.maxChunk)
+    const concurrency = yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
+    const progress = options.onProgress ?? (() => Effect.void)
+    const tally = new Tally()
+    const intake = new Intake((store) => tally.failed.push(store))
+    const reachability = new Reachability()
+    const stop = yield* makeStop(progress)
+
+    // Count attempts, and still tell an observer the caller installed (metrics, a soak).
+    const outer = yield* AttemptObserver
+    const observer = {
+      onAttempt: (event: AttemptEvent) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            tally.attempt(event)
+            reachability.attempt(event)
+          }),
+          outer.onAttempt(event)
+        )
+    }
+
+    const failed = (chunk: ReadonlyArray<string>, error: E): Effect.Effect<Settlement> =>
+      Effect.gen(function*() {
+        if (error instanceof NotSentError) {
+          // The service's answer to the stop signal: the call waited for its first permit when the job stopped.
+          const now = yield* stop.reason
+          return unresolvedAll(chunk, Option.isSome(now) ? notSent(now.value) : error.message)
+        }
+        if (error.behaviour.triggersFailover) {
+          const unreachable = reachability.silentCall()
+          if (unreachable !== undefined) yield* stop.stop({ tag: UNREACHABLE, code: "UNREACHABLE", message: unreachable })
+        }
+        const { outcome, stops } = classify(error)
+        if (stops) {
+          const code = "code" in error && typeof error.code === "string" ? error.code : error._tag
+          yield* stop.stop({ tag: error._tag, code, message: error.message })
+        }
+        return settleFailure(chunk, outcome)
+      })
+
+    // Only a job that can be aborted pays for the race (two fibers a call).
+    const attempt = options.abortWhen === undefined
+      ? (chunk: ReadonlyArray<string>) => Effect.either(job.call(chunk))
+      : (chunk: ReadonlyArray<string>) => Effect.raceFirst(Effect.either(job.call(chunk)), Effect.as(Deferred.await(stop.aborted), ABORTED))
+    const send = (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
+      Effect.flatMap(attempt(chunk), (result) =>
+        result === ABORTED
+          ? Effect.succeed(unresolvedAll(chunk, ABORTED_IN_FLIGHT))
+          : Either.isRight(result)
+          ? Effect.succeed(job.settle(chunk, result.right))
+          : failed(chunk, result.left))
+
+    const record = (settlement: Settlement): Effect.Effect<void> => {
+      const event = tally.add(settlement)
+      const logged = settlement.anomalies === undefined ? Effect.void : Effect.forEach(settlement.anomalies, (a) =>
+        Effect.logWarning(`${job.name}: ${a.reason}`).pipe(
+          Effect.annotateLogs({ requestId: a.requestId ?? "none", unresolvedStores: a.stores.length })
+        ), { discard: true })
+      return Effect.zipRight(logged, progress(event))
+    }
+
+    const permits = yield* Effect.makeSemaphore(concurrency)
+    const sendAll = Effect.gen(function*() {
+      // Calls live in the job's scope: one still in flight when the source ends must finish, not be interrupted.
+      const scope = yield* Effect.scope
+      if (options.stopWhen !== undefined) {
+        const why = { tag: STOPPED_BY_CALLER, code: "STOPPED", message: "stopped by the caller; calls in flight finish" }
+        yield* Effect.forkIn(Effect.flatMap(options.stopWhen, () => stop.stop(why)), scope)
+      }
+      if (options.abortWhen !== undefined) yield* Effect.forkIn(Effect.zipRight(options.abortWhen, stop.abort), scope)
+
+      // Starts a chunk's call once a permit is free, or settles it at once when the job has stopped;
+      // gives what to wait for. The first call holds every permit: it goes out alone, so an error
+      // that fails every call (an expired stock, NO_AUTH) stops the job after exactly one call.
+      const dispatch = ([chunk, index]: readonly [ReadonlyArray<string>, number]): Effect.Effect<Effect.Effect<Settlement>> => {
+        const n = index === 0 ? concurrency : 1
+        return Effect.zipRight(
+          permits.take(n),
+          Effect.flatMap(stop.reason, (stopped) =>
+            Option.isSome(stopped)
+              ? Effect.as(permits.release(n), Effect.succeed(unresolvedAll(chunk, notSent(stopped.value))))
+              : Effect.map(Effect.forkIn(Effect.ensuring(send(chunk), permits.release(n)), scope), Fiber.join))
+        )
+      }
+
+      // Calls are started in input order and settled in input order; the buffer lets starting run
+      // up to READ_AHEAD chunks ahead of settling, so one slow call does not hold up the others.
+      // A source that breaks hands on the ids it had read first (a partial chunk included), and its
+      // failure arrives here after every chunk before it has settled.
+      return yield* chunked(toStream(ids, (cause) => cause), intake, chunkSize).pipe(
+        Stream.zipWithIndex,
+        Stream.mapEffect(dispatch),
+        Stream.buffer({ capacity: READ_AHEAD }),
+        Stream.runForEach((settled) => Effect.flatMap(settled, record)),
+        Effect.either
+      )
+    }).pipe(
+      Effect.scoped,
+      // Installed once for the job: every call forked in it inherits them.
+      Effect.provideService(AttemptObserver, observer),
+      Effect.provideService(StopSignal, { stopped: stop.signal })
+    )
+
+    const read = yield* sendAll
+    if (Either.isLeft(read)) {
+      // A failure that crossed a span arrives as a proxy of the original.
+      const cause = Cause.originalError(read.left)
+      const why = { tag: "StoreSourceError", code: SOURCE_FAILED, message: `cannot read the store ids: ${describeCause(cause)}` }
+      // A stop the job already had (a stopping answer, the caller) stays the one reported.
+      yield* stop.keep(why)
+      yield* progress({ _tag: "Stopped", ...why })
+      const report = tally.report(intake, Option.getOrUndefined(yield* stop.reason))
+      return yield* Effect.fail<JobSourceError>({ _tag: "StoreSourceError", cause, report })
+    }
+    return tally.report(intake, Option.getOrUndefined(yield* stop.reason))
+  })

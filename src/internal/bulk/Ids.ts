@@ -1,0 +1,114 @@
+/**
+ * Store ids on their way into a bulk job: read from any source, counted,
+ * de-duplicated (first seen wins), checked, and cut into calls. Each of these is
+ * done in exactly one place, shared by the job, its dry run and its plan.
+ */
+import { Chunk, Effect, Option, Predicate, Stream } from "effect"
+import * as ProductCoupon from "../../ProductCoupon.js"
+import type { FailedStore } from "./Settle.js"
+
+/** Where store ids can come from. */
+export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<string> | Stream.Stream<string, E, R>
+
+/** A store-id source that cannot be read: what it failed with, or what its iterator threw. */
+export interface SourceError {
+  readonly _tag: "StoreSourceError"
+  readonly cause: unknown
+}
+
+/** Ids a synchronous iterable hands on per stream element. */
+const BATCH = 1_024
+
+/**
+ * The ids as a stream. A stream's own failure passes through as it is; what an
+ * iterable throws or an async iterable rejects with becomes `onThrow(cause)`.
+ * Either way the ids read before the failure come first.
+ */
+export const toStream = <E, R, F>(ids: StoreIds<E, R>, onThrow: (cause: unknown) => F): Stream.Stream<string, E | F, R> => {
+  if (Predicate.hasProperty(ids, Stream.StreamTypeId)) return ids as Stream.Stream<string, E, R>
+  if (Predicate.hasProperty(ids, Symbol.asyncIterator)) return Stream.fromAsyncIterable(ids as AsyncIterable<string>, onThrow)
+  return fromIterable(ids as Iterable<string>, onThrow)
+}
+
+/** A synchronous iterable read in batches; a throwing iterator fails the stream after the batch it interrupted. */
+const fromIterable = <F>(ids: Iterable<string>, onThrow: (cause: unknown) => F): Stream.Stream<string, F> =>
+  Stream.suspend(() => {
+    const iterator = ids[Symbol.iterator]()
+    let ended = false
+    let thrown: Option.Option<F> = Option.none()
+    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      if (Option.isSome(thrown)) return Effect.fail(thrown)
+      if (ended) return Effect.fail(Option.none())
+      const batch: Array<string> = []
+      try {
+        while (batch.length < BATCH) {
+          const step = iterator.next()
+          if (step.done === true) {
+            ended = true
+            break
+          }
+          batch.push(step.value)
+        }
+      } catch (cause) {
+        thrown = Option.some(onThrow(cause))
+      }
+      if (batch.length > 0) return Effect.succeed(Chunk.unsafeFromArray(batch))
+      return Effect.fail(Option.isSome(thrown) ? thrown : Option.none())
+    }))
+  })
+
+/**
+ * Counts ids as they are read and lets through the first occurrence of each id
+ * that can be sent. An id that cannot be sent (see `ProductCoupon.idProblem`) is
+ * handed to `onInvalid` once, so it fails alone instead of sinking the ids that
+ * would share its call.
+ */
+export class Intake {
+  input = 0
+  unique = 0
+  readonly invalid: Array<FailedStore> = []
+  private readonly seen = new Set<string>()
+
+  constructor(private readonly onInvalid: (store: FailedStore) => void = () => {}) {}
+
+  // Synchronous, for `Stream.filter`: an effect per id would cost more than the id's own work.
+  readonly admit = (storeId: string): boolean => {
+    this.input++
+    if (this.seen.has(storeId)) return false
+    this.seen.add(storeId)
+    this.unique++
+    const problem = ProductCoupon.idProblem(storeId)
+    if (problem === undefined) return true
+    const store = { storeId, code: "INVALID_STORE_ID", message: problem }
+    this.invalid.push(store)
+    this.onInvalid(store)
+    return false
+  }
+}
+
+/**
+ * The calls: ids admitted by `intake`, in first-seen order, in chunks of `size`
+ * (the last may be short). A failing source first hands on the partial chunk it
+ * had read, then fails.
+ */
+export const chunked = <E, R>(
+  ids: Stream.Stream<string, E, R>,
+  intake: Intake,
+  size: number
+): Stream.Stream<ReadonlyArray<string>, E, R> =>
+  ids.pipe(Stream.filter(intake.admit), Stream.grouped(size), Stream.map(Chunk.toReadonlyArray))
+
+/** What a job would send for these ids, computed without sending: for tests and benchmarks. */
+export const plan = (
+  ids: Iterable<string>,
+  size: number = ProductCoupon.MAX_STORES
+): {
+  readonly input: number
+  readonly unique: number
+  readonly invalid: ReadonlyArray<FailedStore>
+  readonly chunks: ReadonlyArray<ReadonlyArray<string>>
+} => {
+  const intake = new Intake()
+  const chunks = Effect.runSync(Stream.runCollect(chunked(Stream.fromIterable(ids), intake, size)))
+  return { input: intake.input, unique: intake.unique, invalid: intake.invalid, chunks: Chunk.toReadonlyArray(chunks) }
+}
