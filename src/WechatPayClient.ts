@@ -20,13 +20,13 @@ import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as MerchantConfigModule from "./MerchantConfig.js"
+import { excerpt } from "./internal/excerpt.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
 import { VERSION } from "./internal/version.js"
 import { Signer } from "./Signer.js"
 import * as SignerModule from "./Signer.js"
 import {
   type ConfigurationError,
-  excerpt,
   type KeyFormatError,
   RequestEncodeError,
   type SigningError,

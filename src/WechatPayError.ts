@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { byStatus, REFUSED_LOCALLY, rejection, UNKNOWN_OUTCOME } from "./internal/behaviours.js"
 
 /**
  * What an error means for the machinery around a call. Every error a call can fail with carries
@@ -32,18 +33,6 @@ export interface HasBehaviour {
   readonly message: string
   readonly behaviour: Behaviour
 }
-
-/** An outcome nobody can know, and nothing to retry: verification failures, probes, decode failures. */
-export const UNKNOWN_OUTCOME: Behaviour = { retry: "never", outcome: "unresolved", stopsJob: false, triggersFailover: false }
-
-/** Refused before anything was sent: the call changed nothing and sending it again changes nothing. */
-export const REFUSED_LOCALLY: Behaviour = { retry: "never", outcome: "failed", stopsJob: false, triggersFailover: false }
-
-/** Undocumented answers are judged by their status: 429 and the usual 5xx of a busy server are retried. */
-export const byStatus = (status: number): Behaviour => ({
-  ...UNKNOWN_OUTCOME,
-  retry: status === 429 ? "rate-limited" : status === 500 || status === 502 || status === 503 || status === 504 ? "transient" : "never"
-})
 
 /** Configuration that is missing or malformed, naming the variable or option at fault. */
 export class ConfigurationError extends Schema.TaggedError<ConfigurationError>(
@@ -379,10 +368,6 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
 /** Longest body excerpt kept in an error, so a large gateway page cannot bloat logs. */
 export const EXCERPT_LIMIT = 512
 
-/** @internal */
-export const excerpt = (text: string): string =>
-  text.length <= EXCERPT_LIMIT ? text : `${text.slice(0, EXCERPT_LIMIT)}… (${text.length} chars)`
-
 /** The request was refused locally, before anything was signed or sent. */
 export class RequestValidationError extends Schema.TaggedError<RequestValidationError>(
   "effect-wechatpay/RequestValidationError"
@@ -407,7 +392,7 @@ export class RequestValidationError extends Schema.TaggedError<RequestValidation
 // ---- API errors: one class per documented row of an endpoint's error table ----
 
 /** What every API error carries: the answer as received, nothing secret. */
-export const apiErrorFields = {
+const apiErrorFields = {
   status: Schema.Number,
   code: Schema.String,
   message: Schema.String,
@@ -416,19 +401,6 @@ export const apiErrorFields = {
   /** Whether the error response carried a signature that checked out. */
   verified: Schema.Boolean
 }
-
-/**
- * A documented rejection is final. It proves the stores were left alone only when the answer was
- * signed: an unsigned 4xx could come from anything on the way (protocol notes §2.3), except 401
- * SIGN_ERROR, which WeChat Pay cannot sign by design. Errors that every further call would meet
- * (an expired or missing stock, no permission, a bad signature) stop a bulk job.
- */
-const rejection = (trusted: boolean, stopsJob: boolean): Behaviour => ({
-  retry: "never",
-  outcome: trusted ? "failed" : "unresolved",
-  stopsJob,
-  triggersFailover: false
-})
 
 /** 400 PARAM_ERROR 参数错误. */
 export class ParamError extends Schema.TaggedError<ParamError>("effect-wechatpay/ParamError")("ParamError", apiErrorFields) {
@@ -568,28 +540,63 @@ export type ApiError =
   | SystemError
   | UnknownApiError
 
-/** Everything `disassociateStores` can fail with: exactly this union. */
-export type DisassociateStoresError =
-  | ApiError
-  | RequestEncodeError
-  | RequestValidationError
-  | TransportError
-  | TimeoutError
-  | SigningError
-  | MissingSignatureHeadersError
-  | StaleTimestampError
-  | UnknownSerialError
-  | InvalidSignatureError
-  | SignatureProbeError
-  | UnexpectedResponseError
-  | ResponseDecodeError
-  | NotSentError
+const callErrors = [
+  RequestValidationError,
+  RequestEncodeError,
+  SigningError,
+  TransportError,
+  TimeoutError,
+  MissingSignatureHeadersError,
+  StaleTimestampError,
+  UnknownSerialError,
+  InvalidSignatureError,
+  SignatureProbeError,
+  UnexpectedResponseError,
+  ResponseDecodeError,
+  NotSentError,
+  UnknownApiError
+] as const
+
+/** Everything `disassociateStores` can fail with: exactly this union, as a Schema (a report can carry it). */
+export const DisassociateStoresError = Schema.Union(
+  ParamError,
+  InvalidRequestError,
+  StockExpiredError,
+  StockScopeNotSpecificError,
+  SignError,
+  NoAuthError,
+  NotFoundError,
+  ProductCouponNotFoundError,
+  StockNotFoundError,
+  RateLimitExceededError,
+  SystemError,
+  ...callErrors
+)
+export type DisassociateStoresError = typeof DisassociateStoresError.Type
 
 /**
  * Everything `associateStores` can fail with. Its page's own error table was not found, so only
  * the common APIv3 codes have their own class; any other answer is `UnknownApiError`.
  */
-export type AssociateStoresError = Exclude<
-  DisassociateStoresError,
-  StockExpiredError | StockScopeNotSpecificError | NotFoundError | ProductCouponNotFoundError | StockNotFoundError
->
+export const AssociateStoresError = Schema.Union(
+  ParamError,
+  InvalidRequestError,
+  SignError,
+  NoAuthError,
+  RateLimitExceededError,
+  SystemError,
+  ...callErrors
+)
+export type AssociateStoresError = typeof AssociateStoresError.Type
+
+/** Every error the library fails with, as one Schema. */
+export const WechatPayError = Schema.Union(
+  ...DisassociateStoresError.members,
+  ConfigurationError,
+  KeyFormatError,
+  WechatPayApiError
+)
+export type WechatPayError = typeof WechatPayError.Type
+
+/** Is `u` one of the library's errors? (Every one a call can fail with carries a `behaviour`.) */
+export const isWechatPayError: (u: unknown) => u is WechatPayError = Schema.is(WechatPayError)

@@ -11,7 +11,6 @@ import { type Effect, Either, ParseResult, Schema } from "effect"
 import {
   type ApiErrorProps,
   type HasBehaviour,
-  excerpt,
   RequestEncodeError,
   RequestValidationError,
   ResponseDecodeError,
@@ -21,6 +20,7 @@ import {
 import type { VerifiedResponse } from "../WechatPayClient.js"
 import type * as Call from "./Call.js"
 import type { RateLimit } from "./RateLimiter.js"
+import { excerpt } from "./excerpt.js"
 import * as SchemaCodec from "./SchemaCodec.js"
 
 /** One row of an endpoint's documented error table. */
