@@ -133,3 +133,43 @@ export type AssociateStoresRequest = DisassociateStoresRequest
 export type AssociateStoresInput = DisassociateStoresInput
 /** 批次关联门店 answers as 批次取消关联门店 does: `total_count` and per-store success and failure lists. */
 export type AssociateStoresResult = DisassociateStoresResult
+
+/** "page_size 默认20, 最大200" (查询批次关联门店列表). */
+export const MAX_PAGE_SIZE = 200
+
+/** 查询批次关联门店列表: the path ids, `brand_id` (required, in the query) and cursor paging. */
+export const ListAssociatedStoresRequest = Schema.Struct({
+  productCouponId: ProductCouponId,
+  stockId: StockId,
+  brandId: BrandId,
+  pageSize: Schema.optional(Schema.Int.pipe(Schema.between(1, MAX_PAGE_SIZE))),
+  /** The previous page's `nextPageToken`. */
+  pageToken: Schema.optional(Id)
+})
+export type ListAssociatedStoresRequest = typeof ListAssociatedStoresRequest.Type
+
+/** What callers pass to `listAssociatedStores`. */
+export interface ListAssociatedStoresInput {
+  readonly productCouponId: string
+  readonly stockId: string
+  readonly brandId: string
+  readonly pageSize?: number | undefined
+  readonly pageToken?: string | undefined
+}
+
+/** One page of a stock's associated stores, wire ⇄ domain. */
+export const AssociatedStoresPage = Schema.Struct({
+  totalCount: Schema.Int.pipe(Schema.propertySignature, Schema.fromKey("total_count")),
+  storeList: StoreList0(Schema.Struct({
+    storeId: ReportedStoreId.pipe(Schema.propertySignature, Schema.fromKey("store_id"))
+  })).pipe(Schema.fromKey("store_list")),
+  /** Absent on the last page. */
+  nextPageToken: Schema.optional(Schema.String).pipe(Schema.fromKey("next_page_token"))
+})
+export type AssociatedStoresPage = typeof AssociatedStoresPage.Type
+
+/** A page and the `Request-ID` header. */
+export interface ListAssociatedStoresResult extends AssociatedStoresPage {
+  readonly requestId: string | undefined
+}
+

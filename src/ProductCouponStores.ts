@@ -21,7 +21,8 @@ import type {
   ConfigurationError,
   DisassociateStoresError,
   HasBehaviour,
-  KeyFormatError
+  KeyFormatError,
+  ListAssociatedStoresError
 } from "./WechatPayError.js"
 import type * as MerchantConfigModule from "./MerchantConfig.js"
 
@@ -29,9 +30,11 @@ export type {
   AssociateStoresInput,
   AssociateStoresResult,
   DisassociateStoresInput,
-  DisassociateStoresResult
+  DisassociateStoresResult,
+  ListAssociatedStoresInput,
+  ListAssociatedStoresResult
 } from "./ProductCoupon.js"
-export type { AssociateStoresError, DisassociateStoresError } from "./WechatPayError.js"
+export type { AssociateStoresError, DisassociateStoresError, ListAssociatedStoresError } from "./WechatPayError.js"
 export { type AttemptEvent, AttemptObserver, DEFAULT_TIMEOUT, type Options, StopSignal } from "./internal/Call.js"
 export { WINDOW_GUARD_MILLIS } from "./internal/RateLimiter.js"
 
@@ -43,6 +46,10 @@ export interface Service {
   readonly associateStores: (
     input: ProductCoupon.AssociateStoresInput
   ) => Effect.Effect<ProductCoupon.AssociateStoresResult, AssociateStoresError>
+  /** One page of the stock's associated stores; pass the answer's `nextPageToken` for the next. */
+  readonly listAssociatedStores: (
+    input: ProductCoupon.ListAssociatedStoresInput
+  ) => Effect.Effect<ProductCoupon.ListAssociatedStoresResult, ListAssociatedStoresError>
 }
 
 /** @since 0.1.0 */
@@ -56,7 +63,8 @@ export const DEFAULT_RATE_LIMIT = { limit: 20, interval: Duration.seconds(1) } a
 
 const compiled = {
   disassociateStores: Endpoint.compile(endpoints.disassociateStores),
-  associateStores: Endpoint.compile(endpoints.associateStores)
+  associateStores: Endpoint.compile(endpoints.associateStores),
+  listAssociatedStores: Endpoint.compile(endpoints.listAssociatedStores)
 }
 
 const bound = <Req, Res, E extends HasBehaviour>(core: Call.Core, c: Endpoint.Compiled<Req, Res, E>) =>
@@ -70,7 +78,8 @@ export const make = (
     const core = yield* Call.make(options)
     const disassociateStores = yield* bound(core, compiled.disassociateStores)
     const associateStores = yield* bound(core, compiled.associateStores)
-    return ProductCouponStores.of({ disassociateStores, associateStores })
+    const listAssociatedStores = yield* bound(core, compiled.listAssociatedStores)
+    return ProductCouponStores.of({ disassociateStores, associateStores, listAssociatedStores })
   })
 
 /** The service over a `WechatPayClient` and `MerchantConfig` you provide (e.g. `WechatPayClient.layer(...)`). */

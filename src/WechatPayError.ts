@@ -589,6 +589,10 @@ export const AssociateStoresError = Schema.Union(
 )
 export type AssociateStoresError = typeof AssociateStoresError.Type
 
+/** Everything `listAssociatedStores` can fail with: the same common codes as `associateStores`. */
+export const ListAssociatedStoresError = AssociateStoresError
+export type ListAssociatedStoresError = AssociateStoresError
+
 /** Every error the library fails with, as one Schema. */
 export const WechatPayError = Schema.Union(
   ...DisassociateStoresError.members,

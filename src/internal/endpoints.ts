@@ -87,3 +87,24 @@ export const associateStores = Endpoint.make({
   spanAttributes: storeBatchAttributes,
   errors: commonErrors
 })
+
+/**
+ * 查询批次关联门店列表: a GET whose query (`brand_id`, `page_size`, `page_token`) is part of
+ * the signed request-target. Its own error table was not found either: common codes only.
+ */
+export const listAssociatedStores = Endpoint.make({
+  name: "listAssociatedStores",
+  method: "GET",
+  path: `${PARTNER_STOCK}/associated-stores`,
+  pathParams: stockParams,
+  query: { brand_id: "brandId", page_size: "pageSize", page_token: "pageToken" },
+  request: ProductCoupon.ListAssociatedStoresRequest,
+  response: ProductCoupon.AssociatedStoresPage,
+  rateLimit: TWENTY_PER_SECOND,
+  spanAttributes: (request) => ({
+    "wechatpay.product_coupon_id": request.productCouponId,
+    "wechatpay.stock_id": request.stockId,
+    "wechatpay.brand_id": request.brandId
+  }),
+  errors: commonErrors
+})
