@@ -13,7 +13,7 @@
  */
 import { Effect, Either, Stream } from "effect"
 import * as BulkEngine from "./internal/BulkEngine.js"
-import { Intake, type SourceError, type StoreIds, toStream, chunked } from "./internal/bulk/Ids.js"
+import { chunked, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
 import { settleStoreLists } from "./internal/bulk/Settle.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
 import * as ProductCoupon from "./ProductCoupon.js"

@@ -246,8 +246,15 @@ const toSource = (ids: ReadonlyArray<string>, kind: string): BulkDisassociation.
   }
 }
 
+/** The service's endpoints a disassociate job never calls. */
+const otherEndpoints = {
+  associateStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores"),
+  listAssociatedStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores")
+}
+
 const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<string, number>, calls: Array<number>) =>
   Layer.succeed(ProductCouponStores.ProductCouponStores, {
+    ...otherEndpoints,
     disassociateStores: (input) =>
       Effect.gen(function*() {
         const chunkIndex = firstIdToChunk.get(input.storeList[0]!.storeId)!
@@ -292,7 +299,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         }).pipe(
           Effect.provide(stubLayer(answers, firstIdToChunk, calls)),
           // An observer the caller installed still hears every attempt.
-          Effect.provideService(ProductCouponStores.AttemptObserver, { onAttempt: (e) => Effect.sync(() => void outerSeen.push(e.outcome)) })
+          Effect.provideService(ProductCouponStores.AttemptObserver, { onAttempt: (e) => Effect.sync(() => void outerSeen.push(String(e.outcome))) })
         )
 
         // Partition of the unique set.
@@ -399,6 +406,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       })()
       const pulledAtCall: Array<number> = []
       const service = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+        ...otherEndpoints,
         disassociateStores: (input) =>
           Effect.sync(() => {
             pulledAtCall.push(pulled)
@@ -432,6 +440,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         const seen: Array<number> = []
         // Each call takes 100 ms of the TestClock, so calls overlap exactly as the job lets them.
         const slow = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+          ...otherEndpoints,
           disassociateStores: (input) =>
             Effect.sync(() => seen.push(++inFlight)).pipe(
               Effect.zipRight(Effect.sleep("100 millis")),
@@ -461,6 +470,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
   // A source that breaks part-way: nothing read from it may be lost with it.
   const sentLists = (lists: Array<ReadonlyArray<string>>) =>
     Layer.succeed(ProductCouponStores.ProductCouponStores, {
+      ...otherEndpoints,
       disassociateStores: (input) =>
         Effect.gen(function*() {
           const ids = input.storeList.map((s) => s.storeId)
@@ -535,7 +545,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       const error = yield* B.disassociateAll(breakingSources[1]![1](first450, "broken"), {
         productCouponId: "P", stockId: "S", brandId: "B"
       }).pipe(
-        Effect.provide(Layer.succeed(ProductCouponStores.ProductCouponStores, { disassociateStores: () => Effect.fail(expired) })),
+        Effect.provide(Layer.succeed(ProductCouponStores.ProductCouponStores, { ...otherEndpoints, disassociateStores: () => Effect.fail(expired) })),
         Effect.flip
       )
       if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
@@ -588,6 +598,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
 
 describe("disassociateAll refuses bad options before reading any id", () => {
   const never = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+    ...otherEndpoints,
     disassociateStores: () => Effect.dieMessage("nothing may be sent")
   })
   const ok = { productCouponId: "200000001", stockId: "123456789", brandId: "120344" }
@@ -629,6 +640,7 @@ describe("disassociateAll: stopWhen, a graceful stop", () => {
       const stop = yield* Deferred.make<void>()
       const calls: Array<ReadonlyArray<string>> = []
       const service = Layer.succeed(ProductCouponStores.ProductCouponStores, {
+        ...otherEndpoints,
         disassociateStores: (input) =>
           Effect.gen(function*() {
             calls.push(input.storeList.map((s) => s.storeId))
