@@ -7,11 +7,13 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { WechatPayClient, type WechatPayError } from "../src/index.js"
 import { ServerProtocol } from "../src/testing/index.js"
-import { baseOptions, clientLayer, keys, NOW, type Reply, signed } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Reply, signed } from "./support/RecordingHttpClient.js"
+import { clientLayer } from "./support/Clients.js"
+import { disassociateRequest, PRIMARY, sampleInput } from "./support/Requests.js"
 
 const MAX = WechatPayClient.MAX_RESPONSE_BYTES
-const PATH = "/v3/marketing/partner/product-coupon/product-coupons/1000000013/stocks/1000000013001/disassociate-stores"
-const request = WechatPayClient.prepareText("POST", PATH, `{"store_list":[{"store_id":"100000001"}],"brand_id":"120344"}`)
 
 /** A signed JSON answer of exactly `size` bytes. */
 const answerOf = (size: number, headers: Record<string, string> = {}): Reply => {
@@ -29,8 +31,10 @@ const transportError = <R>(effect: Effect.Effect<unknown, { readonly _tag: strin
       ? Effect.succeed(result.left as unknown as WechatPayError.TransportError)
       : Effect.dieMessage(result._tag === "Left" ? `expected a TransportError, got ${result.left._tag}` : "expected a TransportError, the attempt succeeded"))
 
-/** One attempt of `request`, through whatever client is provided. */
-const execute = Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request))
+/** One disassociate attempt to `base`, through whatever client is provided. */
+const executeAt = (base: string) =>
+  Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(disassociateRequest(sampleInput, base)))
+const execute = executeAt(PRIMARY)
 
 const attempt = (reply: Reply) =>
   Effect.zipRight(TestClock.setTime(NOW * 1000), execute).pipe(Effect.provide(clientLayer(() => reply)))
@@ -80,7 +84,7 @@ describe("answer size limit over loopback HTTP", () => {
 
   /** One attempt against `url` over real HTTP (the global fetch). */
   const overHttp = (url: string) =>
-    execute.pipe(Effect.provide(WechatPayClient.layer({ ...baseOptions, baseUrl: url }).pipe(Layer.provide(FetchHttpClient.layer))))
+    executeAt(url).pipe(Effect.provide(WechatPayClient.layer({ ...baseOptions, baseUrl: url }).pipe(Layer.provide(FetchHttpClient.layer))))
 
   it.scopedLive("a 64 MiB body: the attempt fails at the limit and the client closes the connection", () =>
     Effect.gen(function*() {

@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
-import { baseOptions, fakeHttp, keys, NOW, signed } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { signed } from "./support/RecordingHttpClient.js"
+import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
+import { bodiless } from "./support/Requests.js"
 
 const privatePem = Redacted.value(keys.merchantPrivateKeyPem)
 
@@ -98,13 +102,14 @@ describe("layerConfig reads every variable", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW * 1000)
       const layer = WechatPayClient.layerConfig.pipe(
-        Layer.provide(fakeHttp(() => signed(200, "{}"))),
+        Layer.provide(RecordingHttpClient.layer(() => signed(200, "{}"))),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(fullEnv)))))
       )
       const res = yield* Effect.gen(function*() {
         const client = yield* WechatPayClient.WechatPayClient
-        assert.strictEqual(client.config.baseUrl, "https://primary.example.test")
-        return yield* client.execute(WechatPayClient.prepareText("GET", "/v3/x"))
+        const config = yield* MerchantConfig.MerchantConfig
+        assert.strictEqual(config.baseUrl, "https://primary.example.test")
+        return yield* client.execute(bodiless("GET", "/v3/x", config.baseUrl))
       }).pipe(Effect.provide(layer))
       assert.strictEqual(res.status, 200)
       assert.strictEqual(res.url, "https://primary.example.test/v3/x")
@@ -147,7 +152,7 @@ describe("each missing or malformed variable is a ConfigurationError naming it",
         // Through the whole client layer too: the same typed error, not a defect.
         const viaLayer = yield* Effect.flip(
           Layer.build(WechatPayClient.layerConfig.pipe(
-            Layer.provide(fakeHttp(() => ({ status: 500 }))),
+            Layer.provide(RecordingHttpClient.layer(() => ({ status: 500 }))),
             Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
           )).pipe(Effect.scoped)
         )
@@ -161,7 +166,7 @@ describe("a malformed key read from the environment names its variable", () => {
     .export({ type: "pkcs1", format: "pem" }).toString()
   const buildFrom = (env: Record<string, string>) =>
     Layer.build(WechatPayClient.layerConfig.pipe(
-      Layer.provide(fakeHttp(() => ({ status: 500 }))),
+      Layer.provide(RecordingHttpClient.layer(() => ({ status: 500 }))),
       Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
     )).pipe(Effect.scoped, Effect.flip)
 

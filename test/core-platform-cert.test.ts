@@ -6,7 +6,11 @@ import * as NodeCrypto from "node:crypto"
 import { readFileSync } from "node:fs"
 import { KeyStore, MerchantConfig, WechatPayClient } from "../src/index.js"
 import type { TestKeys } from "../src/testing/index.js"
-import { baseOptions, clientWithKeysLayer, keys, NOW, type Reply, signed, signerLayers } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Reply, signed } from "./support/RecordingHttpClient.js"
+import { clientWithKeysLayer, signerLayers } from "./support/Clients.js"
+import { bodiless } from "./support/Requests.js"
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
 const certPem = fixture("platform-cert.pem")
@@ -17,7 +21,7 @@ const OPENSSL_SERIAL = "32B3C82CBB6F23B27F02BC13D31F2E08991E8F09"
 /** The fake server's keys when it signs with the platform certificate's key. */
 const certSigner: TestKeys.TestKeys = { ...keys, wechatpayPrivateKey: certKey, wechatpayPublicKeyId: OPENSSL_SERIAL }
 
-const request = WechatPayClient.prepareText("GET", "/v3/certificates-probe")
+const request = bodiless("GET", "/v3/certificates-probe")
 
 describe("parsing the platform certificate", () => {
   it("keys it by its serial, as openssl and node's X509Certificate print it", () => {

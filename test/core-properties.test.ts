@@ -1,11 +1,16 @@
 // Properties of the security core: what is signed is exactly what is sent, and signatures hold
 // for exactly the signed bytes — for both Signer backends.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck, Layer, TestClock } from "effect"
+import { HttpBody, HttpClientRequest } from "@effect/platform"
+import { Effect, Either, FastCheck, Layer, Schema, Stream, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
-import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
+import { KeyStore, MerchantConfig, ProductCoupon, Signer, WechatPayClient } from "../src/index.js"
 import * as Authorization from "../src/internal/Authorization.js"
-import { baseOptions, clientWithKeysLayer, keys, NOW, type Sent, signed, signerLayers } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Recorded, signed } from "./support/RecordingHttpClient.js"
+import { clientWithKeysLayer, signerLayers } from "./support/Clients.js"
+import { disassociate, PRIMARY, sampleInput } from "./support/Requests.js"
 
 const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
@@ -15,7 +20,7 @@ const pathArb = FastCheck.string({ unit: "binary", maxLength: 60 }).map((s) => `
 const bodyArb = FastCheck.option(FastCheck.jsonValue({ maxDepth: 3 }), { nil: undefined })
 
 /** Checks the Authorization header against the request as captured, independently of src/. */
-const verifyAsServer = (sent: Sent): boolean => {
+const verifyAsServer = (sent: Recorded): boolean => {
   const creds = Authorization.parse(sent.headers["authorization"] ?? "")
   if (creds === undefined) return false
   const head = Buffer.from(
@@ -33,18 +38,21 @@ for (const [name, signer] of signerLayers) {
       [pathArb, FastCheck.constantFrom(...methods), bodyArb],
       ([path, method, body]) =>
         Effect.gen(function*() {
-          const log: Array<Sent> = []
+          const log: Array<Recorded> = []
           yield* TestClock.setTime(NOW * 1000)
-          const prepared = yield* WechatPayClient.prepare(method, path, body)
+          const url = `${PRIMARY}${path}`
+          const request = body === undefined
+            ? HttpClientRequest.make(method)(url)
+            : HttpClientRequest.bodyText(HttpClientRequest.make(method)(url), JSON.stringify(body), "application/json")
           const client = yield* Effect.provide(
             WechatPayClient.WechatPayClient,
             clientWithKeysLayer(signer, () => signed(200, "{}"), baseOptions, log)
           )
-          yield* client.execute(prepared)
+          yield* client.execute(request)
           assert.strictEqual(log.length, 1)
           const sent = log[0]!
           assert.strictEqual(sent.method, method)
-          // The body on the wire is the one serialization prepare made.
+          // The body on the wire is exactly the bytes the request carried.
           assert.deepStrictEqual(new Uint8Array(sent.body), new TextEncoder().encode(body === undefined ? "" : JSON.stringify(body)))
           assert.isTrue(verifyAsServer(sent), `signature over what was sent: ${sent.method} ${sent.url.pathname}${sent.url.search}`)
         }),
@@ -140,18 +148,49 @@ describe("Authorization header and nonces", () => {
   })
 })
 
-describe("prepare", () => {
-  it.effect("a body with no JSON form is a typed RequestEncodeError, never an exception", () =>
+describe("the request body", () => {
+  it.effect("a body that is not bytes already serialized is a typed RequestEncodeError, and nothing is sent", () =>
     Effect.gen(function*() {
-      const cyclic: Record<string, unknown> = {}
-      cyclic["self"] = cyclic
-      for (const body of [cyclic, { n: 1n }, () => 1, Symbol("s")]) {
-        const result = WechatPayClient.prepare("POST", "/v3/x", body)
-        assert.isTrue(Either.isLeft(result))
-        if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestEncodeError")
+      const log: Array<Recorded> = []
+      yield* TestClock.setTime(NOW * 1000)
+      const client = yield* Effect.provide(
+        WechatPayClient.WechatPayClient,
+        clientWithKeysLayer(Signer.layer, () => signed(200, "{}"), baseOptions, log)
+      )
+      const base = HttpClientRequest.post(`${PRIMARY}/v3/x`)
+      const bodies = [
+        HttpClientRequest.bodyStream(base, Stream.make(new TextEncoder().encode("{}"))),
+        HttpClientRequest.bodyFormData(base, new FormData()),
+        HttpClientRequest.setBody(base, HttpBody.raw("{}"))
+      ]
+      for (const request of bodies) {
+        const error = yield* Effect.flip(client.execute(request))
+        assert.strictEqual(error._tag, "RequestEncodeError")
       }
-      const ok = yield* WechatPayClient.prepare("POST", "/v3/x", { a: "b" })
-      assert.strictEqual(ok.bodyText, "{\"a\":\"b\"}")
-      assert.deepStrictEqual(ok.bodyBytes, new TextEncoder().encode("{\"a\":\"b\"}"))
+      assert.strictEqual(log.length, 0)
     }))
+
+  it("the endpoint's prepare serializes the body once, to the JSON bytes of the body Schema's encoding", () => {
+    const request = Either.getOrThrow(Either.flatMap(disassociate.validate(sampleInput), disassociate.prepare))
+    assert.strictEqual(request.body._tag, "Uint8Array")
+    if (request.body._tag !== "Uint8Array") return
+    const wire = Schema.encodeSync(ProductCoupon.RequestBody)(Either.getOrThrow(disassociate.validate(sampleInput)))
+    assert.deepStrictEqual(request.body.body, new TextEncoder().encode(JSON.stringify(wire)))
+    assert.strictEqual(request.body.contentType, "application/json")
+  })
+
+  it("a request the body Schema cannot encode is a typed RequestEncodeError, never an exception", () => {
+    const valid = Either.getOrThrow(disassociate.validate(sampleInput))
+    const unencodable = [
+      { ...valid, storeList: [] },
+      { ...valid, brandId: "" },
+      { ...valid, storeList: [{ storeId: 1n }] },
+      { ...valid, storeList: "S1" }
+    ] as unknown as ReadonlyArray<typeof valid>
+    for (const request of unencodable) {
+      const result = disassociate.prepare(request)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestEncodeError")
+    }
+  })
 })

@@ -1,12 +1,16 @@
 // No secret — private key PEM body or key fields, a request signature, an Authorization header —
 // may appear in an error (message, JSON, String), a log line, or a span attribute.
-import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import { HttpClientError, HttpClientResponse } from "@effect/platform"
 import * as Headers from "@effect/platform/Headers"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Layer, Logger, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
 import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
-import { baseOptions, keys, NOW, type Sent, signed } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Recorded, signed } from "./support/RecordingHttpClient.js"
+import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
+import { post } from "./support/Requests.js"
 import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const privatePem = Redacted.value(keys.merchantPrivateKeyPem)
@@ -33,7 +37,7 @@ const keySecrets = (pem: string): Array<string> => {
 const secrets = [...keySecrets(privatePem), ...keySecrets(pkcs1Pem)]
 
 /** Captured Authorization headers: the header and its signature are secrets too. */
-const sentLog: Array<Sent> = []
+const sentLog: Array<Recorded> = []
 const requestSecrets = (): Array<string> =>
   sentLog.flatMap((s) => {
     const auth = s.headers["authorization"] ?? ""
@@ -74,51 +78,48 @@ const captureLogs = (lines: Array<string>) =>
     })
   )
 
-type Handler = (sent: Sent, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) => Effect.Effect<
-  HttpClientResponse.HttpClientResponse,
-  HttpClientError.HttpClientError
->
+type Handler = (sent: Recorded) => RecordingHttpClient.Step
 
-const recordingHttp = (handler: Handler) =>
-  Layer.succeed(
-    HttpClient.HttpClient,
-    HttpClient.make((request, url) => {
-      const body = request.body._tag === "Uint8Array" ? request.body.body : new Uint8Array(0)
-      const sent: Sent = { method: request.method, url, headers: request.headers, body }
-      sentLog.push(sent)
-      return handler(sent, request)
-    })
-  )
+/** The shared recording fake, logging into {@link sentLog}. */
+const recordingHttp = (handler: Handler) => RecordingHttpClient.layer(handler, sentLog)
 
-const respond = (status: number, body: string, headers: Record<string, string>): Handler => (_sent, request) =>
-  Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status, headers })))
+const respond = (status: number, body: string, headers: Readonly<Record<string, string>>): Handler => () => ({
+  status,
+  body,
+  headers
+})
 
 const OK = `{"total_count":1}`
 const failingAnswers: ReadonlyArray<readonly [string, Handler]> = [
-  ["tampered body", (s, r) => respond(200, `{"total_count":2}`, signed(200, OK).headers ?? {})(s, r)],
+  ["tampered body", respond(200, `{"total_count":2}`, signed(200, OK).headers)],
   ["unsigned 2xx", respond(200, OK, {})],
   ["probe", respond(200, OK, { ...signed(200, OK).headers, "wechatpay-signature": "WECHATPAY/SIGNTEST/AAAA" })],
-  ["stale", respond(200, OK, signed(200, OK, { at: NOW - 1000 }).headers ?? {})],
+  ["stale", respond(200, OK, signed(200, OK, { at: NOW - 1000 }).headers)],
   ["unknown serial", respond(200, OK, { ...signed(200, OK).headers, "wechatpay-serial": "PUB_KEY_ID_X" })],
-  ["signed 401", respond(401, `{"code":"SIGN_ERROR","message":"签名错误"}`, signed(401, `{"code":"SIGN_ERROR","message":"签名错误"}`).headers ?? {})],
+  ["signed 401", respond(401, `{"code":"SIGN_ERROR","message":"签名错误"}`, signed(401, `{"code":"SIGN_ERROR","message":"签名错误"}`).headers)],
   ["gateway 502", respond(502, "<html>bad gateway</html>", { "request-id": "GW" })],
   [
     "an echo service reflecting the request headers",
-    (sent, request) =>
-      respond(400, `<pre>Bad request\nAuthorization: ${sent.headers["authorization"]}\n</pre>`, {})(sent, request)
+    (sent) => respond(400, `<pre>Bad request\nAuthorization: ${sent.headers["authorization"]}\n</pre>`, {})(sent)
   ],
   [
     "connection refused",
-    (_s, request) =>
-      Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
+    () => ({
+      _tag: "Respond",
+      respond: (request) =>
+        Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
+    })
   ],
   [
     "body stream broken",
-    (_s, request) =>
-      Effect.succeed(HttpClientResponse.fromWeb(
-        request,
-        new Response(new ReadableStream({ pull: (c) => c.error(new Error("socket reset")) }), { status: 200 })
-      ))
+    () => ({
+      _tag: "Respond",
+      respond: (request) =>
+        Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(new ReadableStream({ pull: (c) => c.error(new Error("socket reset")) }), { status: 200 })
+        ))
+    })
   ]
 ]
 
@@ -133,7 +134,7 @@ describe("no secret in errors or logs", () => {
         const before = sentLog.length
         const error = yield* Effect.gen(function*() {
           const client = yield* WechatPayClient.WechatPayClient
-          return yield* client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))).pipe(
+          return yield* client.execute(post("/v3/x", JSON.stringify({ a: 1 }))).pipe(
             Effect.withSpan("test.execute"),
             Effect.tapErrorCause((cause) => Effect.logError("execute failed", cause)),
             Effect.flip
@@ -219,7 +220,7 @@ const run = (answer: Handler, redacted?: ReadonlyArray<string>) =>
     const layer = WechatPayClient.layer(baseOptions).pipe(Layer.provide(recordingHttp(answer)))
     const attempt = Effect.gen(function*() {
       const client = yield* WechatPayClient.WechatPayClient
-      return yield* Effect.either(client.execute(WechatPayClient.prepareText("POST", "/v3/x", JSON.stringify({ a: 1 }))))
+      return yield* Effect.either(client.execute(post("/v3/x", JSON.stringify({ a: 1 }))))
     }).pipe(Effect.provide(layer), Effect.withTracer(RecordingTracer.make(spans)))
     yield* redacted === undefined ? attempt : Effect.locally(attempt, Headers.currentRedactedNames, redacted)
     const http = spans.find((s) => s.name.startsWith("http.client"))
@@ -245,7 +246,7 @@ describe("span attributes", () => {
   it.effect("headers stay out of the span even when an application un-redacts them", () =>
     Effect.gen(function*() {
       // With an empty redaction list the platform's own span would record Authorization in clear.
-      const span = yield* run(respond(200, OK, signed(200, OK).headers ?? {}), [])
+      const span = yield* run(respond(200, OK, signed(200, OK).headers), [])
       assert.isUndefined(span.attributes.get("http.request.header.authorization"))
       assert.isUndefined(span.attributes.get("http.response.header.wechatpay-signature"))
       assertClean("http.client span", RecordingTracer.spanText(span))
@@ -254,7 +255,7 @@ describe("span attributes", () => {
   it.effect("no trace-context headers are sent to WeChat Pay", () =>
     Effect.gen(function*() {
       const before = sentLog.length
-      yield* run(respond(200, OK, signed(200, OK).headers ?? {}))
+      yield* run(respond(200, OK, signed(200, OK).headers))
       const sent = sentLog[before]!
       assert.isUndefined(sent.headers["traceparent"])
       assert.isUndefined(sent.headers["b3"])
@@ -265,7 +266,7 @@ describe("the checker itself", () => {
   it.effect("would notice a leak (guards against a vacuous pass)", () =>
     Effect.gen(function*() {
       // A request of its own, so there is a signature to find even when this test runs alone.
-      yield* run(respond(200, OK, signed(200, OK).headers ?? {}))
+      yield* run(respond(200, OK, signed(200, OK).headers))
       assert.throws(() => assertClean("probe", `oops ${privatePem}`))
       assert.throws(() => assertClean("probe", `oops ${pkcs1Pem.split("\n")[3]}`))
       const fields = NodeCrypto.createPrivateKey(privatePem).export({ format: "jwk" })

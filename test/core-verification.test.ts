@@ -1,5 +1,5 @@
 // Response verification and error mapping, through WechatPayClient.execute over an in-memory HttpClient.
-import { HttpClient, HttpClientError } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
@@ -7,14 +7,18 @@ import { readFileSync } from "node:fs"
 import { KeyStore, MerchantConfig, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
 import * as Authorization from "../src/internal/Authorization.js"
 import { ServerProtocol } from "../src/testing/index.js"
-import { baseOptions, clientLayer, fakeHttp, keys, NOW, type Reply, type Sent, signed, signerLayers } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Recorded, type Reply, signed } from "./support/RecordingHttpClient.js"
+import { clientLayer, signerLayers } from "./support/Clients.js"
+import { disassociateRequest } from "./support/Requests.js"
+import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
 
 const OK_BODY = `{"total_count":2,"success_store_list":[{"store_id":"100000001"}],"failed_store_list":[]}`
-const PATH = "/v3/marketing/partner/product-coupon/product-coupons/1000000013/stocks/1000000013001/disassociate-stores"
-const request = WechatPayClient.prepareText("POST", PATH, JSON.stringify({ store_list: [{ store_id: "100000001" }], brand_id: "120344" }))
+const request = disassociateRequest()
 
 /** Runs one attempt at NOW against a fake that answers `reply`. */
-const attempt = (reply: (sent: Sent) => Reply, log: Array<Sent> = [], options = baseOptions) =>
+const attempt = (reply: (sent: Recorded) => Reply, log: Array<Recorded> = [], options = baseOptions) =>
   Effect.gen(function*() {
     yield* TestClock.setTime(NOW * 1000)
     const client = yield* WechatPayClient.WechatPayClient
@@ -30,7 +34,7 @@ const withHeaders = (reply: Reply, change: (h: Record<string, string>) => void):
 describe("a verified 2xx", () => {
   it.effect("returns the raw body, status and Request-ID; the request carried every required header", () =>
     Effect.gen(function*() {
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       const res = yield* attempt(() => signed(200, OK_BODY, { requestId: "REQ-1" }), log)
       assert.strictEqual(new TextDecoder().decode(res.body), OK_BODY)
       assert.strictEqual(res.status, 200)
@@ -74,7 +78,7 @@ describe("a verified 2xx", () => {
 
   it.effect("every attempt signs afresh: a retried execute sends a new nonce and timestamp each time", () =>
     Effect.gen(function*() {
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       let calls = 0
       const layer = clientLayer(() => (++calls < 3 ? signed(500, `{"code":"SYSTEM_ERROR","message":"busy"}`) : signed(200, OK_BODY)), log)
       yield* TestClock.setTime(NOW * 1000)
@@ -326,13 +330,13 @@ describe("transport", () => {
       assert.include(err.reason, "ECONNREFUSED")
     }))
 
-  it.effect("a path that does not start with / is refused before anything is sent", () =>
+  it.effect("a URL that is not an absolute http(s) URL is refused before anything is sent", () =>
     Effect.gen(function*() {
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       yield* TestClock.setTime(NOW * 1000)
-      const client = yield* Effect.provide(WechatPayClient.WechatPayClient, WechatPayClient.layer(baseOptions).pipe(Layer.provide(fakeHttp(() => signed(200, "{}"), log))))
-      for (const path of ["@evil.example/v3/x", ".evil.example/v3/x", "v3/x"]) {
-        const err = yield* Effect.flip(client.execute(WechatPayClient.prepareText("GET", path)))
+      const client = yield* Effect.provide(WechatPayClient.WechatPayClient, WechatPayClient.layer(baseOptions).pipe(Layer.provide(RecordingHttpClient.layer(() => signed(200, "{}"), log))))
+      for (const url of ["@evil.example/v3/x", ".evil.example/v3/x", "v3/x", "/v3/x", "file:///v3/x", "ftp://api.mch.weixin.qq.com/v3/x"]) {
+        const err = yield* Effect.flip(client.execute(HttpClientRequest.get(url)))
         assert.strictEqual(err._tag, "TransportError")
       }
       assert.strictEqual(log.length, 0)
@@ -341,7 +345,7 @@ describe("transport", () => {
   it.effect("without a public key id, no Wechatpay-Serial request header is sent", () =>
     Effect.gen(function*() {
       const cert = readFileSync(new URL("./fixtures/platform-cert.pem", import.meta.url), "utf8")
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       const options = { ...baseOptions, publicKeyId: undefined, publicKey: undefined, platformCertificates: [cert] }
       yield* Effect.flip(attempt(() => ({ status: 500, body: "" }), log, options))
       assert.strictEqual(log.length, 1)
@@ -369,7 +373,7 @@ describe("the Signer is a swappable layer", () => {
 
   it.effect("a backend that refuses to sign → SigningError, and nothing is sent", () =>
     Effect.gen(function*() {
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       const refusing = Layer.succeed(Signer.Signer, Signer.Signer.of({
         backend: "node:crypto",
         sign: () => Effect.fail(new WechatPayError.SigningError({ reason: "hardware module offline" })),
@@ -379,7 +383,7 @@ describe("the Signer is a swappable layer", () => {
         Layer.provide(refusing),
         Layer.provide(KeyStore.layer),
         Layer.provide(MerchantConfig.layer(baseOptions)),
-        Layer.provide(fakeHttp(() => signed(200, "{}"), log))
+        Layer.provide(RecordingHttpClient.layer(() => signed(200, "{}"), log))
       )
       const err = yield* Effect.flip(Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(request))).pipe(
         Effect.provide(layer)
@@ -390,7 +394,7 @@ describe("the Signer is a swappable layer", () => {
 
   it.effect("the clock and nonce are injectable: the same inputs give the same Authorization header", () =>
     Effect.gen(function*() {
-      const log: Array<Sent> = []
+      const log: Array<Recorded> = []
       yield* TestClock.setTime(NOW * 1000)
       const client = yield* Effect.provide(WechatPayClient.WechatPayClient, clientLayer(() => signed(200, "{}"), log))
       const once = client.execute(request).pipe(Effect.provideService(Authorization.Nonce, Authorization.fixedNonce("N0NCE")))

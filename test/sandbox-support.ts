@@ -1,16 +1,18 @@
-// Shared set-up for the sandbox tests: one key pair per test file (RSA generation is slow),
-// a fresh fake per test, and this library's client over it.
+// Shared set-up for the sandbox tests: the shared keys, a fresh fake per test, and this
+// library's client over it.
 import { HttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { WechatPayClient } from "../src/index.js"
+import { MerchantConfig, WechatPayClient } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
+import { keys } from "./support/Keys.js"
+import { disassociatePath, post } from "./support/Requests.js"
 
-export const keys = Effect.runSync(TestKeys.generate())
+export { keys }
 
 export const F = FakeWechatPay.Fixture
 
-export const endpointPath = (productCouponId: string, stockId: string): string =>
-  `/v3/marketing/partner/product-coupon/product-coupons/${productCouponId}/stocks/${stockId}/disassociate-stores`
+/** The disassociate-stores path for these ids, taken from the endpoint's declaration (ids as given). */
+export const endpointPath = disassociatePath
 
 export const body = (brandId: string, storeIds: ReadonlyArray<string>) => ({
   store_list: storeIds.map((store_id) => ({ store_id })),
@@ -28,14 +30,16 @@ export const inMemory = (options: Omit<FakeWechatPay.Options, "keys"> = {}) => {
 
 const decoder = new TextDecoder()
 
-/** One signed attempt through WechatPayClient.execute; the verified JSON body. */
+/** One signed attempt through WechatPayClient.execute, to `baseUrl` (default: the configured base URL); the verified JSON body. */
 export const disassociate = (
   productCouponId: string,
   stockId: string,
   payload: unknown,
   baseUrl?: string
 ) =>
-  Effect.flatMap(WechatPayClient.WechatPayClient, (client) =>
-    client.execute(WechatPayClient.prepareText("POST", endpointPath(productCouponId, stockId), JSON.stringify(payload)), baseUrl)).pipe(
-      Effect.map((r) => ({ requestId: r.requestId, json: JSON.parse(decoder.decode(r.body)) as Record<string, unknown> }))
-    )
+  Effect.gen(function*() {
+    const client = yield* WechatPayClient.WechatPayClient
+    const base = baseUrl ?? (yield* MerchantConfig.MerchantConfig).baseUrl
+    const response = yield* client.execute(post(endpointPath(productCouponId, stockId), JSON.stringify(payload), base))
+    return { requestId: response.requestId, json: JSON.parse(decoder.decode(response.body)) as Record<string, unknown> }
+  })

@@ -8,7 +8,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
 import { ServerProtocol, TestKeys } from "../src/testing/index.js"
-import { baseOptions, fakeHttp, keys, NOW, type Reply, signed } from "./core-harness.js"
+import { baseOptions, keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { type Reply, signed } from "./support/RecordingHttpClient.js"
+import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
 
 const otherKeys = Effect.runSync(TestKeys.generate({ wechatpayPublicKeyId: keys.wechatpayPublicKeyId }))
 
@@ -45,7 +48,7 @@ const forgeries: ReadonlyArray<readonly [string, () => Reply, string]> = [
 ]
 
 const service = (reply: () => Reply) =>
-  ProductCouponStores.layerMerchant(baseOptions, { rateLimit: false, retry: false }).pipe(Layer.provide(fakeHttp(reply)))
+  ProductCouponStores.layerMerchant(baseOptions, { rateLimit: false, retry: false }).pipe(Layer.provide(RecordingHttpClient.layer(reply)))
 
 const input = { productCouponId: "1001", stockId: "2002", brandId: "3003", storeList: [{ storeId: "S1" }, { storeId: "S2" }, { storeId: "S3" }] }
 

@@ -11,7 +11,11 @@ import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { ProductCouponStores, WechatPayClient } from "../src/index.js"
 import { ServerProtocol, TestKeys } from "../src/testing/index.js"
-import { clientLayer, keys, NOW, signed } from "./core-harness.js"
+import { keys } from "./support/Keys.js"
+import { NOW } from "./support/Time.js"
+import { signed } from "./support/RecordingHttpClient.js"
+import { clientLayer } from "./support/Clients.js"
+import { disassociateRequest, PRIMARY } from "./support/Requests.js"
 
 const MAX = WechatPayClient.MAX_RESPONSE_BYTES
 
@@ -26,8 +30,8 @@ const input: ProductCouponStores.DisassociateStoresInput = {
   brandId: "120344",
   storeList: [{ storeId: "100000001" }]
 }
-const PATH = "/v3/marketing/partner/product-coupon/product-coupons/200000001/stocks/123456789/disassociate-stores"
-const request = WechatPayClient.prepareText("POST", PATH, `{"store_list":[{"store_id":"100000001"}],"brand_id":"120344"}`)
+/** The disassociate request of `input`, to `base`. */
+const request = (base: string = PRIMARY) => disassociateRequest(input, base)
 
 /** A loopback HTTP server for the test's scope, counting the requests that reach it; yields its base URL. */
 const serve = (handler: Http.RequestListener = (req, res) => {
@@ -122,7 +126,7 @@ describe("fetch options the application provides", () => {
       const transport = FetchHttpClient.layer.pipe(
         Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { headers: { "x-app": "kept" } }))
       )
-      const result = yield* Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+      const result = yield* Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request(primary.url))).pipe(
         Effect.provide(
           WechatPayClient.layer(TestKeys.merchantOptions(keys, { baseUrl: primary.url })).pipe(
             Layer.provide(transport),
@@ -140,7 +144,7 @@ describe("fetch options the application provides", () => {
 
 describe("3xx answers (in memory)", () => {
   const attempt = (status: number, body: string, sign: boolean) =>
-    Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+    Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request())).pipe(
       Effect.provide(clientLayer(() => sign ? signed(status, body) : { status, body, headers: { location: "https://elsewhere.example/" } })),
       Effect.either
     )
@@ -203,7 +207,7 @@ const bombServer = (status: number) =>
   })
 
 const overHttp = (url: string, transport: Layer.Layer<HttpClient.HttpClient>) =>
-  Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request)).pipe(
+  Effect.flatMap(WechatPayClient.WechatPayClient, (client) => client.execute(request(url))).pipe(
     Effect.provide(
       WechatPayClient.layer(TestKeys.merchantOptions(keys, { baseUrl: url })).pipe(Layer.provide(transport))
     ),
