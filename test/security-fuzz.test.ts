@@ -1,8 +1,9 @@
 // Bad input, fuzzed: the public request API (ProductCouponStores.disassociateStores over the
 // in-memory sandbox) and the CLI's store files (StoreFile.stream). Every input ends in a typed
 // error or a correctly encoded request to the one endpoint — never a defect, never another path.
-// Also: the hand-written fast paths of validate/decodeResponse agree with the schemas exactly.
-import { HttpClient } from "@effect/platform"
+// Also: the codec compiled from the Schemas (validation, body encoding, answer decoding) agrees
+// with the Schemas exactly.
+import { Headers, HttpClient } from "@effect/platform"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Effect, Either, Exit, FastCheck, Layer, Schema, Stream } from "effect"
 import * as Fs from "node:fs/promises"
@@ -11,8 +12,11 @@ import * as Path from "node:path"
 import { StoreFileError } from "../src/cli/StoreFile.js"
 import * as StoreFile from "../src/cli/StoreFile.js"
 import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../src/index.js"
+import * as Endpoint from "../src/internal/Endpoint.js"
+import * as endpoints from "../src/internal/endpoints.js"
+import * as SchemaCodec from "../src/internal/SchemaCodec.js"
 import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
-import { keys } from "./sandbox-support.js"
+import { keys } from "./support/Keys.js"
 
 const F = FakeWechatPay.Fixture
 
@@ -60,13 +64,40 @@ const anyInput = FastCheck.oneof(
 
 const schemaValidate = Schema.decodeUnknownEither(Schema.typeSchema(ProductCoupon.DisassociateStoresRequest))
 const schemaDecodeBody = Schema.decodeUnknownEither(ProductCoupon.ResponseBody)
+const schemaEncodeBody = Schema.encodeEither(ProductCoupon.RequestBody)
+const disassociate = Endpoint.compile(endpoints.disassociateStores)
 
-describe("validate and decodeResponse: the hand-written fast paths agree with the schemas", () => {
-  it.prop("validate(x) accepts exactly what the schema accepts, with the same value", [anyInput], ([input]) => {
-    const fast = ProductCoupon.validate(input)
+describe("the codec compiled from the Schemas agrees with the Schemas", () => {
+  const compiledValidate = SchemaCodec.decoder(Schema.typeSchema(ProductCoupon.DisassociateStoresRequest))
+  it.prop("the compiled request decoder accepts exactly what the Schema accepts, with the same value", [anyInput], ([input]) => {
+    const fast = compiledValidate(input)
     const slow = schemaValidate(input)
     assert.strictEqual(fast._tag, slow._tag)
     if (Either.isRight(fast) && Either.isRight(slow)) assert.deepStrictEqual(fast.right, slow.right)
+    const validated = disassociate.validate(input)
+    assert.strictEqual(validated._tag, slow._tag)
+    if (Either.isRight(validated) && Either.isRight(slow)) assert.deepStrictEqual(validated.right, slow.right)
+    if (Either.isLeft(validated)) assert.strictEqual(validated.left._tag, "RequestValidationError")
+  }, { fastCheck: { numRuns: 400 } })
+
+  const compiledEncodeBody = SchemaCodec.encoder(ProductCoupon.RequestBody)
+  it.prop("the compiled body encoder accepts exactly what Schema.encodeEither accepts, with the same wire value", [anyInput], ([input]) => {
+    // Valid requests (as validate brands them) and arbitrary values a caller could pass unvalidated.
+    const validated = schemaValidate(input)
+    const value = (Either.isRight(validated) ? validated.right : input) as typeof ProductCoupon.RequestBody.Type
+    const fast = compiledEncodeBody(value)
+    const slow = schemaEncodeBody(value)
+    assert.strictEqual(fast._tag, slow._tag)
+    if (Either.isRight(fast) && Either.isRight(slow)) assert.deepStrictEqual(fast.right, slow.right)
+    const prepared = Either.isRight(validated) ? disassociate.prepare(validated.right) : undefined
+    if (prepared !== undefined && Either.isRight(slow)) {
+      assert.isTrue(Either.isRight(prepared))
+      if (Either.isRight(prepared) && prepared.right.body._tag === "Uint8Array") {
+        assert.deepStrictEqual(JSON.parse(new TextDecoder().decode(prepared.right.body.body)), slow.right)
+      } else {
+        assert.fail("prepare gave no JSON body")
+      }
+    }
   }, { fastCheck: { numRuns: 400 } })
 
   const entry = FastCheck.oneof(
@@ -76,22 +107,49 @@ describe("validate and decodeResponse: the hand-written fast paths agree with th
     FastCheck.jsonValue()
   )
   const list = FastCheck.oneof(FastCheck.constant(null), FastCheck.array(entry, { maxLength: 4 }), FastCheck.jsonValue())
+  const wellFormed = FastCheck.record({
+    total_count: FastCheck.integer(),
+    success_store_list: FastCheck.array(FastCheck.record({ store_id: FastCheck.string() }), { maxLength: 4 }),
+    failed_store_list: FastCheck.array(
+      FastCheck.record({ store_id: FastCheck.string(), code: FastCheck.string(), message: FastCheck.string() }),
+      { maxLength: 4 }
+    )
+  }, { requiredKeys: ["total_count"] })
   const answer = FastCheck.oneof(
-    FastCheck.record(
-      {
-        total_count: FastCheck.oneof(FastCheck.integer(), FastCheck.double(), FastCheck.string(), FastCheck.constant(2 ** 60)),
-        success_store_list: list,
-        failed_store_list: list,
-        extra: FastCheck.jsonValue()
-      },
-      { requiredKeys: [] }
-    ),
-    FastCheck.jsonValue()
+    { weight: 1, arbitrary: wellFormed },
+    {
+      weight: 1,
+      arbitrary: FastCheck.oneof(
+        FastCheck.record(
+          {
+            total_count: FastCheck.oneof(FastCheck.integer(), FastCheck.double(), FastCheck.string(), FastCheck.constant(2 ** 60)),
+            success_store_list: list,
+            failed_store_list: list,
+            extra: FastCheck.jsonValue()
+          },
+          { requiredKeys: [] }
+        ),
+        FastCheck.jsonValue()
+      )
+    }
   )
-  it.prop("decodeResponse gives the schema's value for any JSON answer, or a ResponseDecodeError", [answer], ([json]) => {
-    const body = new TextEncoder().encode(JSON.stringify(json) ?? "null")
-    const decoded = ProductCoupon.decodeResponse({ status: 200, requestId: "R", body })
-    const slow = schemaDecodeBody(JSON.parse(new TextDecoder().decode(body)))
+
+  it("the answers drawn reach both halves: decodable and undecodable each make up a good part", () => {
+    const drawn = FastCheck.sample(answer, { numRuns: 2_000, seed: 20261201 })
+    const decodable = drawn.filter((json) => Either.isRight(schemaDecodeBody(json))).length / drawn.length
+    assert.isAbove(decodable, 0.25)
+    assert.isBelow(decodable, 0.75)
+  })
+
+  const compiledDecodeBody = SchemaCodec.decoder(ProductCoupon.ResponseBody)
+  it.prop("the compiled answer decoder and decode give the Schema's value for any JSON answer, or fail where it fails", [answer], ([json]) => {
+    const text = JSON.stringify(json) ?? "null"
+    const parsed: unknown = JSON.parse(text)
+    const slow = schemaDecodeBody(parsed)
+    const fast = compiledDecodeBody(JSON.parse(text))
+    assert.strictEqual(fast._tag, slow._tag)
+    if (Either.isRight(fast) && Either.isRight(slow)) assert.deepStrictEqual(fast.right, slow.right)
+    const decoded = disassociate.decode({ status: 200, requestId: "R", headers: Headers.empty, body: new TextEncoder().encode(text), url: "" })
     if (Either.isRight(slow)) {
       assert.isTrue(Either.isRight(decoded))
       if (Either.isRight(decoded)) assert.deepStrictEqual(decoded.right, { ...slow.right, requestId: "R" })
@@ -127,7 +185,7 @@ const checkOutcome = (
     assert.isFalse(Cause.isDie(exit.cause), Cause.pretty(exit.cause))
     assert.isTrue(Cause.isFailType(exit.cause))
   }
-  const valid = Either.isRight(ProductCoupon.validate(input))
+  const valid = Either.isRight(schemaValidate(input))
   if (!valid) {
     assert.lengthOf(sent, 0, "an invalid request must not be sent")
     assert.isTrue(Exit.isFailure(exit))
@@ -141,7 +199,7 @@ const checkOutcome = (
   const entry = sent[0]!
   const m = FakeWechatPay.ENDPOINT_PATH.exec(entry.target)
   assert.isNotNull(m, entry.target)
-  assert.isTrue(entry.target.startsWith("/v3/marketing/partner/product-coupon/product-coupons/"))
+  assert.isTrue(entry.target.startsWith(endpoints.disassociateStores.path.slice(0, endpoints.disassociateStores.path.indexOf("{"))))
   assert.notInclude(entry.target, "?")
   assert.notInclude(entry.target, "#")
   const i = input as ProductCoupon.DisassociateStoresInput
@@ -156,7 +214,7 @@ const checkOutcome = (
 describe("the fuzzers' inputs", () => {
   it("reach both halves: valid and invalid requests each make up a good part of what is drawn", () => {
     const drawn = FastCheck.sample(anyInput, { numRuns: 2_000, seed: 20261201 })
-    const valid = drawn.filter((input) => Either.isRight(ProductCoupon.validate(input))).length / drawn.length
+    const valid = drawn.filter((input) => Either.isRight(schemaValidate(input))).length / drawn.length
     assert.isAbove(valid, 0.25)
     assert.isBelow(valid, 0.75)
   })

@@ -1,6 +1,8 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Either, FastCheck, Schema } from "effect"
 import { ProductCoupon, ProductCouponStores } from "../src/index.js"
+import * as Endpoint from "../src/internal/Endpoint.js"
+import * as endpoints from "../src/internal/endpoints.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 // Characters chosen to hit every rule: path syntax, dots, percent signs, whitespace,
@@ -50,6 +52,7 @@ const idsFromUrl = (url: URL) => {
 }
 
 const decodeBody = Schema.decodeUnknownSync(ProductCoupon.RequestBody)
+const disassociate = Endpoint.compile(endpoints.disassociateStores)
 
 layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properties through the service", (it) => {
   it.effect.prop("any valid request: the signed wire body decodes back to it, and the path to its ids", [validInput], ([input]) =>
@@ -90,24 +93,42 @@ layer(Scripted.serviceLayer(fake, { rateLimit: false, retry: false }))("properti
 })
 
 describe("properties of validation", () => {
-  it.prop("arbitrary body ids: validation rejects exactly what idProblem names", [anyId, anyId], ([brandId, storeId]) => {
-    const r = ProductCoupon.validate({ ...Scripted.sampleInput, brandId, storeList: [{ storeId }] })
+  it.prop("arbitrary body ids: validate rejects exactly what idProblem names, and prepare takes what it accepts", [anyId, anyId], ([brandId, storeId]) => {
+    const r = disassociate.validate({ ...Scripted.sampleInput, brandId, storeList: [{ storeId }] })
     // Fields are checked in schema order: the store list comes before the brand.
     const expected = ProductCoupon.idProblem(storeId) ?? ProductCoupon.idProblem(brandId)
     assert.strictEqual(Either.isLeft(r) ? r.left.reason : undefined, expected)
+    if (Either.isRight(r)) assert.isTrue(Either.isRight(disassociate.prepare(r.right)))
   }, { fastCheck: { numRuns: 300 } })
 
-  it.prop("encodeBody is exactly Schema.encode(RequestBody)", [validInput], ([input]) => {
-    const request = Either.getOrThrow(ProductCoupon.validate(input))
+  it.prop("arbitrary path ids: validate rejects exactly what idProblem and pathSegmentProblem name", [anyId, anyId], ([productCouponId, stockId]) => {
+    const r = disassociate.validate({ ...Scripted.sampleInput, productCouponId, stockId })
+    const problem = (id: string) => ProductCoupon.idProblem(id) ?? ProductCoupon.pathSegmentProblem(id)
+    const expected = problem(productCouponId) ?? problem(stockId)
+    assert.strictEqual(Either.isLeft(r) ? r.left.reason : undefined, expected)
+    if (Either.isLeft(r)) assert.strictEqual(r.left.field, problem(productCouponId) === undefined ? "stockId" : "productCouponId")
+    if (Either.isRight(r)) {
+      const request = disassociate.prepare(r.right)
+      assert.isTrue(Either.isRight(request))
+      if (Either.isRight(request)) {
+        assert.deepStrictEqual(idsFromUrl(new URL(request.right.url, "https://x.test")), { productCouponId, stockId })
+      }
+    }
+  }, { fastCheck: { numRuns: 300 } })
+
+  it.prop("prepare's body is exactly the JSON of Schema.encode(RequestBody)", [validInput], ([input]) => {
+    const request = Either.getOrThrow(disassociate.validate(input))
     const viaSchema: unknown = Schema.encodeSync(ProductCoupon.RequestBody)(request)
-    assert.deepStrictEqual(ProductCoupon.encodeBody(request), viaSchema)
-    // Same key order too, so the serialized bytes are identical.
-    assert.strictEqual(JSON.stringify(ProductCoupon.encodeBody(request)), JSON.stringify(viaSchema))
+    const prepared = Either.getOrThrow(disassociate.prepare(request))
+    assert.strictEqual(prepared.body._tag, "Uint8Array")
+    if (prepared.body._tag !== "Uint8Array") return
+    // Byte for byte: same values and same key order.
+    assert.strictEqual(new TextDecoder().decode(prepared.body.body), JSON.stringify(viaSchema))
   }, { fastCheck: { numRuns: 100 } })
 
   it.prop("store lists of 1..200 pass, 0 and 201+ fail", [FastCheck.integer({ min: 0, max: 450 })], ([n]) => {
     const storeList = Array.from({ length: n }, (_, i) => ({ storeId: String(100000000 + i) }))
-    const r = ProductCoupon.validate({ ...Scripted.sampleInput, storeList })
+    const r = disassociate.validate({ ...Scripted.sampleInput, storeList })
     if (n >= 1 && n <= 200) {
       assert.isTrue(Either.isRight(r))
     } else {

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, Schedule, TestClock } from "effect"
 import { ProductCouponStores, WechatPayError } from "../src/index.js"
+import * as Endpoint from "../src/internal/Endpoint.js"
+import * as endpoints from "../src/internal/endpoints.js"
 import * as RetryPolicy from "../src/internal/RetryPolicy.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
@@ -177,10 +179,9 @@ describe("what is retried and what is not", () => {
 })
 
 describe("RetryPolicy (pure)", () => {
+  const { apiError } = Endpoint.compile(endpoints.disassociateStores)
   const api = (status: number, code: string) =>
-    WechatPayError.fromApiError(
-      new WechatPayError.WechatPayApiError({ status, code, message: "", verified: true })
-    )
+    apiError(new WechatPayError.WechatPayApiError({ status, code, message: "", verified: true }))
   it("classifies every kind of failure", () => {
     assert.strictEqual(RetryPolicy.classify(api(429, "RATELIMIT_EXCEEDED")), "rate-limited")
     assert.strictEqual(RetryPolicy.classify(api(500, "SYSTEM_ERROR")), "transient")

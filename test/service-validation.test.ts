@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { ProductCoupon, ProductCouponStores } from "../src/index.js"
+import { ProductCouponStores } from "../src/index.js"
+import * as Endpoint from "../src/internal/Endpoint.js"
+import * as endpoints from "../src/internal/endpoints.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted
+const disassociate = Endpoint.compile(endpoints.disassociateStores)
 const stores = (n: number) => Array.from({ length: n }, (_, i) => ({ storeId: `S${i}` }))
 
 /** Calls the service; returns the error (if any) and how many requests reached the fake. */
@@ -84,21 +87,24 @@ describe("validation happens before anything is signed or sent", () => {
 
   it("validate accepts unknown input and names what is structurally wrong", () => {
     const notAnArray: unknown = { ...sampleInput, storeList: "S1" }
-    const r = ProductCoupon.validate(notAnArray)
+    const r = disassociate.validate(notAnArray)
     assert.isTrue(Either.isLeft(r) && r.left.field === "storeList")
     const missing: unknown = { productCouponId: "1", stockId: "2", storeList: [{ storeId: "3" }] }
-    const m = ProductCoupon.validate(missing)
+    const m = disassociate.validate(missing)
     assert.isTrue(Either.isLeft(m) && m.left.field === "brandId")
-    const nothing = ProductCoupon.validate(null)
+    const nothing = disassociate.validate(null)
     assert.isTrue(Either.isLeft(nothing) && nothing.left.field === "request")
   })
 
   it("unknown extra input fields are not sent", () => {
-    const r = ProductCoupon.validate({ ...sampleInput, extra: "x", storeList: [{ storeId: "1", note: "y" }] })
+    const r = disassociate.validate({ ...sampleInput, extra: "x", storeList: [{ storeId: "1", note: "y" }] })
     assert.isTrue(Either.isRight(r))
     if (Either.isRight(r)) {
-      const body = ProductCoupon.encodeBody(r.right)
-      assert.deepStrictEqual(body, { store_list: [{ store_id: "1" }], brand_id: "120344" })
+      const request = Either.getOrThrow(disassociate.prepare(r.right))
+      assert.strictEqual(request.body._tag, "Uint8Array")
+      if (request.body._tag === "Uint8Array") {
+        assert.strictEqual(new TextDecoder().decode(request.body.body), `{"store_list":[{"store_id":"1"}],"brand_id":"120344"}`)
+      }
     }
   })
 })
