@@ -27,11 +27,11 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
   })
 
 const SMOKE = `
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as Lib from "effect-wechatpay"
 import * as Testing from "effect-wechatpay/testing"
-const { WechatPayClient } = Lib
+const { MerchantConfig, WechatPayClient } = Lib
 const { ServerProtocol, TestKeys } = Testing
 const keys = await Effect.runPromise(TestKeys.generate())
 const http = HttpClient.make((request) => Effect.sync(() => {
@@ -40,20 +40,22 @@ const http = HttpClient.make((request) => Effect.sync(() => {
 }))
 const layer = WechatPayClient.layer(TestKeys.merchantOptions(keys)).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
 const res = await Effect.runPromise(
-  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(WechatPayClient.prepareText("GET", "/v3/ping"))).pipe(Effect.provide(layer))
+  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(HttpClientRequest.get(MerchantConfig.DEFAULT_BASE_URL + "/v3/ping"))).pipe(Effect.provide(layer))
 )
 console.log(JSON.stringify({ main: Object.keys(Lib).sort(), testing: Object.keys(Testing).sort(), status: res.status }))
 `
 
 const CONSUMER_TS = `
+import { HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { MerchantConfig, WechatPayClient, WechatPayError } from "effect-wechatpay"
 import { TestKeys } from "effect-wechatpay/testing"
-const prepared: WechatPayClient.Prepared = WechatPayClient.prepareText("GET", "/v3/ping")
 const base: string = MerchantConfig.DEFAULT_BASE_URL
+const attempt = (client: WechatPayClient.Service): Effect.Effect<WechatPayClient.VerifiedResponse, WechatPayClient.ExecuteError> =>
+  client.execute(HttpClientRequest.get(base + "/v3/ping"))
 const limit: number = WechatPayError.EXCERPT_LIMIT
 const keys: Effect.Effect<TestKeys.TestKeys> = TestKeys.generate()
-export { base, keys, limit, prepared }
+export { attempt, base, keys, limit }
 `
 
 describe("npm pack", () => {

@@ -57,7 +57,9 @@ describe("README examples", () => {
             failedStoreList: [{ storeId: ProductCoupon.StoreId.make(first!.storeId), code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }],
             requestId: "test"
           })
-        }
+        },
+        associateStores: () => Effect.dieMessage("the program does not associate stores"),
+        listAssociatedStores: () => Effect.dieMessage("the program does not list stores")
       })
       const lines = yield* logged(program.pipe(Effect.provide(TestStores)))
       assert.strictEqual(sent.length, 1)
@@ -70,7 +72,9 @@ describe("README examples", () => {
         disassociateStores: () =>
           Effect.fail(new WechatPayError.StockExpiredError({
             status: 400, code: "INVALID_REQUEST", message: "已过期的批次不可取消关联门店", requestId: "REQ-EXP", verified: true
-          }))
+          })),
+        associateStores: () => Effect.dieMessage("the program does not associate stores"),
+        listAssociatedStores: () => Effect.dieMessage("the program does not list stores")
       })
       assert.deepStrictEqual(yield* logged(program.pipe(Effect.provide(Expired))), ["stock expired (request REQ-EXP)"])
     }))

@@ -6,6 +6,7 @@ import { WechatPayClient } from "../src/index.js"
 import * as Authorization from "../src/internal/Authorization.js"
 import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
+import { post } from "./support/Requests.js"
 
 const M = FakeWechatPay.MESSAGES
 const s = FakeWechatPay.storeId
@@ -315,12 +316,7 @@ describe("sandbox rules: documented errors through WechatPayClient.execute", () 
   it.effect("a malformed body → 400 PARAM_ERROR with a detail", () => {
     const { layer } = inMemory()
     const text = "{\"brand_id\":\"120344\",\"store_list\":["
-    const prepared: WechatPayClient.Prepared = {
-      method: "POST",
-      path: endpointPath(F.productCouponId, F.stockId),
-      bodyText: text,
-      bodyBytes: new TextEncoder().encode(text)
-    }
+    const prepared = post(endpointPath(F.productCouponId, F.stockId), text)
     return Effect.gen(function*() {
       const client = yield* WechatPayClient.WechatPayClient
       const error = yield* Effect.flip(client.execute(prepared))

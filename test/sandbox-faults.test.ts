@@ -5,6 +5,7 @@ import { Effect, Either, FastCheck, Fiber, Option, TestClock } from "effect"
 import { WechatPayClient } from "../src/index.js"
 import { FakeWechatPay, Prng } from "../src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
+import { post } from "./support/Requests.js"
 
 const s = FakeWechatPay.storeId
 const call = (i: number, baseUrl?: string) =>
@@ -196,7 +197,7 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
     return Effect.gen(function*() {
       const client = yield* WechatPayClient.WechatPayClient
       const answer = yield* client.execute(
-        WechatPayClient.prepareText("POST", endpointPath(F.productCouponId, F.stockId), JSON.stringify(body(F.brandId, [s(0)])))
+        post(endpointPath(F.productCouponId, F.stockId), JSON.stringify(body(F.brandId, [s(0)])))
       )
       const text = new TextDecoder().decode(answer.body)
       assert.strictEqual(answer.status, 200)

@@ -5,6 +5,7 @@ import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.
 import * as Authorization from "../src/internal/Authorization.js"
 import * as ResponseVerifier from "../src/internal/ResponseVerifier.js"
 import { merchantKeyPem, vector, vectors, wechatPublicKeyPem } from "./fixtures.js"
+import { post } from "./support/Requests.js"
 
 const options: MerchantConfig.Options = {
   mchid: vectors.merchant.mchid,
@@ -76,9 +77,7 @@ describe("Authorization header", () => {
       const v = vector("V-A")
       yield* TestClock.setTime(Number(vectors.timestamp) * 1000)
       const client = yield* WechatPayClient.WechatPayClient
-      const result = yield* client.execute(
-        { method: "POST", path: v.url, bodyText: v.body, bodyBytes: new TextEncoder().encode(v.body) }
-      ).pipe(Effect.flip, Effect.provideService(Authorization.Nonce, Authorization.fixedNonce(vectors.nonce)))
+      const result = yield* client.execute(post(v.url, v.body)).pipe(Effect.flip, Effect.provideService(Authorization.Nonce, Authorization.fixedNonce(vectors.nonce)))
       assert.strictEqual(result._tag, "TransportError")
       assert.strictEqual(seen.length, 1)
       assert.strictEqual(
