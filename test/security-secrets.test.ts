@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
 import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
-import { keys } from "./sandbox-support.js"
+import { keys } from "./support/Keys.js"
 import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const F = FakeWechatPay.Fixture

@@ -1,10 +1,10 @@
-import { HttpClient, HttpClientError } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, TestClock } from "effect"
 import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../src/index.js"
 import * as Authorization from "../src/internal/Authorization.js"
 import * as ResponseVerifier from "../src/internal/ResponseVerifier.js"
 import { merchantKeyPem, vector, vectors, wechatPublicKeyPem } from "./fixtures.js"
+import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
 import { post } from "./support/Requests.js"
 
 const options: MerchantConfig.Options = {
@@ -62,15 +62,8 @@ for (const [name, signer] of [["node:crypto", Signer.layer], ["webcrypto", Signe
 }
 
 describe("Authorization header", () => {
-  const seen: Array<{ url: string; authorization: string | undefined; body: string }> = []
-  const capture = HttpClient.make((request, url) =>
-    Effect.gen(function*() {
-      const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
-      seen.push({ url: url.href, authorization: request.headers["authorization"], body })
-      return yield* new HttpClientError.RequestError({ request, reason: "Transport", description: "captured" })
-    })
-  )
-  const live = WechatPayClient.layer(options).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, capture)))
+  const capture = RecordingHttpClient.make(() => RecordingHttpClient.refuse)
+  const live = WechatPayClient.layer(options).pipe(Layer.provide(capture.layer))
 
   it.effect("the full V-A header, with the fixed clock and nonce, as the client sends it", () =>
     Effect.gen(function*() {
@@ -79,12 +72,13 @@ describe("Authorization header", () => {
       const client = yield* WechatPayClient.WechatPayClient
       const result = yield* client.execute(post(v.url, v.body)).pipe(Effect.flip, Effect.provideService(Authorization.Nonce, Authorization.fixedNonce(vectors.nonce)))
       assert.strictEqual(result._tag, "TransportError")
-      assert.strictEqual(seen.length, 1)
+      assert.strictEqual(capture.requests.length, 1)
+      const seen = capture.requests[0]!
       assert.strictEqual(
-        seen[0]!.authorization,
+        seen.headers["authorization"],
         vectors["expected_authorization_V-A"].replace("<V-A signature>", v.signature)
       )
-      assert.strictEqual(seen[0]!.body, v.body)
-      assert.strictEqual(seen[0]!.url, "https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi")
+      assert.strictEqual(seen.bodyText, v.body)
+      assert.strictEqual(seen.url.href, "https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi")
     }).pipe(Effect.provide(live)))
 })
