@@ -100,7 +100,7 @@ describe("a verified 2xx", () => {
       const creds = log.map((s) => Authorization.parse(s.headers["authorization"] ?? ""))
       assert.strictEqual(new Set(creds.map((c) => c?.nonce)).size, 3)
       assert.deepStrictEqual(creds.map((c) => c?.timestamp), [String(NOW), String(NOW + 1), String(NOW + 2)])
-      // The body was serialized once: the same bytes every time.
+      // Every attempt sends the same body bytes.
       assert.deepStrictEqual(log[0]!.body, log[2]!.body)
     }))
 })

@@ -1,7 +1,7 @@
 // Hostile answers over real loopback HTTP, with both transports an application may provide
 // (FetchHttpClient and NodeHttpClient.layerUndici): redirects are never followed and never look like
-// an unreachable domain (issue #11, items 11 and 12), and an encoded answer is bounded after decoding
-// (item 13). Each server counts what reaches it.
+// an unreachable domain, and an encoded answer is bounded after decoding. Each server counts what
+// reaches it.
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
