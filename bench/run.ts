@@ -18,6 +18,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../src/BulkDisassociation.js"
+import * as Ids from "../src/internal/bulk/Ids.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
 import { type Client, F, floor, library, makeClient, PER_CALL_KINDS, platformOnly, type Transport } from "./clients.js"
 import {
@@ -244,7 +245,7 @@ const bulkJob = (storeIds: ReadonlyArray<string>) =>
   })
 
 const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promise<number> => {
-  const { chunks } = BulkDisassociation.plan(storeIds)
+  const { chunks } = Ids.plan(storeIds)
   let next = 0
   let succeeded = 0
   const worker = async () => {

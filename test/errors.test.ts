@@ -3,9 +3,8 @@ import { Either, Schema } from "effect"
 import { WechatPayError } from "../src/index.js"
 
 // The classes are read from the module itself, so a class added to src is covered here.
-const classes = Object.values(WechatPayError).filter(
-  (v): v is new (...args: ReadonlyArray<any>) => { readonly _tag: string } =>
-    typeof v === "function" && /Error$/.test(v.name) && Schema.isSchema(v)
+const classes: ReadonlyArray<{ readonly name: string }> = Object.values(WechatPayError as Record<string, unknown>).filter(
+  (v): v is { readonly name: string } => typeof v === "function" && /Error$/.test(v.name) && Schema.isSchema(v)
 )
 const callErrorSchemas = [WechatPayError.DisassociateStoresError, WechatPayError.AssociateStoresError]
 
