@@ -3,38 +3,18 @@
 // enough for a second process to run a job against it through the WECHATPAY_* variables.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../src/testing/index.js"
+import * as Cli from "./support/Cli.js"
 
-const MAIN = Path.resolve(import.meta.dirname, "../src/cli/main.ts")
-
-/** The environment without any WECHATPAY_* the developer may have set. */
-const cleanEnv = (): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WECHATPAY_")) env[k] = v
-  return env
-}
-
-interface Finished {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = cleanEnv()) =>
-  Effect.async<Finished>((resume) => {
-    const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
-    child.stderr.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
-    child.on("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
-    return Effect.sync(() => void child.kill("SIGKILL"))
-  })
+/** Runs the CLI as a process to its end: its exit and everything it printed. */
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = Cli.cleanEnv()) =>
+  Effect.scoped(Effect.gen(function*() {
+    const p = yield* Cli.spawnCli(args, { env })
+    const { code, signal } = yield* p.exited
+    return { code, signal, stdout: p.stdout(), stderr: p.stderr() }
+  }))
 
 describe("the wechatpay-stores binary", () => {
   it.live("a bad flag: exit 1, one line then the usage on stderr, no stack trace", () =>
@@ -50,43 +30,20 @@ describe("the wechatpay-stores binary", () => {
 
   it.scopedLive("sandbox in the foreground; a second process runs a job from its printed settings; Ctrl-C stops it", () =>
     Effect.gen(function*() {
-      const dir = yield* Effect.acquireRelease(
-        Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-bin-test-"))),
-        (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
-      )
-      const sandbox = ChildProcess.spawn(
-        process.execPath,
-        ["--import", "tsx", MAIN, "sandbox", "--stores", "300", "--rate", "0", "--dir", Path.join(dir, "keys")],
-        { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }
-      )
-      yield* Effect.addFinalizer(() => Effect.sync(() => void sandbox.kill("SIGKILL")))
-      let printed = ""
-      sandbox.stdout.on("data", (d: Buffer) => void (printed += d.toString("utf8")))
-      const exited = Effect.async<number | null>((resume) => {
-        if (sandbox.exitCode !== null) return resume(Effect.succeed(sandbox.exitCode))
-        sandbox.on("exit", (code) => resume(Effect.succeed(code)))
-      })
+      const dir = yield* Cli.tempDir("wechatpay-bin-test-")
+      const sandbox = yield* Cli.spawnCli(["sandbox", "--stores", "300", "--rate", "0", "--dir", Path.join(dir, "keys")], { env: Cli.cleanEnv() })
       // Wait for the settings (the process prints them once both listeners are up).
-      yield* Effect.async<void>((resume) => {
-        const check = () => {
-          if (printed.includes("Ctrl-C stops the sandbox.")) {
-            sandbox.stdout.off("data", check)
-            resume(Effect.void)
-          }
-        }
-        sandbox.stdout.on("data", check)
-        check()
-      }).pipe(Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error(`sandbox did not start: ${printed}`) }), Effect.orDie)
+      yield* Cli.waitFor(sandbox, sandbox.stdout, /Ctrl-C stops the sandbox\./, "sandbox did not start")
+      const printed = sandbox.stdout()
 
-      const env = cleanEnv()
+      const env = Cli.cleanEnv()
       for (const m of printed.matchAll(/^export (WECHATPAY_[A-Z_]+)='([^']*)'$/gm)) env[m[1]!] = m[2]!
       assert.includeMembers(Object.keys(env), ["WECHATPAY_MCHID", "WECHATPAY_PRIVATE_KEY_FILE", "WECHATPAY_PUBLIC_KEY_FILE", "WECHATPAY_BASE_URL"])
-      const F = FakeWechatPay.Fixture
       const stores = Path.join(dir, "stores.txt")
       yield* Effect.promise(() =>
         Fs.writeFile(stores, [...Array.from({ length: 250 }, (_, i) => FakeWechatPay.storeId(i)), FakeWechatPay.otherBrandStoreId(0)].join("\n"))
       )
-      const job = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", stores]
+      const job = [...Cli.job, "--stores", stores]
       const { WECHATPAY_MCHID: _, ...withoutMchid } = env
       const [ran, unconfigured] = yield* Effect.all([
         cli([...job, "--report", Path.join(dir, "report.json")], env),
@@ -104,7 +61,7 @@ describe("the wechatpay-stores binary", () => {
       assert.strictEqual(unconfigured.stderr, "wechatpay-stores: configuration: WECHATPAY_MCHID: is not set\n")
 
       // Ctrl-C: the sandbox's scope closes and the process exits with 130.
-      sandbox.kill("SIGINT")
-      assert.strictEqual(yield* exited, 130)
+      sandbox.child.kill("SIGINT")
+      assert.strictEqual((yield* sandbox.exited).code, 130)
     }), 120_000)
 })

@@ -4,72 +4,23 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Layer } from "effect"
 import { appendFileSync } from "node:fs"
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { HttpClient } from "@effect/platform"
 import * as Commands from "../src/cli/Commands.js"
 import { parseFaults, run } from "../src/cli/main.js"
-import { FakeWechatPay, SandboxHttpClient, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxHttpClient, SandboxSettings } from "../src/testing/index.js"
+import * as Cli from "./support/Cli.js"
+import { keys } from "./support/Keys.js"
 
-const keys = Effect.runSync(TestKeys.generate())
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
 const foreign = FakeWechatPay.otherBrandStoreId
+const { capture, job, readReport } = Cli
 
-interface Captured {
-  readonly io: Commands.Io
-  readonly out: () => string
-  readonly err: () => string
-}
-
-const capture = (options: { readonly tty?: boolean; readonly stdin?: Readable } = {}): Captured => {
-  let out = ""
-  let err = ""
-  return {
-    io: {
-      out: { isTTY: options.tty ?? false, write: (t) => void (out += t) },
-      err: { isTTY: false, write: (t) => void (err += t) },
-      stdin: options.stdin ?? Readable.from([])
-    },
-    out: () => out,
-    err: () => err
-  }
-}
-
-/** A fresh sandbox, its settings as variables, and a temporary directory for files. */
+/** A fresh sandbox (with 20 stores of another brand), its settings as variables, and a temporary directory for files. */
 const setup = (stores = 1_000) =>
-  Effect.gen(function*() {
-    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores, otherBrandStores: 20 }), rateLimit: false })
-    const server = yield* SandboxServer.make(fake)
-    const dir = yield* Effect.acquireRelease(
-      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-cli-test-"))),
-      (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
-    )
-    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
-    const file = (name: string, content: string | Uint8Array) =>
-      Effect.promise(() => Fs.writeFile(Path.join(dir, name), content)).pipe(Effect.as(Path.join(dir, name)))
-    /** Runs the CLI with the sandbox's variables, minus `without`, plus `extra`. */
-    const cli = (argv: ReadonlyArray<string>, c: Captured, env: { without?: ReadonlyArray<string>; extra?: Record<string, string> } = {}) => {
-      const vars = new Map(Object.entries({ ...settings.env, ...env.extra }))
-      for (const name of env.without ?? []) vars.delete(name)
-      return run(argv, c.io).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars)))
-    }
-    return { fake, server, dir, file, cli }
-  })
-
-const job = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
-
-const readReport = (path: string) =>
-  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) =>
-    JSON.parse(t) as {
-      summary: Record<string, number>
-      succeeded: Array<string>
-      failed: Array<{ storeId: string; code: string; message: string }>
-      unresolved: Array<{ storeId: string; reason: string }>
-    }
-  ))
+  Cli.sandbox("wechatpay-cli-test-", { seed: FakeWechatPay.generate({ stores, otherBrandStores: 20 }) })
 
 /** One line, no stack trace. */
 const assertOneLine = (text: string, mentions: string) => {

@@ -4,68 +4,20 @@
 // refused, each with one line naming the line; and the first Ctrl-C ends the reading at once.
 // In-process through `run(argv, io)`, and as the real process against an in-process loopback sandbox.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect, Stream } from "effect"
-import * as ChildProcess from "node:child_process"
+import { Effect, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
-import type * as Commands from "../src/cli/Commands.js"
-import { run } from "../src/cli/main.js"
 import * as StoreFile from "../src/cli/StoreFile.js"
-import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay } from "../src/testing/index.js"
+import * as Cli from "./support/Cli.js"
 
-const keys = Effect.runSync(TestKeys.generate())
-const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
-const MAIN = Path.resolve(import.meta.dirname, "../src/cli/main.ts")
-const job = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+const { capture, job, readReport } = Cli
 
-interface Captured {
-  readonly io: Commands.Io
-  readonly out: () => string
-  readonly err: () => string
-}
-
-const capture = (options: { readonly stdin?: Readable; readonly stop?: Effect.Effect<void> } = {}): Captured => {
-  let out = ""
-  let err = ""
-  return {
-    io: {
-      out: { isTTY: false, write: (t) => void (out += t) },
-      err: { isTTY: false, write: (t) => void (err += t) },
-      stdin: options.stdin ?? Readable.from([]),
-      stop: options.stop
-    },
-    out: () => out,
-    err: () => err
-  }
-}
-
-/** A fresh loopback sandbox, its WECHATPAY_* settings, and a temporary directory. */
-const setup = (stores = 1_000) =>
-  Effect.gen(function*() {
-    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores }), rateLimit: false })
-    const server = yield* SandboxServer.make(fake)
-    const dir = yield* Effect.acquireRelease(
-      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-input-test-"))),
-      (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
-    )
-    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
-    const file = (name: string, content: string | Uint8Array) =>
-      Effect.promise(() => Fs.writeFile(Path.join(dir, name), content)).pipe(Effect.as(Path.join(dir, name)))
-    const fifo = (name: string) =>
-      Effect.sync(() => {
-        const path = Path.join(dir, name)
-        const made = ChildProcess.spawnSync("mkfifo", [path])
-        assert.strictEqual(made.status, 0, String(made.stderr))
-        return path
-      })
-    const cli = (argv: ReadonlyArray<string>, c: Captured) =>
-      run(argv, c.io).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(settings.env)))))
-    return { fake, dir, file, fifo, cli, env: settings.env }
-  })
+/** A fresh loopback sandbox (1,000 stores unless told), its WECHATPAY_* settings, and a temporary directory. */
+const setup = (stores = 1_000) => Cli.sandbox("wechatpay-input-test-", { seed: FakeWechatPay.generate({ stores }) })
 
 /** Every store id the sandbox was sent, in order, duplicates kept. */
 const sent = (fake: FakeWechatPay.Service): Array<string> =>
@@ -74,11 +26,6 @@ const sent = (fake: FakeWechatPay.Service): Array<string> =>
 /** Each id sent exactly once, whatever order concurrent calls reached the sandbox in. */
 const assertSentOnce = (fake: FakeWechatPay.Service, ids: ReadonlyArray<string>) =>
   assert.deepStrictEqual([...sent(fake)].sort(), [...ids].sort())
-
-const readReport = (path: string) =>
-  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) =>
-    JSON.parse(t) as { summary: Record<string, number>; succeeded: Array<string>; failed: Array<unknown>; unresolved: Array<unknown> }
-  ))
 
 /** Exactly one line on stderr, naming `mentions`, with no stack trace or RangeError. */
 const assertOneLine = (err: string, mentions: string | RegExp) => {
@@ -321,16 +268,15 @@ describe("what already worked keeps working, across read boundaries", () => {
       assert.deepStrictEqual([...ids], [`门店${s(0)}`, s(1)])
     }))
 
-  it.effect("1,000,000 ids from a regular file, read twice from one descriptor", () =>
+  it.scoped("1,000,000 ids from a regular file, read twice from one descriptor", () =>
     Effect.gen(function*() {
-      const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-input-test-")))
+      const dir = yield* Cli.tempDir("wechatpay-input-test-")
       const path = Path.join(dir, "million.txt")
       yield* Effect.promise(() => Fs.writeFile(path, Array.from({ length: 1_000_000 }, (_, i) => String(100_000_000 + i)).join("\n")))
       const counts = yield* Effect.scoped(Effect.flatMap(
         StoreFile.open(path, undefined, { rereadable: true }),
         (input) => Effect.all([Stream.runCount(input.ids), Stream.runCount(input.ids)])
       ))
-      yield* Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
       assert.deepStrictEqual(counts, [1_000_000, 1_000_000])
     }), 60_000)
 })
@@ -338,50 +284,6 @@ describe("what already worked keeps working, across read boundaries", () => {
 // The real process: a second process reads its input from a pipe, a FIFO or a process substitution
 // and runs against the sandbox in this one through the WECHATPAY_* variables.
 describe("the wechatpay-stores binary reads a pipe once", () => {
-  /** The environment without the developer's WECHATPAY_*, plus the sandbox's and a private TMPDIR. */
-  const childEnv = (env: Record<string, string>, tmp: string) => {
-    const out: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WECHATPAY_")) out[k] = v
-    return { ...out, ...env, TMPDIR: tmp }
-  }
-
-  interface Child {
-    readonly child: ChildProcess.ChildProcess
-    readonly stdout: () => string
-    readonly stderr: () => string
-    readonly exited: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-  }
-
-  const spawn = (command: string, args: ReadonlyArray<string>, env: Record<string, string>, stdin: ChildProcess.StdioNull | ChildProcess.StdioPipe | NodeJS.ReadableStream = "ignore") =>
-    Effect.gen(function*() {
-      const done = yield* Deferred.make<{ code: number | null; signal: NodeJS.Signals | null }>()
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() => ChildProcess.spawn(command, [...args], { env, stdio: [stdin as ChildProcess.StdioPipe, "pipe", "pipe"] })),
-        (child) => Effect.sync(() => void child.kill("SIGKILL"))
-      )
-      let stdout = ""
-      let stderr = ""
-      child.stdout!.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
-      child.stderr!.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
-      child.on("close", (code, signal) => Effect.runSync(Deferred.succeed(done, { code, signal })))
-      return { child, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Child
-    })
-
-  const exitWithin = (p: Child, seconds: number) =>
-    p.exited.pipe(
-      Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`still running after ${seconds} s: ${p.stdout()} / ${p.stderr()}`) }),
-      Effect.orDie
-    )
-
-  /** Waits (at most 45 s: the child compiles with tsx on a busy machine) until `ready()`. */
-  const waitUntil = (p: Child, ready: () => boolean, what: string) =>
-    Effect.gen(function*() {
-      while (!ready()) {
-        if (p.child.exitCode !== null) return yield* Effect.dieMessage(`${what}: the process exited (${p.child.exitCode}): ${p.stderr()}`)
-        yield* Effect.sleep("20 millis")
-      }
-    }).pipe(Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error(`${what}: ${p.stderr()}`) }), Effect.orDie)
-
   /** The spool directories in the child's TMPDIR (tsx keeps its cache there too). */
   const spools = (tmp: string) => NodeFs.readdirSync(tmp).filter((n) => n.startsWith("wechatpay-stores-"))
   /** The child has opened its input and created its spool: it is reading. */
@@ -391,14 +293,18 @@ describe("the wechatpay-stores binary reads a pipe once", () => {
     const { fake, dir, fifo, file, env } = yield* setup()
     const tmp = Path.join(dir, "tmp")
     yield* Effect.promise(() => Fs.mkdir(tmp))
-    return { fake, dir, fifo, file, tmp, env: childEnv(env, tmp) }
+    // The environment without the developer's WECHATPAY_*, plus the sandbox's and a private TMPDIR.
+    return { fake, dir, fifo, file, tmp, env: { ...Cli.cleanEnv(), ...env, TMPDIR: tmp } }
   })
 
   const ids = Array.from({ length: 450 }, (_, i) => s(i))
-  const node = (args: ReadonlyArray<string>) => ["--import", "tsx", MAIN, ...job, ...args]
+  const node = (args: ReadonlyArray<string>) => Cli.nodeArgs([...job, ...args])
+  const spawn = (args: ReadonlyArray<string>, env: Record<string, string>, stdin?: "pipe") =>
+    Cli.spawn(process.execPath, node(args), stdin === undefined ? { env } : { env, stdin })
+  const { exitWithin, waitUntil } = Cli
 
   /** `bash -c`: the CLI replaces the shell (`exec`), so a signal sent to the child reaches it. */
-  const shell = (script: string, env: Record<string, string>) => spawn("bash", ["-c", script, process.execPath, ...node([])], env)
+  const shell = (script: string, env: Record<string, string>) => Cli.spawn("bash", ["-c", script, process.execPath, ...node([])], { env })
 
   it.scopedLive("printf ids | wechatpay-stores … --stores /dev/stdin: every id once, the report counts them, exit 0", () =>
     Effect.gen(function*() {
@@ -418,7 +324,7 @@ describe("the wechatpay-stores binary reads a pipe once", () => {
       const { fake, env } = yield* binarySetup
       for (const [round, stores] of [[0, "/dev/stdin"], [1, "-"]] as const) {
         const mine = ids.slice(round * 200, round * 200 + 200)
-        const p = yield* spawn(process.execPath, node(["--stores", stores]), env, "pipe")
+        const p = yield* spawn(["--stores", stores], env, "pipe")
         p.child.stdin!.end(mine.join("\n") + "\n")
         const exit = yield* exitWithin(p, 50)
         assert.strictEqual(exit.code, 0, p.stderr())
@@ -441,7 +347,7 @@ describe("the wechatpay-stores binary reads a pipe once", () => {
     Effect.gen(function*() {
       const { fake, fifo, env } = yield* binarySetup
       const path = yield* fifo("stores.fifo")
-      const p = yield* spawn(process.execPath, node(["--stores", path]), env)
+      const p = yield* spawn(["--stores", path], env)
       yield* Effect.promise(() => Fs.writeFile(path, ids.join("\n") + "\n"))
       const exit = yield* exitWithin(p, 50)
       assert.strictEqual(exit.code, 0, p.stderr())
@@ -452,7 +358,7 @@ describe("the wechatpay-stores binary reads a pipe once", () => {
     Effect.gen(function*() {
       const { fake, fifo, tmp, env } = yield* binarySetup
       const path = yield* fifo("nobody.fifo")
-      const p = yield* spawn(process.execPath, node(["--stores", path]), env)
+      const p = yield* spawn(["--stores", path], env)
       yield* waitUntil(p, spooling(tmp), "the child did not start reading")
       const at = Date.now()
       p.child.kill("SIGTERM")

@@ -4,136 +4,36 @@
 // killed under it. In every case the job ends on its own terms, within bounded time, and its report
 // accounts for every store and agrees with the sandbox (an in-process loopback WeChat Pay).
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect } from "effect"
-import * as ChildProcess from "node:child_process"
+import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
-import * as Net from "node:net"
-import { createRequire } from "node:module"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { Readable, Writable } from "node:stream"
-import * as Url from "node:url"
+import { Writable } from "node:stream"
 import * as Output from "../src/cli/Output.js"
-import { run } from "../src/cli/main.js"
-import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxSettings } from "../src/testing/index.js"
+import * as Cli from "./support/Cli.js"
+import { keys } from "./support/Keys.js"
+import { closedPort } from "./support/Sandbox.js"
 
-const ROOT = Path.resolve(import.meta.dirname, "..")
-const MAIN = Path.join(ROOT, "src/cli/main.ts")
-// The child runs in a directory of its own (where a fallback report lands), so tsx is named by URL.
-const TSX = Url.pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+const { exitWithin, readReport, ROOT, spawn, waitFor } = Cli
 const F = FakeWechatPay.Fixture
-const keys = Effect.runSync(TestKeys.generate())
-
-/** The environment without any WECHATPAY_* the developer may have set. */
-const cleanEnv = (): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WECHATPAY_")) env[k] = v
-  return env
-}
+type Report = Cli.Report
 
 /** A sandbox with `stores` stores answering with `faults`, a directory, the ids in a file, and the job's flags. */
 const setup = (stores: number, faults: FakeWechatPay.FaultOptions) =>
   Effect.gen(function*() {
-    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores }), rateLimit: false, faults })
-    const server = yield* SandboxServer.make(fake)
-    const dir = yield* Effect.acquireRelease(
-      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-signals-test-"))),
-      (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
-    )
-    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
+    const { fake, dir, env, file } = yield* Cli.sandbox("wechatpay-signals-test-", { seed: FakeWechatPay.generate({ stores }), faults })
     // The child's working directory: where a fallback report lands, and nothing else.
     const cwd = Path.join(dir, "cwd")
     yield* Effect.promise(() => Fs.mkdir(cwd))
     const ids = Array.from({ length: stores }, (_, i) => FakeWechatPay.storeId(i))
-    const file = Path.join(dir, "stores.txt")
-    yield* Effect.promise(() => Fs.writeFile(file, ids.join("\n") + "\n"))
-    const args = ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", file]
-    return { fake, dir, cwd, ids, args, env: { ...cleanEnv(), ...settings.env } }
-  })
-
-interface Exited {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  /** When it exited (Date.now()). */
-  readonly at: number
-}
-
-interface Spawned {
-  readonly child: ChildProcess.ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  /** Resolves when the process has exited and its output pipes closed. */
-  readonly exited: Effect.Effect<Exited>
-}
-
-/**
- * Spawns `command`; the scope's finalizer SIGKILLs what is left (the whole process group when
- * `detached`, so an npm's children go too). Standard output is piped unless `stdout` is a descriptor.
- */
-const spawn = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdout?: number; readonly detached?: boolean }
-) =>
-  Effect.gen(function*() {
-    const done = yield* Deferred.make<Exited>()
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        ChildProcess.spawn(command, [...args], {
-          env: options.env,
-          cwd: options.cwd,
-          detached: options.detached === true,
-          stdio: ["ignore", options.stdout ?? "pipe", "pipe"]
-        })
-      ),
-      (child) =>
-        Effect.sync(() => {
-          try {
-            if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
-            else child.kill("SIGKILL")
-          } catch {
-            // Already gone.
-          }
-        })
-    )
-    let stdout = ""
-    let stderr = ""
-    child.stdout?.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
-    child.stderr?.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
-    child.on("close", (code, signal) => Effect.runSync(Deferred.succeed(done, { code, signal, at: Date.now() })))
-    return { child, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Spawned
+    const list = yield* file("stores.txt", ids.join("\n") + "\n")
+    return { fake, dir, cwd, ids, args: [...Cli.job, "--stores", list], env: { ...Cli.cleanEnv(), ...env } }
   })
 
 /** The CLI itself: `node --import tsx src/cli/main.ts …`. */
 const cli = (args: ReadonlyArray<string>, options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdout?: number }) =>
-  spawn(process.execPath, ["--import", TSX, MAIN, ...args], options)
-
-/** Waits (at most 45 s: the child compiles with tsx on a busy machine) until `read()` matches. */
-const waitFor = (p: Spawned, read: () => string, pattern: RegExp, what: string) =>
-  Effect.gen(function*() {
-    while (!pattern.test(read())) {
-      if (p.child.exitCode !== null) return yield* Effect.dieMessage(`${what}: the process exited (${p.child.exitCode}): ${p.stderr()}`)
-      yield* Effect.sleep("20 millis")
-    }
-  }).pipe(Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error(`${what}: ${read()} / ${p.stderr()}`) }), Effect.orDie)
-
-/** Waits for the exit, failing the test when it takes longer than `seconds`. */
-const exitWithin = (p: Spawned, seconds: number) =>
-  p.exited.pipe(
-    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`still running after ${seconds} s: ${p.stdout()} / ${p.stderr()}`) }),
-    Effect.orDie
-  )
-
-interface Report {
-  readonly summary: Record<string, number>
-  readonly succeeded: ReadonlyArray<string>
-  readonly failed: ReadonlyArray<{ readonly storeId: string }>
-  readonly unresolved: ReadonlyArray<{ readonly storeId: string; readonly reason: string }>
-  readonly stoppedBy?: { readonly code: string; readonly message: string }
-}
-
-const readReport = (path: string) => Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) => JSON.parse(t) as Report))
+  Cli.spawnCli(args, options)
 
 /**
  * The report accounts for every store exactly once and agrees with the sandbox: succeeded stores
@@ -404,7 +304,7 @@ describe("wechatpay-stores run directly does not watch its parent", () => {
       const { fake, dir, ids, args, env } = yield* setup(4_000, { rates: { slow: 1 }, slowMillis: 300 })
       const report = Path.join(dir, "report.json")
       const { npm_lifecycle_event: _, ...direct } = env
-      const line = [process.execPath, "--import", TSX, MAIN, ...args, "--concurrency", "1", "--report", report]
+      const line = [process.execPath, ...Cli.nodeArgs([...args, "--concurrency", "1", "--report", report])]
         .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
       const shell = yield* spawn("sh", ["-c", `${line} > cli.log 2>&1 & echo $!; sleep 3`], { env: direct, cwd: dir, detached: true })
       yield* exitWithin(shell, 10)
@@ -471,33 +371,17 @@ describe("cli disassociate: WeChat Pay unreachable (in-process)", () => {
   it.scopedLive("the job stops: exit 2, one readable \"stopped by UNREACHABLE\" line naming the hosts, the report written", () =>
     Effect.gen(function*() {
       // Two loopback ports nobody listens on: every attempt is refused at once.
-      const closedPort = Effect.async<number>((resume) => {
-        const server = Net.createServer().listen(0, "127.0.0.1", () => {
-          const port = (server.address() as Net.AddressInfo).port
-          server.close(() => resume(Effect.succeed(port)))
-        })
-      })
       const primary = `http://127.0.0.1:${yield* closedPort}`
       const backup = `http://127.0.0.1:${yield* closedPort}`
-      const dir = yield* Effect.acquireRelease(
-        Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "wechatpay-unreachable-test-"))),
-        (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
-      )
+      const dir = yield* Cli.tempDir("wechatpay-unreachable-test-")
       const settings = yield* SandboxSettings.write(keys, { baseUrl: primary, backupBaseUrl: backup }, Path.join(dir, "keys"))
       const ids = Array.from({ length: 2_000 }, (_, i) => FakeWechatPay.storeId(i))
       const stores = Path.join(dir, "stores.txt")
       yield* Effect.promise(() => Fs.writeFile(stores, ids.join("\n")))
       const report = Path.join(dir, "report.json")
-      let out = ""
-      let err = ""
-      const code = yield* run(
-        ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId, "--stores", stores, "--report", report],
-        {
-          out: { isTTY: false, write: (t) => void (out += t) },
-          err: { isTTY: false, write: (t) => void (err += t) },
-          stdin: Readable.from([])
-        }
-      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(settings.env)))))
+      const c = Cli.capture()
+      const code = yield* Cli.runWith(settings.env, [...Cli.job, "--stores", stores, "--report", report], c)
+      const [out, err] = [c.out(), c.err()]
       assert.strictEqual(code, 2, err)
       const r = yield* readReport(report)
       assert.strictEqual(r.stoppedBy?.code, "UNREACHABLE")

@@ -1,0 +1,223 @@
+// The CLI's test set-up: a loopback sandbox with its WECHATPAY_* settings written to a temporary
+// directory; the CLI run in-process (`run(argv, io)`, output captured) or as a real process
+// (`node --import tsx src/cli/main.ts`, output collected, killed when the scope closes); and the
+// report it writes.
+import { assert } from "@effect/vitest"
+import { ConfigProvider, Deferred, Effect } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs/promises"
+import { createRequire } from "node:module"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Readable } from "node:stream"
+import * as Url from "node:url"
+import type * as Commands from "../../src/cli/Commands.js"
+import { run } from "../../src/cli/main.js"
+import { type FakeWechatPay, SandboxSettings } from "../../src/testing/index.js"
+import { keys } from "./Keys.js"
+import * as Sandbox from "./Sandbox.js"
+
+export const ROOT = Path.resolve(import.meta.dirname, "../..")
+export const MAIN = Path.join(ROOT, "src/cli/main.ts")
+/** tsx named by URL, so a child started in another working directory still finds it. */
+export const TSX = Url.pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+/** `disassociate` for the sandbox's fixture coupon, stock and brand; `--stores` and the rest follow. */
+export const job: ReadonlyArray<string> = [
+  "disassociate",
+  "--product-coupon-id",
+  Sandbox.F.productCouponId,
+  "--stock-id",
+  Sandbox.F.stockId,
+  "--brand-id",
+  Sandbox.F.brandId
+]
+
+/** The environment without any WECHATPAY_* the developer may have set. */
+export const cleanEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WECHATPAY_")) env[k] = v
+  return env
+}
+
+/** A fresh directory under the system's temporary directory, removed with everything in it when the scope closes. */
+export const tempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), prefix))),
+    (d) => Effect.promise(() => Fs.rm(d, { recursive: true, force: true }))
+  )
+
+// ---------------------------------------------------------------------------
+// In-process
+
+/** An `io` for `run` whose output is kept, and read back with `out()` and `err()`. */
+export interface Captured {
+  readonly io: Commands.Io
+  readonly out: () => string
+  readonly err: () => string
+}
+
+export const capture = (
+  options: { readonly tty?: boolean; readonly stdin?: Readable; readonly stop?: Effect.Effect<void> } = {}
+): Captured => {
+  let out = ""
+  let err = ""
+  return {
+    io: {
+      out: { isTTY: options.tty ?? false, write: (t) => void (out += t) },
+      err: { isTTY: false, write: (t) => void (err += t) },
+      stdin: options.stdin ?? Readable.from([]),
+      stop: options.stop
+    },
+    out: () => out,
+    err: () => err
+  }
+}
+
+/** What to change in the settings' variables for one run. */
+export interface EnvChange {
+  readonly without?: ReadonlyArray<string>
+  readonly extra?: Record<string, string>
+}
+
+/** Runs the CLI in-process with these WECHATPAY_* variables (a ConfigProvider, no process.env), minus `without`, plus `extra`. */
+export const runWith = (
+  env: Readonly<Record<string, string>>,
+  argv: ReadonlyArray<string>,
+  c: Captured,
+  change: EnvChange = {}
+) => {
+  const vars = new Map(Object.entries({ ...env, ...change.extra }))
+  for (const name of change.without ?? []) vars.delete(name)
+  return run(argv, c.io).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(vars)))
+}
+
+/**
+ * A fresh loopback sandbox (shared keys), a temporary directory named after `prefix`, the
+ * sandbox's WECHATPAY_* settings (key files under it), helpers to make files and FIFOs there,
+ * and the CLI run in-process against it.
+ */
+export const sandbox = (prefix: string, options: Omit<FakeWechatPay.Options, "keys"> = {}) =>
+  Effect.gen(function*() {
+    const { fake, server } = yield* Sandbox.serve(options)
+    const dir = yield* tempDir(prefix)
+    const settings = yield* SandboxSettings.write(keys, server, Path.join(dir, "keys"))
+    const file = (name: string, content: string | Uint8Array) =>
+      Effect.promise(() => Fs.writeFile(Path.join(dir, name), content)).pipe(Effect.as(Path.join(dir, name)))
+    const fifo = (name: string) =>
+      Effect.sync(() => {
+        const path = Path.join(dir, name)
+        const made = ChildProcess.spawnSync("mkfifo", [path])
+        assert.strictEqual(made.status, 0, String(made.stderr))
+        return path
+      })
+    const cli = (argv: ReadonlyArray<string>, c: Captured, change?: EnvChange) => runWith(settings.env, argv, c, change)
+    return { fake, server, dir, env: settings.env, file, fifo, cli }
+  })
+
+// ---------------------------------------------------------------------------
+// A real process
+
+export interface Exited {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  /** When it exited (Date.now()). */
+  readonly at: number
+}
+
+export interface Spawned {
+  readonly child: ChildProcess.ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves when the process has exited and its output pipes closed. */
+  readonly exited: Effect.Effect<Exited>
+}
+
+export interface SpawnOptions {
+  readonly env: Record<string, string>
+  readonly cwd?: string
+  /** Standard input: nothing (the default), or a pipe the test writes to. */
+  readonly stdin?: ChildProcess.StdioNull | ChildProcess.StdioPipe
+  /** Standard output: piped and collected (the default), or this descriptor. */
+  readonly stdout?: number
+  /** Its own process group, which the finalizer kills whole (so an npm's children go too). */
+  readonly detached?: boolean
+}
+
+/** Spawns `command`; the scope's finalizer SIGKILLs what is left. */
+export const spawn = (command: string, args: ReadonlyArray<string>, options: SpawnOptions) =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<Exited>()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        ChildProcess.spawn(command, [...args], {
+          env: options.env,
+          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+          detached: options.detached === true,
+          stdio: [options.stdin ?? "ignore", options.stdout ?? "pipe", "pipe"]
+        })
+      ),
+      (child) =>
+        Effect.sync(() => {
+          try {
+            if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+            else child.kill("SIGKILL")
+          } catch {
+            // Already gone.
+          }
+        })
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
+    child.stderr?.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
+    child.on("close", (code, signal) => Effect.runSync(Deferred.succeed(done, { code, signal, at: Date.now() })))
+    return { child, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Spawned
+  })
+
+/** The node arguments that run the CLI with `args`: `--import tsx src/cli/main.ts …`. */
+export const nodeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => ["--import", TSX, MAIN, ...args]
+
+/** The CLI itself as a process: `node --import tsx src/cli/main.ts …`. */
+export const spawnCli = (args: ReadonlyArray<string>, options: SpawnOptions) => spawn(process.execPath, nodeArgs(args), options)
+
+/** Waits for the exit, failing the test when it takes longer than `seconds`. */
+export const exitWithin = (p: Spawned, seconds: number) =>
+  p.exited.pipe(
+    Effect.timeoutFail({
+      duration: `${seconds} seconds`,
+      onTimeout: () => new Error(`still running after ${seconds} s: ${p.stdout()} / ${p.stderr()}`)
+    }),
+    Effect.orDie
+  )
+
+/** Waits (at most 45 s: the child compiles with tsx on a busy machine) until `ready()`; dies if the process exits first. */
+export const waitUntil = (p: Spawned, ready: () => boolean, what: string) =>
+  Effect.gen(function*() {
+    while (!ready()) {
+      if (p.child.exitCode !== null) return yield* Effect.dieMessage(`${what}: the process exited (${p.child.exitCode}): ${p.stderr()}`)
+      yield* Effect.sleep("20 millis")
+    }
+  }).pipe(
+    Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error(`${what}: ${p.stdout()} / ${p.stderr()}`) }),
+    Effect.orDie
+  )
+
+/** {@link waitUntil} `read()` (the process's stdout or stderr so far) matches `pattern`. */
+export const waitFor = (p: Spawned, read: () => string, pattern: RegExp, what: string) =>
+  waitUntil(p, () => pattern.test(read()), what)
+
+// ---------------------------------------------------------------------------
+// The report
+
+export interface Report {
+  readonly summary: Record<string, number>
+  readonly succeeded: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<{ readonly storeId: string; readonly code: string; readonly message: string }>
+  readonly unresolved: ReadonlyArray<{ readonly storeId: string; readonly reason: string }>
+  readonly stoppedBy?: { readonly code: string; readonly message: string }
+}
+
+/** The report file at `path`, parsed. */
+export const readReport = (path: string) =>
+  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) => JSON.parse(t) as Report))
