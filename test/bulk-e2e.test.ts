@@ -6,47 +6,26 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
-import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay, type SandboxServer, TestKeys } from "../src/testing/index.js"
+import { assertPartition } from "./support/Bulk.js"
+import * as Sandbox from "./support/Sandbox.js"
 
-const keys = Effect.runSync(TestKeys.generate())
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
 
+/** A loopback sandbox of `stores` stores (and 50 of another brand). */
 const serve = (stores: number, options: Omit<FakeWechatPay.Options, "keys" | "seed"> = {}) =>
-  Effect.gen(function*() {
-    const fake = FakeWechatPay.makeWith(keys, {
-      seed: FakeWechatPay.generate({ stores, otherBrandStores: 50 }),
-      rateLimit: false,
-      ...options
-    })
-    const server = yield* SandboxServer.make(fake)
-    return { fake, server }
+  Sandbox.serve({ seed: FakeWechatPay.generate({ stores, otherBrandStores: 50 }), ...options })
+
+/** The service over real HTTP to `server`, with retry delays of a few milliseconds. */
+const service = (server: SandboxServer.Service, options: ProductCouponStores.Options = {}) =>
+  Sandbox.serviceLayer(server, {
+    retry: { baseDelay: "1 millis", maxDelay: "5 millis", jitter: 0, maxRateLimitRetries: 12, maxTransientRetries: 12 },
+    rateLimit: false,
+    ...options
   })
 
-const service = (server: SandboxServer.Service, options: ProductCouponStores.Options = {}) =>
-  ProductCouponStores.layerMerchant(
-    TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-    {
-      retry: { baseDelay: "1 millis", maxDelay: "5 millis", jitter: 0, maxRateLimitRetries: 12, maxTransientRetries: 12 },
-      rateLimit: false,
-      ...options
-    }
-  ).pipe(Layer.provide(FetchHttpClient.layer))
-
 const job = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId } as const
-
-/** Every unique id exactly once across the three lists. */
-const assertPartition = (report: BulkDisassociation.Report, ids: ReadonlyArray<string>) => {
-  const unique = new Set(ids)
-  const listed = [...report.succeeded, ...report.failed.map((f) => f.storeId), ...report.unresolved.map((u) => u.storeId)]
-  assert.strictEqual(listed.length, unique.size)
-  assert.deepStrictEqual(new Set(listed), unique)
-  const m = report.summary
-  assert.strictEqual(m.input, ids.length)
-  assert.strictEqual(m.unique, unique.size)
-  assert.strictEqual(m.duplicates, ids.length - unique.size)
-  assert.strictEqual(m.succeeded + m.failed + m.unresolved, m.unique)
-}
 
 describe("bulk end to end over the loopback sandbox", () => {
   it.scopedLive("10,000 stores, 10% duplicates, 429/500/reset faults: every store once, the sandbox agrees", () =>
@@ -139,9 +118,10 @@ describe("bulk end to end over the loopback sandbox", () => {
   it.scopedLive("SIGN_ERROR (the merchant key does not match) stops after one call", () =>
     Effect.gen(function*() {
       const { fake, server } = yield* serve(400)
+      // A second key pair of its own: the point is a merchant key the sandbox does not trust.
       const other = yield* TestKeys.generate()
       const wrongKey = ProductCouponStores.layerMerchant(
-        { ...TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }), privateKey: other.merchantPrivateKeyPem },
+        { ...Sandbox.merchantOptions(server), privateKey: other.merchantPrivateKeyPem },
         { rateLimit: false }
       ).pipe(Layer.provide(FetchHttpClient.layer))
       const ids = Array.from({ length: 400 }, (_, i) => s(i))

@@ -2,31 +2,21 @@
 // ends within one per-attempt timeout; an abort interrupts the calls in flight and still reports; an
 // unreachable WeChat Pay (both domains failing at the network level) stops the job within seconds and
 // says why. Scripted answers under TestClock where timing matters, real HTTP where the transport does.
-import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
-import * as net from "node:net"
 import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
-import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay } from "../src/testing/index.js"
 import { classify } from "../src/internal/bulk/Settle.js"
 import * as W from "../src/WechatPayError.js"
+import { assertPartition } from "./support/Bulk.js"
+import { closedPort, merchantOptions, serve, serviceLayer } from "./support/Sandbox.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const B = BulkDisassociation
 const T0 = Scripted.NOW * 1000
-const job = { productCouponId: "200000001", stockId: "123456789", brandId: "120344" } as const
+const { storeList: _, ...job } = Scripted.sampleInput
 const storeIds = (n: number) => Array.from({ length: n }, (_, i) => String(100_000_001 + i))
-
-/** Every unique id exactly once across the three lists (counts only: the lists can be large). */
-const assertPartition = (report: BulkDisassociation.Report, ids: ReadonlyArray<string>) => {
-  const listed = [...report.succeeded, ...report.failed.map((f) => f.storeId), ...report.unresolved.map((u) => u.storeId)]
-  assert.strictEqual(listed.length, ids.length)
-  assert.strictEqual(new Set(listed).size, ids.length)
-  assert.isTrue(listed.every((id) => ids.includes(id)))
-  const s = report.summary
-  assert.strictEqual(s.succeeded + s.failed + s.unresolved, s.unique)
-}
 
 /** Answers a request with every store it carries as a success. */
 const echo = (request: Scripted.Recorded): Scripted.Step => {
@@ -34,26 +24,15 @@ const echo = (request: Scripted.Recorded): Scripted.Step => {
   return Scripted.ok({ total_count: body.store_list.length, success_store_list: body.store_list })
 }
 
-/**
- * Advances the TestClock in small steps until the job is done or `millis` have passed; returns the
- * report and how long after the call it took (TestClock time).
- */
 /** 1,000 stores on a loopback sandbox whose first 20 answers take 5 s, and a service over it (real HTTP). */
 const slowSandbox = (options: ProductCouponStores.Options) =>
   Effect.gen(function*() {
-    const keys = yield* TestKeys.generate()
-    const fake = FakeWechatPay.makeWith(keys, {
+    const { fake, server } = yield* serve({
       seed: FakeWechatPay.generate({ stores: 1_000 }),
-      rateLimit: false,
       faults: { script: Array.from({ length: 20 }, () => "slow" as const), slowMillis: 5_000 }
     })
-    const server = yield* SandboxServer.make(fake)
-    const layer = ProductCouponStores.layerMerchant(
-      TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-      options
-    ).pipe(Layer.provide(FetchHttpClient.layer))
     const ids = Array.from({ length: 1_000 }, (_, i) => FakeWechatPay.storeId(i))
-    return { fake, layer, ids }
+    return { fake, layer: serviceLayer(server, options), ids }
   })
 
 /** Waits (real time) until the sandbox has received its first request: the job's first call is then on the wire. */
@@ -65,6 +44,10 @@ const firstRequest = (fake: { readonly log: ReadonlyArray<unknown> }) =>
     }
   })
 
+/**
+ * Advances the TestClock in small steps until the job is done or `millis` have passed; returns the
+ * report and how long after the call it took (TestClock time).
+ */
 const doneWithin = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, millis: number, step = 10) =>
   Effect.gen(function*() {
     for (let waited = 0; waited <= millis; waited += step) {
@@ -310,23 +293,11 @@ describe("abortWhen: calls in flight are interrupted, the report is complete", (
 // ---------------------------------------------------------------------------
 // WeChat Pay unreachable
 
-/** A loopback port nothing listens on. */
-const closedPort = Effect.async<number>((resume) => {
-  const server = net.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as net.AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 describe("an unreachable WeChat Pay stops the job within seconds and says why", () => {
   it.scopedLive("both base URLs refused (real HTTP, default retries): a 5,000-store job stops in seconds, naming both hosts", () =>
     Effect.gen(function*() {
-      const keys = yield* TestKeys.generate()
       const [primary, backup] = [yield* closedPort, yield* closedPort]
-      const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: `http://127.0.0.1:${primary}`, backupBaseUrl: `http://127.0.0.1:${backup}` })
-      ).pipe(Layer.provide(FetchHttpClient.layer))
+      const layer = serviceLayer({ baseUrl: `http://127.0.0.1:${primary}`, backupBaseUrl: `http://127.0.0.1:${backup}` })
       const ids = storeIds(5_000)
       const started = Date.now()
       const report = yield* B.disassociateAll(ids, job).pipe(Effect.provide(layer))
@@ -350,10 +321,9 @@ describe("an unreachable WeChat Pay stops the job within seconds and says why", 
 
   it.scopedLive("the same through NodeHttpClient.layerUndici, without retries", () =>
     Effect.gen(function*() {
-      const keys = yield* TestKeys.generate()
       const [primary, backup] = [yield* closedPort, yield* closedPort]
       const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: `http://127.0.0.1:${primary}`, backupBaseUrl: `http://127.0.0.1:${backup}` }),
+        merchantOptions({ baseUrl: `http://127.0.0.1:${primary}`, backupBaseUrl: `http://127.0.0.1:${backup}` }),
         { retry: false }
       ).pipe(Layer.provide(NodeHttpClient.layerUndici))
       const ids = storeIds(3_000)
@@ -371,11 +341,9 @@ describe("an unreachable WeChat Pay stops the job within seconds and says why", 
     }), 30_000)
 
   const sandbox = Effect.gen(function*() {
-    const keys = yield* TestKeys.generate()
-    const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores: 2_000 }), rateLimit: false })
-    const server = yield* SandboxServer.make(fake)
+    const { fake, server } = yield* serve({ seed: FakeWechatPay.generate({ stores: 2_000 }) })
     yield* server.setPrimaryDown(true)
-    return { keys, fake, server }
+    return { fake, server }
   })
   const sandboxJob = {
     productCouponId: FakeWechatPay.Fixture.productCouponId,
@@ -385,11 +353,8 @@ describe("an unreachable WeChat Pay stops the job within seconds and says why", 
 
   it.scopedLive("a primary-only outage (the backup answers) does not stop the job", () =>
     Effect.gen(function*() {
-      const { fake, keys, server } = yield* sandbox
-      const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-        { retry: { baseDelay: "5 millis", jitter: 0 }, rateLimit: false }
-      ).pipe(Layer.provide(FetchHttpClient.layer))
+      const { fake, server } = yield* sandbox
+      const layer = serviceLayer(server, { retry: { baseDelay: "5 millis", jitter: 0 }, rateLimit: false })
       const ids = Array.from({ length: 2_000 }, (_, i) => FakeWechatPay.storeId(i))
       const report = yield* B.disassociateAll(ids, { ...sandboxJob, concurrency: 4 }).pipe(Effect.provide(layer))
       assert.isUndefined(report.stoppedBy)
@@ -399,12 +364,9 @@ describe("an unreachable WeChat Pay stops the job within seconds and says why", 
 
   it.scopedLive("nor does it without retries, when every call that hits the primary fails", () =>
     Effect.gen(function*() {
-      const { keys, server } = yield* sandbox
+      const { server } = yield* sandbox
       // A short failover window sends calls back to the down primary again and again.
-      const layer = ProductCouponStores.layerMerchant(
-        TestKeys.merchantOptions(keys, { baseUrl: server.baseUrl, backupBaseUrl: server.backupBaseUrl }),
-        { retry: false, rateLimit: { limit: 50 }, failover: { window: "30 millis" } }
-      ).pipe(Layer.provide(FetchHttpClient.layer))
+      const layer = serviceLayer(server, { retry: false, rateLimit: { limit: 50 }, failover: { window: "30 millis" } })
       const ids = Array.from({ length: 2_000 }, (_, i) => FakeWechatPay.storeId(i))
       const report = yield* B.disassociateAll(ids, { ...sandboxJob, concurrency: 4, chunkSize: 20 }).pipe(Effect.provide(layer))
       assert.isUndefined(report.stoppedBy)
