@@ -113,6 +113,11 @@ export const make = (options: Options, names: Names = optionNames): Effect.Effec
         reason: "must be a non-empty token of visible ASCII"
       })
     }
+    // Untyped callers can hand over anything here (a Redacted of a Redacted, a bare string): refuse it
+    // now, naming the option, rather than let the key parser meet a non-string.
+    if (!Redacted.isRedacted(options.privateKey) || typeof Redacted.value(options.privateKey) !== "string") {
+      return yield* new ConfigurationError({ variable: names.privateKey, reason: "must be the PEM text wrapped in Redacted" })
+    }
     if (options.publicKeyId !== undefined && !PUB_KEY_ID.test(options.publicKeyId)) {
       return yield* new ConfigurationError({ variable: names.publicKeyId, reason: "must look like PUB_KEY_ID_…" })
     }

@@ -222,6 +222,21 @@ describe("maxClockSkew option", () => {
     }))
 })
 
+describe("privateKey option from untyped callers", () => {
+  for (const [label, bad] of [
+    ["a Redacted of a Redacted", Redacted.make(Redacted.make("-----BEGIN PRIVATE KEY-----"))],
+    ["a bare string", "-----BEGIN PRIVATE KEY-----"],
+    ["a Redacted number", Redacted.make(42)]
+  ] as const) {
+    it.effect(`${label} → ConfigurationError naming privateKey, not a defect`, () =>
+      Effect.gen(function*() {
+        const untyped: Record<string, unknown> = { ...baseOptions, privateKey: bad }
+        const err = yield* Effect.flip(MerchantConfig.make(untyped as unknown as MerchantConfig.Options))
+        assert.strictEqual(err.variable, "privateKey")
+      }))
+  }
+})
+
 describe("key formats", () => {
   const rsa = NodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
   const pkcs1 = rsa.privateKey.export({ type: "pkcs1", format: "pem" }).toString()
