@@ -5,12 +5,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as Http from "node:http"
 import { Formatter, Rsa, Wechatpay } from "wechatpay-axios-plugin"
+import { disassociateStores } from "../src/internal/endpoints.js"
 import { FakeWechatPay, SandboxServer } from "../src/testing/index.js"
 import { body, F, keys } from "./sandbox-support.js"
 
 const s = FakeWechatPay.storeId
-const PATH =
-  "v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores"
+// The plugin's chain is the declared path without its leading "/"; it fills each {param} by name
+// (product_coupon_id, stock_id: the declaration's own) from the request's config.
+const PATH = disassociateStores.path.slice(1)
 
 const serve = (options: Omit<FakeWechatPay.Options, "keys"> = {}) =>
   Effect.gen(function*() {

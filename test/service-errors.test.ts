@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { ProductCouponStores } from "../src/index.js"
+import { disassociatePath } from "./support/Requests.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted
@@ -122,10 +123,8 @@ describe("ProductCouponStores success decoding", () => {
       })
       const sent = requests[0]!
       assert.strictEqual(sent.method, "POST")
-      assert.strictEqual(
-        sent.url.href,
-        `${Scripted.PRIMARY}/v3/marketing/partner/product-coupon/product-coupons/200000001/stocks/123456789/disassociate-stores`
-      )
+      // The endpoint's declared path, filled with the input's ids.
+      assert.strictEqual(sent.url.href, Scripted.PRIMARY + disassociatePath(sampleInput.productCouponId, sampleInput.stockId))
       assert.deepStrictEqual(JSON.parse(sent.bodyText), { store_list: [{ store_id: "100000001" }], brand_id: "120344" })
       assert.strictEqual(sent.headers["content-type"], "application/json")
       assert.strictEqual(sent.headers["accept"], "application/json")
