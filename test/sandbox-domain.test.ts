@@ -372,7 +372,7 @@ const handBuilt = (
   const key = NodeCrypto.createPrivateKey(Redacted.value(keys.merchantPrivateKeyPem))
   let signature = NodeCrypto.sign(
     "sha256",
-    Buffer.from(Authorization.requestSignString("POST", target, timestamp, nonce, bodyText)),
+    Authorization.requestMessage("POST", target, timestamp, nonce, new TextEncoder().encode(bodyText)),
     key
   ).toString("base64")
   if (overrides.corrupt === true) signature = FakeWechatPay.flipFirstByte(signature)

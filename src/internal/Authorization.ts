@@ -13,23 +13,12 @@ export const SCHEME = "WECHATPAY2-SHA256-RSA2048"
 /** The prefix WeChat Pay puts on deliberately wrong "probe" signatures. */
 export const PROBE_PREFIX = "WECHATPAY/SIGNTEST/"
 
-/**
- * The request sign string: five lines, each ending in `\n`, the last one too.
- * `target` is the path and query exactly as sent; `body` the exact body text ("" when none).
- */
-export const requestSignString = (
-  method: string,
-  target: string,
-  timestamp: string,
-  nonce: string,
-  body: string
-): string => `${method}\n${target}\n${timestamp}\n${nonce}\n${body}\n`
-
 const encoder = new TextEncoder()
 
 /**
- * {@link requestSignString} as bytes, over the exact body bytes sent, so the
- * signature cannot drift from the wire even if a caller's text and bytes disagree.
+ * The request sign string, as bytes: five lines, each ending in `\n`, the last one too.
+ * `target` is the path and query exactly as sent; `body` the exact body bytes sent (empty
+ * when none), so the signature cannot drift from the wire even if a caller's text and bytes disagree.
  */
 export const requestMessage = (
   method: string,
