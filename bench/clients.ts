@@ -20,6 +20,7 @@ import { Wechatpay } from "wechatpay-axios-plugin"
 import WxPay from "wechatpay-node-v3"
 import * as ProductCouponStores from "../src/ProductCouponStores.js"
 import { FakeWechatPay } from "../src/testing/index.js"
+import { DISASSOCIATE_TEMPLATE, disassociatePath } from "./paths.js"
 import type { Ready } from "./sandbox-process.js"
 
 export const F = FakeWechatPay.Fixture
@@ -33,9 +34,9 @@ export interface Client {
   readonly close: () => Promise<void>
 }
 
-const PATH = `/v3/marketing/partner/product-coupon/product-coupons/${F.productCouponId}/stocks/${F.stockId}/disassociate-stores`
-const CHAIN =
-  "v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores"
+const PATH = disassociatePath(F.productCouponId, F.stockId)
+/** wechatpay-axios-plugin's chain: the declared template without its leading "/"; it fills each {param} by name. */
+const CHAIN = DISASSOCIATE_TEMPLATE.slice(1)
 
 const wireBody = (storeIds: ReadonlyArray<string>) => ({
   brand_id: F.brandId,

@@ -34,6 +34,7 @@ import {
   spawnStaticServer,
   timeCalls
 } from "./harness.js"
+import { disassociatePath } from "./paths.js"
 import type { RoundResult } from "./percall-worker.js"
 import type { Ready, Stats } from "./sandbox-process.js"
 
@@ -170,7 +171,7 @@ const perCallIsolated = async () => {
 
 const transport = async () => {
   const server = await spawnStaticServer()
-  const path = "/v3/marketing/partner/product-coupon/product-coupons/x/stocks/y/disassociate-stores"
+  const path = disassociatePath("x", "y")
   const body = JSON.stringify({ brand_id: F.brandId, store_list: ids(0, 200).map((store_id) => ({ store_id })) })
   const headers = { accept: "application/json", "content-type": "application/json", authorization: `WECHATPAY2-SHA256-RSA2048 ${"x".repeat(480)}` }
   const pool = new Undici.Pool(server.baseUrl)

@@ -5,13 +5,22 @@
  */
 import { Effect, Layer } from "effect"
 import { KeyStore, MerchantConfig, Signer } from "../src/index.js"
+import * as Authorization from "../src/internal/Authorization.js"
 import { TestKeys } from "../src/testing/index.js"
 import { machine, median, round } from "./harness.js"
+import { disassociatePath } from "./paths.js"
 
 const keys = await Effect.runPromise(TestKeys.generate())
 const ids = Array.from({ length: 200 }, (_, i) => String(100_000_001 + i))
 const body = JSON.stringify({ store_list: ids.map((store_id) => ({ store_id })), brand_id: "120344" })
-const message = `POST\n/v3/marketing/partner/product-coupon/product-coupons/200000001/stocks/123456789/disassociate-stores\n1764230400\n593BEC0C930BF1AFEB40B4A08C8FB242\n${body}\n`
+// The bytes the client signs (Authorization.requestMessage), for the declared path.
+const message = Authorization.requestMessage(
+  "POST",
+  disassociatePath("200000001", "123456789"),
+  "1764230400",
+  "593BEC0C930BF1AFEB40B4A08C8FB242",
+  new TextEncoder().encode(body)
+)
 
 const build = (layer: typeof Signer.layer) =>
   Effect.runPromise(
