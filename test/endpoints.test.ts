@@ -2,7 +2,7 @@
 // same core as disassociate: signed as sent (a GET's query included), checked by the server-side
 // protocol, decoded by their Schemas, typed by their error tables.
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Either, Layer, Schema } from "effect"
+import { Duration, Effect, Either, FastCheck, Layer, Schema } from "effect"
 import * as Call from "../src/internal/Call.js"
 import * as Endpoint from "../src/internal/Endpoint.js"
 import * as endpoints from "../src/internal/endpoints.js"
@@ -43,6 +43,33 @@ describe("every declared endpoint compiles", () => {
       assert.strictEqual(compiled.endpoint, endpoint)
     }
   })
+})
+
+describe("the trusted encoding of a validated request", () => {
+  // prepareValidated skips the body's checks because validate just ran them: on every valid
+  // request it must send exactly what Schema.encode would.
+  const id = FastCheck.stringMatching(/^[0-9A-Za-z_-]{1,12}$/)
+  const input = FastCheck.record({
+    productCouponId: id,
+    stockId: id,
+    brandId: id,
+    storeList: FastCheck.array(FastCheck.record({ storeId: id }), { minLength: 1, maxLength: 200 })
+  })
+  const bodyOf = (request: Either.Either<{ readonly body: unknown }, unknown>) => {
+    const body = Either.getOrThrow(request).body as { readonly _tag: string; readonly body: Uint8Array }
+    return new TextDecoder().decode(body.body)
+  }
+  for (const endpoint of [endpoints.disassociateStores, endpoints.associateStores]) {
+    it(`${endpoint.name}: the same bytes as Schema.encode, with or without the checks`, () => {
+      const compiled = Endpoint.compile(endpoint)
+      FastCheck.assert(FastCheck.property(input, (raw) => {
+        const valid = Either.getOrThrow(compiled.validate(raw))
+        const expected = JSON.stringify(Either.getOrThrow(Schema.encodeEither(ProductCoupon.RequestBody)(valid)))
+        assert.strictEqual(bodyOf(compiled.prepareValidated(valid)), expected)
+        assert.strictEqual(bodyOf(compiled.prepare(valid)), expected)
+      }), { numRuns: 200 })
+    })
+  }
 })
 
 describe("associateStores: a declaration on the shared core", () => {
@@ -176,7 +203,7 @@ describe("a declaration the library does not ship runs on the same core", () => 
     )
   })
 
-  it.effect("a 429 is retried through the declaration's own table, then the answer decodes", () => {
+  it.scoped("a 429 is retried through the declaration's own table, then the answer decodes", () => {
     const requests: Array<RecordingHttpClient.Recorded> = []
     const script: RecordingHttpClient.Script = [
       { status: 429, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "RATELIMIT_EXCEEDED", message: "slow down" }), sign: "arrival" },

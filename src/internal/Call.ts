@@ -5,7 +5,7 @@
  * to read an answer; it hands back the typed result.
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { Context, Deferred, Duration, Effect, Either, Schedule, ScheduleDecision, type Tracer } from "effect"
+import { Context, Deferred, Duration, Effect, Either, Schedule, ScheduleDecision, type Scope, type Tracer } from "effect"
 import { MerchantConfig } from "../MerchantConfig.js"
 import type { ExecuteError, VerifiedResponse } from "../WechatPayClient.js"
 import { WechatPayClient } from "../WechatPayClient.js"
@@ -21,6 +21,7 @@ import * as DomainFailover from "./DomainFailover.js"
 import { finiteMillis } from "./Options.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
+import * as Timeout from "./Timeout.js"
 
 /** What happened in one HTTP attempt (for bulk reports, soaks and metrics). */
 export interface AttemptEvent<E = HasBehaviour & { readonly _tag: string }> {
@@ -131,12 +132,13 @@ export interface Core {
 
 export const make = (
   options: Options
-): Effect.Effect<Core, ConfigurationError, WechatPayClient | MerchantConfig> =>
+): Effect.Effect<Core, ConfigurationError, WechatPayClient | MerchantConfig | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* WechatPayClient
     const config = yield* MerchantConfig
     const policy = options.retry === false ? RetryPolicy.NONE : yield* RetryPolicy.resolve(options.retry)
     const timeoutMillis = yield* finiteMillis("timeout", options.timeout ?? DEFAULT_TIMEOUT, true)
+    const timeouts = yield* Timeout.make(timeoutMillis)
     const failover = options.failover === false
       ? DomainFailover.disabled(config.baseUrl)
       : yield* DomainFailover.make({
@@ -195,10 +197,8 @@ export const make = (
           onWire = true
           return client.execute(HttpClientRequest.prependUrl(request, url)).pipe(
             Effect.catchTag("WechatPayApiError", (e) => Effect.fail(reading.apiError(e))),
-            Effect.timeoutFail({
-              duration: Duration.millis(timeoutMillis),
-              onTimeout: () => new TimeoutError({ method: request.method, url: url + request.url, timeoutMillis })
-            }),
+            (attempt) =>
+              timeouts.run(attempt, () => new TimeoutError({ method: request.method, url: url + request.url, timeoutMillis })),
             Effect.flatMap((response) => Either.map(reading.decode(response), (value) => [response.status, value] as const))
           )
         }))

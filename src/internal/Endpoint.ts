@@ -101,6 +101,8 @@ export interface Compiled<Req, Res, E> {
   readonly validate: (input: unknown) => Either.Either<Req, RequestValidationError>
   /** The request to send (URL relative to the base URL), built from a validated request. */
   readonly prepare: (request: Req) => Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError>
+  /** `prepare` for a request `validate` returned: the body's checks are not run again. */
+  readonly prepareValidated: (request: Req) => Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError>
   readonly decode: (response: VerifiedResponse) => Either.Either<Result<Res>, ResponseDecodeError>
   readonly apiError: (error: WechatPayApiError) => E | UnknownApiError
 }
@@ -109,6 +111,7 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
   // Callers pass the domain (camelCase) form: only its rules apply, not the wire renames.
   const validateRequest = SchemaCodec.decoder(Schema.typeSchema(endpoint.request))
   const encodeBody = endpoint.body === undefined ? undefined : SchemaCodec.encoder(endpoint.body)
+  const encodeValidatedBody = endpoint.body === undefined ? undefined : SchemaCodec.encoderOfValidated(endpoint.body)
   const decodeBody = SchemaCodec.decoder(endpoint.response)
   // The template split once: literal text and the fields that go between.
   const parts = endpoint.path.split(/\{([^}]+)\}/)
@@ -118,7 +121,10 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
   }
   const query = Object.entries(endpoint.query ?? {})
 
-  const prepare = (request: Req): Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError> => {
+  const prepareWith = (
+    encodeBody: ((request: Req) => Either.Either<unknown, ParseResult.ParseError>) | undefined
+  ) =>
+  (request: Req): Either.Either<HttpClientRequest.HttpClientRequest, RequestEncodeError> => {
     const record = request as Record<string, unknown>
     let path = ""
     for (let i = 0; i < parts.length; i++) {
@@ -136,10 +142,14 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
     if (Either.isLeft(wire)) {
       return Either.left(new RequestEncodeError({ reason: firstIssue(wire.left)?.message ?? "does not fit the body" }))
     }
-    // A Schema's encoded side is JSON data (strings, numbers, arrays, objects): it always stringifies.
-    return Either.right(
-      HttpClientRequest.bodyUint8Array(out, encoder.encode(JSON.stringify(wire.right)), "application/json")
-    )
+    // A Schema's encoded side is JSON data; a BigInt or a cycle slipped past one is an error, not a throw.
+    let text: string
+    try {
+      text = JSON.stringify(wire.right)
+    } catch (cause) {
+      return Either.left(new RequestEncodeError({ reason: cause instanceof Error ? cause.message : "no JSON form" }))
+    }
+    return Either.right(HttpClientRequest.bodyUint8Array(out, encoder.encode(text), "application/json"))
   }
 
   const decode = (response: VerifiedResponse): Either.Either<Result<Res>, ResponseDecodeError> => {
@@ -187,7 +197,8 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
   return {
     endpoint,
     validate: (input) => Either.mapLeft(validateRequest(input), toValidationError),
-    prepare,
+    prepare: prepareWith(encodeBody),
+    prepareValidated: prepareWith(encodeValidatedBody),
     decode,
     apiError
   }
@@ -209,7 +220,7 @@ export const bind = <Req, Res, E extends HasBehaviour>(
     caller.call<Result<Res>, E | UnknownApiError, RequestValidationError | RequestEncodeError>(() => {
       const validated = compiled.validate(input)
       if (Either.isLeft(validated)) return Either.left(validated.left)
-      const request = compiled.prepare(validated.right)
+      const request = compiled.prepareValidated(validated.right)
       if (Either.isLeft(request)) return Either.left(request.left)
       return Either.right({
         request: request.right,

@@ -9,7 +9,7 @@
  * the compiled path may refuse more than the Schema, never accept more, and
  * whatever it accepts comes out as the Schema would return it.
  */
-import { Either, Option, type ParseResult, Schema, SchemaAST as AST } from "effect"
+import { Either, identity, Option, type ParseResult, Schema, SchemaAST as AST } from "effect"
 
 /** "Not sure": let the Schema decide. */
 export const MISS: unique symbol = Symbol.for("effect-wechatpay/SchemaCodec/miss")
@@ -19,7 +19,7 @@ const noOptions: AST.ParseOptions = {}
 
 const isObject = (u: unknown): u is Record<PropertyKey, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
+const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | undefined => {
   switch (ast._tag) {
     case "StringKeyword":
       return (u) => typeof u === "string" ? u : MISS
@@ -37,8 +37,9 @@ const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
       return (u) => u === literal ? u : MISS
     }
     case "Refinement": {
-      const from = compileAst(ast.from, decoding)
+      const from = compileAst(ast.from, decoding, trusted)
       if (from === undefined) return undefined
+      if (trusted) return from
       // The filter judges the type side: the decoded value, or the value being encoded.
       return decoding
         ? (u) => {
@@ -52,7 +53,7 @@ const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
     }
     case "TupleType": {
       if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
-      const item = compileAst(ast.rest[0]!.type, decoding)
+      const item = compileAst(ast.rest[0]!.type, decoding, trusted)
       if (item === undefined) return undefined
       return (u) => {
         if (!Array.isArray(u)) return MISS
@@ -69,7 +70,7 @@ const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
       if (ast.indexSignatures.length !== 0 || ast.propertySignatures.length === 0) return undefined
       const fields: Array<{ readonly name: PropertyKey; readonly optional: boolean; readonly parse: Fast }> = []
       for (const ps of ast.propertySignatures) {
-        const parse = compileAst(ps.type, decoding)
+        const parse = compileAst(ps.type, decoding, trusted)
         if (parse === undefined) return undefined
         fields.push({ name: ps.name, optional: ps.isOptional, parse })
       }
@@ -91,7 +92,7 @@ const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
     case "Union": {
       const members: Array<Fast> = []
       for (const type of ast.types) {
-        const member = compileAst(type, decoding)
+        const member = compileAst(type, decoding, trusted)
         if (member === undefined) return undefined
         members.push(member)
       }
@@ -108,28 +109,136 @@ const compileAst = (ast: AST.AST, decoding: boolean): Fast | undefined => {
     case "Transformation": {
       const transformation = ast.transformation
       if (transformation._tag !== "TypeLiteralTransformation") return undefined
-      const first = compileAst(decoding ? ast.from : ast.to, decoding)
-      const second = compileAst(decoding ? ast.to : ast.from, decoding)
+      const fused = fuseStruct(ast, transformation, decoding, trusted)
+      if (fused !== undefined) return fused
+      const first = trusted ? identity : compileAst(decoding ? ast.from : ast.to, decoding)
+      const second = compileAst(decoding ? ast.to : ast.from, decoding, trusted)
       if (first === undefined || second === undefined) return undefined
       const renames = transformation.propertySignatureTransformations.map((pst) =>
         decoding
           ? { from: pst.from, to: pst.to, f: pst.decode }
           : { from: pst.to, to: pst.from, f: pst.encode }
       )
+      const renamed = new Set<PropertyKey>(renames.map((rename) => rename.from))
+      // A new object rather than `delete` on the old one (as effect's parser does): deleting keys
+      // turns V8 objects into slow dictionaries, which cost more than the copy.
       return (u) => {
         const a = first(u)
         if (a === MISS) return MISS
         const record = a as Record<PropertyKey, unknown>
+        const out: Record<PropertyKey, unknown> = {}
+        for (const key in record) if (!renamed.has(key)) out[key] = record[key]
         for (const rename of renames) {
           const o = rename.f(Object.hasOwn(record, rename.from) ? Option.some(record[rename.from]) : Option.none())
-          delete record[rename.from]
-          if (Option.isSome(o)) record[rename.to] = o.value
+          if (Option.isSome(o)) out[rename.to] = o.value
         }
-        return second(record)
+        return second(out)
       }
     }
     default:
       return undefined
+  }
+}
+
+/**
+ * A struct whose keys are renamed (`fromKey`) or defaulted (`optionalWith`), read in one pass:
+ * each output field is parsed from its input key and judged by both sides' types, without the
+ * two intermediate objects of the general path. `undefined` when the shape is beyond this.
+ */
+const fuseStruct = (
+  ast: AST.Transformation,
+  transformation: AST.TypeLiteralTransformation,
+  decoding: boolean,
+  trusted: boolean
+): Fast | undefined => {
+  const source = decoding ? ast.from : ast.to
+  const target = decoding ? ast.to : ast.from
+  if (source._tag !== "TypeLiteral" || target._tag !== "TypeLiteral") return undefined
+  if (source.indexSignatures.length !== 0 || target.indexSignatures.length !== 0) return undefined
+  const moves = new Map<PropertyKey, { readonly to: PropertyKey; readonly f: (o: Option.Option<unknown>) => Option.Option<unknown> }>()
+  for (const pst of transformation.propertySignatureTransformations) {
+    if (decoding) moves.set(pst.from, { to: pst.to, f: pst.decode })
+    else moves.set(pst.to, { to: pst.from, f: pst.encode })
+  }
+  const sourceFields = new Map(source.propertySignatures.map((ps) => [ps.name, ps]))
+  for (const from of moves.keys()) if (!sourceFields.has(from)) return undefined
+  interface Step {
+    readonly key: PropertyKey
+    readonly optional: boolean
+    readonly parse: Fast
+    readonly from: PropertyKey
+    readonly fromOptional: boolean
+    readonly parseFrom: Fast
+    readonly f: ((o: Option.Option<unknown>) => Option.Option<unknown>) | undefined
+  }
+  const steps: Array<Step> = []
+  const fed = new Set<PropertyKey>()
+  for (const ps of target.propertySignatures) {
+    let from: PropertyKey | undefined
+    for (const [key, move] of moves) if (move.to === ps.name) from = key
+    if (from === undefined && sourceFields.has(ps.name) && !moves.has(ps.name)) from = ps.name
+    if (from === undefined) {
+      if (!ps.isOptional) return undefined
+      continue
+    }
+    const sourceField = sourceFields.get(from)!
+    const parse = compileAst(ps.type, decoding, trusted)
+    // A trusted value's type side is already known good: it is passed on as it is.
+    const parseFrom = trusted ? identity : compileAst(sourceField.type, decoding)
+    if (parse === undefined || parseFrom === undefined) return undefined
+    const f = moves.get(from)?.f
+    fed.add(from)
+    steps.push({
+      key: ps.name,
+      optional: ps.isOptional,
+      parse,
+      from,
+      fromOptional: sourceField.isOptional,
+      parseFrom,
+      f: f === undefined || f === identity ? undefined : f
+    })
+  }
+  // Input fields no output field takes are still judged, as the general path judges them.
+  const rest: Array<{ readonly key: PropertyKey; readonly optional: boolean; readonly parse: Fast }> = []
+  for (const ps of source.propertySignatures) {
+    if (fed.has(ps.name)) continue
+    const parse = trusted ? identity : compileAst(ps.type, decoding)
+    if (parse === undefined) return undefined
+    rest.push({ key: ps.name, optional: ps.isOptional, parse })
+  }
+  return (u) => {
+    if (!isObject(u)) return MISS
+    const out: Record<PropertyKey, unknown> = {}
+    for (const step of steps) {
+      let present = Object.hasOwn(u, step.from)
+      let value: unknown
+      if (present) {
+        value = step.parseFrom(u[step.from])
+        if (value === MISS) return MISS
+      } else if (!step.fromOptional) {
+        return MISS
+      }
+      if (step.f !== undefined) {
+        const o = step.f(present ? Option.some(value) : Option.none())
+        present = Option.isSome(o)
+        if (present) value = (o as Option.Some<unknown>).value
+      }
+      if (!present) {
+        if (step.optional) continue
+        return MISS
+      }
+      const a = step.parse(value)
+      if (a === MISS) return MISS
+      out[step.key] = a
+    }
+    for (const field of rest) {
+      if (Object.hasOwn(u, field.key)) {
+        if (field.parse(u[field.key]) === MISS) return MISS
+      } else if (!field.optional) {
+        return MISS
+      }
+    }
+    return out
   }
 }
 
@@ -147,6 +256,23 @@ export const decoder = <A, I>(
   return (input) => {
     const a = fast(input)
     return a === MISS ? slow(input) : Either.right(a as A)
+  }
+}
+
+/**
+ * `Schema.encodeEither` for values that came out of decoding `Schema.typeSchema(schema)` (or of
+ * this schema): their type side already passed every check, so encoding only reshapes them and
+ * the checks are not run a second and third time. Anything else must use {@link encoder}.
+ */
+export const encoderOfValidated = <A, I>(
+  schema: Schema.Schema<A, I>
+): (value: A) => Either.Either<I, ParseResult.ParseError> => {
+  const slow = Schema.encodeEither(schema)
+  const fast = compileAst(schema.ast, false, true)
+  if (fast === undefined) return slow
+  return (value) => {
+    const i = fast(value)
+    return i === MISS ? slow(value) : Either.right(i as I)
   }
 }
 

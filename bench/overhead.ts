@@ -1,0 +1,90 @@
+/**
+ * `npm run bench:overhead`: the library's own CPU per call, without network or
+ * crypto: `ProductCouponStores.disassociateStores` (200 stores) over an in-memory
+ * `HttpClient` that returns a canned signed answer (no web `Response`), with a `Signer` whose sign and
+ * verify cost nothing. What remains is validation, encoding, the core (retry
+ * schedule, timeout, failover, spans), the transport wrapper and decoding.
+ * `--profile` writes a V8 CPU profile of the timed loop to bench/overhead.cpuprofile.
+ */
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import * as Inspector from "node:inspector/promises"
+import * as Fs from "node:fs"
+import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../src/index.js"
+import { FakeWechatPay, ServerProtocol, TestKeys } from "../src/testing/index.js"
+
+const N = Number(process.argv.find((a) => a.startsWith("--calls="))?.slice(8) ?? 20_000)
+const profile = process.argv.includes("--profile")
+
+const keys = Effect.runSync(TestKeys.generate())
+const storeList = Array.from({ length: 200 }, (_, i) => ({ storeId: FakeWechatPay.storeId(i) }))
+const input = { productCouponId: "200000001", stockId: "123456789", brandId: "120344", storeList }
+const body = JSON.stringify({
+  total_count: 200,
+  success_store_list: storeList.map((s) => ({ store_id: s.storeId })),
+  failed_store_list: []
+})
+
+// Signed once with a timestamp refreshed every second: verification's clock window holds for the run.
+let signedAt = 0
+let headers: Record<string, string> = {}
+const answerHeaders = () => {
+  const now = Math.floor(Date.now() / 1000)
+  if (now !== signedAt) {
+    signedAt = now
+    headers = { "content-type": "application/json", "request-id": "REQ", ...ServerProtocol.signResponse(keys, body, now) }
+  }
+  return headers
+}
+// Only what the client reads of an answer (status, headers, the body in one piece): a web
+// Response per call would cost more than the library itself and hide it.
+const bytes = new TextEncoder().encode(body)
+const http = HttpClient.make((request) =>
+  Effect.sync(() =>
+    ({
+      request,
+      status: 200,
+      headers: { ...answerHeaders(), "content-length": String(bytes.length) },
+      arrayBuffer: Effect.sync(() => bytes.slice().buffer)
+    }) as unknown as HttpClientResponse.HttpClientResponse
+  )
+)
+const freeSigner = Layer.effect(
+  Signer.Signer,
+  Effect.map(Signer.Signer, (real) => Signer.Signer.of({ ...real, sign: () => Effect.succeed("c2ln"), verify: () => Effect.succeed(true) }))
+).pipe(Layer.provide(Signer.layer))
+
+const layer = ProductCouponStores.layer({ rateLimit: false }).pipe(
+  Layer.provideMerge(WechatPayClient.layerServices),
+  Layer.provide(freeSigner),
+  Layer.provideMerge(KeyStore.layer),
+  Layer.provideMerge(MerchantConfig.layer(TestKeys.merchantOptions(keys))),
+  Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
+)
+
+const main = async () => {
+  const runtime = ManagedRuntime.make(layer)
+  const stores = await runtime.runPromise(ProductCouponStores.ProductCouponStores)
+  const call = () => runtime.runPromise(stores.disassociateStores(input))
+  for (let i = 0; i < 2_000; i++) await call()
+  const session = new Inspector.Session()
+  if (profile) {
+    session.connect()
+    await session.post("Profiler.enable")
+    await session.post("Profiler.start")
+  }
+  const cpu = process.cpuUsage()
+  const t = performance.now()
+  for (let i = 0; i < N; i++) await call()
+  const wall = performance.now() - t
+  const used = process.cpuUsage(cpu)
+  if (profile) {
+    const { profile: p } = await session.post("Profiler.stop")
+    Fs.writeFileSync(new URL("overhead.cpuprofile", import.meta.url), JSON.stringify(p))
+  }
+  process.stdout.write(
+    `${N} calls: ${(wall / N * 1000).toFixed(1)} µs wall, ${((used.user + used.system) / N).toFixed(1)} µs CPU per call\n`
+  )
+  await runtime.dispose()
+}
+main()

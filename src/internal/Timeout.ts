@@ -1,0 +1,95 @@
+/**
+ * The per-attempt timeout, on effect's `Clock` (so a `TestClock` drives it and
+ * tests run the code production runs). `Effect.timeoutFail` races two forked
+ * fibers per attempt; here one long-lived fiber per service sleeps until the
+ * earliest deadline of all attempts in flight, and each attempt forks only
+ * itself (see docs/benchmarks.md for what that saves). Every attempt gets the
+ * same timeout, so deadlines arrive in the order attempts start: a FIFO queue.
+ */
+import { Deferred, Duration, Effect, type Exit, Fiber, type Scope } from "effect"
+
+interface Entry {
+  readonly deadline: number
+  /** Set once the attempt ended or was given up: the entry is skipped. */
+  done: boolean
+  readonly fire: () => void
+}
+
+export interface Timeouts {
+  /** `self`, or `onTimeout()` once `millis` passed on the Clock; a late attempt is interrupted. */
+  readonly run: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2) => Effect.Effect<A, E | E2, R>
+}
+
+export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    let queue: Array<Entry> = []
+    let head = 0
+    let wake = yield* Deferred.make<void>()
+    let waiting = false
+
+    const push = (entry: Entry) => {
+      queue.push(entry)
+      if (waiting) {
+        waiting = false
+        Deferred.unsafeDone(wake, Effect.void)
+      }
+    }
+
+    // Sleeps until the earliest live deadline, fires what is due, and waits for work when there is none.
+    const tick: Effect.Effect<void> = Effect.suspend(() => {
+      while (head < queue.length && queue[head]!.done) head++
+      if (head === queue.length) {
+        queue = []
+        head = 0
+        waiting = true
+        return Effect.flatMap(Deferred.await(wake), () =>
+          Effect.flatMap(Deferred.make<void>(), (next) =>
+            Effect.sync(() => {
+              wake = next
+            })))
+      }
+      if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head)
+        head = 0
+      }
+      const entry = queue[head]!
+      const wait = entry.deadline - clock.unsafeCurrentTimeMillis()
+      if (wait > 0) return clock.sleep(Duration.millis(wait))
+      head++
+      entry.done = true
+      entry.fire()
+      return Effect.void
+    })
+    yield* Effect.forkScoped(Effect.forever(tick))
+
+    const run = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2): Effect.Effect<A, E | E2, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.fork(restore(self)), (fiber) =>
+          restore(Effect.async<A, E | E2>((resume) => {
+            const finished = (exit: Exit.Exit<A, E>) => {
+              entry.done = true
+              resume(exit)
+            }
+            const entry: Entry = {
+              deadline: clock.unsafeCurrentTimeMillis() + millis,
+              done: false,
+              fire: () => {
+                fiber.removeObserver(finished)
+                resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
+              }
+            }
+            push(entry)
+            fiber.addObserver(finished)
+            // The caller was interrupted: forget the deadline and stop the attempt.
+            return Effect.suspend(() => {
+              entry.done = true
+              fiber.removeObserver(finished)
+              return Fiber.interrupt(fiber)
+            })
+          }))
+        )
+      )
+
+    return { run }
+  })
