@@ -13,6 +13,7 @@
  */
 import { Effect, Either, Stream } from "effect"
 import * as BulkEngine from "./internal/BulkEngine.js"
+import { wholeNumber } from "./internal/Options.js"
 import { chunked, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
 import { settleStoreLists } from "./internal/bulk/Settle.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
@@ -111,7 +112,7 @@ export const dryRun = <E = never, R = never>(
   chunkSize: number = MAX_CHUNK
 ): Effect.Effect<DryRun, E | SourceError | ConfigurationError, R> =>
   Effect.gen(function*() {
-    const size = yield* BulkEngine.wholeNumber("chunkSize", chunkSize, MAX_CHUNK, MAX_CHUNK)
+    const size = yield* wholeNumber("chunkSize", chunkSize, MAX_CHUNK, MAX_CHUNK)
     const intake = new Intake()
     const sourceError = (cause: unknown): SourceError => ({ _tag: "StoreSourceError", cause })
     const calls = yield* Stream.runCount(chunked(toStream(ids, sourceError), intake, size))

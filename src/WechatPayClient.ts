@@ -340,8 +340,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
 export const layerServices: Layer.Layer<WechatPayClient, never, HttpClient.HttpClient | MerchantConfig | KeyStore | Signer> =
   Layer.effect(WechatPayClient, make)
 
-/** Keys and the default `node:crypto` signer over a `MerchantConfig`. */
-export const layerCrypto: Layer.Layer<KeyStore | Signer, KeyFormatError, MerchantConfig> = SignerModule.layer.pipe(
+// Keys and the default node:crypto signer over a MerchantConfig: what layer and layerConfig build.
+const layerCrypto: Layer.Layer<KeyStore | Signer, KeyFormatError, MerchantConfig> = SignerModule.layer.pipe(
   Layer.provideMerge(KeyStoreModule.layer)
 )
 

@@ -2,7 +2,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
-import { WechatPayClient } from "../src/index.js"
+import { KeyStore, Signer, WechatPayClient } from "../src/index.js"
 import * as Authorization from "../src/internal/Authorization.js"
 import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
@@ -479,7 +479,7 @@ describe("SandboxHttpClient.layerSandbox", () => {
     }).pipe(
       Effect.provide(
         WechatPayClient.layerServices.pipe(
-          Layer.provide(WechatPayClient.layerCrypto),
+          Layer.provide(Signer.layer.pipe(Layer.provideMerge(KeyStore.layer))),
           Layer.provideMerge(SandboxHttpClient.layerSandbox({ keys, seed: FakeWechatPay.generate({ stores: 5 }) }))
         )
       )

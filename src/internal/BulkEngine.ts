@@ -13,6 +13,7 @@ import type { AttemptEvent } from "../ProductCouponStores.js"
 import type { HasBehaviour } from "../WechatPayError.js"
 import { ConfigurationError, NotSentError } from "../WechatPayError.js"
 import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
+import { wholeNumber } from "./Options.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
 import { classify, settleFailure, unresolvedAll } from "./bulk/Settle.js"
@@ -126,19 +127,6 @@ export { UNREACHABLE, UNREACHABLE_AFTER_CALLS } from "./bulk/Reachability.js"
 
 /** Chunks sent (or settled as not sent) ahead of the oldest chunk still in flight. */
 const READ_AHEAD = 16
-
-/** A whole number in 1..max, or the fallback when absent. */
-export const wholeNumber = (
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  max: number
-): Either.Either<number, ConfigurationError> =>
-  value === undefined
-    ? Either.right(fallback)
-    : Number.isInteger(value) && value >= 1 && value <= max
-    ? Either.right(value)
-    : Either.left(new ConfigurationError({ variable: name, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
 
 /** Why the stores of a call that was never made are unresolved. */
 const notSent = (why: StopReason): string =>

@@ -31,3 +31,16 @@ export const integerAtLeast = (
         reason: min === 0 ? "must be a non-negative integer" : `must be an integer ≥ ${min}`
       })
     )
+
+/** A whole number in 1..`max`, or `fallback` when absent. */
+export const wholeNumber = (
+  variable: string,
+  value: number | undefined,
+  fallback: number,
+  max: number
+): Either.Either<number, ConfigurationError> =>
+  value === undefined
+    ? Either.right(fallback)
+    : Number.isInteger(value) && value >= 1 && value <= max
+    ? Either.right(value)
+    : Either.left(new ConfigurationError({ variable, reason: `must be a whole number from 1 to ${max}, got ${value}` }))

@@ -2,7 +2,7 @@
  * The client-side rate limit: evenly spaced permits, shared by every fiber that
  * holds the limiter. Every HTTP attempt, retries included, takes one.
  */
-import { Clock, Deferred, Duration, Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import { ConfigurationError } from "../WechatPayError.js"
 import { finiteMillis } from "./Options.js"
 
@@ -15,33 +15,21 @@ export interface RateLimit {
 /**
  * Slack on the sliding window, past the end of the attempt `limit` permits back
  * (see the limiter): covers clock granularity and the gap between the server
- * admitting a request and our clock reading its answer. Measured on loopback:
- * with the window counted from grant times alone, 20 ms still let one 429 in
- * 500 calls through (a request arrived 29 ms after its grant); counted from the
- * attempt's end, none. It costs one guard per `limit` permits (0.5 s over 500
- * calls at 20/s).
+ * admitting a request and our clock reading its answer (docs/benchmarks.md has
+ * the loopback measurement behind it). It costs one guard per `limit` permits.
  */
 export const WINDOW_GUARD_MILLIS = 20
 
-/** Returned instead of a result when a stop signal won over the wait for a permit. */
-export const STOPPED: unique symbol = Symbol.for("effect-wechatpay/ProductCouponStores/stopped")
-export type Stopped = typeof STOPPED
-
 export interface Limiter {
+  /** Runs `effect` once its permit is granted; an interrupted wait gives the slot back. */
   readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** `run`, but a stop before or during the wait for the permit gives the slot back and skips `effect`. */
-  readonly runUnless: <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) => Effect.Effect<A | Stopped, E, R>
 }
-
-// Interrupts `self` when `stop` completes first (one extra fiber: only used under a stop signal).
-export const unlessStopped = <A, E, R>(self: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>): Effect.Effect<A | Stopped, E, R> =>
-  Effect.raceFirst(self, Effect.as(Deferred.await(stop), STOPPED))
 
 /**
  * Evenly spaced permits, one per `interval / limit`. Each slot is computed on the
  * clock from the previous slot rather than by sleeping once per permit (effect's
- * token bucket), whose wake-up delays add up: ~5 ms a permit, 10% slower than the
- * documented rate over a long job. And since a late grant followed by an on-time
+ * token bucket), whose wake-up delays add up to a rate well below the documented
+ * one over a long job (docs/benchmarks.md). And since a late grant followed by an on-time
  * one would sit closer than the spacing, a slot is also never earlier than
  * `interval` + {@link WINDOW_GUARD_MILLIS} after the permit `limit` back was
  * granted or, once its attempt has finished, after it finished: the server saw
@@ -62,21 +50,13 @@ export const evenLimiter = (limit: number, intervalMillis: number): Effect.Effec
     let oldest = 0
     let granted = 0
     let lastSlot = Number.NEGATIVE_INFINITY
-    // Under a stop signal, a stop before or during the wait for the slot gives the slot back. Only
-    // that sleep is raced (a fiber only when there is a wait): fibers queued on `turn` behind it
-    // then find the stop as soon as they get their turn.
-    const takeWith = (stop: Deferred.Deferred<void> | undefined) =>
-      turn.withPermits(1)(Effect.gen(function*() {
-        if (stop !== undefined && (yield* Deferred.isDone(stop))) return STOPPED
-        const now = yield* Clock.currentTimeMillis
-        const slot = Math.max(now, lastSlot + spacing, window > 0 ? seen[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
-        if (slot > now) {
-          const sleep = Effect.sleep(Duration.millis(slot - now))
-          if (stop === undefined) yield* sleep
-          else if ((yield* unlessStopped(sleep, stop)) === STOPPED) return STOPPED
-        }
-        return grant(slot, yield* Clock.currentTimeMillis)
-      }))
+    // A slot is only granted after its wait: a wait interrupted (a stop, a caller giving up) takes nothing.
+    const take = turn.withPermits(1)(Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const slot = Math.max(now, lastSlot + spacing, window > 0 ? seen[oldest]! + intervalMillis + WINDOW_GUARD_MILLIS : now)
+      if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
+      return grant(slot, yield* Clock.currentTimeMillis)
+    }))
     const grant = (slot: number, now: number): number => {
       lastSlot = slot
       if (window === 0) return -1
@@ -86,7 +66,6 @@ export const evenLimiter = (limit: number, intervalMillis: number): Effect.Effec
       oldest = (oldest + 1) % window
       return at
     }
-    const take = takeWith(undefined)
     // Moves the entry to the attempt's end, unless `limit` newer permits have reused it.
     const finished = (at: number, permit: number) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -98,12 +77,7 @@ export const evenLimiter = (limit: number, intervalMillis: number): Effect.Effec
       const permit = holder[at]!
       return Effect.ensuring(effect, finished(at, permit))
     }
-    const runUnless = <A, E, R>(effect: Effect.Effect<A, E, R>, stop: Deferred.Deferred<void>) =>
-      Effect.flatMap(
-        takeWith(stop),
-        (at): Effect.Effect<A | Stopped, E, R> => at === STOPPED ? Effect.succeed(STOPPED) : whileHeld(at, effect)
-      )
-    return { run: (effect) => Effect.flatMap(take, (at) => whileHeld(at as number, effect)), runUnless }
+    return { run: (effect) => Effect.flatMap(take, (at) => whileHeld(at, effect)) }
   })
 
 /** A limiter for `rateLimit` (`false`: none), falling back to the endpoint's documented `documented` limit. */
@@ -112,7 +86,7 @@ export const make = (
   documented: RateLimit
 ): Effect.Effect<Limiter, ConfigurationError> =>
   Effect.gen(function*() {
-    if (rateLimit === false) return { run: (effect) => effect, runUnless: (effect) => effect }
+    if (rateLimit === false) return { run: (effect) => effect }
     const { interval, limit } = rateLimit ?? documented
     if (!(Number.isFinite(limit) && limit > 0)) {
       return yield* new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" })

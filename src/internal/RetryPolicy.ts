@@ -22,8 +22,6 @@ export const classify = (error: HasBehaviour): Retryability => {
   return retry === "never" ? "final" : retry
 }
 
-/** @since 0.1.0 */
-export const isRetryable = (error: HasBehaviour): boolean => classify(error) !== "final"
 
 /** Tuning; every field has a documented default. */
 export interface Options {

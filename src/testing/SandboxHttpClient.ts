@@ -109,8 +109,8 @@ export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient,
 /**
  * Everything a unit test needs in one layer: a fresh `FakeWechatPay`, the
  * in-memory `HttpClient` over it, and a `MerchantConfig` that trusts it. Put
- * your own layers (e.g. `WechatPayClient.layerServices` with
- * `WechatPayClient.layerCrypto`) on top of it.
+ * your own layers (e.g. `WechatPayClient.layerServices` with `Signer.layer`
+ * and `KeyStore.layer`) on top of it.
  */
 export const layerSandbox = (
   options: FakeWechatPayModule.Options & Options = {}
