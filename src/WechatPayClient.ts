@@ -179,7 +179,7 @@ const transportFailure = (method: string, url: string, error: HttpClientError.Ht
   })
 
 /** Reads a WeChat Pay error body leniently: `code` and `message` strings, `detail` as whatever it is. */
-export const parseErrorBody = (
+const parseErrorBody = (
   text: string
 ): Option.Option<{ readonly code: string; readonly message: string; readonly detail: unknown }> => {
   try {
