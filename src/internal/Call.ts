@@ -239,7 +239,17 @@ export const make = (
         span.attribute("wechatpay.base_url", baseUrl)
         span.attribute("wechatpay.error", error._tag)
       }
-      const retried = Effect.tapError(Effect.retry(attemptOnce, schedule), (error) => Effect.sync(() => ended(error)))
+      // Most calls succeed at once: the retry driver is only built after a first failure, which it
+      // is handed as its first input (that first round sends nothing; it only fails again with it).
+      const retried = Effect.catchAll(attemptOnce, (first) => {
+        let replayed = false
+        const again = Effect.suspend(() => {
+          if (replayed) return attemptOnce
+          replayed = true
+          return Effect.fail(first)
+        })
+        return Effect.tapError(Effect.retry(again, schedule), (error) => Effect.sync(() => ended(error)))
+      })
       if (stop === undefined) return retried
 
       // A stop ends a wait (for a permit, or a back-off) at once; an attempt on the wire is
