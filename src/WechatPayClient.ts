@@ -199,12 +199,6 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     const config = yield* MerchantConfig
     const keys = yield* KeyStore
     const signer = yield* Signer
-    // The platform's per-request span is turned off: each attempt gets our own span
-    // below, which records no headers (so nothing to redact) and sends no trace
-    // context to WeChat Pay. It also costs less per call: the platform's span
-    // records every header, and would need propagation and redaction set per request.
-    const http = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
-    const fetchManual = manualRedirects(Option.getOrUndefined(yield* Effect.serviceOption(FetchHttpClient.Fetch)))
     const verify = ResponseVerifier.make(keys, signer, config.maxClockSkew)
     const fixedHeaders: Record<string, string> = {
       accept: "application/json",
@@ -215,11 +209,42 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     }
     if (Option.isSome(config.publicKeyId)) fixedHeaders["wechatpay-serial"] = config.publicKeyId.value
 
+    // Signs the request as it will go on the wire: its URL is already absolute with the query in it
+    // (see execute), and the body is the bytes sent. A fresh timestamp and nonce every attempt.
+    const sign = (request: HttpClientRequest.HttpClientRequest) =>
+      Effect.flatMap(Authorization.Nonce, (nonces) =>
+        Effect.flatMap(nonces.next, (nonce) =>
+          Effect.clockWith((clock) => {
+            const url = new URL(request.url)
+            const bodyBytes = request.body._tag === "Uint8Array" ? request.body.body : empty
+            const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
+            return Effect.map(
+              signer.sign(Authorization.requestMessage(request.method, url.pathname + url.search, timestamp, nonce, bodyBytes)),
+              (signature) =>
+                HttpClientRequest.setHeader(
+                  request,
+                  "authorization",
+                  Authorization.format({ mchid: config.mchid, nonce, signature, timestamp, serialNo: config.merchantSerialNo })
+                )
+            )
+          })))
+
+    // The application's HttpClient, composed: the platform's per-request span off (each attempt gets
+    // our own span, which records no headers and sends no trace context to WeChat Pay), the fixed
+    // headers, the signature, and fetch told never to follow a redirect.
+    const fetchManual = manualRedirects(Option.getOrUndefined(yield* Effect.serviceOption(FetchHttpClient.Fetch)))
+    const http = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.withTracerDisabledWhen(() => true),
+      HttpClient.mapRequest(HttpClientRequest.setHeaders(fixedHeaders)),
+      HttpClient.mapRequestEffect(sign),
+      HttpClient.transformResponse(Effect.provideService(FetchHttpClient.Fetch, fetchManual))
+    )
+
     // Every answer, signed or not, is judged here; only 2xx with a good signature is believed.
     const settle = (
       span: Tracer.Span,
       href: string,
-      signature: string,
+      sent: HttpClientRequest.HttpClientRequest,
       status: number,
       headers: Headers.Headers,
       body: Uint8Array
@@ -238,7 +263,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         const apiError = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
         if (Option.isNone(apiError)) {
           // A proxy or echo service may reflect the request back: never let our signature into the error.
-          const safe = text.includes(signature) ? text.replaceAll(signature, "<redacted>") : text
+          const signature = Authorization.parse(sent.headers["authorization"] ?? "")?.signature
+          const safe = signature !== undefined && signature !== "" && text.includes(signature)
+            ? text.replaceAll(signature, "<redacted>")
+            : text
           return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(safe), verified }))
         }
         return Effect.fail(
@@ -278,7 +306,6 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       }
       const url = parsed.right
       const href = url.href
-      const target = url.pathname + url.search
       const toTransportError = (e: HttpClientError.HttpClientError) => transportFailure(request.method, href, e)
       const tooLarge = (note: string | undefined) =>
         new TransportError({
@@ -289,47 +316,30 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
             note === undefined ? "" : ` (${note})`
           }; it was not read further`
         })
+      // Sent with the URL as parsed, query included: what the transport puts on the wire is what is signed.
+      const wire = HttpClientRequest.setHeaders(HttpClientRequest.make(request.method)(href), request.headers)
+      const sendable = request.method === "GET" && bodyBytes.length === 0
+        ? wire
+        : HttpClientRequest.bodyUint8Array(wire, bodyBytes, "application/json")
       return Effect.useSpan(`http.client ${request.method}`, { kind: "client", captureStackTrace: false }, (span) => {
         span.attribute("http.request.method", request.method)
         span.attribute("server.address", url.hostname)
         if (url.port !== "") span.attribute("server.port", Number(url.port))
         span.attribute("url.full", href)
-        return Effect.flatMap(Authorization.Nonce, (nonces) =>
-          Effect.flatMap(nonces.next, (nonce) =>
-            Effect.clockWith((clock) => {
-              const timestamp = String(Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
-              return Effect.flatMap(
-                signer.sign(Authorization.requestMessage(request.method, target, timestamp, nonce, bodyBytes)),
-                (signature) => {
-                  let httpRequest = HttpClientRequest.make(request.method)(href).pipe(
-                    HttpClientRequest.setHeaders(request.headers),
-                    HttpClientRequest.setHeaders(fixedHeaders),
-                    HttpClientRequest.setHeader(
-                      "authorization",
-                      Authorization.format({
-                        mchid: config.mchid,
-                        nonce,
-                        signature,
-                        timestamp,
-                        serialNo: config.merchantSerialNo
-                      })
-                    )
-                  )
-                  if (bodyBytes.length > 0 || request.method !== "GET") {
-                    httpRequest = HttpClientRequest.bodyUint8Array(httpRequest, bodyBytes, "application/json")
-                  }
-                  const sent = Effect.provideService(http.execute(httpRequest), FetchHttpClient.Fetch, fetchManual)
-                  return Effect.flatMap(Effect.mapError(sent, toTransportError), (response) => {
-                    // Both platform transports rebuild the headers on every read: once here.
-                    const { headers, status } = response
-                    return Effect.flatMap(
-                      readBody(response, headers, toTransportError, tooLarge),
-                      (body) => settle(span, href, signature, status, headers, body)
-                    )
-                  })
-                }
-              )
-            })))
+        return http.execute(sendable).pipe(
+          Effect.catchTags({
+            RequestError: (e) => Effect.fail(toTransportError(e)),
+            ResponseError: (e) => Effect.fail(toTransportError(e))
+          }),
+          Effect.flatMap((response) => {
+            // Both platform transports rebuild the headers on every read: once here.
+            const { headers, status } = response
+            return Effect.flatMap(
+              readBody(response, headers, toTransportError, tooLarge),
+              (body) => settle(span, href, response.request, status, headers, body)
+            )
+          })
+        )
       })
     }
 
