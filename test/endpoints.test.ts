@@ -34,13 +34,16 @@ const checked = (reply: RecordingHttpClient.Reply): RecordingHttpClient.Script =
 
 describe("every declared endpoint compiles", () => {
   it("each path placeholder has a request field, and each declaration has an error table", () => {
-    const declared = Object.values(endpoints)
+    const declared: ReadonlyArray<Endpoint.Endpoint<any, any, any>> = Object.values(endpoints)
     assert.isAtLeast(declared.length, 3)
     for (const endpoint of declared) {
-      const compiled = Endpoint.compile(endpoint as Endpoint.Endpoint<any, any, any>)
+      const placeholders = [...endpoint.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)
+      assert.isAbove(placeholders.length, 0, endpoint.name)
+      const fields = endpoint.pathParams as Readonly<Record<string, string>>
+      for (const name of placeholders) assert.isString(fields[name], `${endpoint.name}: {${name}}`)
       assert.isTrue(endpoint.path.startsWith("/v3/"), endpoint.name)
       assert.isAbove(endpoint.errors.length, 0, endpoint.name)
-      assert.strictEqual(compiled.endpoint, endpoint)
+      assert.strictEqual(Endpoint.compile(endpoint).endpoint, endpoint)
     }
   })
 })

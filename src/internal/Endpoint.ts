@@ -33,19 +33,23 @@ export interface ErrorRow<E> {
 }
 
 /** An error table; the error type is the union of its rows'. */
-export const errors = <const Rows extends ReadonlyArray<ErrorRow<unknown>>>(
-  ...rows: Rows
-): ReadonlyArray<ErrorRow<Rows[number] extends ErrorRow<infer E> ? E : never>> => rows as any
+export const errors = <const Es extends ReadonlyArray<unknown>>(
+  ...rows: { readonly [K in keyof Es]: ErrorRow<Es[K]> }
+): ReadonlyArray<ErrorRow<Es[number]>> => rows
+
+/** The `{param}` placeholders of a path template, as a union of their names. */
+export type PathParams<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest>
+  : never
 
 /** Everything an endpoint is, as data. `Req` is the whole validated request, in domain (camelCase) form. */
-export interface Endpoint<Req, Res, E> {
+export interface Endpoint<Req, Res, E, Path extends string = string> {
   /** Names the call's span: `<service>.<name>`. */
   readonly name: string
   readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
   /** The documented path, with `{param}` placeholders. */
-  readonly path: string
-  /** Which request field fills each placeholder (percent-encoded as one segment). */
-  readonly pathParams: { readonly [param: string]: keyof Req & string }
+  readonly path: Path
+  /** Which request field fills each placeholder (percent-encoded as one segment): the compiler checks every one has one. */
+  readonly pathParams: { readonly [param in PathParams<Path>]: keyof Req & string }
   /** Query parameters (wire name → request field); absent (undefined) fields are left out. */
   readonly query?: { readonly [param: string]: keyof Req & string }
   /** The request as the caller gives it, domain side: validates and brands. */
@@ -63,7 +67,9 @@ export interface Endpoint<Req, Res, E> {
 }
 
 /** Declares an endpoint (an identity: it fixes the types). */
-export const make = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Endpoint<Req, Res, E> => endpoint
+export const make = <Req, Res, E, const Path extends string>(
+  endpoint: Endpoint<Req, Res, E, Path>
+): Endpoint<Req, Res, E, Path> => endpoint
 
 /** The result of a call: the decoded answer and the `Request-ID` to quote to WeChat Pay support. */
 export type Result<Res> = Res & { readonly requestId: string | undefined }
@@ -115,10 +121,8 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
   const decodeBody = SchemaCodec.decoder(endpoint.response)
   // The template split once: literal text and the fields that go between.
   const parts = endpoint.path.split(/\{([^}]+)\}/)
-  const pathFields = parts.map((part, i) => i % 2 === 1 ? endpoint.pathParams[part] : undefined)
-  for (let i = 1; i < parts.length; i += 2) {
-    if (pathFields[i] === undefined) throw new globalThis.Error(`${endpoint.name}: no field for {${parts[i]}}`)
-  }
+  const pathParams: Readonly<Record<string, string | undefined>> = endpoint.pathParams
+  const pathFields = parts.map((part, i) => i % 2 === 1 ? pathParams[part] : undefined)
   const query = Object.entries(endpoint.query ?? {})
 
   const prepareWith = (
@@ -128,7 +132,8 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
     const record = request as Record<string, unknown>
     let path = ""
     for (let i = 0; i < parts.length; i++) {
-      path += i % 2 === 0 ? parts[i] : encodeURIComponent(String(record[pathFields[i]!]))
+      const field = pathFields[i]
+      path += field === undefined ? parts[i] : encodeURIComponent(String(record[field]))
     }
     let out = HttpClientRequest.make(endpoint.method)(path)
     const params: Array<[string, string]> = []
