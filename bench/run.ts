@@ -246,7 +246,7 @@ const bulkJob = (storeIds: ReadonlyArray<string>) =>
   })
 
 const floorBulk = async (client: Client, storeIds: ReadonlyArray<string>): Promise<number> => {
-  const { chunks } = Ids.plan(storeIds)
+  const { chunks } = Effect.runSync(Ids.plan(storeIds))
   let next = 0
   let succeeded = 0
   const worker = async () => {

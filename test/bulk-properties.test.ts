@@ -10,6 +10,8 @@ import { classify, settleFailure, settleStoreLists } from "../src/internal/bulk/
 import type { DisassociateStoresError } from "../src/WechatPayError.js"
 import * as E from "../src/WechatPayError.js"
 
+const planNow = (ids: Iterable<string>, size?: number) => Effect.runSync(plan(ids, size))
+
 const B = BulkDisassociation
 
 // A small alphabet makes duplicates frequent; "" and " " are ids that can never be sent.
@@ -28,7 +30,7 @@ describe("plan: de-duplication, the id check and chunking", () => {
     "chunks are non-empty, at most the size, and concatenate to the unique valid ids in first-seen order",
     [idsArb, FastCheck.integer({ min: 1, max: 250 })],
     ([ids, size]) => {
-      const p = plan(ids, size)
+      const p = planNow(ids, size)
       const unique = firstSeen(ids)
       assert.strictEqual(p.input, ids.length)
       assert.strictEqual(p.unique, unique.length)
@@ -49,7 +51,7 @@ describe("plan: de-duplication, the id check and chunking", () => {
   )
 
   it.prop("the default size is the endpoint's 200", [idsArb], ([ids]) => {
-    const p = plan(ids)
+    const p = planNow(ids)
     assert.strictEqual(B.MAX_CHUNK, ProductCoupon.MAX_STORES)
     assert.strictEqual(p.chunks.length, Math.ceil(sendable(firstSeen(ids)).length / 200))
     for (const chunk of p.chunks) assert.isAtMost(chunk.length, 200)
@@ -281,7 +283,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       Effect.gen(function*() {
         const unique = firstSeen(ids)
         const sendable = unique.filter((id) => ProductCoupon.idProblem(id) === undefined)
-        const chunks = plan(sendable, chunkSize).chunks
+        const chunks = planNow(sendable, chunkSize).chunks
         const firstIdToChunk = new Map(chunks.map((c, i) => [c[0]!, i] as const))
         const chunkOf = new Map<string, number>()
         chunks.forEach((c, i) => c.forEach((id) => chunkOf.set(id, i)))
@@ -381,7 +383,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
   it.effect("a stopping answer to the first call: exactly one call even with concurrency 8", () =>
     Effect.gen(function*() {
       const ids = Array.from({ length: 1_000 }, (_, i) => `S${i}`)
-      const chunks = plan(ids).chunks
+      const chunks = planNow(ids).chunks
       const calls: Array<number> = []
       const noAuth = errorSamples.findIndex((s) => s.error._tag === "NoAuthError")
       const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 8 }).pipe(
@@ -569,8 +571,8 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         if (error._tag !== "StoreSourceError") return assert.fail(`unexpected ${error._tag}`)
         const { report } = error
         // Sent: exactly the sendable ids read, once each, in the planned chunks.
-        assert.deepStrictEqual(new Set(lists), new Set(plan(sendable, chunkSize).chunks.map((c) => c)))
-        assert.deepStrictEqual([...lists].sort((a, b) => sendable.indexOf(a[0]!) - sendable.indexOf(b[0]!)), plan(sendable, chunkSize).chunks)
+        assert.deepStrictEqual(new Set(lists), new Set(planNow(sendable, chunkSize).chunks.map((c) => c)))
+        assert.deepStrictEqual([...lists].sort((a, b) => sendable.indexOf(a[0]!) - sendable.indexOf(b[0]!)), planNow(sendable, chunkSize).chunks)
         assert.deepStrictEqual(report.succeeded, sendable)
         assert.deepStrictEqual(report.failed.map((f) => f.storeId), unique.filter((id) => !sendable.includes(id)))
         assert.deepStrictEqual(report.unresolved, [])

@@ -102,13 +102,18 @@ export const chunked = <E, R>(
 export const plan = (
   ids: Iterable<string>,
   size: number = ProductCoupon.MAX_STORES
-): {
+): Effect.Effect<{
   readonly input: number
   readonly unique: number
   readonly invalid: ReadonlyArray<FailedStore>
   readonly chunks: ReadonlyArray<ReadonlyArray<string>>
-} => {
-  const intake = new Intake()
-  const chunks = Effect.runSync(Stream.runCollect(chunked(Stream.fromIterable(ids), intake, size)))
-  return { input: intake.input, unique: intake.unique, invalid: intake.invalid, chunks: Chunk.toReadonlyArray(chunks) }
-}
+}> =>
+  Effect.suspend(() => {
+    const intake = new Intake()
+    return Effect.map(Stream.runCollect(chunked(Stream.fromIterable(ids), intake, size)), (chunks) => ({
+      input: intake.input,
+      unique: intake.unique,
+      invalid: intake.invalid,
+      chunks: Chunk.toReadonlyArray(chunks)
+    }))
+  })
