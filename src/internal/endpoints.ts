@@ -55,18 +55,24 @@ export const disassociateStores = Endpoint.make({
   response: ProductCoupon.ResponseBody,
   rateLimit: TWENTY_PER_SECOND,
   spanAttributes: storeBatchAttributes,
+  // Rows are tried in order: the documented fragments come before the generic row of their code.
   errors: Endpoint.errors(
-    { status: 400, code: "PARAM_ERROR", make: (p: ApiErrorProps) => new ParamError(p) },
     { status: 400, code: "INVALID_REQUEST", fragment: "过期", make: (p: ApiErrorProps) => new StockExpiredError(p) },
-    { status: 400, code: "INVALID_REQUEST", fragment: "store_scope", make: (p: ApiErrorProps) => new StockScopeNotSpecificError(p) },
-    { status: 400, code: "INVALID_REQUEST", make: (p: ApiErrorProps) => new InvalidRequestError(p) },
-    { status: 401, code: "SIGN_ERROR", make: (p: ApiErrorProps) => new SignError(p) },
-    { status: 403, code: "NO_AUTH", make: (p: ApiErrorProps) => new NoAuthError(p) },
-    { status: 404, code: "NOT_FOUND", fragment: "product_coupon_id", make: (p: ApiErrorProps) => new ProductCouponNotFoundError(p) },
+    {
+      status: 400,
+      code: "INVALID_REQUEST",
+      fragment: "store_scope",
+      make: (p: ApiErrorProps) => new StockScopeNotSpecificError(p)
+    },
+    ...commonErrors,
+    {
+      status: 404,
+      code: "NOT_FOUND",
+      fragment: "product_coupon_id",
+      make: (p: ApiErrorProps) => new ProductCouponNotFoundError(p)
+    },
     { status: 404, code: "NOT_FOUND", fragment: "stock_id", make: (p: ApiErrorProps) => new StockNotFoundError(p) },
-    { status: 404, code: "NOT_FOUND", make: (p: ApiErrorProps) => new NotFoundError(p) },
-    { status: 429, code: "RATELIMIT_EXCEEDED", make: (p: ApiErrorProps) => new RateLimitExceededError(p) },
-    { status: 500, code: "SYSTEM_ERROR", make: (p: ApiErrorProps) => new SystemError(p) }
+    { status: 404, code: "NOT_FOUND", make: (p: ApiErrorProps) => new NotFoundError(p) }
   )
 })
 
