@@ -19,6 +19,26 @@ const noOptions: AST.ParseOptions = {}
 
 const isObject = (u: unknown): u is Record<PropertyKey, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+interface Field {
+  readonly name: PropertyKey
+  readonly optional: boolean
+  readonly parse: Fast
+}
+
+/** Each property signature with its compiled parser, or `undefined` if one cannot be compiled. */
+const compileFields = (
+  signatures: ReadonlyArray<AST.PropertySignature>,
+  parser: (ps: AST.PropertySignature) => Fast | undefined
+): ReadonlyArray<Field> | undefined => {
+  const fields: Array<Field> = []
+  for (const ps of signatures) {
+    const parse = parser(ps)
+    if (parse === undefined) return undefined
+    fields.push({ name: ps.name, optional: ps.isOptional, parse })
+  }
+  return fields
+}
+
 const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | undefined => {
   switch (ast._tag) {
     case "StringKeyword":
@@ -68,12 +88,8 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | un
     }
     case "TypeLiteral": {
       if (ast.indexSignatures.length !== 0 || ast.propertySignatures.length === 0) return undefined
-      const fields: Array<{ readonly name: PropertyKey; readonly optional: boolean; readonly parse: Fast }> = []
-      for (const ps of ast.propertySignatures) {
-        const parse = compileAst(ps.type, decoding, trusted)
-        if (parse === undefined) return undefined
-        fields.push({ name: ps.name, optional: ps.isOptional, parse })
-      }
+      const fields = compileFields(ast.propertySignatures, (ps) => compileAst(ps.type, decoding, trusted))
+      if (fields === undefined) return undefined
       return (u) => {
         if (!isObject(u)) return MISS
         const out: Record<PropertyKey, unknown> = {}
@@ -199,13 +215,11 @@ const fuseStruct = (
     })
   }
   // Input fields no output field takes are still judged, as the general path judges them.
-  const rest: Array<{ readonly key: PropertyKey; readonly optional: boolean; readonly parse: Fast }> = []
-  for (const ps of source.propertySignatures) {
-    if (fed.has(ps.name)) continue
-    const parse = trusted ? identity : compileAst(ps.type, decoding)
-    if (parse === undefined) return undefined
-    rest.push({ key: ps.name, optional: ps.isOptional, parse })
-  }
+  const rest = compileFields(
+    source.propertySignatures.filter((ps) => !fed.has(ps.name)),
+    (ps) => trusted ? identity : compileAst(ps.type, decoding)
+  )
+  if (rest === undefined) return undefined
   return (u) => {
     if (!isObject(u)) return MISS
     const out: Record<PropertyKey, unknown> = {}
@@ -232,8 +246,8 @@ const fuseStruct = (
       out[step.key] = a
     }
     for (const field of rest) {
-      if (Object.hasOwn(u, field.key)) {
-        if (field.parse(u[field.key]) === MISS) return MISS
+      if (Object.hasOwn(u, field.name)) {
+        if (field.parse(u[field.name]) === MISS) return MISS
       } else if (!field.optional) {
         return MISS
       }
