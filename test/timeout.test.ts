@@ -6,6 +6,12 @@ import * as Timeout from "../src/internal/Timeout.js"
 
 const timedOut = "timed out" as const
 
+// An attempt that never ends by itself, and says whether it was interrupted.
+const hangingAttempt = Effect.map(Deferred.make<void>(), (interrupted) => ({
+  interrupted,
+  attempt: Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined))
+}))
+
 describe("Timeout (one sleeping fiber for every attempt in flight)", () => {
   it.scoped("attempts started at different times each end at their own deadline; a finished one never fires", () =>
     Effect.gen(function*() {
@@ -32,8 +38,7 @@ describe("Timeout (one sleeping fiber for every attempt in flight)", () => {
   it.scoped("the attempt itself is interrupted when its time is up", () =>
     Effect.gen(function*() {
       const timeouts = yield* Timeout.make(1_000)
-      const interrupted = yield* Deferred.make<void>()
-      const attempt = Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined))
+      const { attempt, interrupted } = yield* hangingAttempt
       const fiber = yield* Effect.fork(timeouts.run(attempt, () => timedOut))
       yield* TestClock.adjust(Duration.seconds(1))
       assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.fail(timedOut))
@@ -43,8 +48,7 @@ describe("Timeout (one sleeping fiber for every attempt in flight)", () => {
   it.scoped("an interrupted caller stops its attempt, and its deadline later fires nothing", () =>
     Effect.gen(function*() {
       const timeouts = yield* Timeout.make(1_000)
-      const interrupted = yield* Deferred.make<void>()
-      const attempt = Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined))
+      const { attempt, interrupted } = yield* hangingAttempt
       const fiber = yield* Effect.fork(timeouts.run(attempt, () => timedOut))
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.interrupt(fiber)
