@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import * as Call from "./internal/Call.js"
 import * as Endpoint from "./internal/Endpoint.js"
 import * as endpoints from "./internal/endpoints.js"
@@ -58,8 +58,8 @@ export class ProductCouponStores extends Context.Tag("effect-wechatpay/ProductCo
   Service
 >() {}
 
-/** The documented limit of each endpoint: 20 requests per second. */
-export const DEFAULT_RATE_LIMIT = { limit: 20, interval: Duration.seconds(1) } as const
+/** The documented limit of each of these endpoints: 20 requests per second (from the declarations). */
+export const DEFAULT_RATE_LIMIT = endpoints.disassociateStores.rateLimit
 
 const compiled = {
   disassociateStores: Endpoint.compile(endpoints.disassociateStores),
