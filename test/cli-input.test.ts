@@ -281,6 +281,52 @@ describe("what already worked keeps working, across read boundaries", () => {
     }), 60_000)
 })
 
+describe("a report fed back as --stores, and file errors, through the CLI (#13)", () => {
+  it.scopedLive("a job's report as the next job's input: its failed and unresolved stores, nothing else", () =>
+    Effect.gen(function*() {
+      const { fake, dir, file, cli } = yield* setup(10)
+      // A first job: five stores succeed and one id is invalid, so it fails.
+      const first = Path.join(dir, "first.json")
+      const c1 = capture()
+      const stores = yield* file("stores.txt", [s(0), s(1), s(2), s(3), s(4), "bad\u0001id"].join("\n"))
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", first], c1), 2, c1.err())
+      assert.deepStrictEqual((yield* readReport(first)).failed.map((f) => f.storeId), ["bad\u0001id"])
+      const d = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--dry-run"], d), 0, d.err())
+      assert.include(d.out(), "dry run: 1 ids, 1 unique, 0 duplicates, 1 invalid")
+      // A report whose job was stopped: its unresolved stores are sent, its succeeded ones are not.
+      const stopped = yield* file("stopped.json", JSON.stringify({
+        ...(yield* readReport(first)),
+        succeeded: [s(0), s(1)],
+        failed: [],
+        unresolved: [{ storeId: s(5), reason: "not sent: the job was stopped before this call" }, { storeId: s(6), reason: "not sent" }]
+      }))
+      const again = Path.join(dir, "again.json")
+      const c2 = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stopped, "--report", again], c2), 0, c2.err())
+      assert.deepStrictEqual(sent(fake).slice(-2), [s(5), s(6)])
+      assert.strictEqual(fake.log.length, 2)
+      assert.deepStrictEqual((yield* readReport(again)).succeeded, [s(5), s(6)])
+    }))
+
+  it.scopedLive("a missing file, a directory and a path through a file: one line saying what happened and what to do", () =>
+    Effect.gen(function*() {
+      const { fake, dir, file, cli } = yield* setup(10)
+      const txt = yield* file("stores.txt", s(0))
+      for (const [path, reason] of [
+        [Path.join(dir, "nope.txt"), "no such file; check the path (ENOENT)"],
+        [dir, "is a directory, not a file; give the path of the file of store ids inside it"],
+        [Path.join(txt, "x"), "a part of the path is a file, not a directory; check the path (ENOTDIR)"]
+      ] as const) {
+        const c = capture()
+        assert.strictEqual(yield* cli([...job, "--stores", path], c), 1)
+        assertOneLine(c.err(), `${path}: ${reason}`)
+        assert.notInclude(c.err(), "cannot read: E")
+      }
+      assert.strictEqual(fake.log.length, 0)
+    }))
+})
+
 // The real process: a second process reads its input from a pipe, a FIFO or a process substitution
 // and runs against the sandbox in this one through the WECHATPAY_* variables.
 describe("the wechatpay-stores binary reads a pipe once", () => {
