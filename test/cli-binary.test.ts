@@ -19,11 +19,12 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = Cli.clea
 describe("the wechatpay-stores binary", () => {
   it.live("a bad flag: exit 1, one line then the usage on stderr, no stack trace", () =>
     Effect.gen(function*() {
-      const r = yield* cli(["disassociate", "--bogus"])
+      const r = yield* cli([...Cli.job, "--stores", "stores.txt", "--bogus"])
       assert.strictEqual(r.code, 1)
       const lines = r.stderr.split("\n")
-      assert.match(lines[0]!, /^wechatpay-stores: Unknown option '--bogus'/)
-      assert.strictEqual(lines[1], "usage:")
+      assert.strictEqual(lines[0], "wechatpay-stores: unknown option '--bogus'")
+      assert.match(lines[1]!, /^usage: wechatpay-stores disassociate --product-coupon-id ID /)
+      assert.include(lines[2], "wechatpay-stores disassociate --help")
       assert.notMatch(r.stderr, /\n\s+at /)
       assert.strictEqual(r.stdout, "")
     }), 60_000)
@@ -35,6 +36,10 @@ describe("the wechatpay-stores binary", () => {
       // Wait for the settings (the process prints them once both listeners are up).
       yield* Cli.waitFor(sandbox, sandbox.stdout, /Ctrl-C stops the sandbox\./, "sandbox did not start")
       const printed = sandbox.stdout()
+      // The command it suggests works where it was run (no npm script here), and says what it injects.
+      assert.match(printed, /^  npx wechatpay-stores disassociate --product-coupon-id \S+ --stock-id \S+ --brand-id \S+ --stores \S+stores\.txt$/m)
+      assert.notInclude(printed, "npm run cli")
+      assert.include(printed, "faults injected: none")
 
       const env = Cli.cleanEnv()
       for (const m of printed.matchAll(/^export (WECHATPAY_[A-Z_]+)='([^']*)'$/gm)) env[m[1]!] = m[2]!

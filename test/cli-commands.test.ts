@@ -7,7 +7,7 @@ import { appendFileSync } from "node:fs"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { HttpClient } from "@effect/platform"
-import * as Commands from "../src/cli/Commands.js"
+import * as Disassociate from "../src/cli/commands/disassociate.js"
 import { parseFaults, run } from "../src/cli/main.js"
 import { FakeWechatPay, SandboxHttpClient, SandboxSettings } from "../src/testing/index.js"
 import * as Cli from "./support/Cli.js"
@@ -135,11 +135,12 @@ describe("cli disassociate: exit codes", () => {
       }))
   }
 
-  it.effect("--help prints the usage and exits 0", () =>
+  it.effect("--help prints the usage, naming every command, and exits 0", () =>
     Effect.gen(function*() {
       const c = capture()
       assert.strictEqual(yield* run(["--help"], c.io), 0)
-      assert.include(c.out(), "wechatpay-stores disassociate")
+      for (const command of ["disassociate", "sandbox", "demo"]) assert.match(c.out(), new RegExp(`^\\s+- ${command}\\b`, "m"))
+      assert.strictEqual(c.err(), "")
     }))
 })
 
@@ -274,7 +275,7 @@ describe("cli disassociate: progress", () => {
       const { file, cli } = yield* setup(2_000)
       const stores = yield* file("stores.txt", Array.from({ length: 2_000 }, (_, i) => s(i)).join("\n"))
       const c = capture({ tty: false })
-      assert.strictEqual(yield* cli([...job, "--stores", stores, "--concurrency", "2", "--rate", "1000"], c), 0)
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--concurrency", "2", "--rate", "1000", "--allow-over-limit"], c), 0)
       const lines = c.out().split("\n").filter((l) => l.startsWith("progress: "))
       assert.isAtLeast(lines.length, 5)
       assert.include(lines.at(-1), "progress: 100% 2,000/2,000 stores · 2,000 ok · 0 failed · 0 unresolved")
@@ -286,11 +287,14 @@ describe("cli disassociate: progress", () => {
     Effect.gen(function*() {
       const { file, cli } = yield* setup(1_000)
       const stores = yield* file("stores.txt", Array.from({ length: 1_000 }, (_, i) => s(i)).join("\n"))
-      const c = capture({ tty: true })
-      assert.strictEqual(yield* cli([...job, "--stores", stores, "--rate", "1000"], c), 0)
-      const redraws = c.out().split("\r").filter((x) => x.startsWith("["))
-      assert.strictEqual(redraws.length, 5)
-      assert.match(redraws.at(-1)!, /^\[#{30}\] 100% 1,000\/1,000 stores/)
+      const c = capture({ tty: true, columns: 80 })
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--rate", "1000", "--allow-over-limit"], c), 0)
+      // Each redraw returns to the start of the line, writes the bar and erases what is left of the old one.
+      const redraws = c.out().split("\r").filter((x) => x.startsWith("[")).map((x) => x.split("\x1b[K")[0]!)
+      // One a chunk (five), and the last drawn again when the job ends.
+      assert.isAtLeast(redraws.length, 5)
+      for (const line of redraws) assert.isBelow(line.length, 80, line)
+      assert.match(redraws.at(-1)!, /^\[#+\] 100% 1,000\/1,000 stores · 1,000 ok/)
       assert.notInclude(c.out(), "progress: ")
     }))
 })
@@ -306,7 +310,7 @@ describe("cli disassociate over an injected transport (Commands.disassociate + t
       const stores = yield* file("stores.txt", Array.from({ length: 500 }, (_, i) => s(i)).join("\n"))
       const report = Path.join(dir, "report.json")
       const c = capture()
-      const code = yield* Commands.disassociate(
+      const code = yield* Disassociate.disassociate(
         { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId, stores, report, dryRun: false, concurrency: 3, rate: 1000 },
         c.io,
         Layer.succeed(HttpClient.HttpClient, SandboxHttpClient.make(fake))

@@ -59,12 +59,16 @@ const assertNoCrash = (stderr: string) => {
   assert.notMatch(stderr, /Error:|Unhandled|EPIPE\b.*\n.*node:/)
 }
 
-/** The fallback report named on stderr, which must be in the child's working directory. */
+/**
+ * The report file named on stderr (a fallback for a --report that failed, or the default file
+ * when no --report was given and stdout failed), which must be in the child's working directory.
+ */
 const fallbackPath = (stderr: string, cwd: string): string => {
-  const m = /the report was written to (\S+) instead/.exec(stderr)
+  const m = /the report was written to (\S+) instead|the report is in (\S+)$/m.exec(stderr)
   assert.isNotNull(m, stderr)
-  assert.strictEqual(Path.dirname(m![1]!), cwd)
-  return m![1]!
+  const path = m![1] ?? m![2]!
+  assert.strictEqual(Path.dirname(path), cwd)
+  return path
 }
 
 /** 2,000 stores in ten sequential calls of ~150 ms each: long enough for output to break mid-job. */
@@ -379,7 +383,7 @@ describe("cli disassociate: WeChat Pay unreachable (in-process)", () => {
       const stores = Path.join(dir, "stores.txt")
       yield* Effect.promise(() => Fs.writeFile(stores, ids.join("\n")))
       const report = Path.join(dir, "report.json")
-      const c = Cli.capture()
+      const c = Cli.capture({ cwd: dir })
       const code = yield* Cli.runWith(settings.env, [...Cli.job, "--stores", stores, "--report", report], c)
       const [out, err] = [c.out(), c.err()]
       assert.strictEqual(code, 2, err)

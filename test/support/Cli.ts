@@ -11,7 +11,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import * as Url from "node:url"
-import type * as Commands from "../../src/cli/Commands.js"
+import type * as CliIo from "../../src/cli/Io.js"
 import { run } from "../../src/cli/main.js"
 import { type FakeWechatPay, SandboxSettings } from "../../src/testing/index.js"
 import { keys } from "./Keys.js"
@@ -52,22 +52,31 @@ export const tempDir = (prefix: string) =>
 
 /** An `io` for `run` whose output is kept, and read back with `out()` and `err()`. */
 export interface Captured {
-  readonly io: Commands.Io
+  readonly io: CliIo.Io
   readonly out: () => string
   readonly err: () => string
 }
 
 export const capture = (
-  options: { readonly tty?: boolean; readonly stdin?: Readable; readonly stop?: Effect.Effect<void> } = {}
+  options: {
+    readonly tty?: boolean
+    /** The terminal's width when `tty` (unset: the CLI's default). */
+    readonly columns?: number
+    readonly stdin?: Readable
+    readonly stop?: Effect.Effect<void>
+    /** Where a report without --report goes (the sandbox's directory under `sandbox().cli`). */
+    readonly cwd?: string
+  } = {}
 ): Captured => {
   let out = ""
   let err = ""
   return {
     io: {
-      out: { isTTY: options.tty ?? false, write: (t) => void (out += t) },
+      out: { isTTY: options.tty ?? false, columns: () => options.columns, write: (t) => void (out += t) },
       err: { isTTY: false, write: (t) => void (err += t) },
       stdin: options.stdin ?? Readable.from([]),
-      stop: options.stop
+      stop: options.stop,
+      cwd: options.cwd
     },
     out: () => out,
     err: () => err
@@ -111,7 +120,9 @@ export const sandbox = (prefix: string, options: Omit<FakeWechatPay.Options, "ke
         assert.strictEqual(made.status, 0, String(made.stderr))
         return path
       })
-    const cli = (argv: ReadonlyArray<string>, c: Captured, change?: EnvChange) => runWith(settings.env, argv, c, change)
+    // A report written without --report lands in the test's directory, not the repository.
+    const cli = (argv: ReadonlyArray<string>, c: Captured, change?: EnvChange) =>
+      runWith(settings.env, argv, c.io.cwd === undefined ? { ...c, io: { ...c.io, cwd: dir } } : c, change)
     return { fake, server, dir, env: settings.env, file, fifo, cli }
   })
 
@@ -127,6 +138,8 @@ export interface Exited {
 
 export interface Spawned {
   readonly child: ChildProcess.ChildProcess
+  /** Its working directory. */
+  readonly cwd: string
   readonly stdout: () => string
   readonly stderr: () => string
   /** Resolves when the process has exited and its output pipes closed. */
@@ -135,6 +148,7 @@ export interface Spawned {
 
 export interface SpawnOptions {
   readonly env: Record<string, string>
+  /** The working directory: a fresh temporary one unless given (a report without --report lands there). */
   readonly cwd?: string
   /** Standard input: nothing (the default), or a pipe the test writes to. */
   readonly stdin?: ChildProcess.StdioNull | ChildProcess.StdioPipe
@@ -148,11 +162,12 @@ export interface SpawnOptions {
 export const spawn = (command: string, args: ReadonlyArray<string>, options: SpawnOptions) =>
   Effect.gen(function*() {
     const done = yield* Deferred.make<Exited>()
+    const cwd = options.cwd ?? (yield* tempDir("wechatpay-cli-cwd-"))
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ChildProcess.spawn(command, [...args], {
           env: options.env,
-          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+          cwd,
           detached: options.detached === true,
           stdio: [options.stdin ?? "ignore", options.stdout ?? "pipe", "pipe"]
         })
@@ -172,7 +187,7 @@ export const spawn = (command: string, args: ReadonlyArray<string>, options: Spa
     child.stdout?.on("data", (d: Buffer) => void (stdout += d.toString("utf8")))
     child.stderr?.on("data", (d: Buffer) => void (stderr += d.toString("utf8")))
     child.on("close", (code, signal) => Effect.runSync(Deferred.succeed(done, { code, signal, at: Date.now() })))
-    return { child, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Spawned
+    return { child, cwd, stdout: () => stdout, stderr: () => stderr, exited: Deferred.await(done) } satisfies Spawned
   })
 
 /** The node arguments that run the CLI with `args`: `--import tsx src/cli/main.ts …`. */
@@ -211,6 +226,15 @@ export const waitFor = (p: Spawned, read: () => string, pattern: RegExp, what: s
 // The report
 
 export interface Report {
+  readonly job: {
+    readonly operation: string
+    readonly productCouponId: string
+    readonly stockId: string
+    readonly brandId: string
+    readonly id: string
+    readonly startedAt: string
+    readonly endedAt: string
+  }
   readonly summary: Record<string, number>
   readonly succeeded: ReadonlyArray<string>
   readonly failed: ReadonlyArray<{ readonly storeId: string; readonly code: string; readonly message: string }>

@@ -1,0 +1,148 @@
+/**
+ * A bulk job as every job command runs it: the input checked before anything
+ * is sent, progress while it runs, then the summary, why it stopped (WeChat
+ * Pay's words and what they mean), the first failed and unresolved stores,
+ * and a report that is always written somewhere and named.
+ */
+import { Effect, type Layer, Schedule } from "effect"
+import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "../index.js"
+import * as Explain from "./Explain.js"
+import * as Io from "./Io.js"
+import * as Monitor from "./Monitor.js"
+import * as Output from "./Output.js"
+import * as Report from "./Report.js"
+import * as StoreFile from "./StoreFile.js"
+
+/** What the job is and how it reports. */
+export interface Spec extends Explain.JobIds {
+  readonly operation: Report.JobHeader["operation"]
+  readonly concurrency: number
+  /** The client's rate limit (requests a second), named when the job waits on it. */
+  readonly rate: number | undefined
+  /** `--report`, or undefined for the default file. */
+  readonly report: string | undefined
+  /** `--json`: the report on stdout instead of the table (which goes to stderr with the progress). */
+  readonly json: boolean
+  /** Whether to write a report file at all (the demo's loopback job does not). */
+  readonly keepReport: boolean
+}
+
+/** The service a job runs against, built over a monitor that follows its calls. */
+export type ServiceLayer = (
+  monitor: Monitor.Monitor
+) => Layer.Layer<ProductCouponStores.ProductCouponStores, WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
+
+/** A finished job: its report and where the report went. */
+export interface Finished {
+  readonly report: Report.JobReport
+  readonly kept: Report.Kept | undefined
+}
+
+/** Exit code for a finished job: 0 only when every store succeeded, nothing cut the job short and the report is where asked. */
+export const exitCode = ({ kept, report }: Finished): number =>
+  report.summary.succeeded === report.summary.unique && report.stoppedBy === undefined && kept?.misplaced !== true ? 0 : 2
+
+/** How often the progress line is redrawn between settled chunks (to show a wait). */
+const TICK = { tty: "250 millis", plain: "1 second" } as const
+
+/**
+ * Runs a job to its end and prints what happened. Gives the finished job, or one
+ * line when it could not start (configuration).
+ */
+export const run = (
+  spec: Spec,
+  io: Io.Io,
+  service: ServiceLayer,
+  ids: BulkDisassociation.StoreIds<StoreFile.StoreFileError>,
+  total: number | undefined
+): Effect.Effect<Finished | string> =>
+  Effect.gen(function*() {
+    const monitor = Monitor.make()
+    // With --json, standard output carries the report alone; people read stderr.
+    const human = spec.json ? io.err : io.out
+    const bar = Output.progress(human, { total, activity: monitor.activity, rate: spec.rate })
+    const startedAt = new Date()
+    const result = yield* Effect.scoped(Effect.gen(function*() {
+      yield* Effect.forkScoped(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(human.isTTY ? TICK.tty : TICK.plain)))
+      return yield* BulkDisassociation.disassociateAll(ids, {
+        productCouponId: spec.productCouponId,
+        stockId: spec.stockId,
+        brandId: spec.brandId,
+        concurrency: spec.concurrency,
+        onProgress: bar.onProgress,
+        stopWhen: io.stop,
+        abortWhen: io.abort
+      }).pipe(
+        Effect.provide(monitor.service(service(monitor))),
+        Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer),
+        // The input was checked before the job, but a file can still change or fail under it:
+        // the calls already made are reported, and the report says the input broke off.
+        Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))
+      )
+    })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
+    if (result._tag === "Left") {
+      const e = result.left
+      // The flags were checked already; a RequestValidationError is the library's own guard.
+      return e._tag === "RequestValidationError" ? e.message : `configuration: ${e.message}`
+    }
+    const report: Report.JobReport = {
+      job: {
+        operation: spec.operation,
+        productCouponId: spec.productCouponId,
+        stockId: spec.stockId,
+        brandId: spec.brandId,
+        id: Report.jobId(),
+        startedAt: startedAt.toISOString(),
+        endedAt: new Date().toISOString()
+      },
+      ...result.right
+    }
+    if (spec.json) io.out.write(JSON.stringify(report, null, 2) + "\n")
+    const kept = spec.keepReport ? yield* Report.keep({ asked: spec.report, report, io }) : undefined
+    human.write(Output.summaryTable(report.summary, monitor.callsSent()))
+    if (report.stoppedBy !== undefined) {
+      human.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
+      const means = Explain.stopReason(report.stoppedBy, spec)
+      if (means !== undefined) human.write(`  ${means}\n`)
+    }
+    human.write(Output.anomalyLine(report.anomalies))
+    human.write(Output.storeLists(report, kept?.path === undefined ? undefined : "the report"))
+    if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)
+    return { report, kept }
+  })
+
+/** One line for a store-id source that could not be read or checked. */
+const inputFailure = (
+  e: StoreFile.StoreFileError | BulkDisassociation.SourceError | WechatPayError.ConfigurationError
+): string => e._tag === "StoreSourceError" ? `cannot read the store ids: ${String(e.cause)}` : e.message
+
+/** What the first Ctrl-C while the input is read exits with (nothing was sent). */
+export const STOPPED_READING = 130
+
+/**
+ * Opens the input once and checks every id, racing the first Ctrl-C (`io.stop`):
+ * an endless input or a FIFO nobody writes must not outlast it. Gives the
+ * input and its plan, or the exit code when no job may run.
+ */
+export const checkInput = (
+  stores: string,
+  io: Io.Io,
+  options: { readonly rereadable: boolean; readonly allowEmpty: boolean }
+) =>
+  Effect.gen(function*() {
+    const checked = yield* StoreFile.open(stores, io.stdin, { rereadable: options.rereadable }).pipe(
+      Effect.flatMap((input) => Effect.map(BulkDisassociation.dryRun(input.ids), (plan) => ({ input, plan }))),
+      Effect.either,
+      Effect.raceFirst(Effect.as(io.stop ?? Effect.never, "stopped" as const))
+    )
+    if (checked === "stopped") {
+      io.err.write("wechatpay-stores: stopped while reading the store ids; nothing was sent\n")
+      return STOPPED_READING
+    }
+    if (checked._tag === "Left") return Io.fail(io, inputFailure(checked.left))
+    // An empty list is most likely the wrong file or a pipe that broke: exit 0 would say "all done".
+    if (checked.right.plan.input === 0 && !options.allowEmpty) {
+      return Io.fail(io, `${checked.right.input.source}: no store ids in the input; pass --allow-empty to run an empty job anyway`)
+    }
+    return checked.right
+  })

@@ -1,0 +1,297 @@
+/**
+ * The CLI's frame on @effect/cli: how a command is declared (its options, its
+ * help, a handler that gives an exit code), and how a command line is run with
+ * the conventions every command follows — output through the `Io` sinks, exit
+ * codes 0/2/1, one-line errors that say what to do next, never a stack trace.
+ */
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as Usage from "@effect/cli/Usage"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Context, Data, Effect, Either, type Layer } from "effect"
+import type * as EffectConsole from "effect/Console"
+import { Console as NodeConsole } from "node:console"
+import { Writable } from "node:stream"
+import { WechatPayClient } from "../index.js"
+import * as Io from "./Io.js"
+import * as Output from "./Output.js"
+
+export const NAME = "wechatpay-stores"
+
+/** A problem with how the command was called: exit 1, one line, then the command's usage. */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** What a command's handler runs with. */
+export class CliContext extends Context.Tag("wechatpay-stores/CliContext")<CliContext, {
+  readonly io: Io.Io
+  /** The transport for WeChat Pay (undici in the binary; the tests may pass another). */
+  readonly http: Layer.Layer<HttpClient.HttpClient>
+  readonly setExitCode: (code: number) => void
+}>() {}
+
+/** A command of this CLI: its handler gives the exit code, or fails with a `UsageError`. */
+export type Cmd = Command.Command<any, CliContext, UsageError, any>
+
+/**
+ * Declares a command: `name`, its options (see @effect/cli's `Options`), and a handler
+ * giving the exit code. What the handler logs goes to stderr: stdout is the command's output.
+ */
+export const command = <Name extends string, const Config extends Command.Command.Config>(
+  name: Name,
+  config: Config,
+  handler: (args: Command.Command.ParseConfig<Config>) => Effect.Effect<number, UsageError, CliContext>
+) =>
+  Command.make(name, config, (args) =>
+    Effect.flatMap(CliContext, (ctx) =>
+      // The same type, spelt Simplify<Simplify<…>> by Command.make: TypeScript cannot see it through the generic.
+      handler(args as unknown as Command.Command.ParseConfig<Config>).pipe(
+        Effect.flatMap((code) => Effect.sync(() => ctx.setExitCode(code))),
+        Effect.withConsole(consoleOf(ctx.io.err, ctx.io.err))
+      )))
+
+/** Help for a command: what it does, then examples, each a line to type. */
+export const describe = (text: string, examples: ReadonlyArray<string>): HelpDoc.HelpDoc =>
+  HelpDoc.blocks([
+    ...text.split("\n\n").map((p) => HelpDoc.p(p)),
+    HelpDoc.h1(examples.length === 1 ? "EXAMPLE" : "EXAMPLES"),
+    ...examples.map((e) => HelpDoc.p(`  ${e}`))
+  ])
+
+/** Sets a command's help: what it does, then examples. */
+export const withHelp = (text: string, examples: ReadonlyArray<string>) =>
+  <Name extends string, R, E, A>(self: Command.Command<Name, R, E, A>): Command.Command<Name, R, E, A> =>
+    Command.withDescription(self, describe(text, examples))
+
+/** A flag's value refused when parsed, with one line saying why. */
+export const invalid = (message: string): ValidationError.ValidationError =>
+  ValidationError.invalidValue(HelpDoc.p(message))
+
+/** A whole number flag, checked when parsed: `--rate -5` says what is wrong with it, naming the flag. */
+export const wholeNumber = (
+  name: string,
+  options: { readonly min: number; readonly what: string; readonly fallback: number }
+): Options.Options<number> =>
+  Options.integer(name).pipe(
+    Options.withPseudoName("N"),
+    Options.mapEffect((n) =>
+      n >= options.min
+        ? Effect.succeed(n)
+        : Effect.fail(invalid(`--${name} must be ${options.what}, got ${n}`))
+    ),
+    Options.withDefault(options.fallback)
+  )
+
+/**
+ * A flag naming a file. Plain text, not @effect/cli's `Options.file`: that one refuses
+ * what is not a regular file, and a FIFO, `-`, `/dev/stdin` or `<(…)` are inputs here.
+ */
+export const file = (name: string): Options.Options<string> => text(name, "FILE")
+
+/** A text flag with a placeholder name. */
+export const text = (name: string, placeholder: string): Options.Options<string> =>
+  Options.text(name).pipe(Options.withPseudoName(placeholder))
+
+/** The Effect console over a sink: what @effect/cli prints (help, version, completions), without colours off a terminal. */
+const consoleOf = (out: Output.Sink, err: Output.Sink | undefined, edit: (text: string) => string = (t) => t) => {
+  const sink = (s: Output.Sink | undefined) =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        const text = edit(chunk.toString())
+        s?.write(s.isTTY && process.env["NO_COLOR"] === undefined ? text : Output.stripAnsi(text))
+        callback()
+      }
+    })
+  const c = new NodeConsole({ stdout: sink(out), stderr: sink(err) })
+  const console: EffectConsole.Console = {
+    [Symbol.for("effect/Console") as EffectConsole.TypeId]: Symbol.for("effect/Console") as EffectConsole.TypeId,
+    assert: (condition, ...args) => Effect.sync(() => c.assert(condition, ...args)),
+    clear: Effect.sync(() => c.clear()),
+    count: (label) => Effect.sync(() => c.count(label)),
+    countReset: (label) => Effect.sync(() => c.countReset(label)),
+    debug: (...args) => Effect.sync(() => c.debug(...args)),
+    dir: (item, options) => Effect.sync(() => c.dir(item, options)),
+    dirxml: (...args) => Effect.sync(() => c.dirxml(...args)),
+    error: (...args) => Effect.sync(() => c.error(...args)),
+    group: (options) => Effect.sync(() => options?.collapsed === true ? c.groupCollapsed(options.label) : c.group(options?.label)),
+    groupEnd: Effect.sync(() => c.groupEnd()),
+    info: (...args) => Effect.sync(() => c.info(...args)),
+    log: (...args) => Effect.sync(() => c.log(...args)),
+    table: (data, properties) => Effect.sync(() => c.table(data, properties as Array<string> | undefined)),
+    time: (label) => Effect.sync(() => c.time(label)),
+    timeEnd: (label) => Effect.sync(() => c.timeEnd(label)),
+    timeLog: (label, ...args) => Effect.sync(() => c.timeLog(label, ...args)),
+    trace: (...args) => Effect.sync(() => c.trace(...args)),
+    warn: (...args) => Effect.sync(() => c.warn(...args)),
+    unsafe: c
+  }
+  return console
+}
+
+/** A command's name. */
+const nameOf = (cmd: Cmd): string => [...Command.getNames(cmd)][0]!
+
+/** The command named `name`, if there is one. */
+const find = (commands: ReadonlyArray<Cmd>, name: string | undefined): Cmd | undefined =>
+  commands.find((c) => nameOf(c) === name)
+
+/** Every flag name a command takes, read from its usage. */
+const flagsOf = (usage: Usage.Usage): ReadonlyArray<string> => {
+  switch (usage._tag) {
+    case "Named":
+      return usage.names
+    case "Optional":
+    case "Repeated":
+      return flagsOf(usage.usage)
+    case "Alternation":
+    case "Concat":
+      return [...flagsOf(usage.left), ...flagsOf(usage.right)]
+    default:
+      return []
+  }
+}
+
+const CONFIG = CliConfig.make({ isCaseSensitive: true, showBuiltIns: true, finalCheckBuiltIn: false })
+
+/** A help document as plain text. */
+const plain = (doc: HelpDoc.HelpDoc): string => Output.stripAnsi(HelpDoc.toAnsiText(doc)).trim()
+
+/** `usage: wechatpay-stores disassociate --product-coupon-id ID …`, and where the rest is explained. */
+const usageOf = (commands: ReadonlyArray<Cmd>, name: string | undefined): string => {
+  const cmd = find(commands, name)
+  if (cmd === undefined) {
+    const names = commands.map(nameOf).join("|")
+    return `usage: ${NAME} ${names} [options]; ${NAME} --help lists the commands, ${NAME} COMMAND --help explains one\n`
+  }
+  const spans = Usage.enumerate(Command.getUsage(cmd), CONFIG)
+  const line = spans.map((span) => plain(HelpDoc.p(span))).join(" | ")
+  return `usage: ${NAME} ${line}\n       ${NAME} ${name} --help explains each option, with the defaults and an example\n`
+}
+
+/**
+ * @effect/cli's messages for a command line it refused (one per problem), made into one
+ * line that names the flags or argument at fault.
+ */
+const usageMessage = (
+  error: ValidationError.ValidationError,
+  argv: ReadonlyArray<string>,
+  commands: ReadonlyArray<Cmd>
+): string => {
+  const name = argv.find((a) => !a.startsWith("-"))
+  if (ValidationError.isCommandMismatch(error) && name !== undefined) return `unknown command "${name}"`
+  const own = flagsOf(Command.getUsage(find(commands, name) ?? commands[0]!))
+  const required: Array<string> = []
+  const problems: Array<string> = []
+  for (const message of plain(error.error).split(/\n+/).map(Output.oneLine).filter((m) => m !== "")) {
+    const missing = /^Expected to find option: '(.*)'$/.exec(message)
+    if (missing !== null) required.push(missing[1]!)
+    else problems.push(describeProblem(message, argv, name, own, commands))
+  }
+  if (required.length > 0) {
+    const list = required.length === 1 ? required[0]! : `${required.slice(0, -1).join(", ")} and ${required.at(-1)}`
+    const stdin = !required.includes("--stores") ? "" : required.length === 1
+      ? " (a file, or - for standard input)"
+      : " (--stores: a file, or - for standard input)"
+    problems.unshift(`${list} ${required.length === 1 ? "is" : "are"} required${stdin}`)
+  }
+  return problems.join("; ")
+}
+
+/** One problem @effect/cli reported, said as this CLI says it. */
+const describeProblem = (
+  message: string,
+  argv: ReadonlyArray<string>,
+  name: string | undefined,
+  own: ReadonlyArray<string>,
+  commands: ReadonlyArray<Cmd>
+): string => {
+  const unknown = /^Received unknown argument: '(.*)'$/.exec(message)
+  if (unknown !== null) {
+    const token = unknown[1]!
+    if (!token.startsWith("-")) return `unexpected argument "${token}"`
+    const flag = token.split("=")[0]!
+    if (own.includes(flag)) {
+      return argv.filter((a) => a.split("=")[0] === flag).length > 1 ? `${flag} was given more than once` : `${flag} needs a value`
+    }
+    const elsewhere = commands.find((c) => flagsOf(Command.getUsage(c)).includes(flag))
+    if (elsewhere !== undefined && name !== undefined) return `${flag} does not apply to ${name}`
+    return `unknown option '${flag}'`
+  }
+  const missingValue = /^Expected a value following option: '(.*)'$/.exec(message)
+  if (missingValue !== null) return `${missingValue[1]} needs a value`
+  const notNumber = /^'(.*)' is not a (integer|number)$/.exec(message)
+  if (notNumber !== null) {
+    const at = argv.findIndex((a, i) => a.endsWith(`=${notNumber[1]}`) || (a === notNumber[1] && argv[i - 1]?.startsWith("--") === true))
+    const flag = at < 0 ? "a number flag" : argv[at]!.includes("=") ? argv[at]!.split("=")[0]! : argv[at - 1]!
+    return `${flag} must be a whole number, got "${notNumber[1]}"`
+  }
+  return message
+}
+
+/** `--completions bash|zsh|fish|sh`: the script @effect/cli generates, with its bash script fixed for a name with a dash. */
+const completions = (root: Command.Command<any, any, any, any>, shell: string): Effect.Effect<string | undefined> => {
+  switch (shell) {
+    case "bash":
+    case "sh":
+      // The generated bash script names the program's state "wechatpay__stores" in one place and
+      // "wechatpay-stores" in another, so subcommands' flags would never complete.
+      return Effect.map(Command.getBashCompletions(root, NAME), (lines) =>
+        lines.join("\n").replaceAll(`cmd="${NAME}"`, `cmd="${NAME.replaceAll("-", "__")}"`).replace(
+          new RegExp(`^(\\s+)${NAME}\\)$`, "m"),
+          `$1${NAME.replaceAll("-", "__")})`
+        ))
+    case "zsh":
+      return Effect.map(Command.getZshCompletions(root, NAME), (lines) => lines.join("\n"))
+    case "fish":
+      return Effect.map(Command.getFishCompletions(root, NAME), (lines) => lines.join("\n"))
+    default:
+      return Effect.succeed(undefined)
+  }
+}
+
+/** Runs one command line; gives the exit code. */
+export const run = (
+  argv: ReadonlyArray<string>,
+  io: Io.Io,
+  commands: readonly [Cmd, ...Array<Cmd>],
+  http: Layer.Layer<HttpClient.HttpClient>,
+  summary: string
+): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const root = Command.make(NAME, {}, () => Effect.fail(new UsageError({ message: "a command is required" }))).pipe(
+      Command.withDescription(summary),
+      Command.withSubcommands(commands)
+    )
+    const shellAt = argv.findIndex((a) => a === "--completions" || a.startsWith("--completions="))
+    if (shellAt >= 0) {
+      const shell = argv[shellAt]!.includes("=") ? argv[shellAt]!.split("=")[1]! : argv[shellAt + 1] ?? ""
+      const script = yield* completions(root, shell)
+      if (script === undefined) {
+        return Io.fail(io, `--completions takes bash, zsh, fish or sh, got "${shell}"; e.g. source <(${NAME} --completions bash)`)
+      }
+      io.out.write(script + "\n")
+      return 0
+    }
+    let code = 0
+    const cli = Command.run(root, { name: NAME, version: WechatPayClient.VERSION, executable: NAME })
+    // The help's usage lines name the program, not only the command.
+    const names = new Set(commands.map(nameOf))
+    const helpEdit = (text: string) =>
+      text.replace(/^\$ ([\w-]+)/gm, (line, first: string) => names.has(first) ? `$ ${NAME} ${first}` : line).replace(/[ \t]+$/gm, "")
+    const result = yield* cli(["node", NAME, ...argv]).pipe(
+      Effect.provideService(CliContext, { io, http, setExitCode: (n) => void (code = n) }),
+      Effect.provide(NodeContext.layer),
+      Effect.provideService(CliConfig.CliConfig, CONFIG),
+      // @effect/cli prints its own error first; this one replaces it (below).
+      Effect.withConsole(consoleOf(io.out, undefined, helpEdit)),
+      Effect.either
+    )
+    if (Either.isRight(result)) return code
+    const error = result.left
+    const message = error instanceof UsageError ? error.message : usageMessage(error, argv, commands)
+    io.err.write(`${NAME}: ${message}\n${usageOf(commands, argv.find((a) => !a.startsWith("-")))}`)
+    return Io.CANNOT_RUN
+  })

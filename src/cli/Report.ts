@@ -1,0 +1,167 @@
+/**
+ * The record of a job, and never losing it: the report's `job` header, the
+ * checks before a job that the report can be written, the atomic write, and
+ * where it goes when `--report` was not given or cannot be written.
+ */
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { BulkDisassociation } from "../index.js"
+import * as Io from "./Io.js"
+
+/** What a report says about the job it records (`job`, before the lists). */
+export interface JobHeader {
+  readonly operation: "disassociate"
+  readonly productCouponId: string
+  readonly stockId: string
+  readonly brandId: string
+  /** Unique per run: tells two reports of the same stock apart. */
+  readonly id: string
+  /** ISO 8601. */
+  readonly startedAt: string
+  readonly endedAt: string
+}
+
+/** A report as the CLI writes it: the job, then the library's report unchanged. */
+export type JobReport = { readonly job: JobHeader } & BulkDisassociation.Report
+
+/** A fresh job id. */
+export const jobId = (): string => randomUUID()
+
+/** One line for a report path that cannot be written: the errno code when there is one. */
+const reportFailure = (path: string, cause: unknown): string =>
+  `cannot write the report to ${path}: ${
+    cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
+  }`
+
+/**
+ * Checks, before anything is sent, that the report can be written: finding out
+ * after a 30,000-store job that the directory does not exist loses the lists.
+ * A regular file is replaced by a rename, so its directory must be writable too.
+ */
+export const checkReportPath = (path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const stat = await Fs.stat(path).catch(() => undefined)
+      if (stat?.isDirectory() === true) throw new Error("EISDIR")
+      if (stat !== undefined) await Fs.access(path, Fs.constants.W_OK)
+      if (stat === undefined || stat.isFile()) {
+        const real = stat === undefined ? Path.resolve(path) : await Fs.realpath(path)
+        await Fs.access(Path.dirname(real), Fs.constants.W_OK)
+      }
+    },
+    catch: (cause) => reportFailure(path, cause)
+  })
+
+/** A promise whose rejection is kept as it is (an errno error). */
+const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> => Effect.tryPromise({ try: f, catch: (e) => e })
+
+/** How long opening a device or pipe given as `--report` may take (a FIFO with no reader never opens). */
+const OPEN_WAIT = "5 seconds"
+
+/**
+ * Writes the report. A regular file (or a new one) is written to a temporary
+ * file in the same directory, flushed, then renamed over the target, so a
+ * failure half-way never leaves a truncated report where a good one was. A
+ * device or pipe (`/dev/stdout`, `>(gzip > r.gz)`) cannot be renamed over and
+ * is written directly.
+ */
+export const writeReport = (path: string, text: string): Effect.Effect<void, string> =>
+  Effect.gen(function*() {
+    const stat = yield* Effect.promise(() => Fs.stat(path).catch(() => undefined))
+    if (stat !== undefined && !stat.isFile()) {
+      const handle = yield* attempt(() => Fs.open(path, "w")).pipe(
+        Effect.timeoutFail({ duration: OPEN_WAIT, onTimeout: () => new Error("nothing is reading it") })
+      )
+      return yield* attempt(() => handle.writeFile(text)).pipe(
+        Effect.ensuring(Effect.promise(() => handle.close().catch(() => undefined)))
+      )
+    }
+    // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
+    const target = stat === undefined ? Path.resolve(path) : yield* attempt(() => Fs.realpath(path))
+    const temp = Path.join(Path.dirname(target), `.${Path.basename(target)}.${process.pid}.${Date.now()}.tmp`)
+    yield* attempt(async () => {
+      const handle = await Fs.open(temp, "wx")
+      try {
+        await handle.writeFile(text)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await Fs.rename(temp, target)
+    }).pipe(Effect.tapError(() => Effect.promise(() => Fs.rm(temp, { force: true }).catch(() => undefined))))
+  }).pipe(Effect.mapError((cause) => reportFailure(path, cause)))
+
+/** A file name no other run uses: `wechatpay-stores-report-<time>-<pid>.json`. */
+export const defaultName = (now: Date = new Date()): string =>
+  `wechatpay-stores-report-${now.toISOString().replace(/[:.]/g, "-")}-${process.pid}.json`
+
+/**
+ * Writes `text` under `name` in the first of `dirs` that takes it. Gives the path,
+ * or the reason each failed.
+ */
+const writeFirst = (dirs: ReadonlyArray<string>, name: string, text: string) =>
+  Effect.gen(function*() {
+    const reasons: Array<string> = []
+    for (const dir of dirs) {
+      const path = Path.join(dir, name)
+      const written = yield* Effect.either(writeReport(path, text))
+      if (written._tag === "Right") return { path, reasons }
+      reasons.push(written.left)
+    }
+    return { path: undefined, reasons }
+  })
+
+/** Where the report went. */
+export interface Kept {
+  /** The file, or undefined when none could be written (the report was printed on stderr instead). */
+  readonly path: string | undefined
+  /** Not where `--report` asked (a fallback file, or nowhere): the exit code says something went wrong. */
+  readonly misplaced: boolean
+}
+
+/**
+ * Writes the report after a job, and never loses it. With `--report`, there (or, when
+ * that fails, to a fallback file in the working directory, else the temporary directory,
+ * which stderr names); without it, to `wechatpay-stores-report-<time>-<pid>.json` in the
+ * working directory (else the temporary directory), so an operator never has to run a job
+ * again to learn what it did. When no file can be written, the report is printed on stderr.
+ * Output that fails never ends the job; when standard output failed, stderr says where
+ * the report is, since the summary was not seen.
+ */
+export const keep = (options: {
+  readonly asked: string | undefined
+  readonly report: JobReport
+  readonly io: Io.Io
+}): Effect.Effect<Kept> =>
+  Effect.gen(function*() {
+    const { asked, io } = options
+    const text = JSON.stringify(options.report, null, 2) + "\n"
+    const outFailed = yield* Io.failureOf(io.out)
+    const cwd = Io.workingDirectory(io)
+    const name = defaultName()
+    const written = asked === undefined
+      ? yield* writeFirst([cwd], name, text)
+      : yield* Effect.map(Effect.either(writeReport(asked, text)), (r) =>
+        r._tag === "Right" ? { path: asked, reasons: [] } : { path: undefined, reasons: [r.left] })
+    if (written.path !== undefined) {
+      if (outFailed !== undefined) {
+        yield* Io.notice(io, `standard output failed (${outFailed}); the report is in ${written.path}`)
+      }
+      return { path: written.path, misplaced: false }
+    }
+    // Not where it should be: a fallback file (the working directory, when --report failed, then the temporary one).
+    const why = written.reasons.join("; ")
+    const fallback = yield* writeFirst(asked === undefined ? [Os.tmpdir()] : [cwd, Os.tmpdir()], name, text)
+    if (fallback.path !== undefined) {
+      yield* Io.notice(io, `${why}; the report was written to ${fallback.path} instead`)
+      return { path: fallback.path, misplaced: asked !== undefined }
+    }
+    // Nowhere to write it: print it rather than lose the record of what was changed.
+    yield* Io.notice(io, `${why}; nor to a fallback file (${fallback.reasons.join("; ")}); the report follows`)
+    const sink = yield* Io.workingSink(io.err, io.out)
+    sink.write(text)
+    return { path: undefined, misplaced: true }
+  })
