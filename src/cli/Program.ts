@@ -200,6 +200,19 @@ const usageMessage = (
   return problems.join("; ")
 }
 
+/** Edit distance between two short strings (for "did you mean"). */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = row
+  }
+  return previous[b.length]!
+}
+
 /** One problem @effect/cli reported, said as this CLI says it. */
 const describeProblem = (
   message: string,
@@ -218,7 +231,8 @@ const describeProblem = (
     }
     const elsewhere = commands.find((c) => flagsOf(Command.getUsage(c)).includes(flag))
     if (elsewhere !== undefined && name !== undefined) return `${flag} does not apply to ${name}`
-    return `unknown option '${flag}'`
+    const near = own.filter((f) => f.startsWith("--") && distance(f, flag) <= 2)
+    return `unknown option '${flag}'${near.length === 1 ? `; did you mean ${near[0]}?` : ""}`
   }
   const missingValue = /^Expected a value following option: '(.*)'$/.exec(message)
   if (missingValue !== null) return `${missingValue[1]} needs a value`
