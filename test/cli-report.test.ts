@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import * as Output from "../src/cli/Output.js"
 import { FakeWechatPay } from "../src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
@@ -226,7 +227,7 @@ describe("cli: progress after a stop, and while waiting", () => {
       assert.match(c.out(), /\| retries: RateLimitExceededError\s+\|\s+2 \|/)
     }), 30_000)
 
-  it.scopedLive("calls held by the client's rate limit: the bar says so (and the plain output, after 10 s, would too)", () =>
+  it.scopedLive("calls held by the client's rate limit: the bar says so", () =>
     Effect.gen(function*() {
       const { file, cli } = yield* setup()
       const stores = yield* file("stores.txt", Array.from({ length: 600 }, (_, i) => s(i)).join("\n"))
@@ -234,4 +235,39 @@ describe("cli: progress after a stop, and while waiting", () => {
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--rate", "1"], c), 0, c.err())
       assert.isTrue(c.out().split("\r").some((l) => l.includes("waiting: rate limit of 1/s")), c.out())
     }), 30_000)
+})
+
+describe("cli: plain progress while the job waits", () => {
+  it.effect("without a terminal, a line every 10 s says what the job waits on; none once it stopped", () =>
+    Effect.gen(function*() {
+      let printed = ""
+      let now = 0
+      const waiting: Output.Activity = { inFlight: 2, onWire: 0, backingOff: 1, waitingForPermit: 1, lastRetry: "429 rate limited" }
+      let activity = waiting
+      const bar = Output.progress({ isTTY: false, write: (t) => void (printed += t) }, { total: 1_000, activity: () => activity, rate: 20, now: () => now })
+      yield* bar.onProgress({ _tag: "ChunkSettled", chunk: 1, size: 200, done: 200, succeeded: 200, failed: 0, unresolved: 0, requests: 1 })
+      assert.strictEqual(printed, "progress: 20% 200/1,000 stores · 200 ok · 0 failed · 0 unresolved · 1 request · waiting: retry back-off after 429 rate limited\n")
+      printed = ""
+      for (now = 1_000; now < 10_000; now += 1_000) bar.tick()
+      assert.strictEqual(printed, "", "nothing new within 10 s")
+      now = 10_000
+      bar.tick()
+      assert.strictEqual(printed, "progress: 20% 200/1,000 stores · 200 ok · 0 failed · 0 unresolved · 1 request · waiting: retry back-off after 429 rate limited\n")
+      printed = ""
+      activity = { ...waiting, backingOff: 0 }
+      now = 20_000
+      bar.tick()
+      assert.include(printed, "· waiting: rate limit of 20/s\n")
+      printed = ""
+      activity = { ...waiting, onWire: 1 }
+      now = 30_000
+      bar.tick()
+      assert.strictEqual(printed, "", "a call on the wire is not a wait")
+      yield* bar.onProgress({ _tag: "Stopped", tag: "StoppedByCaller", code: "STOPPED", message: "stopped" })
+      activity = waiting
+      now = 40_000
+      bar.tick()
+      yield* bar.onProgress({ _tag: "ChunkSettled", chunk: 2, size: 200, done: 400, succeeded: 200, failed: 0, unresolved: 200, requests: 1 })
+      assert.strictEqual(printed, "stopping (STOPPED): no further calls are sent; calls in flight finish\n")
+    }))
 })

@@ -343,10 +343,7 @@ export const progress = (sink: Sink, options: ProgressOptions) => {
 
   /** Called on a timer: shows a wait (or its end) that no settled chunk would. */
   const tick = (): void => {
-    if (sink.isTTY) {
-      if (last !== undefined || stop !== undefined || status() !== "") draw(false)
-      return
-    }
+    if (sink.isTTY) return draw(false)
     if (stop === undefined && status().startsWith("waiting") && now() - lastLine >= 10_000) {
       lastLine = now()
       sink.write(plainLine())
