@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
  * `wechatpay-stores`: bulk disassociation from the command line, a sandbox to
- * try it against, and the `demo` that `npm start` runs.
+ * try it against, and the `demo` that `npm start` runs. The commands are in
+ * ./commands/ (listed in Commands.ts), parsed by @effect/cli (Program.ts); this
+ * file is the process around them: signals, the parent watch, the exit.
  *
- * Exit codes: 0 every unique store succeeded (demo: ran and checked out),
- * 2 the job ran but some stores failed or are unresolved, it was stopped, or
- * its report had to go to a fallback file; 1 it could not run; 130 the
- * sandbox was stopped, or a third stop signal quit without a report.
+ * Exit codes: 0 every unique store succeeded (demo: ran and checked out; also
+ * --help, --version, --completions), 2 the job ran but some stores failed or are
+ * unresolved, it was stopped, or its report could not be written where --report
+ * asked; 1 it could not run (bad flags, configuration, input); 130 the sandbox
+ * was stopped, a job was stopped while its input was read, or a third stop
+ * signal quit without a report.
  * Standard output or error failing (a closed pipe, a full disk) changes none
  * of these: the job goes on and its report is still written.
  */
