@@ -293,7 +293,7 @@ describe("a report fed back as --stores, and file errors, through the CLI (#13)"
       assert.deepStrictEqual((yield* readReport(first)).failed.map((f) => f.storeId), ["bad\u0001id"])
       const d = capture()
       assert.strictEqual(yield* cli([...job, "--stores", first, "--dry-run"], d), 0, d.err())
-      assert.include(d.out(), "dry run: 1 ids, 1 unique, 0 duplicates, 1 invalid")
+      assert.match(d.out(), /dry run: 1 ids?, 1 unique, 0 duplicates?, 1 invalid/)
       // A report whose job was stopped: its unresolved stores are sent, its succeeded ones are not.
       const stopped = yield* file("stopped.json", JSON.stringify({
         ...(yield* readReport(first)),

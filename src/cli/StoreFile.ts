@@ -1,7 +1,7 @@
 /**
  * Store ids from a file or standard input: a text file with one id a line, a
- * CSV with a `store_id` column (read by csv-parse), a JSON array of strings or
- * of `{ "store_id": … }`, or a report the CLI wrote (its `failed` and
+ * CSV with a `store_id` column, a JSON array of strings or of
+ * `{ "store_id": … }`, or a report the CLI wrote (its `failed` and
  * `unresolved` stores, or the lists selected). The format is told from the
  * first non-blank line, so standard input works the same as a file. What a
  * pass skipped or trimmed is counted ({@link Input.notes}), never dropped
@@ -26,6 +26,7 @@ import { parse, type Pull, type ReadOptions } from "./input/IdParser.js"
 import { EMPTY, type InputNotes } from "./input/Notes.js"
 
 export { MAX_ID_LENGTH, MAX_JSON_BYTES, MAX_LINE_BYTES, StoreFileError } from "./input/Bounds.js"
+export { parseCsvRecord } from "./input/Csv.js"
 export { idsFromJson } from "./input/Json.js"
 export { DEFAULT_SELECT, describe as describeNotes, EMPTY as NO_NOTES } from "./input/Notes.js"
 export type { Format, InputNotes, ReportList, ReportNotes, Tally } from "./input/Notes.js"

@@ -5,10 +5,9 @@
  * with `[` or `{`, CSV when it is a header with a `store_id` column, else one
  * id a line.
  */
-import { isUtf8 } from "node:buffer"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { MAX_ID_LENGTH, MAX_JSON_BYTES, MAX_LINE_BYTES, StoreFileError, tooLongId } from "./Bounds.js"
-import { CsvRows, headerFields } from "./Csv.js"
+import { csvStillQuoted, parseCsvRecord, rowId, tooLongRecord, UNTERMINATED } from "./Csv.js"
 import { readJson, selectNeedsReport } from "./Json.js"
 import { type InputNotes, NotesBuilder, type ReportList } from "./Notes.js"
 
@@ -24,12 +23,11 @@ export interface ReadOptions {
 type Mode =
   | { readonly _tag: "Undecided" }
   | { readonly _tag: "Text" }
-  | { readonly _tag: "Csv"; readonly rows: CsvRows }
+  | { readonly _tag: "Csv"; readonly column: number }
   | { readonly _tag: "Json" }
 
 const LF = 0x0a
 const CR = 0x0d
-const LINE_FEED = Uint8Array.of(LF)
 const NOT_UTF8 = "not valid UTF-8; convert the file to UTF-8 (from GBK, say: iconv -f GB18030 -t UTF-8 FILE > stores.txt)"
 
 /** What the first bytes say about the encoding: a UTF-8 BOM to skip, or a refusal. */
@@ -46,7 +44,6 @@ const byteOrderMark = (head: Uint8Array): number | string => {
 /**
  * Turns the input's bytes into ids, one chunk of bytes at a time. It never
  * throws: the first problem is kept in `failure`, after the ids read before it.
- * CSV lines are gathered by {@link push} and parsed by {@link flush}.
  */
 class IdParser {
   failure: StoreFileError | undefined = undefined
@@ -59,12 +56,9 @@ class IdParser {
   private lineNo = 1
   private skipLf = false // the last chunk ended in CR: a LF next is the same line break
   private mode: Mode = { _tag: "Undecided" }
-  private batch: Array<Uint8Array> = [] // CSV lines for the parser, each followed by a LF
-  private batchFirstLine = 0
-  // LF-ended CSV lines that follow each other in the current chunk, passed on as one view.
-  private run: Uint8Array | undefined = undefined
-  private runStart = 0
-  private runEnd = 0
+  private pending = "" // a CSV record whose quoted field spans lines
+  private pendingStart = 0
+  private pendingBytes = 0
   private readonly json: Array<string> = []
   private jsonBytes = 0
   private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
@@ -99,6 +93,7 @@ class IdParser {
     if (this.failure !== undefined) return
     if (this.parts.length > 0) this.line(Buffer.concat(this.parts), out)
     if (this.failure !== undefined) return
+    if (this.pending !== "") return this.fail(UNTERMINATED, this.pendingStart)
     if (this.mode._tag === "Json") {
       const read = readJson(this.source, this.json.join("\n"), this.select)
       if (read instanceof StoreFileError) this.failure = read
@@ -108,74 +103,6 @@ class IdParser {
         for (const id of read.ids) out.push(id)
       }
     }
-  }
-
-  /**
-   * Parses the CSV lines gathered so far, adding their ids to `out`; at the end
-   * of the input (`last`) or at a failure, ends the CSV parser, so the rows
-   * before it are still read. The first problem by line is kept.
-   */
-  flush(out: Array<string>, last: boolean): Effect.Effect<void> {
-    if (this.mode._tag !== "Csv") return Effect.void
-    const rows = this.mode.rows
-    const bytes = this.takeBatch()
-    // A problem in a line not yet parsed: the rows before it are all complete, and a quoted
-    // field still open there is cut short by the problem, not an unterminated field to report.
-    const broken = this.failure !== undefined
-    return Effect.gen(function*() {
-      if (bytes.length > 0) yield* rows.write(bytes, out)
-      if (last || broken) yield* rows.end(out, { quiet: broken })
-    }).pipe(Effect.map(() => {
-      // The CSV parser saw only lines before the reader's problem, so its problem comes first.
-      if (rows.failure !== undefined) this.failure = rows.failure
-    }))
-  }
-
-  /**
-   * The gathered CSV lines as one buffer (a copy: the reader reuses its own), cut
-   * before the first line that is not UTF-8, which fails.
-   */
-  private takeBatch(): Uint8Array {
-    this.closeRun()
-    const batch = this.batch
-    this.batch = []
-    if (batch.length === 0) return new Uint8Array(0)
-    const bytes = Buffer.concat(batch)
-    if (isUtf8(bytes)) return bytes
-    // Each line ends in one LF; the bad line is looked for only when there is one.
-    let start = 0
-    let line = this.batchFirstLine
-    for (;;) {
-      const end = bytes.indexOf(LF, start)
-      if (end === -1 || !isUtf8(bytes.subarray(start, end))) break
-      start = end + 1
-      line++
-    }
-    // This line is before any the reader failed on: its problem comes first.
-    this.failure = new StoreFileError({ source: this.source, line, reason: NOT_UTF8 })
-    return bytes.subarray(0, start)
-  }
-
-  /** Adds a CSV line to the batch, `bytes` (then a LF) unless it is `chunk`'s `[pos, eol]`, ended by a LF. */
-  private csvLine(bytes: Uint8Array, chunk: Uint8Array | undefined, pos: number, eol: number): void {
-    if (this.batch.length === 0 && this.run === undefined) this.batchFirstLine = this.lineNo
-    if (chunk !== undefined && chunk[eol] === LF) {
-      if (this.run !== chunk || this.runEnd !== pos) {
-        this.closeRun()
-        this.run = chunk
-        this.runStart = pos
-      }
-      this.runEnd = eol + 1
-      return
-    }
-    this.closeRun()
-    this.batch.push(bytes, LINE_FEED)
-  }
-
-  private closeRun(): void {
-    if (this.run === undefined) return
-    this.batch.push(this.run.subarray(this.runStart, this.runEnd))
-    this.run = undefined
   }
 
   private start(head: Uint8Array, out: Array<string>): void {
@@ -214,13 +141,15 @@ class IdParser {
         }
       }
       // The bound holds before any string is built: a 600 MiB line or /dev/zero ends here.
-      const bytes = this.partBytes + (end - pos)
+      const bytes = this.pendingBytes + this.partBytes + (end - pos)
       if (this.mode._tag === "Json" || this.jsonLike) {
         if (this.jsonBytes + bytes > MAX_JSON_BYTES) {
           return this.fail(`JSON input larger than ${MAX_JSON_BYTES / 1024 / 1024} MiB; give the ids one a line instead (no size limit)`)
         }
       } else if (bytes > MAX_LINE_BYTES) {
-        return this.fail(`line longer than ${MAX_LINE_BYTES / 1024} KiB: not a list of store ids (one a line, a CSV with a store_id column, or JSON)`)
+        return this.pending === ""
+          ? this.fail(`line longer than ${MAX_LINE_BYTES / 1024} KiB: not a list of store ids (one a line, a CSV with a store_id column, or JSON)`)
+          : this.fail(tooLongRecord(MAX_LINE_BYTES), this.pendingStart)
       }
       if (eol === -1) {
         // Copied: the reader reuses its buffer for the next chunk.
@@ -228,14 +157,10 @@ class IdParser {
         this.partBytes += end - pos
         return
       }
-      const whole = this.parts.length === 0
-      const line = whole ? chunk.subarray(pos, end) : Buffer.concat([...this.parts, chunk.subarray(pos, end)])
+      const line = this.parts.length === 0 ? chunk.subarray(pos, end) : Buffer.concat([...this.parts, chunk.subarray(pos, end)])
       this.parts = []
       this.partBytes = 0
-      // A CSV line is checked as UTF-8 with the rest of the batch, and decoded by the CSV parser.
-      // It may be a view of the reader's buffer: the batch is parsed before the next read.
-      if (this.mode._tag === "Csv") this.csvLine(line, whole ? chunk : undefined, pos, eol)
-      else this.line(line, out)
+      this.line(line, out)
       this.blank = true
       this.jsonLike = false
       this.lineNo++
@@ -248,7 +173,6 @@ class IdParser {
   }
 
   private line(bytes: Uint8Array, out: Array<string>): void {
-    if (this.mode._tag === "Csv") return this.csvLine(bytes, undefined, 0, 0)
     let line: string
     try {
       line = this.decoder.decode(bytes)
@@ -264,12 +188,12 @@ class IdParser {
       if (head.startsWith("[") || head.startsWith("{")) {
         this.mode = { _tag: "Json" }
       } else {
-        const header = headerFields(line)
+        const header = parseCsvRecord(line)
         const column = header?.map((h) => h.trim()).indexOf("store_id") ?? -1
         if (header !== undefined && column >= 0) {
           if (this.select !== undefined) return this.fail(selectNeedsReport("a CSV"))
           this.notes.format = "csv"
-          this.mode = { _tag: "Csv", rows: new CsvRows(this.source, column, lineNo + 1, this.notes) }
+          this.mode = { _tag: "Csv", column }
           return
         }
         if (header !== undefined && header.length > 1) {
@@ -293,6 +217,22 @@ class IdParser {
         out.push(id)
         return
       }
+      case "Csv": {
+        if (this.pending === "") this.pendingStart = lineNo
+        const text = this.pending === "" ? line : `${this.pending}\n${line}`
+        const record = this.pending !== "" && csvStillQuoted(line) ? undefined : parseCsvRecord(text)
+        if (record === undefined) {
+          // Counted with the next lines' bytes against the record bound.
+          this.pending = text
+          this.pendingBytes += bytes.length + 1
+          return
+        }
+        this.pending = ""
+        this.pendingBytes = 0
+        const refused = rowId(record, this.mode.column, this.pendingStart, this.notes, out)
+        if (refused !== undefined) this.fail(refused, this.pendingStart)
+        return
+      }
     }
   }
 }
@@ -314,19 +254,14 @@ export const parse = (
       // The ids read before a problem go first; the problem ends the stream on the next pull.
       if (parser.failure !== undefined) return Effect.fail(Option.some(parser.failure))
       if (ended) return Effect.fail(Option.none())
-      return Effect.mapError(pull, Option.some).pipe(
-        Effect.flatMap((bytes) => {
-          const out: Array<string> = []
-          if (bytes === undefined) {
-            ended = true
-            parser.end(out)
-          } else parser.push(bytes, out)
-          return Effect.as(parser.flush(out, ended), out)
-        }),
-        Effect.map((out) => {
-          if (ended && parser.failure === undefined) onEnd(parser.notes.result())
-          return Chunk.unsafeFromArray(out)
-        })
-      )
+      return Effect.map(Effect.mapError(pull, Option.some), (bytes) => {
+        const out: Array<string> = []
+        if (bytes === undefined) {
+          ended = true
+          parser.end(out)
+          if (parser.failure === undefined) onEnd(parser.notes.result())
+        } else parser.push(bytes, out)
+        return Chunk.unsafeFromArray(out)
+      })
     }))
   })
