@@ -17,15 +17,14 @@ const isSet = (name: string): Effect.Effect<boolean> =>
  * the variables a client needs are all there (their values are the library's to check).
  */
 export const problem: Effect.Effect<string | undefined> = Effect.gen(function*() {
-  const has = (name: string) => isSet(name)
   const missing: Array<string> = []
-  for (const name of [ENV.mchid, ENV.merchantSerialNo]) if (!(yield* has(name))) missing.push(name)
+  for (const name of [ENV.mchid, ENV.merchantSerialNo]) if (!(yield* isSet(name))) missing.push(name)
   for (const [inline, file] of [[ENV.privateKey, ENV.privateKeyFile], [ENV.publicKey, ENV.publicKeyFile]] as const) {
-    const [a, b] = [yield* has(inline), yield* has(file)]
+    const [a, b] = [yield* isSet(inline), yield* isSet(file)]
     if (a && b) {
       return `both ${inline} and ${file} are set: unset one of them (unset ${inline} to use the file, or ${file} to use the inline key)`
     }
-    if (inline === ENV.publicKey && !(yield* has(ENV.publicKeyId))) missing.push(ENV.publicKeyId)
+    if (inline === ENV.publicKey && !(yield* isSet(ENV.publicKeyId))) missing.push(ENV.publicKeyId)
     if (!a && !b) missing.push(`${inline} (or ${file})`)
   }
   if (missing.length === 0) return undefined

@@ -13,7 +13,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Context, Data, Effect, Either, type Layer } from "effect"
-import type * as EffectConsole from "effect/Console"
+import * as EffectConsole from "effect/Console"
 import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
 import { WechatPayClient } from "../index.js"
@@ -107,7 +107,7 @@ const consoleOf = (out: Output.Sink, err: Output.Sink | undefined, edit: (text: 
     })
   const c = new NodeConsole({ stdout: sink(out), stderr: sink(err) })
   const console: EffectConsole.Console = {
-    [Symbol.for("effect/Console") as EffectConsole.TypeId]: Symbol.for("effect/Console") as EffectConsole.TypeId,
+    [EffectConsole.TypeId]: EffectConsole.TypeId,
     assert: (condition, ...args) => Effect.sync(() => c.assert(condition, ...args)),
     clear: Effect.sync(() => c.clear()),
     count: (label) => Effect.sync(() => c.count(label)),
