@@ -63,7 +63,9 @@ export const run = (
     const bar = Output.progress(human, { total, activity: monitor.activity, rate: spec.rate })
     const startedAt = new Date()
     const result = yield* Effect.scoped(Effect.gen(function*() {
-      yield* Effect.forkScoped(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(human.isTTY ? TICK.tty : TICK.plain)))
+      const tick = human.isTTY ? TICK.tty : TICK.plain
+      // The first tick after one interval: a job that cannot start draws no bar.
+      yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
       return yield* BulkDisassociation.disassociateAll(ids, {
         productCouponId: spec.productCouponId,
         stockId: spec.stockId,

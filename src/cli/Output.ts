@@ -351,7 +351,8 @@ export const progress = (sink: Sink, options: ProgressOptions) => {
   }
 
   const finish = () => {
-    if (!sink.isTTY) return
+    // Nothing drawn (the job could not start, or had nothing to do): no bar to end.
+    if (!sink.isTTY || drawn === "") return
     draw(true)
     sink.write("\n")
   }
