@@ -309,6 +309,52 @@ describe("a report fed back as --stores, and file errors, through the CLI (#13)"
       assert.deepStrictEqual((yield* readReport(again)).succeeded, [s(5), s(6)])
     }))
 
+  it.scopedLive("--select chooses a report's lists, and the input's notes say what was taken and what left out", () =>
+    Effect.gen(function*() {
+      const { fake, dir, file, cli } = yield* setup(10)
+      const first = Path.join(dir, "first.json")
+      const stores = yield* file("stores.txt", [s(0), s(1), s(2), "bad\u0001id"].join("\n"))
+      const c1 = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", first], c1), 2, c1.err())
+      const sentBefore = fake.log.length
+      // The succeeded list, on purpose (e.g. to undo a job): three ids, and the note names what was left out.
+      const d = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--select", "succeeded", "--dry-run"], d), 0, d.err())
+      assert.match(d.out(), /dry run: 3 ids, 3 unique/)
+      assert.include(d.out(), `${first}: taken from the report: 3 succeeded (3 stores); left out: 1 failed (--select chooses the lists)`)
+      // The JSON plan carries the same notes for a script.
+      const j = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--select", "failed,unresolved", "--dry-run", "--json"], j), 0, j.err())
+      const plan = JSON.parse(j.out()).dryRun
+      assert.strictEqual(plan.input, 1)
+      assert.deepStrictEqual(plan.notes.report, { selected: ["failed", "unresolved"], lists: { succeeded: 3, failed: 1, unresolved: 0 } })
+      // A list that does not exist, or --select on input that is not a report: one line, nothing sent.
+      const bad = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--select", "failed,skipped"], bad), 1)
+      // A usage error: its line, then the command's usage.
+      assert.match(bad.err().split("\n")[0]!, /^wechatpay-stores: --select takes failed, unresolved, succeeded \(comma-separated\), got .skipped.$/)
+      const notReport = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--select", "failed"], notReport), 1)
+      assertOneLine(notReport.err(), "--select")
+      assert.strictEqual(fake.log.length, sentBefore)
+    }))
+
+  it.scopedLive("skipped and trimmed CSV rows are counted aloud before the job, not dropped silently", () =>
+    Effect.gen(function*() {
+      const { file, cli } = yield* setup(10)
+      const csv = yield* file("stores.csv", ["store_id,name", `${s(0)},a`, ",no id", `  ${s(1)}  ,b`, "", ` ,spaces`, `${s(2)},c`].join("\n"))
+      const d = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", csv, "--dry-run"], d), 0, d.err())
+      assert.match(d.out(), /dry run: 3 ids, 3 unique/)
+      assert.include(d.out(), `${csv}: 2 rows with an empty store_id skipped (first: line 3)`)
+      assert.include(d.out(), `${csv}: 1 blank row skipped (line 5)`, d.out())
+      assert.include(d.out(), `${csv}: 1 id with surrounding spaces trimmed (line 4)`)
+      // The real job prints them too (and sends the three ids).
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", csv], c), 0, c.err())
+      assert.include(c.out(), `${csv}: 2 rows with an empty store_id skipped (first: line 3)`)
+    }))
+
   it.scopedLive("a missing file, a directory and a path through a file: one line saying what happened and what to do", () =>
     Effect.gen(function*() {
       const { fake, dir, file, cli } = yield* setup(10)

@@ -129,10 +129,22 @@ export const STOPPED_READING = 130
 export const checkInput = (
   stores: string,
   io: Io.Io,
-  options: { readonly rereadable: boolean; readonly allowEmpty: boolean }
+  options: {
+    readonly rereadable: boolean
+    readonly allowEmpty: boolean
+    /** The lists to take when the input is a report (default: failed and unresolved). */
+    readonly select?: ReadonlyArray<StoreFile.ReportList> | undefined
+    /** Where the input notes go (skipped and normalised rows, the lists taken from a report). */
+    readonly notesTo?: Output.Sink | undefined
+  }
 ) =>
   Effect.gen(function*() {
-    const checked = yield* StoreFile.open(stores, io.stdin, { rereadable: options.rereadable }).pipe(
+    const opened = StoreFile.open(
+      stores,
+      io.stdin,
+      options.select === undefined ? { rereadable: options.rereadable } : { rereadable: options.rereadable, select: options.select }
+    )
+    const checked = yield* opened.pipe(
       Effect.flatMap((input) => Effect.map(BulkDisassociation.dryRun(input.ids), (plan) => ({ input, plan }))),
       Effect.either,
       Effect.raceFirst(Effect.as(io.stop ?? Effect.never, "stopped" as const))
@@ -146,5 +158,9 @@ export const checkInput = (
     if (checked.right.plan.input === 0 && !options.allowEmpty) {
       return Io.fail(io, `${checked.right.input.source}: no store ids in the input; pass --allow-empty to run an empty job anyway`)
     }
-    return checked.right
+    // Nothing skipped or normalised goes unsaid (the check read the whole input, so the notes are complete).
+    const notes = yield* checked.right.input.notes
+    const sink = options.notesTo ?? io.out
+    for (const line of StoreFile.describeNotes(notes)) sink.write(`${checked.right.input.source}: ${line}\n`)
+    return { ...checked.right, notes }
   })

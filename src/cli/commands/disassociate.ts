@@ -12,11 +12,15 @@ import * as Job from "../Job.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
 import * as Report from "../Report.js"
+import * as StoreFile from "../StoreFile.js"
 
 /** WeChat Pay's documented limit for this endpoint, requests a second. */
 export const DOCUMENTED_RATE = ProductCouponStores.DEFAULT_RATE_LIMIT.limit
 
 export const DEFAULT_CONCURRENCY = 4
+
+/** The lists of a report that `--select` may take. */
+const REPORT_LISTS: ReadonlyArray<StoreFile.ReportList> = ["failed", "unresolved", "succeeded"]
 
 export interface Args {
   readonly productCouponId: string
@@ -31,6 +35,8 @@ export interface Args {
   readonly allowEmpty?: boolean | undefined
   /** The report on stdout instead of the summary table. */
   readonly json?: boolean | undefined
+  /** The lists to take when `stores` is a report (default: failed and unresolved). */
+  readonly select?: ReadonlyArray<StoreFile.ReportList> | undefined
 }
 
 /** The job itself; exported for the tests, which pass their own transport. */
@@ -53,7 +59,12 @@ export const disassociate = (
       // Building the layer checks every variable and parses the keys; nothing is sent.
       const configured = yield* Layer.build(ProductCouponStores.layerConfig(options).pipe(Layer.provide(http))).pipe(Effect.scoped, Effect.either)
       if (configured._tag === "Left") return Io.fail(io, `configuration: ${configured.left.message}`)
-      const checked = yield* Effect.scoped(Job.checkInput(args.stores, io, { rereadable: false, allowEmpty: args.allowEmpty === true }))
+      const checked = yield* Effect.scoped(Job.checkInput(args.stores, io, {
+        rereadable: false,
+        allowEmpty: args.allowEmpty === true,
+        select: args.select,
+        notesTo: args.json === true ? io.err : io.out
+      }))
       if (typeof checked === "number") return checked
       const p = checked.plan
       const plan = {
@@ -63,7 +74,8 @@ export const disassociate = (
         invalid: p.invalid,
         calls: p.calls,
         maxStoresPerCall: BulkDisassociation.MAX_CHUNK,
-        rate: args.rate
+        rate: args.rate,
+        notes: checked.notes
       }
       if (args.json === true) {
         io.out.write(JSON.stringify({ dryRun: plan }, null, 2) + "\n")
@@ -82,7 +94,12 @@ export const disassociate = (
     // stop a job half-way with no report. The job then reads the input again: a regular file
     // from its descriptor, anything else from the spool the check wrote.
     return yield* Effect.scoped(Effect.gen(function*() {
-      const checked = yield* Job.checkInput(args.stores, io, { rereadable: true, allowEmpty: args.allowEmpty === true })
+      const checked = yield* Job.checkInput(args.stores, io, {
+        rereadable: true,
+        allowEmpty: args.allowEmpty === true,
+        select: args.select,
+        notesTo: args.json === true ? io.err : io.out
+      })
       if (typeof checked === "number") return checked
       if (checked.plan.input === 0) {
         (args.json === true ? io.err : io.out).write(`no store ids in ${checked.input.source}; nothing to send (--allow-empty)\n`)
@@ -125,7 +142,7 @@ export const command = Program.command(
     brandId: idFlag("brand-id", false).pipe(Options.withDescription("The brand the stores belong to.")),
     stores: Program.file("stores").pipe(Options.withDescription(
       "The store ids: one a line, a CSV with a store_id column, or a JSON array of ids or of {\"store_id\": …}, in UTF-8; " +
-        "- (or /dev/stdin, a FIFO, <(…)) for standard input."
+        "- (or /dev/stdin, a FIFO, <(…)) for standard input; or a report this CLI wrote (see --select)."
     )),
     report: Program.file("report").pipe(
       Options.withDescription(
@@ -147,6 +164,20 @@ export const command = Program.command(
     allowOverLimit: Options.boolean("allow-over-limit").pipe(Options.withDescription(
       `Allow --rate above the documented ${DOCUMENTED_RATE}/s (WeChat Pay answers the excess with 429, which is retried).`
     )),
+    select: Program.text("select", "LISTS").pipe(
+      Options.mapEffect((value) => {
+        const lists = value.split(",").map((list) => list.trim())
+        const bad = lists.find((list) => !(REPORT_LISTS as ReadonlyArray<string>).includes(list))
+        return bad === undefined
+          ? Effect.succeed(lists as ReadonlyArray<StoreFile.ReportList>)
+          : Effect.fail(Program.invalid(`--select takes ${REPORT_LISTS.join(", ")} (comma-separated), got "${bad}"`))
+      }),
+      Options.withDescription(
+        "When --stores is a report this CLI wrote: which of its lists to take, comma-separated. " +
+          `Default: ${StoreFile.DEFAULT_SELECT.join(",")} (the stores that still need doing).`
+      ),
+      Options.optional
+    ),
     allowEmpty: Options.boolean("allow-empty").pipe(Options.withDescription("Run (and report) a job of zero ids instead of refusing empty input.")),
     json: Options.boolean("json").pipe(Options.withDescription(
       "Print the report as JSON on standard output instead of the table (progress and the table go to stderr)."
@@ -171,7 +202,8 @@ export const command = Program.command(
         concurrency: a.concurrency,
         rate: a.rate,
         allowEmpty: a.allowEmpty,
-        json: a.json
+        json: a.json,
+        select: a.select._tag === "Some" ? a.select.value : undefined
       }, io, http)
     })
 ).pipe(Program.withHelp(
@@ -180,6 +212,7 @@ export const command = Program.command(
     "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run.",
   [
     `wechatpay-stores disassociate --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
-    `wechatpay-stores disassociate … --stores stores.txt --dry-run`
+    `wechatpay-stores disassociate … --stores stores.txt --dry-run`,
+    `wechatpay-stores disassociate … --stores last-report.json   (again, for its failed and unresolved stores)`
   ]
 ))
