@@ -10,8 +10,8 @@ import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Inspector from "node:inspector/promises"
 import * as Fs from "node:fs"
-import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../src/index.js"
-import { FakeWechatPay, ServerProtocol, TestKeys } from "../src/testing/index.js"
+import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 
 const N = Number(process.argv.find((a) => a.startsWith("--calls="))?.slice(8) ?? 20_000)
 const profile = process.argv.includes("--profile")

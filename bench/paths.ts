@@ -1,5 +1,5 @@
 /** Endpoint paths for the benchmarks, read from the endpoint declarations in src, never spelled out here. */
-import { disassociateStores } from "../src/internal/endpoints.js"
+import { disassociateStores } from "../packages/effect-wechatpay/src/internal/endpoints.js"
 
 /** The disassociate-stores path template as declared, `{product_coupon_id}` and `{stock_id}` included. */
 export const DISASSOCIATE_TEMPLATE: string = disassociateStores.path

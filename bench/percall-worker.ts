@@ -7,7 +7,7 @@
 import type { Ready } from "./sandbox-process.js"
 import { type ClientKind, makeClient } from "./clients.js"
 import { allSucceeded, timeCalls } from "./harness.js"
-import { FakeWechatPay } from "../src/testing/index.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 
 export interface RoundResult {
   readonly _tag: "round"

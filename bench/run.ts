@@ -17,9 +17,9 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as BulkDisassociation from "../src/BulkDisassociation.js"
-import * as Ids from "../src/internal/bulk/Ids.js"
-import { FakeWechatPay, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import * as BulkDisassociation from "../packages/effect-wechatpay/src/BulkDisassociation.js"
+import * as Ids from "../packages/effect-wechatpay/src/internal/bulk/Ids.js"
+import { FakeWechatPay, SandboxSettings, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { type Client, F, floor, library, makeClient, PER_CALL_KINDS, platformOnly, type Transport } from "./clients.js"
 import {
   allSucceeded,
@@ -425,16 +425,14 @@ const memory = async () => {
     if (out.status !== 0 || rss === null) throw new Error(`${label}: exit ${out.status}\n${out.stdout}\n${out.stderr}`)
     return { how: label, peakRssMB: round(Number(rss[1]) / 1024, 1), wall: wall?.[1] ?? "?", stdout: out.stdout.trim() }
   }
-  const results = [run("node --import tsx src/cli/main.ts", ["node", "--import", "tsx", "src/cli/main.ts"])]
-  // The built CLI, as users run it: compiled from the current sources into a cache directory
-  // (dist/ may be stale or in use), where node still resolves the dependencies.
-  const outDir = Path.join(root, "node_modules", ".cache", "effect-wechatpay-bench")
-  const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", outDir, "--declaration", "false"], {
-    cwd: root,
-    encoding: "utf8"
-  })
-  if (tsc.status === 0) results.push(run("node dist/cli/main.js (built from the current sources)", ["node", Path.join(outDir, "cli", "main.js")]))
-  else log(`  (could not build the CLI: ${tsc.stdout}${tsc.stderr})`)
+  const results = [run("node --import tsx packages/wechatpay-stores/src/main.ts", ["node", "--conditions=wechatpay-source", "--import", "tsx", "packages/wechatpay-stores/src/main.ts"])]
+  // The built CLI, as users run it: both workspace packages built from the current sources (the
+  // CLI's dist imports the library's dist through the workspace link).
+  const build = spawnSync("npm", ["run", "build"], { cwd: root, encoding: "utf8" })
+  if (build.status === 0) {
+    results.push(run("node packages/wechatpay-stores/dist/main.js (built from the current sources)", ["node", Path.join(root, "packages", "wechatpay-stores", "dist", "main.js")]))
+  }
+  else log(`  (could not build the CLI: ${build.stdout}${build.stderr})`)
   Fs.rmSync(dir, { recursive: true, force: true })
   return { ids: n, runs: results }
 }

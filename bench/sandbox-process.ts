@@ -6,7 +6,7 @@
  * and `clearLog` messages until killed.
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
-import { FakeWechatPay, SandboxServer, TestKeys } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 
 export interface SandboxProcessOptions {
   readonly stores: number

@@ -4,9 +4,9 @@
  * (`npx tsx bench/signer.ts`, or `npm run bench:signer`).
  */
 import { Effect, Layer } from "effect"
-import { KeyStore, MerchantConfig, Signer } from "../src/index.js"
-import * as Authorization from "../src/internal/Authorization.js"
-import { TestKeys } from "../src/testing/index.js"
+import { KeyStore, MerchantConfig, Signer } from "../packages/effect-wechatpay/src/index.js"
+import * as Authorization from "../packages/effect-wechatpay/src/internal/Authorization.js"
+import { TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { machine, median, round } from "./harness.js"
 import { disassociatePath } from "./paths.js"
 

@@ -6,10 +6,10 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
-import * as BulkDisassociation from "../src/BulkDisassociation.js"
-import * as ProductCouponStores from "../src/ProductCouponStores.js"
-import type * as RetryPolicy from "../src/internal/RetryPolicy.js"
-import { FakeWechatPay, Prng, SandboxServer, TestKeys } from "../src/testing/index.js"
+import * as BulkDisassociation from "../packages/effect-wechatpay/src/BulkDisassociation.js"
+import * as ProductCouponStores from "../packages/effect-wechatpay/src/ProductCouponStores.js"
+import type * as RetryPolicy from "../packages/effect-wechatpay/src/internal/RetryPolicy.js"
+import { FakeWechatPay, Prng, SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 
 const F = FakeWechatPay.Fixture
 

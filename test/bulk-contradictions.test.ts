@@ -3,8 +3,8 @@
 // scripted WeChat Pay, so the answers are signed and verified exactly as in production.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Logger, TestClock } from "effect"
-import { BulkDisassociation } from "../src/index.js"
-import { settleStoreLists } from "../src/internal/bulk/Settle.js"
+import { BulkDisassociation } from "../packages/effect-wechatpay/src/index.js"
+import { settleStoreLists } from "../packages/effect-wechatpay/src/internal/bulk/Settle.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const B = BulkDisassociation

@@ -5,8 +5,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
-import { FakeWechatPay, type SandboxServer, TestKeys } from "../src/testing/index.js"
+import { BulkDisassociation, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, type SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition } from "./support/Bulk.js"
 import * as Sandbox from "./support/Sandbox.js"
 

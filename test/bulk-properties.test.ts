@@ -4,11 +4,11 @@
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Deferred, Effect, FastCheck, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
-import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../src/index.js"
-import { plan } from "../src/internal/bulk/Ids.js"
-import { classify, settleFailure, settleStoreLists } from "../src/internal/bulk/Settle.js"
-import type { DisassociateStoresError } from "../src/WechatPayError.js"
-import * as E from "../src/WechatPayError.js"
+import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { plan } from "../packages/effect-wechatpay/src/internal/bulk/Ids.js"
+import { classify, settleFailure, settleStoreLists } from "../packages/effect-wechatpay/src/internal/bulk/Settle.js"
+import type { DisassociateStoresError } from "../packages/effect-wechatpay/src/WechatPayError.js"
+import * as E from "../packages/effect-wechatpay/src/WechatPayError.js"
 
 const planNow = (ids: Iterable<string>, size?: number) => Effect.runSync(plan(ids, size))
 

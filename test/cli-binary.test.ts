@@ -1,11 +1,11 @@
-// The real entry point as a child process (node --import tsx src/cli/main.ts): it runs, sets the
+// The real entry point as a child process (node --conditions=wechatpay-source --import tsx packages/wechatpay-stores/src/main.ts): it runs, sets the
 // exit code, prints one line + usage for a bad flag, and the `sandbox` command's printed settings are
 // enough for a second process to run a job against it through the WECHATPAY_* variables.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { FakeWechatPay } from "../src/testing/index.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
 /** Runs the CLI as a process to its end: its exit and everything it printed. */

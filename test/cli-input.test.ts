@@ -9,8 +9,8 @@ import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
-import * as StoreFile from "../src/cli/StoreFile.js"
-import { FakeWechatPay } from "../src/testing/index.js"
+import * as StoreFile from "../packages/wechatpay-stores/src/StoreFile.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
 const s = FakeWechatPay.storeId

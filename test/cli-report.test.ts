@@ -8,8 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import * as Output from "../src/cli/Output.js"
-import { FakeWechatPay } from "../src/testing/index.js"
+import * as Output from "../packages/wechatpay-stores/src/Output.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
 const F = FakeWechatPay.Fixture
@@ -115,7 +115,20 @@ describe("cli: failed and unresolved stores are visible, and a report is always 
       const c = capture()
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--dry-run", "--json"], c), 0, c.err())
       assert.deepStrictEqual(JSON.parse(c.out()), {
-        dryRun: { input: 3, unique: 2, duplicates: 1, invalid: [], calls: 1, maxStoresPerCall: 200, rate: 20 }
+        dryRun: {
+          input: 3,
+          unique: 2,
+          duplicates: 1,
+          invalid: [],
+          calls: 1,
+          maxStoresPerCall: 200,
+          rate: 20,
+          notes: {
+            format: "text",
+            skipped: { blank: { count: 0 }, emptyStoreId: { count: 0 } },
+            normalised: { trimmed: { count: 0 } }
+          }
+        }
       })
     }))
 })

@@ -9,8 +9,8 @@ import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Writable } from "node:stream"
-import * as Output from "../src/cli/Output.js"
-import { FakeWechatPay, SandboxSettings } from "../src/testing/index.js"
+import * as Output from "../packages/wechatpay-stores/src/Output.js"
+import { FakeWechatPay, SandboxSettings } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 import { keys } from "./support/Keys.js"
 import { closedPort } from "./support/Sandbox.js"
@@ -31,7 +31,7 @@ const setup = (stores: number, faults: FakeWechatPay.FaultOptions) =>
     return { fake, dir, cwd, ids, args: [...Cli.job, "--stores", list], env: { ...Cli.cleanEnv(), ...env } }
   })
 
-/** The CLI itself: `node --import tsx src/cli/main.ts …`. */
+/** The CLI itself: `node --conditions=wechatpay-source --import tsx packages/wechatpay-stores/src/main.ts …`. */
 const cli = (args: ReadonlyArray<string>, options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdout?: number }) =>
   Cli.spawnCli(args, options)
 
@@ -277,7 +277,7 @@ describe("wechatpay-stores under `npm run cli`: killing npm stops the job instea
         yield* waitFor(npm, npm.stdout, /^progress: /m, "the first progress line")
         // The node process running main.ts (not a shell, nor a tsx wrapper that spawns one).
         const node = descendants(npm.child.pid!).filter((p) =>
-          p.argv.some((a) => a.endsWith("src/cli/main.ts")) && Path.basename(p.argv[0]!) === "node" &&
+          p.argv.some((a) => a.endsWith("wechatpay-stores/src/main.ts")) && Path.basename(p.argv[0]!) === "node" &&
           !p.argv.some((a) => a.endsWith("/.bin/tsx") || a.endsWith("tsx/dist/cli.mjs"))
         )
         assert.strictEqual(node.length, 1, JSON.stringify(descendants(npm.child.pid!)))

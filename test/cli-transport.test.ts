@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
-import { FakeWechatPay, SandboxSettings } from "../src/testing/index.js"
+import { FakeWechatPay, SandboxSettings } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 import { keys } from "./support/Keys.js"
 

@@ -7,10 +7,10 @@ import { Effect } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { invocation } from "../src/cli/commands/sandbox.js"
-import { run } from "../src/cli/main.js"
-import { WechatPayClient } from "../src/index.js"
-import { FakeWechatPay } from "../src/testing/index.js"
+import { invocation } from "../packages/wechatpay-stores/src/commands/sandbox.js"
+import { run } from "../packages/wechatpay-stores/src/main.js"
+import { WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
 const s = FakeWechatPay.storeId
@@ -170,7 +170,7 @@ describe("cli sandbox: the banner", () => {
     }))
 
   it("the command starts with npm run cli -- only under this repository's own npm run cli", () => {
-    assert.strictEqual(invocation({ npm_lifecycle_event: "cli", npm_package_name: "effect-wechatpay" }), "npm run cli --")
+    assert.strictEqual(invocation({ npm_lifecycle_event: "cli", npm_package_name: "effect-wechatpay-workspace" }), "npm run cli --")
     assert.strictEqual(invocation({ npm_lifecycle_event: "start", npm_package_name: "my-shop" }), "npx wechatpay-stores")
     assert.strictEqual(invocation({}), "npx wechatpay-stores")
   })

@@ -1,5 +1,6 @@
-// Packaging: build with tsconfig.build.json, `npm pack`, install the tarball into an empty folder
-// offline, then import both entry points (and type-check against them) from there.
+// Packaging: build the library package (packages/effect-wechatpay) with its tsconfig.build.json,
+// `npm pack`, install the tarball into an empty folder offline, then import both entry points (and
+// type-check against them) from there. The CLI's dependencies must not come with it.
 //
 // The package is staged in a temp folder (package.json + README.md + a fresh dist/ built by the same
 // `tsc -p tsconfig.build.json` that `npm run build` runs), so this test never deletes or rewrites the
@@ -8,13 +9,16 @@
 // which is what an application that already depends on them would have.
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
+const library = join(root, "packages/effect-wechatpay")
+/** What only the CLI (packages/wechatpay-stores) needs: an application using the library never installs or loads it. */
+const CLI_ONLY = ["@effect/cli", "@effect/platform-node", "@effect/printer", "@effect/printer-ansi", "csv-parse", "wechatpay-stores"]
 const work = mkdtempSync(join(tmpdir(), "effect-wechatpay-pack-"))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
@@ -63,9 +67,9 @@ describe("npm pack", () => {
     // 1. Stage and build exactly as `npm run build` does, into the stage.
     const stage = join(work, "stage")
     mkdirSync(stage)
-    cpSync(join(root, "package.json"), join(stage, "package.json"))
-    if (existsSync(join(root, "README.md"))) cpSync(join(root, "README.md"), join(stage, "README.md"))
-    await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", join(stage, "dist")], root)
+    cpSync(join(library, "package.json"), join(stage, "package.json"))
+    cpSync(join(library, "README.md"), join(stage, "README.md"))
+    await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(library, "tsconfig.build.json"), "--outDir", join(stage, "dist")], library)
 
     // 2. Pack (scripts off: the build just ran).
     const out = join(work, "out")
@@ -87,9 +91,19 @@ describe("npm pack", () => {
 
     const installed = JSON.parse(readFileSync(join(app, "node_modules/effect-wechatpay/package.json"), "utf8"))
     assert.deepStrictEqual(Object.keys(installed.peerDependencies).sort(), ["@effect/platform", "effect"])
+    assert.deepStrictEqual(installed.dependencies ?? {}, {})
+    assert.deepStrictEqual(readdirSync(join(app, "node_modules")).filter((name) => name !== ".package-lock.json").sort(), ["@effect", "@types", "effect", "effect-wechatpay"])
+    // Nothing the library ships imports what only the CLI needs (so nothing loads it either).
+    const shippedJs = readdirSync(join(app, "node_modules/effect-wechatpay/dist"), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".js"))
+    assert.isAbove(shippedJs.length, 10)
+    for (const file of shippedJs) {
+      const text = readFileSync(join(app, "node_modules/effect-wechatpay/dist", file), "utf8")
+      for (const name of CLI_ONLY) assert.notInclude(text, `"${name}`, `${file} imports ${name}`)
+    }
     // Only the build output and docs ship: no sources, no tests, no fixtures with keys.
     const shipped = readdirSync(join(app, "node_modules/effect-wechatpay"))
-    assert.sameMembers(shipped, existsSync(join(root, "README.md")) ? ["README.md", "dist", "package.json"] : ["dist", "package.json"])
+    assert.sameMembers(shipped, ["README.md", "dist", "package.json"])
 
     // 4. Import both entry points from the installed copy and run one signed, verified call.
     writeFileSync(join(app, "smoke.mjs"), SMOKE)

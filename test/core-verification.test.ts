@@ -4,9 +4,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
 import { readFileSync } from "node:fs"
-import { KeyStore, MerchantConfig, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
-import * as Authorization from "../src/internal/Authorization.js"
-import { ServerProtocol } from "../src/testing/index.js"
+import { KeyStore, MerchantConfig, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
+import * as Authorization from "../packages/effect-wechatpay/src/internal/Authorization.js"
+import { ServerProtocol } from "../packages/effect-wechatpay/src/testing/index.js"
 import { baseOptions, keys } from "./support/Keys.js"
 import { NOW } from "./support/Time.js"
 import { type Recorded, type Reply, signed } from "./support/RecordingHttpClient.js"
@@ -56,7 +56,7 @@ describe("a verified 2xx", () => {
     }))
 
   it("the User-Agent version is the package version", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    const pkg = JSON.parse(readFileSync(new URL("../packages/effect-wechatpay/package.json", import.meta.url), "utf8"))
     assert.strictEqual(WechatPayClient.VERSION, pkg.version)
     assert.include(WechatPayClient.userAgent(), `effect-wechatpay/${pkg.version} `)
   })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
-import { WechatPayError } from "../src/index.js"
+import { WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 
 // The classes are read from the module itself, so a class added to src is covered here.
 const classes: ReadonlyArray<{ readonly name: string }> = Object.values(WechatPayError as Record<string, unknown>).filter(

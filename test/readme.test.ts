@@ -2,8 +2,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger } from "effect"
-import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../src/index.js"
-import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
+import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
 
 const F = FakeWechatPay.Fixture
 

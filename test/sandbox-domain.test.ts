@@ -2,9 +2,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted, TestClock } from "effect"
 import * as NodeCrypto from "node:crypto"
-import { KeyStore, Signer, WechatPayClient } from "../src/index.js"
-import * as Authorization from "../src/internal/Authorization.js"
-import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
+import { KeyStore, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import * as Authorization from "../packages/effect-wechatpay/src/internal/Authorization.js"
+import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 import { post } from "./support/Requests.js"
 

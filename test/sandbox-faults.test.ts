@@ -2,8 +2,8 @@
 // was applied, and the same seed gives the same sequence.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Fiber, Option, TestClock } from "effect"
-import { WechatPayClient } from "../src/index.js"
-import { FakeWechatPay, Prng } from "../src/testing/index.js"
+import { WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, Prng } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 import { post } from "./support/Requests.js"
 

@@ -5,8 +5,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as Http from "node:http"
 import { Formatter, Rsa, Wechatpay } from "wechatpay-axios-plugin"
-import { disassociateStores } from "../src/internal/endpoints.js"
-import { FakeWechatPay, SandboxServer } from "../src/testing/index.js"
+import { disassociateStores } from "../packages/effect-wechatpay/src/internal/endpoints.js"
+import { FakeWechatPay, SandboxServer } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, F, keys } from "./sandbox-support.js"
 
 const s = FakeWechatPay.storeId

@@ -2,8 +2,8 @@
 // provided to many tests, and several fakes built from one seed all start from the same world.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { KeyStore, ProductCouponStores, Signer, WechatPayClient } from "../src/index.js"
-import { FakeWechatPay, SandboxHttpClient } from "../src/testing/index.js"
+import { KeyStore, ProductCouponStores, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
 import { keys } from "./sandbox-support.js"
 
 const F = FakeWechatPay.Fixture

@@ -8,8 +8,8 @@ import * as Fs from "node:fs/promises"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { WechatPayClient } from "../src/index.js"
-import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../src/testing/index.js"
+import { WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, disassociate, F, keys } from "./sandbox-support.js"
 
 const M = FakeWechatPay.MESSAGES

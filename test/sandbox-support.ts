@@ -2,8 +2,8 @@
 // library's client over it.
 import { HttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { MerchantConfig, WechatPayClient } from "../src/index.js"
-import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
+import { MerchantConfig, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { keys } from "./support/Keys.js"
 import { disassociatePath, post } from "./support/Requests.js"
 

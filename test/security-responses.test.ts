@@ -6,8 +6,8 @@
 // as a control, that header order and name case do not matter.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
-import { ServerProtocol, TestKeys } from "../src/testing/index.js"
+import { BulkDisassociation, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { baseOptions, keys } from "./support/Keys.js"
 import { NOW } from "./support/Time.js"
 import { type Reply, signed } from "./support/RecordingHttpClient.js"

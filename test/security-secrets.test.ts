@@ -7,8 +7,8 @@
 import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted } from "effect"
-import { BulkDisassociation, ProductCouponStores } from "../src/index.js"
-import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../src/testing/index.js"
+import { BulkDisassociation, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxHttpClient, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { keys } from "./support/Keys.js"
 import * as RecordingTracer from "./support/RecordingTracer.js"
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { ProductCouponStores } from "../src/index.js"
+import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
 import { disassociatePath } from "./support/Requests.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 

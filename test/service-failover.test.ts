@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Either, Fiber, Layer, TestClock } from "effect"
-import { ProductCouponStores, WechatPayError } from "../src/index.js"
-import * as DomainFailover from "../src/internal/DomainFailover.js"
+import { ProductCouponStores, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
+import * as DomainFailover from "../packages/effect-wechatpay/src/internal/DomainFailover.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { BACKUP, PRIMARY, sampleInput } = Scripted

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Fiber, Layer, Redacted, TestClock, type Tracer } from "effect"
-import { ProductCouponStores, WechatPayClient } from "../src/index.js"
+import { ProductCouponStores, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { keys, sampleInput } = Scripted

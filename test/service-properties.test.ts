@@ -1,8 +1,8 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Either, FastCheck, Schema } from "effect"
-import { ProductCoupon, ProductCouponStores } from "../src/index.js"
-import * as Endpoint from "../src/internal/Endpoint.js"
-import * as endpoints from "../src/internal/endpoints.js"
+import { ProductCoupon, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import * as Endpoint from "../packages/effect-wechatpay/src/internal/Endpoint.js"
+import * as endpoints from "../packages/effect-wechatpay/src/internal/endpoints.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 // Characters chosen to hit every rule: path syntax, dots, percent signs, whitespace,

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Either, Fiber, Layer, TestClock } from "effect"
-import { ProductCouponStores } from "../src/index.js"
+import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, Schedule, TestClock } from "effect"
-import { ProductCouponStores, WechatPayError } from "../src/index.js"
-import * as Endpoint from "../src/internal/Endpoint.js"
-import * as endpoints from "../src/internal/endpoints.js"
-import * as RetryPolicy from "../src/internal/RetryPolicy.js"
+import { ProductCouponStores, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
+import * as Endpoint from "../packages/effect-wechatpay/src/internal/Endpoint.js"
+import * as endpoints from "../packages/effect-wechatpay/src/internal/endpoints.js"
+import * as RetryPolicy from "../packages/effect-wechatpay/src/internal/RetryPolicy.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted

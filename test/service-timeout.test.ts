@@ -5,7 +5,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer } from "effect"
-import { ProductCouponStores } from "../src/index.js"
+import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 /** A transport that never answers, and records when an attempt starts and is interrupted. */

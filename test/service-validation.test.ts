@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { ProductCouponStores } from "../src/index.js"
-import * as Endpoint from "../src/internal/Endpoint.js"
-import * as endpoints from "../src/internal/endpoints.js"
+import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import * as Endpoint from "../packages/effect-wechatpay/src/internal/Endpoint.js"
+import * as endpoints from "../packages/effect-wechatpay/src/internal/endpoints.js"
 import * as Scripted from "./support/ScriptedWechatPay.js"
 
 const { sampleInput } = Scripted

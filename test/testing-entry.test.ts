@@ -5,8 +5,8 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, Fiber, Option, TestClock, TestServices } from "effect"
 import * as Fs from "node:fs"
-import { ProductCouponStores } from "../src/index.js"
-import { FakeWechatPay, SandboxServer, SandboxStores, TestKeys } from "../src/testing/index.js"
+import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxServer, SandboxStores, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 
 // README example: begin
 const F = FakeWechatPay.Fixture
@@ -228,8 +228,8 @@ describe("README: Testing without WeChat Pay", () => {
   const examples = [...source.matchAll(/\/\/ README example: begin\n([\s\S]*?)\/\/ README example: end/g)].map((m) => m[1]!)
   const IMPORT = /^import (?:type )?\{ ([^}]+) \} from "([^"]+)"\n/gm
   const modulePath: Record<string, string> = {
-    "effect-wechatpay": "../src/index.js",
-    "effect-wechatpay/testing": "../src/testing/index.js"
+    "effect-wechatpay": "../packages/effect-wechatpay/src/index.js",
+    "effect-wechatpay/testing": "../packages/effect-wechatpay/src/testing/index.js"
   }
   const importsOf = (code: string) =>
     [...code.matchAll(IMPORT)].flatMap((m) => m[1]!.split(",").map((name) => [name.trim(), m[2]!] as const))

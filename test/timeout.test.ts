@@ -2,7 +2,7 @@
 // so a TestClock drives exactly the code production runs.
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, TestClock } from "effect"
-import * as Timeout from "../src/internal/Timeout.js"
+import * as Timeout from "../packages/effect-wechatpay/src/internal/Timeout.js"
 
 const timedOut = "timed out" as const
 

@@ -1,6 +1,6 @@
 // Checks on a bulk job's report that hold whatever happened to the job.
 import { assert } from "@effect/vitest"
-import type { BulkDisassociation } from "../../src/index.js"
+import type { BulkDisassociation } from "../../packages/effect-wechatpay/src/index.js"
 
 /** Every unique id of `ids` exactly once across the three lists, and the summary's counts agree. */
 export const assertPartition = (report: BulkDisassociation.Report, ids: ReadonlyArray<string>) => {

@@ -1,6 +1,6 @@
 // The CLI's test set-up: a loopback sandbox with its WECHATPAY_* settings written to a temporary
 // directory; the CLI run in-process (`run(argv, io)`, output captured) or as a real process
-// (`node --import tsx src/cli/main.ts`, output collected, killed when the scope closes); and the
+// (`node --conditions=wechatpay-source --import tsx packages/wechatpay-stores/src/main.ts`, output collected, killed when the scope closes); and the
 // report it writes.
 import { assert } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect } from "effect"
@@ -11,14 +11,14 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import * as Url from "node:url"
-import type * as CliIo from "../../src/cli/Io.js"
-import { run } from "../../src/cli/main.js"
-import { type FakeWechatPay, SandboxSettings } from "../../src/testing/index.js"
+import type * as CliIo from "../../packages/wechatpay-stores/src/Io.js"
+import { run } from "../../packages/wechatpay-stores/src/main.js"
+import { type FakeWechatPay, SandboxSettings } from "../../packages/effect-wechatpay/src/testing/index.js"
 import { keys } from "./Keys.js"
 import * as Sandbox from "./Sandbox.js"
 
 export const ROOT = Path.resolve(import.meta.dirname, "../..")
-export const MAIN = Path.join(ROOT, "src/cli/main.ts")
+export const MAIN = Path.join(ROOT, "packages/wechatpay-stores/src/main.ts")
 /** tsx named by URL, so a child started in another working directory still finds it. */
 export const TSX = Url.pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
@@ -191,9 +191,9 @@ export const spawn = (command: string, args: ReadonlyArray<string>, options: Spa
   })
 
 /** The node arguments that run the CLI with `args`: `--import tsx src/cli/main.ts …`. */
-export const nodeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => ["--import", TSX, MAIN, ...args]
+export const nodeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => ["--conditions=wechatpay-source", "--import", TSX, MAIN, ...args]
 
-/** The CLI itself as a process: `node --import tsx src/cli/main.ts …`. */
+/** The CLI itself as a process: `node --conditions=wechatpay-source --import tsx packages/wechatpay-stores/src/main.ts …`. */
 export const spawnCli = (args: ReadonlyArray<string>, options: SpawnOptions) => spawn(process.execPath, nodeArgs(args), options)
 
 /** Waits for the exit, failing the test when it takes longer than `seconds`. */

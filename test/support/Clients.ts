@@ -1,6 +1,6 @@
 // The client (WechatPayClient, and its services when a test needs them) over the recording fake.
 import { Layer } from "effect"
-import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../../src/index.js"
+import { KeyStore, MerchantConfig, Signer, WechatPayClient } from "../../packages/effect-wechatpay/src/index.js"
 import { baseOptions } from "./Keys.js"
 import * as RecordingHttpClient from "./RecordingHttpClient.js"
 

@@ -1,8 +1,8 @@
 // The throw-away keys of the tests: one merchant key pair and one WeChat Pay key pair,
 // generated once per test file (RSA key generation is the slow part).
 import { Effect } from "effect"
-import type { MerchantConfig } from "../../src/index.js"
-import { TestKeys } from "../../src/testing/index.js"
+import type { MerchantConfig } from "../../packages/effect-wechatpay/src/index.js"
+import { TestKeys } from "../../packages/effect-wechatpay/src/testing/index.js"
 import { BACKUP, PRIMARY } from "./Requests.js"
 
 export const keys: TestKeys.TestKeys = Effect.runSync(TestKeys.generate())

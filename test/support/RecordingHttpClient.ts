@@ -5,7 +5,7 @@
 // over the exact target and body, clock window) and refused as the server would.
 import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Clock, Effect, Layer } from "effect"
-import { ServerProtocol, type TestKeys } from "../../src/testing/index.js"
+import { ServerProtocol, type TestKeys } from "../../packages/effect-wechatpay/src/testing/index.js"
 import { keys as defaultKeys } from "./Keys.js"
 import { NOW } from "./Time.js"
 

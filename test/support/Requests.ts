@@ -2,8 +2,8 @@
 // paths come from the endpoint declarations in src, never spelled out here.
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Either } from "effect"
-import * as Endpoint from "../../src/internal/Endpoint.js"
-import * as endpoints from "../../src/internal/endpoints.js"
+import * as Endpoint from "../../packages/effect-wechatpay/src/internal/Endpoint.js"
+import * as endpoints from "../../packages/effect-wechatpay/src/internal/endpoints.js"
 
 /** The production domains (MerchantConfig's default base URL and the documented backup). */
 export const PRIMARY = "https://api.mch.weixin.qq.com"

@@ -4,8 +4,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as Net from "node:net"
-import { type MerchantConfig, ProductCouponStores } from "../../src/index.js"
-import { FakeWechatPay, SandboxServer, TestKeys } from "../../src/testing/index.js"
+import { type MerchantConfig, ProductCouponStores } from "../../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxServer, TestKeys } from "../../packages/effect-wechatpay/src/testing/index.js"
 import { keys } from "./Keys.js"
 
 export { keys }

@@ -2,7 +2,7 @@
 // protocol check on, answers signed at arrival time, and the service layer over it.
 import type { HttpClient } from "@effect/platform"
 import { Layer } from "effect"
-import { ProductCouponStores } from "../../src/index.js"
+import { ProductCouponStores } from "../../packages/effect-wechatpay/src/index.js"
 import { failoverOptions, keys } from "./Keys.js"
 import * as RecordingHttpClient from "./RecordingHttpClient.js"
 import { BACKUP, PRIMARY, sampleInput as sample } from "./Requests.js"

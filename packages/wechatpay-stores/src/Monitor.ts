@@ -9,7 +9,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, FiberRef, Layer } from "effect"
-import { ProductCouponStores } from "../index.js"
+import { ProductCouponStores } from "effect-wechatpay"
 import type * as Output from "./Output.js"
 
 /** The call an attempt belongs to (0: not made through a monitored service). */

@@ -2,7 +2,7 @@
  * What a stopped job's reason means and what to do about it, in English: WeChat
  * Pay's own message (often Chinese) is printed as it came, and this follows it.
  */
-import type { BulkDisassociation } from "../index.js"
+import type { BulkDisassociation } from "effect-wechatpay"
 
 /** The ids the job was run with, named in the advice. */
 export interface JobIds {

@@ -6,7 +6,7 @@ import * as Options from "@effect/cli/Options"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "../../testing/index.js"
+import { FakeWechatPay, SandboxServer, SandboxSettings, TestKeys } from "effect-wechatpay/testing"
 import * as Io from "../Io.js"
 import * as Program from "../Program.js"
 
@@ -36,7 +36,7 @@ export const parseFaults = (text: string | undefined): FaultRates | Program.Usag
  * that installed the package, or a global install).
  */
 export const invocation = (env: Readonly<Record<string, string | undefined>>): string =>
-  env["npm_lifecycle_event"] === "cli" && env["npm_package_name"] === "effect-wechatpay" ? "npm run cli --" : "npx wechatpay-stores"
+  env["npm_lifecycle_event"] === "cli" && env["npm_package_name"] === "effect-wechatpay-workspace" ? "npm run cli --" : "npx wechatpay-stores"
 
 /** "rateLimit 20%, systemError 5%", or a line saying there are none and how to add some. */
 export const describeFaults = (faults: FaultRates, seed: number): string => {

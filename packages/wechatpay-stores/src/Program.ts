@@ -16,7 +16,7 @@ import { Context, Data, Effect, Either, type Layer } from "effect"
 import * as EffectConsole from "effect/Console"
 import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
-import { WechatPayClient } from "../index.js"
+import { WechatPayClient } from "effect-wechatpay"
 import * as Io from "./Io.js"
 import * as Output from "./Output.js"
 

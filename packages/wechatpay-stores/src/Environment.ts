@@ -4,7 +4,7 @@
  * given both inline and as a file is refused instead of one silently winning.
  */
 import { Config, Effect, Option } from "effect"
-import { MerchantConfig } from "../index.js"
+import { MerchantConfig } from "effect-wechatpay"
 
 const ENV = MerchantConfig.ENV
 

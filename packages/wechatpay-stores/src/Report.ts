@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type { BulkDisassociation } from "../index.js"
+import type { BulkDisassociation } from "effect-wechatpay"
 import * as Io from "./Io.js"
 
 /** What a report says about the job it records (`job`, before the lists). */

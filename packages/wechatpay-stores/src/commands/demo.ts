@@ -5,8 +5,8 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, Layer } from "effect"
-import { ProductCouponStores } from "../../index.js"
-import { FakeWechatPay, SandboxServer, TestKeys } from "../../testing/index.js"
+import { ProductCouponStores } from "effect-wechatpay"
+import { FakeWechatPay, SandboxServer, TestKeys } from "effect-wechatpay/testing"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as Output from "../Output.js"

@@ -4,7 +4,7 @@
  * table and the first failed and unresolved stores.
  */
 import { Effect } from "effect"
-import type { BulkDisassociation } from "../index.js"
+import type { BulkDisassociation } from "effect-wechatpay"
 
 /** Where output goes; the tests pass their own. */
 export interface Sink {

@@ -5,7 +5,7 @@
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, Layer } from "effect"
-import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../../index.js"
+import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "effect-wechatpay"
 import * as Environment from "../Environment.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"

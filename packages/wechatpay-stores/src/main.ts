@@ -91,8 +91,8 @@ const exitWhenFlushed = (io: Io.Io, code: number): void => {
 }
 
 // Run only when executed, not when imported by the tests.
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli/main.ts") === true ||
-  process.argv[1]?.endsWith("/cli/main.js") === true || process.argv[1]?.endsWith("wechatpay-stores") === true
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/wechatpay-stores/src/main.ts") === true ||
+  process.argv[1]?.endsWith("/wechatpay-stores/dist/main.js") === true || process.argv[1]?.endsWith("wechatpay-stores") === true
 if (isMain) {
   // The first stop signal (Ctrl-C, SIGTERM, SIGHUP, or the parent exiting) asks for a graceful stop:
   // a job sends nothing more, lets the calls in flight finish and still writes its summary and report.

@@ -5,7 +5,7 @@
  * and a report that is always written somewhere and named.
  */
 import { Effect, type Layer, Schedule } from "effect"
-import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "../index.js"
+import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "effect-wechatpay"
 import * as Explain from "./Explain.js"
 import * as Io from "./Io.js"
 import * as Monitor from "./Monitor.js"
