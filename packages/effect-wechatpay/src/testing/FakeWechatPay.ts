@@ -1,35 +1,74 @@
 /**
  * The simulated WeChat Pay behind both sandbox forms (`SandboxHttpClient` in
  * memory, `SandboxServer` over loopback HTTP): product-coupon state, the rules
- * of "批次取消关联门店" and seeded fault injection. One implementation of the
- * rules; the forms only move bytes.
+ * of the store family and seeded fault injection. One implementation of the
+ * rules over one state; the forms only move bytes. The endpoints (partner mode,
+ * see {@link OPERATIONS} and {@link ROUTES}):
+ * - 批次取消关联门店 `POST …/stocks/{stock_id}/disassociate-stores`
+ * - 批次关联门店 `POST …/stocks/{stock_id}/associate-stores`
+ * - 查询批次关联门店列表 `GET …/stocks/{stock_id}/associated-stores?brand_id&page_size&page_token`
+ * - 查询商品券指定批次 `GET …/stocks/{stock_id}?brand_id`
+ * - 批次组关联门店 / 批次组取消关联门店 `POST …/stock-bundles/{stock_bundle_id}/associate-stores`, `…/disassociate-stores`
+ *
+ * Every request, whatever it addresses, is authenticated the same way: the
+ * signature covers the request-target exactly as received, query included
+ * (see `ServerProtocol.checkRequest`), and counts against the one rate limit.
  *
  * Where the documentation is silent, this fake decides (and the tests pin it):
  * - A store of the brand that is not (or no longer) associated with the stock
  *   lands in `success_store_list`: the call's goal, "not associated", holds, and
  *   a retry of a call whose answer was lost must not turn successes into
  *   failures. `notAssociated: "failed"` makes it a failure instead
- *   (`INVALID_REQUEST` / {@link MESSAGES.storeNotAssociated}).
- * - A stock of a `PROGRESSIVE_BUNDLE` coupon is refused with 400
- *   `INVALID_REQUEST` ({@link MESSAGES.progressiveBundle}); the protocol notes
- *   say such stocks must use the stock-bundle variant.
+ *   (`INVALID_REQUEST` / {@link MESSAGES.storeNotAssociated}). Likewise a store
+ *   already associated is a success of 批次关联门店; `alreadyAssociated: "failed"`
+ *   makes it a failure ({@link MESSAGES.storeAlreadyAssociated}).
+ * - A stock of a `PROGRESSIVE_BUNDLE` coupon is refused by the stock-level store
+ *   calls with 400 `INVALID_REQUEST` ({@link MESSAGES.progressiveBundle}); the
+ *   protocol notes say such stocks must use the stock-bundle variant. The
+ *   listing and the stock query serve them.
  * - More than 200 entries in `store_list` is counted before de-duplication; an
  *   empty `store_list` is a `PARAM_ERROR` too.
  * - Checks run in this order: Accept/User-Agent (400), signature (401), rate
- *   limit (429), route (404), body (400 PARAM_ERROR), brand authorization (403),
- *   product coupon (404, also when it belongs to another brand), stock (404),
- *   usage mode (400), expiry (400), store scope (400), then the stores.
- * - Only authenticated requests count against the rate limit (one sliding
- *   one-second window for the whole sandbox).
- * - A stock is expired when marked so or when the sandbox clock has reached
- *   its `availableEndMillis`.
+ *   limit (429), route (404), path, body or query (400 PARAM_ERROR), brand
+ *   authorization (403), product coupon (404, also when it belongs to another
+ *   brand), stock or bundle (404), usage mode (400), expiry (400), deactivation
+ *   (400, association only), store scope (400), then the stores.
+ * - Only authenticated requests count against the rate limit: one sliding
+ *   one-second window for the whole sandbox, shared by every endpoint (the
+ *   documented 20/s is per service provider, not per endpoint).
+ * - A stock is expired when marked so, when its state is `STOPPED` ("已到达结束
+ *   时间"), or when the sandbox clock has reached its `availableEndMillis`. The
+ *   fake never changes a stock's state by itself.
+ * - Association, disassociation and the listing refuse an expired stock and a
+ *   stock whose `store_scope` is not `SPECIFIC` (the pages' preconditions);
+ *   association also refuses a `DEACTIVATED` stock ("批次未失效或过期").
+ *   Disassociation and the listing of a `DEACTIVATED` stock are allowed (no
+ *   page says otherwise). The associate, list and bundle pages' error tables
+ *   were not found: the fake answers with the disassociate table's codes, in
+ *   its own wording ({@link MESSAGES}).
+ * - A bundle call checks every stock of the bundle first; if any is refused,
+ *   nothing changes. Then it applies to every stock: a store succeeds when it
+ *   is the brand's (with `notAssociated`/`alreadyAssociated: "failed"`, when it
+ *   changed with at least one stock).
+ * - The listing pages in the sorted order of store ids, and `next_page_token`
+ *   names the last store id returned: a full walk returns every store
+ *   associated from its start to its end exactly once, even while other calls
+ *   change the stock between pages; a store added or removed during the walk
+ *   appears once or not at all, never twice. `total_count` is the count at the
+ *   time of each page. The last page has no `next_page_token`
+ *   (`lastPageToken: "empty"` sends `""`). A token is bound to its stock.
+ * - The stock query reports the seed's `state` and times as RFC 3339 strings in
+ *   `+08:00`; a PROGRESSIVE_BUNDLE coupon's stock has its available period under
+ *   `progressive_bundle_usage_rule` (not `single_usage_rule`) and its bundle in
+ *   `stock_bundle_info`, as in the official samples' model.
  * - Empty `success_store_list` / `failed_store_list` are left out (both are
  *   optional in the documentation); `emptyLists: "include"` sends `[]`.
  *
  * The parts, one concern each, under `fake/`: `State` (the seed and the
- * in-memory world), `Rules` (what a request does and answers), `Faults` (which
- * request gets which fault) and `Wire` (authentication, the signed answer
- * bytes and headers, the request log). This module wires them together.
+ * in-memory world), `Routes` (which endpoint a request addresses), `Rules`
+ * (what a request does and answers), `Faults` (which request gets which fault)
+ * and `Wire` (authentication, the signed answer bytes and headers, the request
+ * log). This module wires them together.
  *
  * @since 0.1.0
  */
@@ -40,17 +79,39 @@ import * as State from "./fake/State.js"
 import * as Wire from "./fake/Wire.js"
 import * as TestKeys from "./TestKeys.js"
 
-export { Fixture, generate, otherBrandStoreId, storeId } from "./fake/State.js"
+export {
+  DEFAULT_AVAILABLE_BEGIN_MILLIS,
+  DEFAULT_AVAILABLE_END_MILLIS,
+  DEFAULT_DEACTIVATE_MILLIS,
+  DEFAULT_EXPIRED_END_MILLIS,
+  Fixture,
+  generate,
+  otherBrandStoreId,
+  storeId
+} from "./fake/State.js"
 export type {
   BrandSeed,
   GenerateOptions,
   ProductCouponSeed,
   Seed,
   StockSeed,
+  StockState,
   StoreScope,
   UsageMode
 } from "./fake/State.js"
-export { ENDPOINT_PATH, MAX_STORES_PER_CALL, MESSAGES } from "./fake/Rules.js"
+export {
+  decodePageToken,
+  DEFAULT_PAGE_SIZE,
+  encodePageToken,
+  ENDPOINT_PATH,
+  MAX_PAGE_SIZE,
+  MAX_STORES_PER_CALL,
+  MESSAGES,
+  rfc3339
+} from "./fake/Rules.js"
+export type { StockChange } from "./fake/Rules.js"
+export { OPERATIONS, ROUTES } from "./fake/Routes.js"
+export type { Operation } from "./fake/Routes.js"
 export { FAULTS, PROCESSED_BEFORE_FAULT } from "./fake/Faults.js"
 export type { Fault, FaultOptions } from "./fake/Faults.js"
 export { flipFirstByte } from "./fake/Wire.js"
@@ -74,6 +135,10 @@ export interface Service {
   readonly isAssociated: (stockId: string, storeId: string) => boolean
   /** How many stores `stockId` has (0 for an unknown stock). */
   readonly associatedCount: (stockId: string) => number
+  /** The stores of `stockId` right now, in the listing's order (a copy; empty for an unknown stock). */
+  readonly associatedStores: (stockId: string) => ReadonlyArray<string>
+  /** The stocks of the stock bundle `stockBundleId`, in seed order (empty for an unknown bundle). */
+  readonly bundleStockIds: (stockBundleId: string) => ReadonlyArray<string>
   /** Everything received so far, oldest first (a live, read-only view). */
   readonly log: ReadonlyArray<Wire.LogEntry>
   readonly clearLog: Effect.Effect<void>
@@ -118,6 +183,8 @@ export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys">
     handle,
     isAssociated: (stockId, storeId) => State.isAssociated(state, stockId, storeId),
     associatedCount: (stockId) => State.associatedCount(state, stockId),
+    associatedStores: (stockId) => State.associatedStores(state, stockId),
+    bundleStockIds: (stockBundleId) => State.bundleStockIds(state, stockBundleId),
     log: log.entries,
     clearLog: Effect.sync(log.clear),
     setFaults: (faults) => Effect.sync(() => plan.replace(faults)),

@@ -65,6 +65,20 @@ const bodyText = (
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "")
 
+/**
+ * The request-target a transport puts on the wire for `url`: the path and the
+ * query exactly as the URL serializes them (a `fetch` sends the same), with a
+ * `?` kept even when the query after it is empty (`url.search` drops it), and
+ * never the fragment. This is what the fake checks the signature against, as
+ * `SandboxServer` checks the raw target of the request line.
+ */
+export const requestTarget = (url: URL): string => {
+  if (url.search !== "") return url.pathname + url.search
+  const href = url.href
+  const hash = href.indexOf("#")
+  return (hash < 0 ? href : href.slice(0, hash)).endsWith("?") ? `${url.pathname}?` : url.pathname
+}
+
 /** An `HttpClient` answering from `fake`. */
 export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient => {
   const primary = trimSlash(options.baseUrl ?? MerchantConfig.DEFAULT_BASE_URL)
@@ -80,7 +94,7 @@ export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient =
       }
       const text = yield* bodyText(request)
       const outcome = fake.handle(
-        { endpoint, method: request.method, target: url.pathname + url.search, headers: request.headers, bodyText: text },
+        { endpoint, method: request.method, target: requestTarget(url), headers: request.headers, bodyText: text },
         yield* Clock.currentTimeMillis
       )
       if (outcome.delayMillis > 0) yield* Effect.sleep(Duration.millis(outcome.delayMillis))

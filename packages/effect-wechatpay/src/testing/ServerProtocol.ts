@@ -20,7 +20,7 @@ export interface Rejection {
 /** The request as it arrived on the wire. */
 export interface IncomingRequest {
   readonly method: string
-  /** Path and query exactly as received. */
+  /** Path and query exactly as received (for a GET, the query string is part of what is signed). */
   readonly target: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly bodyText: string
@@ -56,8 +56,12 @@ export const checkRequest = (
   if (!(Math.abs(nowSeconds - ts) <= REQUEST_CLOCK_WINDOW_SECONDS)) {
     return { status: 401, code: "SIGN_ERROR", message: "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟" }
   }
-  // The client's own builder, so a fault in it would pass every sandbox test; the
-  // wechatpay-axios-plugin interop test (test/sandbox-peer.test.ts) is what catches it.
+  // The fake's request check lives here: it rebuilds the sign string over the target exactly
+  // as received (path, and for a GET the `?` and query string as sent, never re-encoded or
+  // re-ordered) with the client's own builder, Authorization.requestMessage. So a fault in that
+  // builder would pass every sandbox test: the guards are the official vectors
+  // (test/vectors.test.ts) and the wechatpay-axios-plugin interop tests, a POST
+  // (test/sandbox-peer.test.ts) and a signed GET with a query string (test/sandbox-family-peer.test.ts).
   const message = Authorization.requestMessage(
     request.method,
     request.target,
@@ -86,10 +90,11 @@ export const signResponse = (
 ): Record<string, string> => {
   const bytes = typeof body === "string" ? Buffer.from(body) : body
   const timestamp = String(nowSeconds)
-  // Because the fakes sign with the same Authorization module the client verifies
-  // with, a broken sign string would pass every sandbox test. The guards are the
-  // official vectors (test/vectors.test.ts) and the wechatpay-axios-plugin interop
-  // test (test/sandbox-peer.test.ts).
+  // The fake's response signing lives here. Because the fakes sign with the same
+  // Authorization module the client verifies with, a broken sign string would pass
+  // every sandbox test. The guards are the official vectors (test/vectors.test.ts)
+  // and the wechatpay-axios-plugin interop tests, whose own verifier checks these
+  // answers (test/sandbox-peer.test.ts, test/sandbox-family-peer.test.ts).
   const signature = NodeCrypto.sign(
     "sha256",
     Authorization.responseMessage(timestamp, nonce, bytes),

@@ -9,7 +9,8 @@ import * as Authorization from "../../internal/Authorization.js"
 import * as ServerProtocol from "../ServerProtocol.js"
 import type { TestKeys } from "../TestKeys.js"
 import type { Fault } from "./Faults.js"
-import { errorBody, fail, MESSAGES, type Verdict } from "./Rules.js"
+import * as Routes from "./Routes.js"
+import { errorBody, fail, MESSAGES, type StockChange, type Verdict } from "./Rules.js"
 
 /** Which listener or base URL a request arrived on. */
 export type Endpoint = "primary" | "backup"
@@ -179,10 +180,20 @@ export interface LogEntry {
   /** The error `code` of the answer the rules produced (before any fault damaged it). */
   readonly code: string | undefined
   readonly message: string | undefined
+  /** The endpoint the request's method and path address (whatever happened to it); `undefined` for an unknown one. */
+  readonly operation: Routes.Operation | undefined
   readonly productCouponId: string | undefined
+  /** The stock of a stock-level call (`undefined` for a bundle call). */
   readonly stockId: string | undefined
-  /** Stores whose association with the stock really ended in this request. */
+  /** The bundle of a stock-bundle call. */
+  readonly stockBundleId: string | undefined
+  /**
+   * Stores whose association really changed in this request: ended (disassociate
+   * calls) or began (associate calls), with the stock or with any stock of the bundle.
+   */
   readonly changedStores: ReadonlyArray<string>
+  /** The same, stock by stock: one entry per stock a processed store call applied to (empty otherwise). */
+  readonly changes: ReadonlyArray<StockChange>
 }
 
 /** A request the log has numbered, waiting for what was done with it. */
@@ -227,9 +238,12 @@ export const makeLog = (): RequestLog => {
           status: outcome._tag === "Respond" ? outcome.status : undefined,
           code: verdict?.code,
           message: verdict?.message,
+          operation: Routes.match(request.method, request.target)?.operation,
           productCouponId: verdict?.productCouponId,
           stockId: verdict?.stockId,
-          changedStores: verdict?.changedStores ?? []
+          stockBundleId: verdict?.stockBundleId,
+          changedStores: verdict?.changedStores ?? [],
+          changes: verdict?.changes ?? []
         })
       }
     }
