@@ -45,6 +45,27 @@ it.effect("production back-off: the retry waits until the test moves the clock",
 // README example: end
 
 // README example: begin
+it.effect("the listing follows its cursor to the end, even while stores change between pages", () =>
+  Effect.gen(function*() {
+    const stores = yield* ProductCouponStores.ProductCouponStores
+    const fake = yield* FakeWechatPay.FakeWechatPay
+    const stock = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId }
+    const seen: Array<string> = []
+    let pageToken: string | undefined
+    do {
+      const page = yield* stores.listAssociatedStores({ ...stock, pageSize: 30, pageToken })
+      seen.push(...page.storeList.map((s) => s.storeId))
+      pageToken = page.nextPageToken
+      // Another caller adds a store between two pages: it appears once or not at all, never twice.
+      yield* stores.associateStores({ ...stock, storeList: [{ storeId: FakeWechatPay.storeId(99) }] })
+    } while (pageToken !== undefined)
+    assert.strictEqual(new Set(seen).size, seen.length)
+    assert.includeMembers(seen, Array.from({ length: 80 }, (_, i) => FakeWechatPay.storeId(i)))
+    assert.deepStrictEqual(fake.associatedStores(F.stockId).length, 81)
+  }).pipe(Effect.provide(SandboxStores.layer({ seed: FakeWechatPay.generate({ stores: 100, associated: 80 }) }))))
+// README example: end
+
+// README example: begin
 it.effect("5xx answers are retried too; setFaults scripts the next requests", () =>
   Effect.gen(function*() {
     const fake = yield* FakeWechatPay.FakeWechatPay
@@ -236,7 +257,7 @@ describe("README: Testing without WeChat Pay", () => {
 
   it("the section's code blocks are this file's README examples, byte for byte (imports aside)", () => {
     assert.isAbove(start, -1, "the section exists")
-    assert.strictEqual(examples.length, 4)
+    assert.strictEqual(examples.length, 5)
     assert.strictEqual(blocks.length, examples.length)
     blocks.forEach((block, i) => {
       assert.strictEqual(block.replace(IMPORT, "").replace(/^\n+/, ""), examples[i], `code block ${i + 1}`)
