@@ -200,7 +200,7 @@ describe("a declaration the library does not ship runs on the same core", () => 
     query: { note: "note" },
     request: Ping,
     response: Pong,
-    rateLimit: { limit: 5, interval: Duration.seconds(1) },
+    quota: { name: "test/ping", limit: 5, interval: Duration.seconds(1) },
     errors: Endpoint.errors(
       { status: 429, code: "RATELIMIT_EXCEEDED", make: (p: WechatPayError.ApiErrorProps) => new WechatPayError.RateLimitExceededError(p) }
     )
@@ -214,7 +214,7 @@ describe("a declaration the library does not ship runs on the same core", () => 
     ]
     return Effect.gen(function*() {
       const core = yield* Call.make({ retry: { baseDelay: 0, jitter: 0 }, rateLimit: false })
-      const caller = yield* core.caller(ping.rateLimit)
+      const caller = yield* core.caller(ping.quota)
       const call = Endpoint.bind(Endpoint.compile(ping), caller, "Test")
       const result = yield* call({ stockId: "s/1", note: "hi" })
       assert.deepStrictEqual({ ...result }, { echoedNote: "hi", requestId: "REQ-1" })

@@ -37,6 +37,20 @@ describe("client-side rate limit", () => {
       for (const r of fake.requests) assert.isUndefined(r.rejection)
     }))
 
+  it.scoped("one quota: every endpoint of the service takes its permits from the same limiter", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const fake = Scripted.make(() => Scripted.ok())
+      const stores = yield* service(fake, {})
+      const calls = [stores.disassociateStores, stores.associateStores, stores.disassociateStores, stores.associateStores]
+      const fiber = yield* Effect.fork(Effect.all(calls.map((call) => call(sampleInput)), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      // With a limiter per endpoint, the first call of each would go out at once.
+      assert.deepStrictEqual(fake.requests.map((r) => r.atMillis - T0).sort((a, b) => a - b), [0, 50, 100, 150])
+      assert.strictEqual(fake.requests.filter((r) => r.url.pathname.endsWith("/associate-stores")).length, 2)
+    }))
+
   it.scoped("retries take a permit too", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)

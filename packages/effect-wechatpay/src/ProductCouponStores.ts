@@ -36,7 +36,7 @@ export type {
 } from "./ProductCoupon.js"
 export type { AssociateStoresError, DisassociateStoresError, ListAssociatedStoresError } from "./WechatPayError.js"
 export { type AttemptEvent, AttemptObserver, DEFAULT_TIMEOUT, type Options, StopSignal } from "./internal/Call.js"
-export { WINDOW_GUARD_MILLIS } from "./internal/RateLimiter.js"
+export { type Limiter, type QuotaSpec, RateLimiter, WINDOW_GUARD_MILLIS } from "./internal/RateLimiter.js"
 
 /** @since 0.1.0 */
 export interface Service {
@@ -58,8 +58,8 @@ export class ProductCouponStores extends Context.Tag("effect-wechatpay/ProductCo
   Service
 >() {}
 
-/** The documented limit of each of these endpoints: 20 requests per second (from the declarations). */
-export const DEFAULT_RATE_LIMIT = endpoints.disassociateStores.rateLimit
+/** The documented limit of the quota these endpoints share: 20 requests per second (from the declarations). */
+export const DEFAULT_RATE_LIMIT = endpoints.disassociateStores.quota
 
 const compiled = {
   disassociateStores: Endpoint.compile(endpoints.disassociateStores),
@@ -68,9 +68,9 @@ const compiled = {
 }
 
 const bound = <Req, Res, E extends HasBehaviour>(core: Call.Core, c: Endpoint.Compiled<Req, Res, E>) =>
-  Effect.map(core.caller(c.endpoint.rateLimit), (caller) => Endpoint.bind(c, caller, "ProductCouponStores"))
+  Effect.map(core.caller(c.endpoint.quota), (caller) => Endpoint.bind(c, caller, "ProductCouponStores"))
 
-/** Builds the service over a `WechatPayClient`; each endpoint gets its own rate limiter, shared by every fiber. */
+/** Builds the service over a `WechatPayClient`; every endpoint takes its permits from one rate limiter, shared by every fiber. */
 export const make = (
   options: Call.Options = {}
 ): Effect.Effect<Service, ConfigurationError, WechatPayClient | MerchantConfig | Scope.Scope> =>

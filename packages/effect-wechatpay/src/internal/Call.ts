@@ -66,10 +66,11 @@ export interface Options {
   /** Retry policy, or `false` to send each call exactly once. */
   readonly retry?: RetryPolicy.Options | false | undefined
   /**
-   * Client-side rate limit, per endpoint, shared by every fiber using the service; every HTTP
-   * attempt, retries included, takes a permit. Permits are spread evenly (one per
-   * interval/limit), and no window of `interval` sees more than `limit`.
-   * Default: each endpoint's documented limit; `false` turns it off.
+   * Client-side rate limit of the service's quota: WeChat Pay counts one quota per service
+   * provider across the endpoints, so every endpoint naming it and every fiber using the
+   * service take permits from one limiter; every HTTP attempt, retries included, takes one.
+   * Permits are spread evenly (one per interval/limit), and no window of `interval` sees
+   * more than `limit`. Default: the quota's documented limit; `false` turns it off.
    */
   readonly rateLimit?: RateLimiter.RateLimit | false | undefined
   /** Per-attempt timeout. Default {@link DEFAULT_TIMEOUT}. */
@@ -124,10 +125,10 @@ const responseInfo = (error: AnyError): { status?: number; requestId?: string } 
     : {}
 }
 
-/** Callers that share one failover state; each endpoint gets its own. */
+/** Callers that share one failover state, and one rate limiter per quota. */
 export interface Core {
-  /** A caller with its own rate limiter: the documented limit is per endpoint. */
-  readonly caller: (documented: RateLimiter.RateLimit) => Effect.Effect<Caller, ConfigurationError>
+  /** A caller for an endpoint counting against `quota`: it shares the limiter of every caller of the same quota. */
+  readonly caller: (quota: RateLimiter.Quota) => Effect.Effect<Caller, ConfigurationError>
 }
 
 export const make = (
@@ -147,8 +148,9 @@ export const make = (
         window: yield* finiteMillis("failover.window", options.failover?.window ?? DomainFailover.DEFAULT_WINDOW, false)
       })
 
-    const caller = (documented: RateLimiter.RateLimit) =>
-      Effect.map(RateLimiter.make(options.rateLimit, documented), (limiter): Caller => ({ call: makeCall(limiter) }))
+    const limiterOf = yield* RateLimiter.perQuota(options.rateLimit, config.mchid)
+    const caller = (quota: RateLimiter.Quota) =>
+      Effect.map(limiterOf(quota), (limiter): Caller => ({ call: makeCall(limiter) }))
 
     const makeCall = (limiter: RateLimiter.Limiter) => <A extends { readonly requestId: string | undefined }, E extends AnyError, E0>(
       prepare: () => Either.Either<Prepared, E0>,

@@ -19,7 +19,7 @@ import {
 } from "../WechatPayError.js"
 import type { VerifiedResponse } from "../WechatPayClient.js"
 import type * as Call from "./Call.js"
-import type { RateLimit } from "./RateLimiter.js"
+import type { Quota } from "./RateLimiter.js"
 import { excerpt } from "./excerpt.js"
 import * as SchemaCodec from "./SchemaCodec.js"
 
@@ -60,8 +60,8 @@ export interface Endpoint<Req, Res, E, Path extends string = string> {
   readonly response: Schema.Schema<Res, any>
   /** Checked in order; a row's fragment, when it has one, must appear in the message. Anything else is `UnknownApiError`. */
   readonly errors: ReadonlyArray<ErrorRow<E>>
-  /** The documented rate limit of this endpoint. */
-  readonly rateLimit: RateLimit
+  /** The documented quota this endpoint counts against; endpoints naming the same quota share one limiter. */
+  readonly quota: Quota
   /** Attributes for the call's span (ids and sizes, never secrets). */
   readonly spanAttributes?: (request: Req) => Readonly<Record<string, string | number>>
 }

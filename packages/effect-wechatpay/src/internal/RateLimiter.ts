@@ -1,8 +1,11 @@
 /**
  * The client-side rate limit: evenly spaced permits, shared by every fiber that
- * holds the limiter. Every HTTP attempt, retries included, takes one.
+ * holds the limiter. Every HTTP attempt, retries included, takes one. WeChat Pay
+ * counts a quota per service provider across several endpoints, so limiters are
+ * kept per quota: every endpoint that names the same quota takes its permits
+ * from the same limiter.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Context, Duration, Effect, Either, Scope } from "effect"
 import { ConfigurationError } from "../WechatPayError.js"
 import { finiteMillis } from "./Options.js"
 
@@ -10,6 +13,21 @@ import { finiteMillis } from "./Options.js"
 export interface RateLimit {
   readonly limit: number
   readonly interval?: Duration.DurationInput | undefined
+}
+
+/** A documented limit and the quota it belongs to: endpoints naming the same quota share it. */
+export interface Quota extends RateLimit {
+  readonly name: string
+}
+
+/** One quota as a limiter enforces it, the limit resolved (the documented one or the service's option). */
+export interface QuotaSpec {
+  /** The quota's name, as the endpoints declare it. */
+  readonly quota: string
+  /** Whose quota it is (WeChat Pay counts it per service provider): a limiter shared by processes keys on both. */
+  readonly mchid: string
+  readonly limit: number
+  readonly intervalMillis: number
 }
 
 /**
@@ -80,20 +98,66 @@ export const evenLimiter = (limit: number, intervalMillis: number): Effect.Effec
     return { run: (effect) => Effect.flatMap(take, (at) => whileHeld(at, effect)) }
   })
 
-/** A limiter for `rateLimit` (`false`: none), falling back to the endpoint's documented `documented` limit. */
-export const make = (
-  rateLimit: RateLimit | false | undefined,
-  documented: RateLimit
-): Effect.Effect<Limiter, ConfigurationError> =>
-  Effect.gen(function*() {
-    if (rateLimit === false) return { run: (effect) => effect }
-    const { interval, limit } = rateLimit ?? documented
-    if (!(Number.isFinite(limit) && limit > 0)) {
-      return yield* new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" })
-    }
-    const intervalMillis = yield* finiteMillis("rateLimit.interval", interval ?? documented.interval ?? Duration.seconds(1), true)
+/** No limit at all (`rateLimit: false`). */
+export const unlimited: Limiter = { run: (effect) => effect }
+
+/**
+ * What builds the limiter of a quota, once per service and quota. The default keeps
+ * the permits in this process ({@link evenLimiter}); a quota shared by several
+ * processes (one store of permits per `mchid` and quota, e.g. in Redis) is a
+ * different value of this reference, provided to the service's layer. Not consulted
+ * when the rate limit is turned off.
+ */
+export class RateLimiter extends Context.Reference<RateLimiter>()("effect-wechatpay/RateLimiter", {
+  defaultValue: (): {
+    readonly limiter: (quota: QuotaSpec) => Effect.Effect<Limiter, ConfigurationError, Scope.Scope>
+  } => ({
     // One permit per slot rather than a bucket of `limit`: a full bucket plus its
     // refill would let 2×limit through in the first interval and provoke 429.
-    return yield* evenLimiter(limit, intervalMillis)
+    limiter: (quota) => evenLimiter(quota.limit, quota.intervalMillis)
+  })
+}) {}
+
+/** The limit to enforce: `rateLimit` (`false`: none), or else the quota's documented one. */
+export const resolve = (
+  rateLimit: RateLimit | false | undefined,
+  documented: RateLimit
+): Either.Either<{ readonly limit: number; readonly intervalMillis: number } | false, ConfigurationError> => {
+  if (rateLimit === false) return Either.right(false)
+  const { interval, limit } = rateLimit ?? documented
+  if (!(Number.isFinite(limit) && limit > 0)) {
+    return Either.left(new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" }))
+  }
+  return Either.map(
+    finiteMillis("rateLimit.interval", interval ?? documented.interval ?? Duration.seconds(1), true),
+    (intervalMillis) => ({ limit, intervalMillis })
+  )
+}
+
+/**
+ * A service's limiters: one per quota name, built by the {@link RateLimiter} in scope
+ * the first time an endpoint asks for it and handed to every endpoint that names the
+ * same quota. `rateLimit` replaces each quota's documented limit; `false`: none.
+ */
+export const perQuota = (
+  rateLimit: RateLimit | false | undefined,
+  mchid: string
+): Effect.Effect<(quota: Quota) => Effect.Effect<Limiter, ConfigurationError>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const factory = yield* RateLimiter
+    const scope = yield* Effect.scope
+    const lock = yield* Effect.makeSemaphore(1)
+    const built = new Map<string, Limiter>()
+    return (quota) =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        const known = built.get(quota.name)
+        if (known !== undefined) return Effect.succeed(known)
+        return Effect.flatMap(resolve(rateLimit, quota), (resolved) =>
+          resolved === false
+            ? Effect.succeed(unlimited)
+            : Scope.extend(factory.limiter({ quota: quota.name, mchid, ...resolved }), scope)).pipe(
+            Effect.tap((limiter) => Effect.sync(() => built.set(quota.name, limiter)))
+          )
+      }))
   })
 
