@@ -331,6 +331,16 @@ describe("查询商品券指定批次 (the stock query)", () => {
     })
   })
 
+  it.effect("extra fields JSON cannot carry make the stock query a signed 500, never a throw", () => {
+    const seed = FakeWechatPay.generate({ stores: 10, stock: { extraFields: { huge: 10n } } })
+    const { fake, form } = fresh({ seed })
+    return Effect.gen(function*() {
+      refused(yield* getStock(form, F.stockId), 500, "SYSTEM_ERROR", M.systemError)
+      ok(yield* listPage(form, F.stockId))
+      assert.deepStrictEqual(fake.log.map((e) => e.status), [500, 200])
+    })
+  })
+
   it.effect("refusals: brand_id missing, an unauthorized brand, another brand's coupon, an unknown stock", () => {
     const { form } = fresh()
     return Effect.gen(function*() {

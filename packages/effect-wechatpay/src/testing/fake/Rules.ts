@@ -501,7 +501,14 @@ export const make = (state: State.State, options: RuleOptions = {}): Rules => {
     if (isVerdict(coupon)) return coupon
     const stock = coupon.stocks.get(ids.stockId)
     if (stock === undefined) return fail(404, "NOT_FOUND", MESSAGES.stockNotFound, ids)
-    return { status: 200, body: JSON.stringify(stockEntity(stock, coupon)), signed: true, processed: true, ...ids }
+    // A seed's `extraFields` may hold what JSON cannot carry (a BigInt, a cycle): a 500, never a throw.
+    let body: string
+    try {
+      body = JSON.stringify(stockEntity(stock, coupon))
+    } catch {
+      return fail(500, "SYSTEM_ERROR", MESSAGES.systemError, ids)
+    }
+    return { status: 200, body, signed: true, processed: true, ...ids }
   }
 
   const decide = (request: IncomingRequest, now: number): Verdict => {

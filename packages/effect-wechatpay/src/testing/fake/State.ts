@@ -47,7 +47,10 @@ export interface StockSeed {
   readonly deactivateTimeMillis?: number | undefined
   /** For a `DEACTIVATED` stock: `deactivate_reason`; a default text otherwise. */
   readonly deactivateReason?: string | undefined
-  /** Fields merged over the stock query's answer as they are (e.g. fields a client does not know). */
+  /**
+   * Fields merged over the stock query's answer as they are (e.g. fields a client does not know).
+   * What JSON cannot carry (a BigInt, a cycle) makes the stock query answer 500 `SYSTEM_ERROR`.
+   */
   readonly extraFields?: Readonly<Record<string, unknown>> | undefined
   readonly associatedStoreIds?: Iterable<string> | undefined
 }

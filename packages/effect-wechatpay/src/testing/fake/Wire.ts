@@ -238,7 +238,7 @@ export const makeLog = (): RequestLog => {
           status: outcome._tag === "Respond" ? outcome.status : undefined,
           code: verdict?.code,
           message: verdict?.message,
-          operation: Routes.match(request.method, request.target)?.operation,
+          operation: verdict?.operation ?? Routes.match(request.method, request.target)?.operation,
           productCouponId: verdict?.productCouponId,
           stockId: verdict?.stockId,
           stockBundleId: verdict?.stockBundleId,
