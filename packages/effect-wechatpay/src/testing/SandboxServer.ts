@@ -4,6 +4,10 @@
  * resource. For end-to-end tests, the CLI's embedded default and benchmarks:
  * keep-alive works, each answer is signed once, and the rules are O(1) per store.
  *
+ * The signature is checked over the request line's target byte for byte
+ * (`req.url`: path, `?` and query string exactly as the client sent them, no
+ * URL parsing or re-encoding on the way).
+ *
  * On the wire: a connection reset destroys the socket with a TCP RST and no
  * answer; a down primary refuses connections (`setPrimaryDown` closes the
  * listener) or, when only the fake's flag is set, resets every request that
