@@ -251,7 +251,11 @@ const toSource = (ids: ReadonlyArray<string>, kind: string): BulkDisassociation.
 /** The service's endpoints a disassociate job never calls. */
 const otherEndpoints = {
   associateStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores"),
-  listAssociatedStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores")
+  listAssociatedStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores"),
+  associatedStores: () => Stream.dieMessage("a disassociate job calls only disassociateStores"),
+  getStock: () => Effect.dieMessage("a disassociate job calls only disassociateStores"),
+  associateStockBundleStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores"),
+  disassociateStockBundleStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores")
 }
 
 const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<string, number>, calls: Array<number>) =>

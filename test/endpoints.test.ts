@@ -101,7 +101,7 @@ describe("associateStores: a declaration on the shared core", () => {
     }).pipe(Effect.provide(service(checked(json(answer)), requests)))
   })
 
-  it.effect("its table types the common codes; a code only disassociate documents stays UnknownApiError", () =>
+  it.effect("its table is disassociate's: the expired-stock sub-case and the 404 of its stock are typed", () =>
     Effect.gen(function*() {
       let sent = 0
       const answers = [
@@ -122,8 +122,8 @@ describe("associateStores: a declaration on the shared core", () => {
         tags.push(error._tag)
         sent += requests.length
       }
-      // No fragment rows for associate: its page's table was not found, so nothing is guessed.
-      assert.deepStrictEqual(tags, ["RateLimitExceededError", "InvalidRequestError", "UnknownApiError"])
+      // Its page's table was not found: disassociate's rows, sub-cases included, stand for it.
+      assert.deepStrictEqual(tags, ["RateLimitExceededError", "StockExpiredError", "StockNotFoundError"])
       assert.strictEqual(sent, 3)
     }))
 

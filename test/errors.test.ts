@@ -1,12 +1,41 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
+import type * as Endpoint from "../packages/effect-wechatpay/src/internal/Endpoint.js"
+import * as endpoints from "../packages/effect-wechatpay/src/internal/endpoints.js"
 import { WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 
 // The classes are read from the module itself, so a class added to src is covered here.
 const classes: ReadonlyArray<{ readonly name: string }> = Object.values(WechatPayError as Record<string, unknown>).filter(
   (v): v is { readonly name: string } => typeof v === "function" && /Error$/.test(v.name) && Schema.isSchema(v)
 )
-const callErrorSchemas = [WechatPayError.DisassociateStoresError, WechatPayError.AssociateStoresError]
+// Each endpoint's declared table, and the union its service method says it fails with.
+const unions: Readonly<Record<keyof typeof endpoints, { readonly members: ReadonlyArray<{ readonly name: string }> }>> = {
+  disassociateStores: WechatPayError.DisassociateStoresError,
+  associateStores: WechatPayError.AssociateStoresError,
+  listAssociatedStores: WechatPayError.ListAssociatedStoresError,
+  getStock: WechatPayError.GetStockError,
+  associateStockBundleStores: WechatPayError.StockBundleStoresError,
+  disassociateStockBundleStores: WechatPayError.StockBundleStoresError
+}
+const callErrorSchemas = Object.values(unions)
+
+// What any call can end with besides its table's rows (written out here, not read from src).
+const callErrors = [
+  WechatPayError.RequestValidationError,
+  WechatPayError.RequestEncodeError,
+  WechatPayError.SigningError,
+  WechatPayError.TransportError,
+  WechatPayError.TimeoutError,
+  WechatPayError.MissingSignatureHeadersError,
+  WechatPayError.StaleTimestampError,
+  WechatPayError.UnknownSerialError,
+  WechatPayError.InvalidSignatureError,
+  WechatPayError.SignatureProbeError,
+  WechatPayError.UnexpectedResponseError,
+  WechatPayError.ResponseDecodeError,
+  WechatPayError.NotSentError,
+  WechatPayError.UnknownApiError
+]
 
 describe("the error module", () => {
   it("holds every error class in the WechatPayError union, and only those", () => {
@@ -53,10 +82,23 @@ describe("the error module", () => {
     assert.strictEqual(back.behaviour.stopsJob, true)
   })
 
-  it("associateStores' union holds no error its unknown table could not produce", () => {
-    const tags = new Set(WechatPayError.AssociateStoresError.members.map((m) => m.name))
-    assert.isFalse(tags.has("StockExpiredError"))
-    assert.isTrue(tags.has("UnknownApiError"))
-    assert.isTrue(tags.has("RateLimitExceededError"))
+  it("each endpoint's union is exactly its table's errors and the call errors, nothing its table cannot produce", () => {
+    const props = { status: 400, code: "X", message: "m", verified: true }
+    for (const [name, endpoint] of Object.entries(endpoints) as ReadonlyArray<[keyof typeof endpoints, Endpoint.Endpoint<any, any, any>]>) {
+      const union = unions[name]
+      assert.isDefined(union, `${name} has no union in this test`)
+      const rows = endpoint.errors.map((row) => (row.make(props) as object).constructor)
+      const expected = new Set<unknown>([...rows, ...callErrors])
+      const members = new Set<unknown>(union.members)
+      for (const c of expected) assert.isTrue(members.has(c), `${name}: ${(c as { name: string }).name} is missing from its union`)
+      for (const m of members) assert.isTrue(expected.has(m), `${name}: ${(m as { name: string }).name} cannot come out of its table`)
+    }
+    // Associate and the bundle variants take disassociate's sub-cases; the reads do not.
+    const tags = (u: { readonly members: ReadonlyArray<unknown> }) => new Set(u.members.map((m) => (m as { name: string }).name))
+    assert.isTrue(tags(WechatPayError.AssociateStoresError).has("StockScopeNotSpecificError"))
+    assert.isTrue(tags(WechatPayError.StockBundleStoresError).has("StockExpiredError"))
+    assert.isFalse(tags(WechatPayError.StockBundleStoresError).has("StockNotFoundError"))
+    assert.isFalse(tags(WechatPayError.GetStockError).has("StockExpiredError"))
+    assert.isTrue(tags(WechatPayError.GetStockError).has("StockNotFoundError"))
   })
 })

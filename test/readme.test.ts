@@ -1,7 +1,7 @@
 // The README's examples, compiled and run, so the documentation cannot rot.
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Logger } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, Stream } from "effect"
 import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
 
@@ -21,6 +21,16 @@ const program = Effect.gen(function*() {
   StockExpiredError: (e) => Effect.logWarning(`stock expired (request ${e.requestId})`),
   StockNotFoundError: (e) => Effect.logWarning(`no such stock: ${e.message}`)
 }))
+
+// The endpoints the README program never calls.
+const unused = {
+  associateStores: () => Effect.dieMessage("the program does not associate stores"),
+  listAssociatedStores: () => Effect.dieMessage("the program does not list stores"),
+  associatedStores: () => Stream.dieMessage("the program does not list stores"),
+  getStock: () => Effect.dieMessage("the program does not query the stock"),
+  associateStockBundleStores: () => Effect.dieMessage("the program does not touch bundles"),
+  disassociateStockBundleStores: () => Effect.dieMessage("the program does not touch bundles")
+}
 
 describe("README examples", () => {
   it.effect("the live wiring, with no WECHATPAY_* variables, names the first missing one and sends nothing", () =>
@@ -58,8 +68,7 @@ describe("README examples", () => {
             requestId: "test"
           })
         },
-        associateStores: () => Effect.dieMessage("the program does not associate stores"),
-        listAssociatedStores: () => Effect.dieMessage("the program does not list stores")
+        ...unused
       })
       const lines = yield* logged(program.pipe(Effect.provide(TestStores)))
       assert.strictEqual(sent.length, 1)
@@ -73,8 +82,7 @@ describe("README examples", () => {
           Effect.fail(new WechatPayError.StockExpiredError({
             status: 400, code: "INVALID_REQUEST", message: "已过期的批次不可取消关联门店", requestId: "REQ-EXP", verified: true
           })),
-        associateStores: () => Effect.dieMessage("the program does not associate stores"),
-        listAssociatedStores: () => Effect.dieMessage("the program does not list stores")
+        ...unused
       })
       assert.deepStrictEqual(yield* logged(program.pipe(Effect.provide(Expired))), ["stock expired (request REQ-EXP)"])
     }))

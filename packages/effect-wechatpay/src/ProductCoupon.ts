@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { type Brand, Schema } from "effect"
 
 /** "单次最多可批量取消200个门店" — the one size limit the endpoint page states. */
 export const MAX_STORES = 200
@@ -57,6 +57,9 @@ export type ProductCouponId = typeof ProductCouponId.Type
 /** 批次ID, a path parameter. */
 export const StockId = PathId.pipe(Schema.brand("StockId"))
 export type StockId = typeof StockId.Type
+/** 批次组ID, a path parameter. */
+export const StockBundleId = PathId.pipe(Schema.brand("StockBundleId"))
+export type StockBundleId = typeof StockBundleId.Type
 /** 品牌ID. */
 export const BrandId = Id.pipe(Schema.brand("BrandId"))
 export type BrandId = typeof BrandId.Type
@@ -125,7 +128,6 @@ export interface DisassociateStoresResult extends ResponseBody {
   readonly requestId: string | undefined
 }
 
-
 /** 批次关联门店 takes the same request as 批次取消关联门店 (path ids, `store_list` ≤ 200, `brand_id`). */
 export const AssociateStoresRequest = DisassociateStoresRequest
 export type AssociateStoresRequest = DisassociateStoresRequest
@@ -173,3 +175,116 @@ export interface ListAssociatedStoresResult extends AssociatedStoresPage {
   readonly requestId: string | undefined
 }
 
+/**
+ * 批次组关联门店 / 批次组取消关联门店: the body and answer of the stock variants, addressed to a
+ * stock bundle (`stock_bundle_id`); WeChat Pay applies it to every stock of the bundle.
+ */
+export const StockBundleStoresRequest = Schema.Struct({
+  productCouponId: ProductCouponId,
+  stockBundleId: StockBundleId,
+  ...RequestBody.fields
+})
+export type StockBundleStoresRequest = typeof StockBundleStoresRequest.Type
+
+/** What callers pass to `associateStockBundleStores` and `disassociateStockBundleStores`. */
+export interface StockBundleStoresInput {
+  readonly productCouponId: string
+  readonly stockBundleId: string
+  readonly brandId: string
+  readonly storeList: ReadonlyArray<{ readonly storeId: string }>
+}
+
+/** The bundle variants answer as the stock variants do. */
+export type StockBundleStoresResult = DisassociateStoresResult
+
+/** What callers pass to `associatedStores`: the listing's request; `pageToken` resumes a walk, `pageSize` defaults to {@link MAX_PAGE_SIZE}. */
+export type AssociatedStoresInput = ListAssociatedStoresInput
+
+// ---- 查询商品券指定批次 ----
+
+/**
+ * Fields this version does not name are kept as they came, under their wire
+ * (snake_case) names, so nothing WeChat Pay adds is lost on the way.
+ */
+const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** An optional wire field under its camelCase name; `null` reads as absent. */
+const optionalFrom = <A, I>(key: string, schema: Schema.Schema<A, I>) =>
+  Schema.optionalWith(schema, { nullable: true }).pipe(Schema.fromKey(key))
+
+/**
+ * A documented enum that also takes values added later: a known value is its literal, any
+ * other string is kept as it is, branded as not (yet) known, rather than failing the answer.
+ */
+const OpenEnum = <const Known extends ReadonlyArray<string>, const Unknown extends string>(unknown: Unknown, ...known: Known) =>
+  Schema.Union(Schema.Literal(...known), Schema.String.pipe(Schema.brand(unknown)))
+
+/** A `store_scope` this version does not know. */
+export type UnknownStoreScope = string & Brand.Brand<"UnknownStoreScope">
+/** 门店适用范围: no store, every store of the brand, or the associated ones (`SPECIFIC`, the only scope whose stores can be changed). */
+export const StoreScope = OpenEnum("UnknownStoreScope", "NONE", "ALL", "SPECIFIC")
+export type StoreScope = typeof StoreScope.Type
+
+/** A `state` this version does not know. */
+export type UnknownStockState = string & Brand.Brand<"UnknownStockState">
+/**
+ * 批次状态: `AUDITING`, `SENDING`, `PAUSED`, `STOPPED` ("已停止,当前已到达结束时间") or
+ * `DEACTIVATED` (the brand deactivated it), or a state added later.
+ */
+export const StockState = OpenEnum("UnknownStockState", "AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
+export type StockState = typeof StockState.Type
+
+/** Ids as the server reports them: branded, but not re-judged. */
+const Reported = <B extends string>(brand: B) => Schema.String.pipe(Schema.brand(brand))
+
+/**
+ * 券可用时间 (`coupon_available_period`): the begin and end times as sent (RFC 3339, with the
+ * offset WeChat Pay gave), and its other fields under their wire names.
+ */
+export const CouponAvailablePeriod = Schema.Struct({
+  availableBeginTime: optionalFrom("available_begin_time", Schema.String),
+  availableEndTime: optionalFrom("available_end_time", Schema.String)
+}, Rest)
+export type CouponAvailablePeriod = typeof CouponAvailablePeriod.Type
+
+/** 单券使用规则 (`single_usage_rule`): the available period; the coupon's kind and amounts as sent. */
+export const SingleUsageRule = Schema.Struct({
+  couponAvailablePeriod: optionalFrom("coupon_available_period", CouponAvailablePeriod)
+}, Rest)
+export type SingleUsageRule = typeof SingleUsageRule.Type
+
+/**
+ * A product-coupon stock as 查询商品券指定批次 answers it, wire ⇄ domain. The ids, `state` and
+ * `store_scope` are required; the rest is optional, and whatever else the answer holds is kept.
+ */
+export const Stock = Schema.Struct({
+  productCouponId: Reported("ProductCouponId").pipe(Schema.propertySignature, Schema.fromKey("product_coupon_id")),
+  stockId: Reported("StockId").pipe(Schema.propertySignature, Schema.fromKey("stock_id")),
+  brandId: optionalFrom("brand_id", Reported("BrandId")),
+  remark: optionalFrom("remark", Schema.String),
+  state: StockState,
+  storeScope: StoreScope.pipe(Schema.propertySignature, Schema.fromKey("store_scope")),
+  singleUsageRule: optionalFrom("single_usage_rule", SingleUsageRule),
+  deactivateRequestNo: optionalFrom("deactivate_request_no", Schema.String),
+  deactivateTime: optionalFrom("deactivate_time", Schema.String),
+  deactivateReason: optionalFrom("deactivate_reason", Schema.String)
+}, Rest)
+export type Stock = typeof Stock.Type
+
+/** 查询商品券指定批次: the path ids and `brand_id` (in the query). */
+export const GetStockRequest = Schema.Struct({
+  productCouponId: ProductCouponId,
+  stockId: StockId,
+  brandId: BrandId
+})
+export type GetStockRequest = typeof GetStockRequest.Type
+
+/** What callers pass to `getStock`. */
+export interface GetStockInput {
+  readonly productCouponId: string
+  readonly stockId: string
+  readonly brandId: string
+}
+
+/** The stock and the `Request-ID` header. */
+export type GetStockResult = Stock & { readonly requestId: string | undefined }

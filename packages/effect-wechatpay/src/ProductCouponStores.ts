@@ -1,40 +1,57 @@
 /**
  * The product-coupon store endpoints as one Effect service: 批次取消关联门店
- * (`disassociateStores`) and 批次关联门店 (`associateStores`). Each call is
+ * (`disassociateStores`), 批次关联门店 (`associateStores`), 查询批次关联门店列表
+ * (`listAssociatedStores` one page at a time, `associatedStores` as a stream),
+ * 查询商品券指定批次 (`getStock`) and the stock-bundle variants
+ * (`associateStockBundleStores`, `disassociateStockBundleStores`). Each call is
  * validated locally, serialized once, signed afresh per attempt, verified, and
- * fails with one typed error per documented case; attempts are rate limited,
- * timed out, retried and failed over by the shared core.
+ * fails with one typed error per documented case; attempts are rate limited
+ * (one quota for all of them), timed out, retried and failed over by the shared core.
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Chunk, Context, Effect, Layer, Option, type Scope, Stream } from "effect"
 import * as Call from "./internal/Call.js"
 import * as Endpoint from "./internal/Endpoint.js"
 import * as endpoints from "./internal/endpoints.js"
 import { MerchantConfig } from "./MerchantConfig.js"
-import type * as ProductCoupon from "./ProductCoupon.js"
+import * as ProductCoupon from "./ProductCoupon.js"
 import * as WechatPayClientModule from "./WechatPayClient.js"
 import { WechatPayClient } from "./WechatPayClient.js"
-import type {
-  AssociateStoresError,
-  ConfigurationError,
-  DisassociateStoresError,
-  HasBehaviour,
-  KeyFormatError,
-  ListAssociatedStoresError
+import {
+  type AssociateStoresError,
+  type ConfigurationError,
+  type DisassociateStoresError,
+  type GetStockError,
+  type HasBehaviour,
+  type KeyFormatError,
+  type ListAssociatedStoresError,
+  ResponseDecodeError,
+  type StockBundleStoresError
 } from "./WechatPayError.js"
 import type * as MerchantConfigModule from "./MerchantConfig.js"
 
 export type {
+  AssociatedStoresInput,
   AssociateStoresInput,
   AssociateStoresResult,
   DisassociateStoresInput,
   DisassociateStoresResult,
+  GetStockInput,
+  GetStockResult,
   ListAssociatedStoresInput,
-  ListAssociatedStoresResult
+  ListAssociatedStoresResult,
+  StockBundleStoresInput,
+  StockBundleStoresResult
 } from "./ProductCoupon.js"
-export type { AssociateStoresError, DisassociateStoresError, ListAssociatedStoresError } from "./WechatPayError.js"
+export type {
+  AssociateStoresError,
+  DisassociateStoresError,
+  GetStockError,
+  ListAssociatedStoresError,
+  StockBundleStoresError
+} from "./WechatPayError.js"
 export { type AttemptEvent, AttemptObserver, DEFAULT_TIMEOUT, type Options, StopSignal } from "./internal/Call.js"
 export { type Limiter, type QuotaSpec, RateLimiter, WINDOW_GUARD_MILLIS } from "./internal/RateLimiter.js"
 
@@ -50,6 +67,24 @@ export interface Service {
   readonly listAssociatedStores: (
     input: ProductCoupon.ListAssociatedStoresInput
   ) => Effect.Effect<ProductCoupon.ListAssociatedStoresResult, ListAssociatedStoresError>
+  /**
+   * Every store associated with the stock: the listing followed from page to page (each page
+   * one `listAssociatedStores` call, {@link ProductCoupon.MAX_PAGE_SIZE} stores a page unless
+   * `pageSize` says otherwise) until a page has no `nextPageToken`. A page's error fails the stream.
+   */
+  readonly associatedStores: (
+    input: ProductCoupon.AssociatedStoresInput
+  ) => Stream.Stream<ProductCoupon.StoreId, ListAssociatedStoresError>
+  /** 查询商品券指定批次: the stock's state, store scope, available period and deactivation. */
+  readonly getStock: (input: ProductCoupon.GetStockInput) => Effect.Effect<ProductCoupon.GetStockResult, GetStockError>
+  /** 批次组关联门店: the stores, associated with every stock of the bundle. */
+  readonly associateStockBundleStores: (
+    input: ProductCoupon.StockBundleStoresInput
+  ) => Effect.Effect<ProductCoupon.StockBundleStoresResult, StockBundleStoresError>
+  /** 批次组取消关联门店: the stores, disassociated from every stock of the bundle. */
+  readonly disassociateStockBundleStores: (
+    input: ProductCoupon.StockBundleStoresInput
+  ) => Effect.Effect<ProductCoupon.StockBundleStoresResult, StockBundleStoresError>
 }
 
 /** @since 0.1.0 */
@@ -64,11 +99,50 @@ export const DEFAULT_RATE_LIMIT = endpoints.disassociateStores.quota
 const compiled = {
   disassociateStores: Endpoint.compile(endpoints.disassociateStores),
   associateStores: Endpoint.compile(endpoints.associateStores),
-  listAssociatedStores: Endpoint.compile(endpoints.listAssociatedStores)
+  listAssociatedStores: Endpoint.compile(endpoints.listAssociatedStores),
+  getStock: Endpoint.compile(endpoints.getStock),
+  associateStockBundleStores: Endpoint.compile(endpoints.associateStockBundleStores),
+  disassociateStockBundleStores: Endpoint.compile(endpoints.disassociateStockBundleStores)
 }
 
 const bound = <Req, Res, E extends HasBehaviour>(core: Call.Core, c: Endpoint.Compiled<Req, Res, E>) =>
   Effect.map(core.caller(c.endpoint.quota), (caller) => Endpoint.bind(c, caller, "ProductCouponStores"))
+
+/**
+ * `associatedStores` over any single-page listing (the service's own, a stub's, a wrapper's):
+ * one call per page, starting at `input.pageToken` when given. A page whose `nextPageToken`
+ * was already followed would start the walk over forever: its stores are emitted, then the
+ * stream ends with a `ResponseDecodeError`.
+ */
+export const associatedStoresOf = (
+  listAssociatedStores: Service["listAssociatedStores"]
+) =>
+(input: ProductCoupon.AssociatedStoresInput): Stream.Stream<ProductCoupon.StoreId, ListAssociatedStoresError> =>
+  Stream.suspend(() => {
+    const followed = new Set<string>()
+    if (input.pageToken !== undefined) followed.add(input.pageToken)
+    const pageSize = input.pageSize ?? ProductCoupon.MAX_PAGE_SIZE
+    // The state is the next page's token, or the error that ends the walk once the stores before it are out.
+    return Stream.paginateChunkEffect(input.pageToken as string | undefined | ResponseDecodeError, (state) => {
+      if (state instanceof ResponseDecodeError) return Effect.fail(state)
+      return Effect.map(listAssociatedStores({ ...input, pageSize, pageToken: state }), (page) => {
+        const ids = Chunk.fromIterable(page.storeList.map((store) => store.storeId))
+        const next = page.nextPageToken
+        if (next === undefined || next === "") return [ids, Option.none()] as const
+        if (!followed.has(next)) {
+          followed.add(next)
+          return [ids, Option.some(next)] as const
+        }
+        const loop = new ResponseDecodeError({
+          status: 200,
+          ...(page.requestId === undefined ? {} : { requestId: page.requestId }),
+          issue: "next_page_token: a token this walk already followed (the listing would loop)",
+          excerpt: next.slice(0, 64)
+        })
+        return [ids, Option.some(loop)] as const
+      })
+    })
+  })
 
 /** Builds the service over a `WechatPayClient`; every endpoint takes its permits from one rate limiter, shared by every fiber. */
 export const make = (
@@ -79,7 +153,18 @@ export const make = (
     const disassociateStores = yield* bound(core, compiled.disassociateStores)
     const associateStores = yield* bound(core, compiled.associateStores)
     const listAssociatedStores = yield* bound(core, compiled.listAssociatedStores)
-    return ProductCouponStores.of({ disassociateStores, associateStores, listAssociatedStores })
+    const getStock = yield* bound(core, compiled.getStock)
+    const associateStockBundleStores = yield* bound(core, compiled.associateStockBundleStores)
+    const disassociateStockBundleStores = yield* bound(core, compiled.disassociateStockBundleStores)
+    return ProductCouponStores.of({
+      disassociateStores,
+      associateStores,
+      listAssociatedStores,
+      associatedStores: associatedStoresOf(listAssociatedStores),
+      getStock,
+      associateStockBundleStores,
+      disassociateStockBundleStores
+    })
   })
 
 /** The service over a `WechatPayClient` and `MerchantConfig` you provide (e.g. `WechatPayClient.layer(...)`). */

@@ -485,7 +485,10 @@ const callErrors = [
   UnknownApiError
 ] as const
 
-/** Everything `disassociateStores` can fail with: exactly this union, as a Schema (a report can carry it). */
+/**
+ * Everything `disassociateStores` can fail with: exactly this union, as a Schema (a report can
+ * carry it). Its page's table, row for row.
+ */
 export const DisassociateStoresError = Schema.Union(
   ParamError,
   InvalidRequestError,
@@ -503,23 +506,53 @@ export const DisassociateStoresError = Schema.Union(
 export type DisassociateStoresError = typeof DisassociateStoresError.Type
 
 /**
- * Everything `associateStores` can fail with. Its page's own error table was not found, so only
- * the common APIv3 codes have their own class; any other answer is `UnknownApiError`.
+ * Everything `associateStores` can fail with. Its page's own error table was not found, so it
+ * takes disassociate's, sub-cases (an expired stock, a scope other than `SPECIFIC`) included.
  */
-export const AssociateStoresError = Schema.Union(
+export const AssociateStoresError = Schema.Union(...DisassociateStoresError.members)
+export type AssociateStoresError = typeof AssociateStoresError.Type
+
+/**
+ * Everything `listAssociatedStores` (and each page of `associatedStores`) can fail with. Its
+ * table was not found either: the common codes and the 404s of its path ids.
+ */
+export const ListAssociatedStoresError = Schema.Union(
   ParamError,
   InvalidRequestError,
   SignError,
   NoAuthError,
+  NotFoundError,
+  ProductCouponNotFoundError,
+  StockNotFoundError,
   RateLimitExceededError,
   SystemError,
   ...callErrors
 )
-export type AssociateStoresError = typeof AssociateStoresError.Type
+export type ListAssociatedStoresError = typeof ListAssociatedStoresError.Type
 
-/** Everything `listAssociatedStores` can fail with: the same common codes as `associateStores`. */
-export const ListAssociatedStoresError = AssociateStoresError
-export type ListAssociatedStoresError = AssociateStoresError
+/** Everything `getStock` (查询商品券指定批次) can fail with: the common codes and the 404s of its path ids. */
+export const GetStockError = Schema.Union(...ListAssociatedStoresError.members)
+export type GetStockError = typeof GetStockError.Type
+
+/**
+ * Everything `associateStockBundleStores` and `disassociateStockBundleStores` can fail with: the
+ * disassociate table without the stock's own 404 (the path names a bundle, and no message tells a
+ * missing bundle apart, so that is the generic `NotFoundError`).
+ */
+export const StockBundleStoresError = Schema.Union(
+  ParamError,
+  InvalidRequestError,
+  StockExpiredError,
+  StockScopeNotSpecificError,
+  SignError,
+  NoAuthError,
+  NotFoundError,
+  ProductCouponNotFoundError,
+  RateLimitExceededError,
+  SystemError,
+  ...callErrors
+)
+export type StockBundleStoresError = typeof StockBundleStoresError.Type
 
 /** Every error the library fails with, as one Schema. */
 export const WechatPayError = Schema.Union(

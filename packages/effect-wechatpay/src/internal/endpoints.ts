@@ -25,15 +25,29 @@ import * as Endpoint from "./Endpoint.js"
  * them (issue #14; the official troubleshooting guide: brands a provider serves share its
  * quota), so they all name one quota and share one limiter.
  */
-const TWENTY_PER_SECOND = { name: "partner/product-coupon", limit: 20, interval: Duration.seconds(1) } as const
+const PARTNER_PRODUCT_COUPON = { name: "partner/product-coupon", limit: 20, interval: Duration.seconds(1) } as const
 
-const PARTNER_STOCK = "/v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}"
+const PARTNER_COUPON = "/v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}"
+const PARTNER_STOCK = `${PARTNER_COUPON}/stocks/{stock_id}` as const
+const PARTNER_BUNDLE = `${PARTNER_COUPON}/stock-bundles/{stock_bundle_id}` as const
 
 const stockParams = { product_coupon_id: "productCouponId", stock_id: "stockId" } as const
+const bundleParams = { product_coupon_id: "productCouponId", stock_bundle_id: "stockBundleId" } as const
 
-const storeBatchAttributes = (request: ProductCoupon.DisassociateStoresRequest) => ({
+const stockAttributes = (request: { readonly productCouponId: string; readonly stockId: string; readonly brandId: string }) => ({
   "wechatpay.product_coupon_id": request.productCouponId,
   "wechatpay.stock_id": request.stockId,
+  "wechatpay.brand_id": request.brandId
+})
+
+const storeBatchAttributes = (request: ProductCoupon.DisassociateStoresRequest) => ({
+  ...stockAttributes(request),
+  "wechatpay.store_count": request.storeList.length
+})
+
+const bundleBatchAttributes = (request: ProductCoupon.StockBundleStoresRequest) => ({
+  "wechatpay.product_coupon_id": request.productCouponId,
+  "wechatpay.stock_bundle_id": request.stockBundleId,
   "wechatpay.brand_id": request.brandId,
   "wechatpay.store_count": request.storeList.length
 })
@@ -48,6 +62,38 @@ const commonErrors = Endpoint.errors(
   { status: 500, code: "SYSTEM_ERROR", make: (p: ApiErrorProps) => new SystemError(p) }
 )
 
+/**
+ * The two 400 sub-cases of 批次取消关联门店: a stock past its period, or one whose `store_scope`
+ * is not `SPECIFIC`. Rows are tried in order, so these come before the generic INVALID_REQUEST.
+ */
+const stockStateErrors = Endpoint.errors(
+  { status: 400, code: "INVALID_REQUEST", fragment: "过期", make: (p: ApiErrorProps) => new StockExpiredError(p) },
+  {
+    status: 400,
+    code: "INVALID_REQUEST",
+    fragment: "store_scope",
+    make: (p: ApiErrorProps) => new StockScopeNotSpecificError(p)
+  }
+)
+
+const productCouponNotFound = Endpoint.errors({
+  status: 404,
+  code: "NOT_FOUND",
+  fragment: "product_coupon_id",
+  make: (p: ApiErrorProps) => new ProductCouponNotFoundError(p)
+})
+const notFound = Endpoint.errors({ status: 404, code: "NOT_FOUND", make: (p: ApiErrorProps) => new NotFoundError(p) })
+
+/** 404 NOT_FOUND of a path naming a stock: which id was not found, told by the message. */
+const stockNotFoundErrors = Endpoint.errors(
+  ...productCouponNotFound,
+  { status: 404, code: "NOT_FOUND", fragment: "stock_id", make: (p: ApiErrorProps) => new StockNotFoundError(p) },
+  ...notFound
+)
+
+/** 批次取消关联门店's table (spec/disassociate-stores.zh.txt), row for row. */
+const storeChangeErrors = Endpoint.errors(...stockStateErrors, ...commonErrors, ...stockNotFoundErrors)
+
 /** 批次取消关联门店: its page's error table (spec/disassociate-stores.zh.txt). */
 export const disassociateStores = Endpoint.make({
   name: "disassociateStores",
@@ -57,33 +103,15 @@ export const disassociateStores = Endpoint.make({
   request: ProductCoupon.DisassociateStoresRequest,
   body: ProductCoupon.RequestBody,
   response: ProductCoupon.ResponseBody,
-  quota: TWENTY_PER_SECOND,
+  quota: PARTNER_PRODUCT_COUPON,
   spanAttributes: storeBatchAttributes,
-  // Rows are tried in order: the documented fragments come before the generic row of their code.
-  errors: Endpoint.errors(
-    { status: 400, code: "INVALID_REQUEST", fragment: "过期", make: (p: ApiErrorProps) => new StockExpiredError(p) },
-    {
-      status: 400,
-      code: "INVALID_REQUEST",
-      fragment: "store_scope",
-      make: (p: ApiErrorProps) => new StockScopeNotSpecificError(p)
-    },
-    ...commonErrors,
-    {
-      status: 404,
-      code: "NOT_FOUND",
-      fragment: "product_coupon_id",
-      make: (p: ApiErrorProps) => new ProductCouponNotFoundError(p)
-    },
-    { status: 404, code: "NOT_FOUND", fragment: "stock_id", make: (p: ApiErrorProps) => new StockNotFoundError(p) },
-    { status: 404, code: "NOT_FOUND", make: (p: ApiErrorProps) => new NotFoundError(p) }
-  )
+  errors: storeChangeErrors
 })
 
 /**
- * 批次关联门店: same request and answer as disassociate. Its page's own error
- * table was not found in any stored copy, so only the common APIv3 codes are
- * typed; anything else is `UnknownApiError`, with all it carried.
+ * 批次关联门店: same request and answer as disassociate. Its page's own error table was not
+ * found in any stored copy, so it takes disassociate's: the common codes, the expired and
+ * not-`SPECIFIC` sub-cases (the page states both as preconditions) and the 404s of its path ids.
  */
 export const associateStores = Endpoint.make({
   name: "associateStores",
@@ -93,14 +121,15 @@ export const associateStores = Endpoint.make({
   request: ProductCoupon.AssociateStoresRequest,
   body: ProductCoupon.RequestBody,
   response: ProductCoupon.ResponseBody,
-  quota: TWENTY_PER_SECOND,
+  quota: PARTNER_PRODUCT_COUPON,
   spanAttributes: storeBatchAttributes,
-  errors: commonErrors
+  errors: storeChangeErrors
 })
 
 /**
  * 查询批次关联门店列表: a GET whose query (`brand_id`, `page_size`, `page_token`) is part of
- * the signed request-target. Its own error table was not found either: common codes only.
+ * the signed request-target. Its own error table was not found either: the common codes and
+ * the 404s of its path ids, from disassociate's table.
  */
 export const listAssociatedStores = Endpoint.make({
   name: "listAssociatedStores",
@@ -110,11 +139,56 @@ export const listAssociatedStores = Endpoint.make({
   query: { brand_id: "brandId", page_size: "pageSize", page_token: "pageToken" },
   request: ProductCoupon.ListAssociatedStoresRequest,
   response: ProductCoupon.AssociatedStoresPage,
-  quota: TWENTY_PER_SECOND,
-  spanAttributes: (request) => ({
-    "wechatpay.product_coupon_id": request.productCouponId,
-    "wechatpay.stock_id": request.stockId,
-    "wechatpay.brand_id": request.brandId
-  }),
-  errors: commonErrors
+  quota: PARTNER_PRODUCT_COUPON,
+  spanAttributes: stockAttributes,
+  errors: Endpoint.errors(...commonErrors, ...stockNotFoundErrors)
+})
+
+/** 查询商品券指定批次: the stock itself (`brand_id` in the signed query); the common codes and the 404s of its path ids. */
+export const getStock = Endpoint.make({
+  name: "getStock",
+  method: "GET",
+  path: PARTNER_STOCK,
+  pathParams: stockParams,
+  query: { brand_id: "brandId" },
+  request: ProductCoupon.GetStockRequest,
+  response: ProductCoupon.Stock,
+  quota: PARTNER_PRODUCT_COUPON,
+  spanAttributes: stockAttributes,
+  errors: Endpoint.errors(...commonErrors, ...stockNotFoundErrors)
+})
+
+/**
+ * The bundle variants' tables were not found either: disassociate's, its sub-cases included
+ * (they apply to every stock of the bundle). A 404 names the coupon or, failing that, stays
+ * the generic `NotFoundError`: no bundle-specific message is documented to tell it by.
+ */
+const bundleStoreChangeErrors = Endpoint.errors(...stockStateErrors, ...commonErrors, ...productCouponNotFound, ...notFound)
+
+/** 批次组关联门店: associates the stores with every stock of the bundle. */
+export const associateStockBundleStores = Endpoint.make({
+  name: "associateStockBundleStores",
+  method: "POST",
+  path: `${PARTNER_BUNDLE}/associate-stores`,
+  pathParams: bundleParams,
+  request: ProductCoupon.StockBundleStoresRequest,
+  body: ProductCoupon.RequestBody,
+  response: ProductCoupon.ResponseBody,
+  quota: PARTNER_PRODUCT_COUPON,
+  spanAttributes: bundleBatchAttributes,
+  errors: bundleStoreChangeErrors
+})
+
+/** 批次组取消关联门店: disassociates the stores from every stock of the bundle. */
+export const disassociateStockBundleStores = Endpoint.make({
+  name: "disassociateStockBundleStores",
+  method: "POST",
+  path: `${PARTNER_BUNDLE}/disassociate-stores`,
+  pathParams: bundleParams,
+  request: ProductCoupon.StockBundleStoresRequest,
+  body: ProductCoupon.RequestBody,
+  response: ProductCoupon.ResponseBody,
+  quota: PARTNER_PRODUCT_COUPON,
+  spanAttributes: bundleBatchAttributes,
+  errors: bundleStoreChangeErrors
 })
