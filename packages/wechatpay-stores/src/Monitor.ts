@@ -87,11 +87,19 @@ export const make = (): Monitor => {
     service: (layer) =>
       Layer.effect(
         ProductCouponStores.ProductCouponStores,
-        Effect.map(ProductCouponStores.ProductCouponStores, (service) => ({
-          disassociateStores: (input) => follow(service.disassociateStores(input)),
-          associateStores: (input) => follow(service.associateStores(input)),
-          listAssociatedStores: (input) => follow(service.listAssociatedStores(input))
-        }))
+        Effect.map(ProductCouponStores.ProductCouponStores, (service) => {
+          const listAssociatedStores: typeof service.listAssociatedStores = (input) => follow(service.listAssociatedStores(input))
+          return {
+            disassociateStores: (input) => follow(service.disassociateStores(input)),
+            associateStores: (input) => follow(service.associateStores(input)),
+            listAssociatedStores,
+            // Each page of the walk is one followed call.
+            associatedStores: ProductCouponStores.associatedStoresOf(listAssociatedStores),
+            getStock: (input) => follow(service.getStock(input)),
+            associateStockBundleStores: (input) => follow(service.associateStockBundleStores(input)),
+            disassociateStockBundleStores: (input) => follow(service.disassociateStockBundleStores(input))
+          }
+        })
       ).pipe(Layer.provide(layer)),
     http: (layer) =>
       Layer.effect(
