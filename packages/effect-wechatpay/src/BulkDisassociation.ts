@@ -6,32 +6,36 @@
  * appears exactly once: succeeded, failed, or unresolved.
  *
  * The job is the bulk engine (`internal/BulkEngine`) driving
- * `ProductCouponStores.disassociateStores`; only the call and how its answer
- * settles a chunk are specific to disassociating.
+ * `ProductCouponStores.disassociateStores`, as `BulkStores.disassociateAll` runs
+ * it but with no preflight and, unless asked, no verification: the calls it
+ * makes are the ones it always made. `BulkStores` has both directions with both
+ * checks on.
  *
  * @since 0.1.0
  */
-import { Effect, Either, Stream } from "effect"
-import * as BulkEngine from "./internal/BulkEngine.js"
+import { Effect, Stream } from "effect"
+import type * as BulkEngine from "./internal/BulkEngine.js"
 import { wholeNumber } from "./internal/Options.js"
 import { chunked, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
-import { settleStoreLists } from "./internal/bulk/Settle.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
+import * as StockJob from "./internal/bulk/StockJob.js"
 import * as ProductCoupon from "./ProductCoupon.js"
-import { ProductCouponStores } from "./ProductCouponStores.js"
-import { ConfigurationError, RequestValidationError } from "./WechatPayError.js"
+import type { ProductCouponStores } from "./ProductCouponStores.js"
+import type { ConfigurationError, RequestValidationError } from "./WechatPayError.js"
 
 export type {
   Anomaly,
   FailedStore,
   JobSourceError,
+  PreflightReport,
   ProgressEvent,
   Report,
   SourceError,
   StopReason,
   StoreIds,
   Summary,
-  UnresolvedStore
+  UnresolvedStore,
+  VerificationReport
 } from "./internal/BulkEngine.js"
 export {
   ABORTED_BY_CALLER,
@@ -51,28 +55,19 @@ export interface Options extends BulkEngine.JobOptions {
   readonly productCouponId: string
   readonly stockId: string
   readonly brandId: string
-}
-
-/** The job's three ids, checked as the service would check them, once, up front. */
-const checkIds = (options: Options): Either.Either<void, RequestValidationError> => {
-  const fields = [
-    ["productCouponId", options.productCouponId, true],
-    ["stockId", options.stockId, true],
-    ["brandId", options.brandId, false]
-  ] as const
-  for (const [field, value, inPath] of fields) {
-    const reason = typeof value !== "string"
-      ? "must be a string"
-      : ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
-    if (reason !== undefined) return Either.left(new RequestValidationError({ field, reason }))
-  }
-  return Either.void
+  /**
+   * Walk the stock's listing once after the job to settle unresolved stores (see
+   * `BulkStores`). Off by default here, so the job makes exactly the calls it always made;
+   * `BulkStores.disassociateAll` has it on, with the preflight.
+   */
+  readonly verify?: boolean | undefined
 }
 
 /**
- * Runs the job. Fails before anything is sent (bad options or ids: typed
- * errors), or with a `JobSourceError` holding the report so far when the id
- * source breaks part-way (a stream's own error is its `cause`).
+ * Runs the job, without the preflight (use `BulkStores.disassociateAll` for a job that checks
+ * the stock first). Fails before anything is sent (bad options or ids: typed errors), or with a
+ * `JobSourceError` holding the report so far when the id source breaks part-way (a stream's own
+ * error is its `cause`).
  */
 export const disassociateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
@@ -81,21 +76,7 @@ export const disassociateAll = <E = never, R = never>(
   BulkEngine.Report,
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError,
   R | ProductCouponStores
-> =>
-  Effect.gen(function*() {
-    yield* checkIds(options)
-    const service = yield* ProductCouponStores
-    const { brandId, productCouponId, stockId } = options
-    return yield* BulkEngine.run(ids, {
-      name: "BulkDisassociation",
-      maxChunk: MAX_CHUNK,
-      call: (chunk) =>
-        service.disassociateStores({ productCouponId, stockId, brandId, storeList: chunk.map((storeId) => ({ storeId })) }),
-      settle: settleStoreLists
-    }, options)
-  }).pipe(Effect.withSpan("BulkDisassociation.disassociateAll", {
-    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
-  }))
+> => StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating)
 
 /** What a dry run reports: the plan, nothing sent. */
 export interface DryRun {

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as BulkDisassociation from "./BulkDisassociation.js"
+export * as BulkStores from "./BulkStores.js"
 export * as KeyStore from "./KeyStore.js"
 export * as MerchantConfig from "./MerchantConfig.js"
 export * as ProductCoupon from "./ProductCoupon.js"

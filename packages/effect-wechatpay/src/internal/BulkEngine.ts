@@ -35,6 +35,14 @@ export interface Summary {
   readonly requests: number
   /** Retries by what caused them (an error tag). */
   readonly retries: Readonly<Record<string, number>>
+  /**
+   * Stores of `succeeded` that no call's answer settled: the stock's listing, walked after
+   * the job, showed them in the state the job was asked for (see `Report.settledByListing`).
+   * Set by the stock jobs (`disassociateAll`, `associateAll`).
+   */
+  readonly settledByListing?: number | undefined
+  /** Unresolved stores the listing showed still to do, sent once more (their outcome is in the lists). */
+  readonly resent?: number | undefined
 }
 
 /** Why a job ended early: the error's tag (or the caller, `UNREACHABLE`, …), a code and one line. */
@@ -58,6 +66,51 @@ export interface Report {
    * broken id source (`SOURCE_FAILED`).
    */
   readonly stoppedBy?: StopReason | undefined
+  /** The stock check made before any store was sent (set by the stock jobs). */
+  readonly preflight?: PreflightReport | undefined
+  /** The listing walked after the job to settle unresolved stores (set by the stock jobs). */
+  readonly verification?: VerificationReport | undefined
+  /**
+   * The stores of `succeeded` settled by the listing, not by a call's answer: the job cannot
+   * tell whether its own call or something else put them in that state.
+   */
+  readonly settledByListing?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The preflight: `passed` (the stock was checked and allowed the job), `skipped` (the stock
+ * query got no usable answer, e.g. a transport error or 5xx after its retries, so the job went
+ * on unchecked; `reason` says why) or `off` (`preflight: false`). A stock that refuses the job
+ * is not here: the job fails with a `Preflight…Error` instead.
+ */
+export type PreflightReport =
+  | {
+    readonly status: "passed"
+    readonly state: string
+    readonly storeScope: string
+    /** As sent; absent when the answer has none (e.g. a bundle coupon's period), so it was not checked. */
+    readonly availableEndTime?: string | undefined
+    readonly requestId?: string | undefined
+    readonly requests: number
+  }
+  | { readonly status: "skipped"; readonly reason: string; readonly requests: number }
+  | { readonly status: "off" }
+
+/**
+ * The listing check after the job. `done`: the listing was walked once (`settled` stores settled
+ * by it, `resent` sent once more). `not-needed`: nothing was unresolved. `off`: `verify: false`.
+ * `skipped`: the job had stopped (`reason`), so nothing more is sent. `failed`: the listing could
+ * not be walked (`reason`); the stores stay unresolved.
+ */
+export interface VerificationReport {
+  readonly status: "done" | "not-needed" | "off" | "skipped" | "failed"
+  readonly reason?: string | undefined
+  /** Stores settled by the listing (also in `summary.settledByListing`). */
+  readonly settled: number
+  /** Stores sent once more because the listing showed them still to do. */
+  readonly resent: number
+  /** HTTP attempts of the listing's pages, retries included (the re-sends count in `summary.requests`). */
+  readonly requests: number
 }
 
 /** Progress while a job runs. `done` counts stores settled so far. */
