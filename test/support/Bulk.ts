@@ -1,6 +1,9 @@
-// Checks on a bulk job's report that hold whatever happened to the job.
+// Checks on a bulk job's report that hold whatever happened to the job, and running stock jobs over the in-memory fake.
 import { assert } from "@effect/vitest"
 import type { BulkDisassociation } from "../../packages/effect-wechatpay/src/index.js"
+import { Effect } from "effect"
+import { BulkStores, type ProductCouponStores } from "../../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, SandboxStores } from "../../packages/effect-wechatpay/src/testing/index.js"
 
 /** Every unique id of `ids` exactly once across the three lists, and the summary's counts agree. */
 export const assertPartition = (report: BulkDisassociation.Report, ids: ReadonlyArray<string>) => {
@@ -14,3 +17,32 @@ export const assertPartition = (report: BulkDisassociation.Report, ids: Readonly
   assert.strictEqual(m.duplicates, ids.length - unique.size)
   assert.strictEqual(m.succeeded + m.failed + m.unresolved, m.unique)
 }
+
+
+/** A stock job's direction, as the tests run both. */
+export type Direction = "associate" | "disassociate"
+export const directions: ReadonlyArray<Direction> = ["disassociate", "associate"]
+
+/** `BulkStores`' job for a direction. */
+export const stockJob = (direction: Direction) => direction === "associate" ? BulkStores.associateAll : BulkStores.disassociateAll
+
+/** The fixture's ids for one of its stocks. */
+export const stockOf = (stockId: string) => ({
+  productCouponId: FakeWechatPay.Fixture.productCouponId,
+  stockId,
+  brandId: FakeWechatPay.Fixture.brandId
+})
+
+/** Runs `f` with the real service over the in-memory fake (`SandboxStores.layer`), and the fake to inspect. */
+export const withFake = <A, E>(
+  options: SandboxStores.Options,
+  f: (fake: FakeWechatPay.Service) => Effect.Effect<A, E, ProductCouponStores.ProductCouponStores>
+) =>
+  Effect.flatMap(FakeWechatPay.FakeWechatPay, f).pipe(Effect.provide(SandboxStores.layer(options)))
+
+/** The operations the fake saw, in order. */
+export const operations = (fake: FakeWechatPay.Service): ReadonlyArray<string | undefined> => fake.log.map((e) => e.operation)
+
+/** The store ids a logged store call carried. */
+export const storesOf = (entry: FakeWechatPay.LogEntry): ReadonlyArray<string> =>
+  (JSON.parse(entry.bodyText) as { store_list: Array<{ store_id: string }> }).store_list.map((s) => s.store_id)
