@@ -53,7 +53,7 @@ describe("preflight refuses the stock before any store is sent", () => {
                 stopsJob: true,
                 triggersFailover: false
               })
-              assert.include(error.message, refusal.stockId)
+              assert.include((error as WechatPayError.HasBehaviour).message, refusal.stockId)
               assert.deepStrictEqual(operations(fake), ["getStock"])
               assert.deepStrictEqual(fake.associatedStores(refusal.stockId), before)
             }))

@@ -4,7 +4,7 @@
 // error class), checking that the three report lists partition the unique set and the counts add up.
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Deferred, Effect, FastCheck, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
-import { BulkDisassociation, ProductCoupon, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { BulkDisassociation, BulkStores, ProductCoupon, ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
 import { plan } from "../packages/effect-wechatpay/src/internal/bulk/Ids.js"
 import { classify, settleFailure, settleStoreLists } from "../packages/effect-wechatpay/src/internal/bulk/Settle.js"
 import type { DisassociateStoresError } from "../packages/effect-wechatpay/src/WechatPayError.js"
@@ -265,10 +265,38 @@ const otherEndpoints = {
   disassociateStockBundleStores: () => Effect.dieMessage("a disassociate job calls only disassociateStores")
 }
 
-const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<string, number>, calls: Array<number>) =>
+/** The store endpoint a job drives. */
+type Endpoint = "disassociateStores" | "associateStores"
+type StoreCall = ProductCouponStores.Service["disassociateStores"]
+
+/** A stub service answering `endpoint` with `call`; every other endpoint dies, the other direction included. */
+const serviceWith = (endpoint: Endpoint, call: StoreCall) =>
   Layer.succeed(ProductCouponStores.ProductCouponStores, {
     ...otherEndpoints,
-    disassociateStores: (input) =>
+    disassociateStores: endpoint === "disassociateStores" ? call : () => Effect.dieMessage("an associate job calls only associateStores"),
+    associateStores: endpoint === "associateStores" ? call : otherEndpoints.associateStores
+  })
+
+/**
+ * Both bulk directions run the one engine: the properties below are checked for each. `associateAll`
+ * runs with its preflight and verification off, so that the stub's store calls are all it makes (both
+ * checks have their own tests: bulk-preflight, bulk-verify).
+ */
+type Job = <E = never, R = never>(
+  ids: BulkDisassociation.StoreIds<E, R>,
+  options: BulkDisassociation.Options
+) => Effect.Effect<BulkDisassociation.Report, BulkStores.JobError, R | ProductCouponStores.ProductCouponStores>
+const jobs: ReadonlyArray<{ readonly name: string; readonly endpoint: Endpoint; readonly run: Job }> = [
+  { name: "disassociateAll", endpoint: "disassociateStores", run: B.disassociateAll },
+  {
+    name: "associateAll",
+    endpoint: "associateStores",
+    run: (ids, options) => BulkStores.associateAll(ids, { ...options, preflight: false, verify: false })
+  }
+]
+
+const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<string, number>, calls: Array<number>, endpoint: Endpoint = "disassociateStores") =>
+  serviceWith(endpoint, (input) =>
       Effect.gen(function*() {
         const chunkIndex = firstIdToChunk.get(input.storeList[0]!.storeId)!
         calls.push(chunkIndex)
@@ -283,12 +311,11 @@ const stubLayer = (answers: ReadonlyArray<Answer>, firstIdToChunk: ReadonlyMap<s
         }
         yield* onAttempt({ attempt: 1, baseUrl: "stub", outcome: "success", willRetry: false })
         return answerFor(input.storeList.map((s) => s.storeId), answer.dispositions, ["NOT-SENT"])
-      })
-  })
+      }))
 
-describe("disassociateAll over arbitrary outcomes (stub service)", () => {
-  it.effect.prop(
-    "the three lists partition the unique ids, the counts add up, and each store's list matches its chunk's answer",
+describe("bulk jobs over arbitrary outcomes (stub service)", () => {
+  for (const job of jobs) it.effect.prop(
+    `${job.name}: the three lists partition the unique ids, the counts add up, and each store's list matches its chunk's answer`,
     [idsArb, FastCheck.array(answerArb, { minLength: 1, maxLength: 12 }), FastCheck.integer({ min: 1, max: 5 }), FastCheck.integer({ min: 1, max: 200 }), sourceArb],
     ([ids, answers, concurrency, chunkSize, sourceKind]) =>
       Effect.gen(function*() {
@@ -302,7 +329,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
         const outerSeen: Array<string> = []
         const events: Array<BulkDisassociation.ProgressEvent> = []
 
-        const report = yield* B.disassociateAll(toSource(ids, sourceKind), {
+        const report = yield* job.run(toSource(ids, sourceKind), {
           productCouponId: "P",
           stockId: "S",
           brandId: "B",
@@ -310,7 +337,7 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
           chunkSize,
           onProgress: (e) => Effect.sync(() => void events.push(e))
         }).pipe(
-          Effect.provide(stubLayer(answers, firstIdToChunk, calls)),
+          Effect.provide(stubLayer(answers, firstIdToChunk, calls, job.endpoint)),
           // An observer the caller installed still hears every attempt.
           Effect.provideService(ProductCouponStores.AttemptObserver, { onAttempt: (e) => Effect.sync(() => void outerSeen.push(String(e.outcome))) })
         )
@@ -391,14 +418,14 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
     { fastCheck: { numRuns: 150 } }
   )
 
-  it.effect("a stopping answer to the first call: exactly one call even with concurrency 8", () =>
+  for (const job of jobs) it.effect(`${job.name}: a stopping answer to the first call: exactly one call even with concurrency 8`, () =>
     Effect.gen(function*() {
       const ids = Array.from({ length: 1_000 }, (_, i) => `S${i}`)
       const chunks = planNow(ids).chunks
       const calls: Array<number> = []
       const noAuth = errorSamples.findIndex((s) => s.error._tag === "NoAuthError")
-      const report = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 8 }).pipe(
-        Effect.provide(stubLayer([{ _tag: "Err", sample: noAuth }], new Map(chunks.map((c, i) => [c[0]!, i] as const)), calls))
+      const report = yield* job.run(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency: 8 }).pipe(
+        Effect.provide(stubLayer([{ _tag: "Err", sample: noAuth }], new Map(chunks.map((c, i) => [c[0]!, i] as const)), calls, job.endpoint))
       )
       assert.deepStrictEqual(calls, [0])
       assert.strictEqual(report.summary.failed, 200)
@@ -446,15 +473,13 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
       assert.strictEqual(calls.length, 0)
     }))
 
-  for (const concurrency of [1, 3, 8]) {
-    it.effect(`concurrency ${concurrency}: the first call alone, then at most ${concurrency} in flight at once, and exactly that many reached`, () =>
+  for (const job of jobs) for (const concurrency of [1, 3, 8]) {
+    it.effect(`${job.name}, concurrency ${concurrency}: the first call alone, then at most ${concurrency} in flight at once, and exactly that many reached`, () =>
       Effect.gen(function*() {
         let inFlight = 0
         const seen: Array<number> = []
         // Each call takes 100 ms of the TestClock, so calls overlap exactly as the job lets them.
-        const slow = Layer.succeed(ProductCouponStores.ProductCouponStores, {
-          ...otherEndpoints,
-          disassociateStores: (input) =>
+        const slow = serviceWith(job.endpoint, (input) =>
             Effect.sync(() => seen.push(++inFlight)).pipe(
               Effect.zipRight(Effect.sleep("100 millis")),
               Effect.map(() => ({
@@ -464,10 +489,9 @@ describe("disassociateAll over arbitrary outcomes (stub service)", () => {
                 requestId: "REQ"
               })),
               Effect.ensuring(Effect.sync(() => void inFlight--))
-            )
-        })
+            ))
         const ids = Array.from({ length: 40 * 200 }, (_, i) => String(100_000_000 + i))
-        const fiber = yield* B.disassociateAll(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency }).pipe(
+        const fiber = yield* job.run(ids, { productCouponId: "P", stockId: "S", brandId: "B", concurrency }).pipe(
           Effect.provide(slow),
           Effect.fork
         )
