@@ -192,14 +192,24 @@ const verify = (
     const pending = new Set(report.unresolved.map((u) => u.storeId))
     const listed = new Set<string>()
     const count = yield* Ref.make(0)
-    const walk = yield* Effect.either(counting(
+    const walking = Effect.either(counting(
       count,
       Stream.runForEach(service.associatedStores(stock), (id) =>
         Effect.sync(() => {
           if (pending.has(id)) listed.add(id)
         }))
     ))
+    // The caller's stop and abort still hold while the listing is walked: either ends the walk at
+    // once (a walk sends nothing, so there is nothing to let finish), and the stores stay as they are.
+    // They are run again for this: a caller's signal (a Deferred, a process signal) is simply awaited again.
+    const interruptions: Array<Effect.Effect<string>> = [
+      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the listing walk")]),
+      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the listing walk")])
+    ]
+    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | string>> = [walking, ...interruptions]
+    const walk = yield* Effect.raceAll(contenders)
     const requests = yield* Ref.get(count)
+    if (typeof walk === "string") return { ...report, verification: { ...noVerification("skipped", walk), requests } }
     if (Either.isLeft(walk)) {
       const reason = `the listing could not be walked: ${describe(walk.left)}`
       yield* Effect.logWarning(`${direction.name}: ${reason}; ${pending.size} store(s) stay unresolved`)
