@@ -112,7 +112,7 @@ describe("cli disassociate: exit codes", () => {
   const badFlags: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
     ["an unknown flag", [...job, "--stores", "x", "--bogus"], "--bogus"],
     ["a missing --stores", job, "--stores is required"],
-    ["a missing --stock-id", ["disassociate", "--product-coupon-id", "1", "--brand-id", "2", "--stores", "x"], "--stock-id is required"],
+    ["a missing --stock-id", ["disassociate", "--product-coupon-id", "1", "--brand-id", "2", "--stores", "x"], "--stock-id (or --stock-bundle-id) is required"],
     ["--concurrency 0", [...job, "--stores", "x", "--concurrency", "0"], "--concurrency"],
     ["--rate abc", [...job, "--stores", "x", "--rate", "abc"], "--rate"],
     ["a dot-segment stock id", ["disassociate", "--product-coupon-id", "1", "--stock-id", "..", "--brand-id", "2", "--stores", "x"], "--stock-id"],

@@ -33,7 +33,7 @@ describe("cli --help, --version", () => {
       const demo = yield* help(["demo", "--help"])
       assert.notStrictEqual(disassociate, sandbox)
       assert.notStrictEqual(sandbox, demo)
-      assert.match(disassociate, /^\$ wechatpay-stores disassociate --product-coupon-id ID --stock-id ID --brand-id ID --stores FILE /m)
+      assert.match(disassociate, /^\$ wechatpay-stores disassociate --product-coupon-id ID --stock-id ID\|--stock-bundle-id ID --brand-id ID --stores FILE /m)
       assert.match(disassociate, /--concurrency N\n(.*\n)*? {2}Calls in flight at once\. Default: 4\./)
       assert.match(disassociate, /--rate N\n(.*\n)*? {2}Requests a second, retries included\. Default: 20/)
       assert.match(disassociate, /^EXAMPLES\n\n {2}wechatpay-stores disassociate --product-coupon-id \d+ --stock-id \d+ --brand-id \d+ --stores stores\.csv$/m)
@@ -69,7 +69,7 @@ describe("cli --completions", () => {
         return r.stdout.split("\n").filter((l) => l !== "")
       }
       assert.includeMembers(complete(["wechatpay-stores", ""]), ["disassociate", "sandbox", "demo"])
-      assert.sameMembers(complete(["wechatpay-stores", "disassociate", "--st"]), ["--stock-id", "--stores"])
+      assert.sameMembers(complete(["wechatpay-stores", "disassociate", "--st"]), ["--stock-id", "--stock-bundle-id", "--stores"])
       assert.sameMembers(complete(["wechatpay-stores", "sandbox", "--ba"]), ["--backup-port"])
     }))
 
@@ -129,7 +129,7 @@ describe("cli --rate", () => {
 
 describe("cli usage errors", () => {
   const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-    [["disassociate", "--stores", "x"], "--product-coupon-id, --stock-id and --brand-id are required"],
+    [["disassociate", "--stores", "x"], "--product-coupon-id, --stock-id (or --stock-bundle-id) and --brand-id are required"],
     [[...job, "--stores", "a", "--stores", "b"], "--stores was given more than once"],
     [[...job, "--stores"], "--stores needs a value"],
     [[...job, "--stores", "x", "--concurrency", "many"], "--concurrency must be a whole number, got \"many\""],

@@ -3,16 +3,22 @@
  * declares it with `Program.command` (its options, help and handler) and exports
  * it as `command`, plus one line here.
  */
+import * as Associate from "./commands/associate.js"
 import * as Demo from "./commands/demo.js"
 import * as Disassociate from "./commands/disassociate.js"
+import * as List from "./commands/list.js"
 import * as Sandbox from "./commands/sandbox.js"
+import * as Stock from "./commands/stock.js"
 import type * as Program from "./Program.js"
 
 export const all: readonly [Program.Cmd, ...Array<Program.Cmd>] = [
   Disassociate.command,
+  Associate.command,
+  List.command,
+  Stock.command,
   Sandbox.command,
   Demo.command
 ]
 
 /** The root's help: one line on what the tool is. */
-export const SUMMARY = "Remove stores from WeChat Pay product-coupon stocks in bulk, and try it against a local sandbox."
+export const SUMMARY = "Add and remove the stores of WeChat Pay product-coupon stocks in bulk, list them, query a stock, and try it all against a local sandbox."

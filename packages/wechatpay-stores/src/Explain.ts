@@ -2,7 +2,7 @@
  * What a stopped job's reason means and what to do about it, in English: WeChat
  * Pay's own message (often Chinese) is printed as it came, and this follows it.
  */
-import type { BulkDisassociation } from "effect-wechatpay"
+import type { BulkDisassociation, WechatPayError } from "effect-wechatpay"
 
 /** The ids the job was run with, named in the advice. */
 export interface JobIds {
@@ -14,11 +14,11 @@ export interface JobIds {
 /** One sentence or two for `stoppedBy`, keyed by its tag (an error's `_tag`, or the job's own reasons). */
 const EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
   StockExpiredError: (j) =>
-    `stock ${j.stockId} has expired, and WeChat Pay does not remove stores from an expired stock; ` +
+    `stock ${j.stockId} has expired, and WeChat Pay does not change the stores of an expired stock; ` +
     `nothing more was sent. Check --stock-id; otherwise there is nothing to do for this stock.`,
   StockScopeNotSpecificError: (j) =>
     `stock ${j.stockId} is not limited to specific stores (its store_scope is not SPECIFIC), so it has no ` +
-    `store list to remove stores from. Check --stock-id.`,
+    `store list to change. Check --stock-id (wechatpay-stores stock shows its store_scope).`,
   StockNotFoundError: (j) =>
     `WeChat Pay knows no stock ${j.stockId} under product coupon ${j.productCouponId}. Check --stock-id and ` +
     `--product-coupon-id, and that WECHATPAY_MCHID is the merchant that owns them.`,
@@ -52,3 +52,23 @@ const EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
 /** What `stoppedBy` means and what to do, or undefined when there is nothing to add to its message. */
 export const stopReason = (stop: BulkDisassociation.StopReason, ids: JobIds): string | undefined =>
   EXPLANATIONS[stop.tag]?.(ids)
+
+/** The same advice when a transport failure, not a job's stop, ended a single call. */
+const CALL_EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
+  TransportError: () =>
+    `no WeChat Pay host answered. Check the network, proxy and firewall (and WECHATPAY_BASE_URL if it is set), then try again.`,
+  TimeoutError: () =>
+    `WeChat Pay did not answer in time, after the retries. Try again; if it persists, check the network and WECHATPAY_BASE_URL.`,
+  RateLimitExceededError: () =>
+    `WeChat Pay kept answering 429 (rate limited) after the retries: another client may be using this merchant's quota. Try again later.`,
+  SystemError: () => `WeChat Pay answered with a system error after the retries. Try again later.`,
+  ParamError: () => `WeChat Pay refused a parameter. Check the ids given (they are sent as typed).`
+}
+
+/** An error that ended a single call (not a job), as one line: its code and message, then what it means and what to do. */
+export const callFailure = (e: WechatPayError.WechatPayError, ids: JobIds): string => {
+  const code = "code" in e && typeof e.code === "string" ? `${e.code}: ` : ""
+  const requestId = "requestId" in e && typeof e.requestId === "string" ? ` (Request-ID ${e.requestId})` : ""
+  const advice = (EXPLANATIONS[e._tag] ?? CALL_EXPLANATIONS[e._tag])?.(ids)
+  return `${code}${e.message}${requestId}${advice === undefined ? "" : `; ${advice}`}`
+}

@@ -9,6 +9,7 @@ import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "ef
 import * as Explain from "./Explain.js"
 import * as Io from "./Io.js"
 import * as Monitor from "./Monitor.js"
+import * as Operation from "./Operation.js"
 import * as Output from "./Output.js"
 import * as Report from "./Report.js"
 import * as StoreFile from "./StoreFile.js"
@@ -25,6 +26,10 @@ export interface Spec extends Explain.JobIds {
   readonly json: boolean
   /** Whether to write a report file at all (the demo's loopback job does not). */
   readonly keepReport: boolean
+  /** The library's stock check before the job (`--preflight`; off unless asked). */
+  readonly preflight?: boolean | undefined
+  /** The library's settling of unresolved stores by listing after the job (`--verify`; off unless asked). */
+  readonly verify?: boolean | undefined
 }
 
 /** The service a job runs against, built over a monitor that follows its calls. */
@@ -66,11 +71,13 @@ export const run = (
       const tick = human.isTTY ? TICK.tty : TICK.plain
       // The first tick after one interval: a job that cannot start draws no bar.
       yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
-      return yield* BulkDisassociation.disassociateAll(ids, {
+      return yield* Operation.bulkJob[spec.operation](ids, {
         productCouponId: spec.productCouponId,
         stockId: spec.stockId,
         brandId: spec.brandId,
         concurrency: spec.concurrency,
+        preflight: spec.preflight === true,
+        verify: spec.verify === true,
         onProgress: bar.onProgress,
         stopWhen: io.stop,
         abortWhen: io.abort
@@ -85,7 +92,10 @@ export const run = (
     if (result._tag === "Left") {
       const e = result.left
       // The flags were checked already; a RequestValidationError is the library's own guard.
-      return e._tag === "RequestValidationError" ? e.message : `configuration: ${e.message}`
+      if (e._tag === "RequestValidationError") return e.message
+      if (e._tag === "ConfigurationError" || e._tag === "KeyFormatError") return `configuration: ${e.message}`
+      // Anything else is the stock check before the job: it refused the stock, or the query was refused.
+      return Output.oneLine(`the stock check before the job refused it: ${Explain.callFailure(e, spec)}`)
     }
     const report: Report.JobReport = {
       job: {
@@ -107,6 +117,7 @@ export const run = (
       const means = Explain.stopReason(report.stoppedBy, spec)
       if (means !== undefined) human.write(`  ${means}\n`)
     }
+    human.write(Output.checksLines(report))
     human.write(Output.anomalyLine(report.anomalies))
     human.write(Output.storeLists(report, kept?.path === undefined ? undefined : "the report"))
     if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)

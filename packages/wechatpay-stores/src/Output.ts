@@ -4,7 +4,7 @@
  * table and the first failed and unresolved stores.
  */
 import { Effect } from "effect"
-import type { BulkDisassociation } from "effect-wechatpay"
+import type { BulkDisassociation, BulkStores } from "effect-wechatpay"
 
 /** Where output goes; the tests pass their own. */
 export interface Sink {
@@ -135,6 +135,7 @@ export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: num
     ["calls sent", callsSent],
     ["HTTP requests", summary.requests]
   ]
+  if (summary.settledByListing !== undefined && summary.settledByListing > 0) rows.splice(6, 0, ["settled by listing", summary.settledByListing])
   for (const [reason, n] of Object.entries(summary.retries)) rows.push([`retries: ${reason}`, n])
   const labelWidth = Math.max(...rows.map(([l]) => l.length))
   const valueWidth = Math.max(...rows.map(([, v]) => fmt(v).length))
@@ -144,6 +145,25 @@ export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: num
     ...rows.map(([l, v]) => `| ${l.padEnd(labelWidth)} | ${fmt(v).padStart(valueWidth)} |`),
     line
   ].join("\n") + "\n"
+}
+
+/**
+ * What the checks around a job did, when it is worth a line: a stock check that was skipped
+ * (the job ran unchecked) and a settling by listing that settled, re-sent, or could not run.
+ */
+export const checksLines = (report: Pick<BulkStores.Report, "preflight" | "verification">): string => {
+  const lines: Array<string> = []
+  const p = report.preflight
+  if (p !== undefined && p.status === "skipped") {
+    lines.push(`stock check skipped: ${oneLine("reason" in p && typeof p.reason === "string" ? p.reason : "no usable answer")}; the job ran unchecked`)
+  }
+  const v = report.verification
+  if (v !== undefined && v.status === "done") {
+    lines.push(`listing checked: ${plural(v.settled, "unresolved store")} settled by it, ${fmt(v.resent)} sent once more`)
+  } else if (v !== undefined && (v.status === "skipped" || v.status === "failed")) {
+    lines.push(`listing not checked (${v.status}${v.reason === undefined ? "" : `: ${oneLine(v.reason)}`}); unresolved stores stay unresolved`)
+  }
+  return lines.length === 0 ? "" : lines.join("\n") + "\n"
 }
 
 /** How many failed and how many unresolved stores are printed after a job. */

@@ -190,6 +190,19 @@ const usageMessage = (
     if (missing !== null) required.push(missing[1]!)
     else problems.push(describeProblem(message, argv, name, own, commands))
   }
+  // Two flags of which one is needed (--stock-id | --stock-bundle-id) are reported missing as two.
+  for (const [first, second] of alternativesOf(Command.getUsage(find(commands, name) ?? commands[0]!))) {
+    // One of them given (with a value that was refused): the other is not missing.
+    const given = (flag: string) => argv.some((a) => a.split("=")[0] === flag)
+    for (const [missing, other] of [[first, second], [second, first]] as const) {
+      if (required.includes(missing) && given(other)) required.splice(required.indexOf(missing), 1)
+    }
+    const at = required.indexOf(first)
+    if (at >= 0 && required.includes(second)) {
+      required.splice(required.indexOf(second), 1)
+      required[at] = `${first} (or ${second})`
+    }
+  }
   if (required.length > 0) {
     const list = required.length === 1 ? required[0]! : `${required.slice(0, -1).join(", ")} and ${required.at(-1)}`
     const stdin = !required.includes("--stores") ? "" : required.length === 1
@@ -198,6 +211,23 @@ const usageMessage = (
     problems.unshift(`${list} ${required.length === 1 ? "is" : "are"} required${stdin}`)
   }
   return problems.join("; ")
+}
+
+/** The pairs of flags a command takes one of (an alternation of two named flags). */
+const alternativesOf = (usage: Usage.Usage): ReadonlyArray<readonly [string, string]> => {
+  switch (usage._tag) {
+    case "Alternation":
+      return usage.left._tag === "Named" && usage.right._tag === "Named"
+        ? [[usage.left.names[0]!, usage.right.names[0]!]]
+        : [...alternativesOf(usage.left), ...alternativesOf(usage.right)]
+    case "Concat":
+      return [...alternativesOf(usage.left), ...alternativesOf(usage.right)]
+    case "Optional":
+    case "Repeated":
+      return alternativesOf(usage.usage)
+    default:
+      return []
+  }
 }
 
 /** Edit distance between two short strings (for "did you mean"). */
@@ -234,6 +264,8 @@ const describeProblem = (
     const near = own.filter((f) => f.startsWith("--") && distance(f, flag) <= 2)
     return `unknown option '${flag}'${near.length === 1 ? `; did you mean ${near[0]}?` : ""}`
   }
+  const collision = /^Collision between two options detected - you can only specify one of either: \['(.*)', '(.*)'\]$/.exec(message)
+  if (collision !== null) return `${collision[1]} and ${collision[2]} cannot both be given; pass one of them`
   const missingValue = /^Expected a value following option: '(.*)'$/.exec(message)
   if (missingValue !== null) return `${missingValue[1]} needs a value`
   const notNumber = /^'(.*)' is not a (integer|number)$/.exec(message)

@@ -10,10 +10,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { BulkDisassociation } from "effect-wechatpay"
 import * as Io from "./Io.js"
+import type { Operation } from "./Operation.js"
 
 /** What a report says about the job it records (`job`, before the lists). */
 export interface JobHeader {
-  readonly operation: "disassociate"
+  readonly operation: Operation
   readonly productCouponId: string
   readonly stockId: string
   readonly brandId: string

@@ -1,0 +1,263 @@
+/**
+ * The job commands, \`disassociate\` and \`associate\`: the same flags, checks, dry run,
+ * progress, report, signals and exit codes; they differ only in the operation
+ * (which library job runs, see Operation.ts) and the words of their help.
+ */
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { Effect, Either, Layer } from "effect"
+import { ProductCoupon, ProductCouponStores } from "effect-wechatpay"
+import * as Environment from "./Environment.js"
+import * as Io from "./Io.js"
+import * as Job from "./Job.js"
+import * as Operation from "./Operation.js"
+import * as Output from "./Output.js"
+import * as Program from "./Program.js"
+import * as Report from "./Report.js"
+import * as StoreFile from "./StoreFile.js"
+
+/** WeChat Pay's documented limit for this endpoint, requests a second. */
+export const DOCUMENTED_RATE = ProductCouponStores.DEFAULT_RATE_LIMIT.limit
+
+export const DEFAULT_CONCURRENCY = 4
+
+/** The lists of a report that `--select` may take. */
+const REPORT_LISTS: ReadonlyArray<StoreFile.ReportList> = ["failed", "unresolved", "succeeded"]
+
+export interface Args {
+  readonly productCouponId: string
+  readonly stockId: string
+  readonly brandId: string
+  readonly stores: string
+  readonly report: string | undefined
+  readonly dryRun: boolean
+  readonly concurrency: number
+  readonly rate: number
+  /** Run (and report) a job of zero ids instead of refusing empty input. */
+  readonly allowEmpty?: boolean | undefined
+  /** `--preflight`: the library's stock check before anything is sent. */
+  readonly preflight?: boolean | undefined
+  /** `--verify`: settle unresolved stores by walking the stock's listing once after the job. */
+  readonly verify?: boolean | undefined
+  /** The report on stdout instead of the summary table. */
+  readonly json?: boolean | undefined
+  /** The lists to take when `stores` is a report (default: failed and unresolved). */
+  readonly select?: ReadonlyArray<StoreFile.ReportList> | undefined
+}
+
+/** The job itself; exported for the tests, which pass their own transport. */
+export const runJob = (
+  operation: Operation.Operation,
+  args: Args,
+  io: Io.Io,
+  http: Layer.Layer<HttpClient.HttpClient>
+): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const missing = yield* Environment.problem
+    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    const options = { rateLimit: { limit: args.rate } }
+    // The job's service sends through a transport the monitor watches, for the progress line.
+    const service: Job.ServiceLayer = (monitor) => ProductCouponStores.layerConfig(options).pipe(Layer.provide(monitor.http(http)))
+    if (args.report !== undefined) {
+      const writable = yield* Effect.either(Report.checkReportPath(args.report))
+      if (writable._tag === "Left") return Io.fail(io, writable.left)
+    }
+    if (args.dryRun) {
+      // Building the layer checks every variable and parses the keys; nothing is sent.
+      const configured = yield* Layer.build(ProductCouponStores.layerConfig(options).pipe(Layer.provide(http))).pipe(Effect.scoped, Effect.either)
+      if (configured._tag === "Left") return Io.fail(io, `configuration: ${configured.left.message}`)
+      const checked = yield* Effect.scoped(Job.checkInput(args.stores, io, {
+        rereadable: false,
+        allowEmpty: args.allowEmpty === true,
+        select: args.select,
+        notesTo: args.json === true ? io.err : io.out
+      }))
+      if (typeof checked === "number") return checked
+      const p = checked.plan
+      const plan = {
+        input: p.input,
+        unique: p.unique,
+        duplicates: p.duplicates,
+        invalid: p.invalid,
+        calls: p.calls,
+        maxStoresPerCall: Operation.MAX_CHUNK,
+        rate: args.rate,
+        notes: checked.notes
+      }
+      if (args.json === true) {
+        io.out.write(JSON.stringify({ dryRun: plan }, null, 2) + "\n")
+        return 0
+      }
+      io.out.write(
+        `dry run: ${Output.plural(p.input, "id")}, ${Output.fmt(p.unique)} unique, ${Output.plural(p.duplicates, "duplicate")}, ` +
+          `${Output.fmt(p.invalid.length)} invalid; would make ${Output.plural(p.calls, "call")} of at most ` +
+          `${Operation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.\n`
+      )
+      for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${JSON.stringify(bad.storeId)}: ${bad.message}\n`)
+      if (p.invalid.length > 20) io.out.write(`  …and ${Output.fmt(p.invalid.length - 20)} more invalid\n`)
+      return 0
+    }
+    // Read and check the whole input before sending anything: a malformed line 20,000 must not
+    // stop a job half-way with no report. The job then reads the input again: a regular file
+    // from its descriptor, anything else from the spool the check wrote.
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const checked = yield* Job.checkInput(args.stores, io, {
+        rereadable: true,
+        allowEmpty: args.allowEmpty === true,
+        select: args.select,
+        notesTo: args.json === true ? io.err : io.out
+      })
+      if (typeof checked === "number") return checked
+      if (checked.plan.input === 0) {
+        (args.json === true ? io.err : io.out).write(`no store ids in ${checked.input.source}; nothing to send (--allow-empty)\n`)
+      }
+      const finished = yield* Job.run(
+        {
+          operation,
+          productCouponId: args.productCouponId,
+          stockId: args.stockId,
+          brandId: args.brandId,
+          concurrency: args.concurrency,
+          rate: args.rate,
+          report: args.report,
+          json: args.json === true,
+          keepReport: true,
+          preflight: args.preflight === true,
+          verify: args.verify === true
+        },
+        io,
+        service,
+        checked.input.ids,
+        checked.plan.unique
+      )
+      return typeof finished === "string" ? Io.fail(io, finished) : Job.exitCode(finished)
+    }))
+  })
+
+/** A coupon, stock or brand id flag, checked as the library checks it (path segments must be safe in a URL). */
+export const idFlag = (name: string, inPath: boolean) =>
+  Program.text(name, "ID").pipe(
+    Options.mapEffect((value) => {
+      const problem = ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
+      return problem === undefined ? Effect.succeed(value) : Effect.fail(Program.invalid(`--${name} ${problem}`))
+    })
+  )
+
+/** The flags every command about one stock takes: the coupon, the stock and the brand. */
+export const stockFlags = {
+  productCouponId: idFlag("product-coupon-id", true).pipe(Options.withDescription("The product coupon (商品券) the stock belongs to.")),
+  brandId: idFlag("brand-id", false).pipe(Options.withDescription("The brand the stock and its stores belong to."))
+}
+
+/** What a job's --stock-id or --stock-bundle-id says: the stock, or the usage error. */
+export const target = (stock: Either.Either<string, string>): Effect.Effect<string, Program.UsageError> =>
+  Either.isRight(stock)
+    // The library's bulk job runs against one stock only; a bundle job is not faked with per-stock calls.
+    ? new Program.UsageError({
+      message: "--stock-bundle-id is not yet supported: the library's bulk job has no stock-bundle variant yet; " +
+        "run the job once per stock of the bundle with --stock-id"
+    })
+    : Effect.succeed(stock.left)
+
+/** A job command (`disassociate`, `associate`): its flags, help and handler. */
+export const make = <const Name extends Operation.Operation>(operation: Name) => Program.command(
+  operation,
+  {
+    productCouponId: stockFlags.productCouponId,
+    stock: Options.orElseEither(
+      idFlag("stock-id", true).pipe(
+        Options.withDescription(`The stock (批次) to ${Operation.words[operation].verbPhrase}; its store_scope must be SPECIFIC.`)
+      ),
+      idFlag("stock-bundle-id", true).pipe(
+        Options.withDescription("A stock bundle (批次组), instead of --stock-id: not yet supported (the library's bulk job has no bundle variant).")
+      )
+    ),
+    brandId: idFlag("brand-id", false).pipe(Options.withDescription("The brand the stores belong to.")),
+    stores: Program.file("stores").pipe(Options.withDescription(
+      "The store ids: one a line, a CSV with a store_id column, or a JSON array of ids or of {\"store_id\": …}, in UTF-8; " +
+        "- (or /dev/stdin, a FIFO, <(…)) for standard input; or a report this CLI wrote (see --select)."
+    )),
+    report: Program.file("report").pipe(
+      Options.withDescription(
+        "Where to write the JSON report (job, summary, succeeded, failed, unresolved, anomalies). " +
+          "Default: wechatpay-stores-report-<time>-<pid>.json in the working directory."
+      ),
+      Options.optional
+    ),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Check the configuration and every id, print the plan, send nothing.")),
+    concurrency: Program.wholeNumber("concurrency", { min: 1, what: "a whole number ≥ 1", fallback: DEFAULT_CONCURRENCY }).pipe(
+      Options.withDescription(`Calls in flight at once. Default: ${DEFAULT_CONCURRENCY}.`)
+    ),
+    rate: Program.wholeNumber("rate", { min: 1, what: "a whole number of requests a second ≥ 1", fallback: DOCUMENTED_RATE }).pipe(
+      Options.withDescription(
+        `Requests a second, retries included. Default: ${DOCUMENTED_RATE}, WeChat Pay's documented limit; ` +
+          `above it needs --allow-over-limit.`
+      )
+    ),
+    allowOverLimit: Options.boolean("allow-over-limit").pipe(Options.withDescription(
+      `Allow --rate above the documented ${DOCUMENTED_RATE}/s (WeChat Pay answers the excess with 429, which is retried).`
+    )),
+    select: Program.text("select", "LISTS").pipe(
+      Options.mapEffect((value) => {
+        const lists = value.split(",").map((list) => list.trim())
+        const bad = lists.find((list) => !(REPORT_LISTS as ReadonlyArray<string>).includes(list))
+        return bad === undefined
+          ? Effect.succeed(lists as ReadonlyArray<StoreFile.ReportList>)
+          : Effect.fail(Program.invalid(`--select takes ${REPORT_LISTS.join(", ")} (comma-separated), got "${bad}"`))
+      }),
+      Options.withDescription(
+        "When --stores is a report this CLI wrote: which of its lists to take, comma-separated. " +
+          `Default: ${StoreFile.DEFAULT_SELECT.join(",")} (the stores that still need doing).`
+      ),
+      Options.optional
+    ),
+    preflight: Options.boolean("preflight").pipe(Options.withDescription(
+      "Query the stock first (one request) and send nothing when its store_scope is not SPECIFIC, it is STOPPED or " +
+        "DEACTIVATED, or its available period is over; a query that gets no usable answer does not block the job " +
+        "(the report says it was skipped). Default: off."
+    )),
+    verify: Options.boolean("verify").pipe(Options.withDescription(
+      "When stores end unresolved (and the job was not stopped), walk the stock's listing once: a store it shows done " +
+        "is settled as succeeded (summary.settledByListing), any other is sent once more. Default: off."
+    )),
+    allowEmpty: Options.boolean("allow-empty").pipe(Options.withDescription("Run (and report) a job of zero ids instead of refusing empty input.")),
+    json: Options.boolean("json").pipe(Options.withDescription(
+      "Print the report as JSON on standard output instead of the table (progress and the table go to stderr)."
+    ))
+  },
+  (a) =>
+    Effect.gen(function*() {
+      if (a.rate > DOCUMENTED_RATE && !a.allowOverLimit) {
+        return yield* new Program.UsageError({
+          message: `--rate ${a.rate} is above WeChat Pay's documented limit of ${DOCUMENTED_RATE} requests a second; ` +
+            `pass --allow-over-limit to send that fast anyway`
+        })
+      }
+      const stockId = yield* target(a.stock)
+      const { http, io } = yield* Program.CliContext
+      return yield* runJob(operation, {
+        productCouponId: a.productCouponId,
+        stockId,
+        brandId: a.brandId,
+        stores: a.stores,
+        report: a.report._tag === "Some" ? a.report.value : undefined,
+        dryRun: a.dryRun,
+        concurrency: a.concurrency,
+        rate: a.rate,
+        allowEmpty: a.allowEmpty,
+        preflight: a.preflight,
+        verify: a.verify,
+        json: a.json,
+        select: a.select._tag === "Some" ? a.select.value : undefined
+      }, io, http)
+    })
+).pipe(Program.withHelp(
+  `${Operation.words[operation].does}, 200 a call, and reports every store as succeeded, ` +
+    "failed or unresolved. Credentials come from the WECHATPAY_* variables.\n\n" +
+    "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run.",
+  [
+    `wechatpay-stores ${operation} --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
+    `wechatpay-stores ${operation} … --stores stores.txt --dry-run`,
+    `wechatpay-stores ${operation} … --stores last-report.json   (again, for its failed and unresolved stores)`
+  ]
+))

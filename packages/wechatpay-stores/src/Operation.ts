@@ -1,0 +1,37 @@
+/**
+ * Which of the library's bulk jobs a job command runs: the one place the CLI
+ * names them. Both are the library's `BulkStores` jobs (one engine, the endpoint
+ * differs), with its stock check before the job (`preflight`) and its settling of
+ * unknown outcomes by listing (`verify`), which the commands can turn off.
+ */
+import type { Effect } from "effect"
+import { BulkStores, type ProductCouponStores } from "effect-wechatpay"
+
+/** What a job command does to the stores it is given. */
+export type Operation = "disassociate" | "associate"
+
+/** A bulk job of the library: the ids, the job's options, its report. */
+export type BulkJob = <E, R>(
+  ids: BulkStores.StoreIds<E, R>,
+  options: BulkStores.Options
+) => Effect.Effect<BulkStores.Report, BulkStores.JobError, R | ProductCouponStores.ProductCouponStores>
+
+/** The library's job for each operation. */
+export const bulkJob: Readonly<Record<Operation, BulkJob>> = {
+  disassociate: BulkStores.disassociateAll,
+  associate: BulkStores.associateAll
+}
+
+/** The most stores a call carries, for the dry run's plan (the same for both endpoints). */
+export const MAX_CHUNK = BulkStores.MAX_CHUNK
+
+/** Words for an operation, in the help and the output. */
+export const words: Readonly<Record<Operation, {
+  /** "Removes … from": what the command does, as the help opens. */
+  readonly does: string
+  /** "remove the stores from" */
+  readonly verbPhrase: string
+}>> = {
+  disassociate: { does: "Removes the stores in --stores from a product-coupon stock", verbPhrase: "remove the stores from" },
+  associate: { does: "Adds the stores in --stores to a product-coupon stock", verbPhrase: "add the stores to" }
+}
