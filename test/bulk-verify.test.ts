@@ -3,7 +3,7 @@
 // applied the call (PROCESSED_BEFORE_FAULT) must end with those stores succeeded and marked as settled
 // by the listing; one before must have them sent once more (and succeed); `verify: false` leaves them.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { BulkDisassociation } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, type Direction, directions, operations, stockJob, stockOf, storesOf, withFake } from "./support/Bulk.js"
@@ -142,6 +142,23 @@ describe("verify: unresolved stores settled by walking the listing once", () => 
         assert.notInclude(operations(fake), "listAssociatedStores")
         assert.strictEqual(report.summary.unresolved, STORES - report.summary.succeeded - report.summary.failed)
         assert.strictEqual(report.summary.settledByListing, 0)
+      })))
+
+  it.effect("an abort while the listing is walked ends the walk at once: the stores stay unresolved, and why", () =>
+    // The listing's first page is `slow` (30 s on a Clock that does not move): the walk hangs until the abort.
+    withFake(fakeFor("disassociate", ["none", "connectionResetAfterApply", "none", "none", "slow"]), (fake) =>
+      Effect.gen(function*() {
+        const abort = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(stockJob("disassociate")(ids, { ...stockOf(F.stockId), abortWhen: Deferred.await(abort) }))
+        while (!operations(fake).includes("listAssociatedStores")) yield* Effect.yieldNow()
+        yield* Deferred.succeed(abort, undefined)
+        const report = yield* Fiber.join(fiber)
+        assertPartition(report, ids)
+        assert.strictEqual(report.summary.unresolved, 200)
+        assert.strictEqual(report.summary.settledByListing, 0)
+        assert.strictEqual(report.verification?.status, "skipped")
+        assert.include(report.verification?.reason ?? "", "aborted by the caller during the listing walk")
+        assert.strictEqual(operations(fake).filter((o) => o === "disassociateStores").length, 3)
       })))
 
   it.effect("BulkDisassociation.disassociateAll verifies only when asked", () =>
