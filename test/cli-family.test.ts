@@ -334,3 +334,18 @@ describe("cli associate: the library's checks around the job", () => {
       assert.include(c.out(), "listing checked: 2 unresolved stores settled by it")
     }))
 })
+
+describe("cli sandbox banner", () => {
+  it.scopedLive("names the family's commands and the stocks in each state to try them on", () =>
+    Effect.gen(function*() {
+      const dir = yield* Cli.tempDir("wechatpay-cli-family-banner-")
+      // Stops itself once the banner is out.
+      const c = capture({ stop: Effect.sleep("300 millis") })
+      const code = yield* Cli.runWith({}, ["sandbox", "--stores", "10", "--dir", Path.join(dir, "sb")], c)
+      assert.strictEqual(code, 130, c.err())
+      assert.match(c.out(), new RegExp(`^and: \\S.* stock --product-coupon-id ${F.productCouponId} --brand-id ${F.brandId} --stock-id ${F.stockId}$`, "m"))
+      assert.match(c.out(), /^ +\S.* list .* --output stores\.csv$/m)
+      assert.match(c.out(), /^ +\S.* associate .* --stores FILE$/m)
+      assert.include(c.out(), `${F.expiredStockId} STOPPED, ${F.deactivatedStockId} DEACTIVATED`)
+    }))
+})

@@ -63,6 +63,18 @@ export interface Args {
 /** How many store ids the sandbox writes to `stores.txt` in its directory, for a first try. */
 const SAMPLE_STORES = 1_000
 
+/** The store family's commands against the sandbox, and its stocks in each state to try them on. */
+const familyLines = (run: string): string => {
+  const F = FakeWechatPay.Fixture
+  const ids = `--product-coupon-id ${F.productCouponId} --brand-id ${F.brandId}`
+  return `and: ${run} stock ${ids} --stock-id ${F.stockId}\n` +
+    `     ${run} list ${ids} --stock-id ${F.stockId} --output stores.csv\n` +
+    `     ${run} associate ${ids} --stock-id ${F.stockId} --stores FILE\n` +
+    `other stocks of coupon ${F.productCouponId}: ${F.auditingStockId} AUDITING, ${F.pausedStockId} PAUSED, ` +
+    `${F.expiredStockId} STOPPED, ${F.deactivatedStockId} DEACTIVATED, ${F.endedStockId} past its end time, ` +
+    `${F.allScopeStockId} scope ALL, ${F.noneScopeStockId} scope NONE\n`
+}
+
 /** Runs the sandbox until the first Ctrl-C (exit 130). */
 export const sandbox = (args: Args, io: Io.Io): Effect.Effect<number> =>
   Effect.gen(function*() {
@@ -104,6 +116,7 @@ export const sandbox = (args: Args, io: Io.Io): Effect.Effect<number> =>
           `then, in that shell:\n  ${run} disassociate --product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} ` +
           `--brand-id ${F.brandId} --stores ${wrote._tag === "Right" ? sample : "FILE"}\n` +
           (wrote._tag === "Right" ? `(${sample} holds the first ${ids.length} of its stores)\n` : "") +
+          familyLines(run) +
           `Ctrl-C stops the sandbox.\n`
       )
     }
