@@ -202,6 +202,26 @@ describe("cli list", () => {
       assert.strictEqual(fake.log.length, before)
     }))
 
+  it.scopedLive("Ctrl-C during the listing: exit 130, says how many ids were read, no FILE", () =>
+    Effect.gen(function*() {
+      const { cli, dir } = yield* setup(450)
+      const file = Path.join(dir, "stores.csv")
+      const c = capture({ stop: Effect.void })
+      assert.strictEqual(yield* cli(["list", ...at(), "--output", file], c), 130)
+      assert.match(c.err(), /^wechatpay-stores: stopped after \d+ store ids? \(\d+ pages?\); .*stores\.csv was not written\n$/)
+      assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(dir)), ["keys"])
+    }))
+
+  it.scopedLive("--output in a directory that does not exist: exit 1 naming why, nothing sent", () =>
+    Effect.gen(function*() {
+      const { cli, dir, fake } = yield* setup()
+      const c = capture()
+      assert.strictEqual(yield* cli(["list", ...at(), "--output", Path.join(dir, "missing", "stores.txt")], c), 1)
+      assertOneLine(c.err())
+      assert.include(c.err(), "its directory does not exist; create it or choose another path (ENOENT)")
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
   it.scopedLive("--stock-id is required", () =>
     Effect.gen(function*() {
       const { cli } = yield* setup()

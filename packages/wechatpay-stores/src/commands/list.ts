@@ -52,9 +52,23 @@ const encode = (format: Format, ids: ReadonlyArray<string>, first: boolean): str
 const HEAD: Readonly<Record<Format, string>> = { lines: "", csv: "store_id\n", json: "[\n" }
 const TAIL = (format: Format, count: number): string => format === "json" ? (count === 0 ? "]\n" : "\n]\n") : ""
 
-/** Why a file operation failed: its errno code when there is one. */
-const why = (e: unknown): string =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : e instanceof Error ? e.message : String(e)
+/** What a write's errno means, and what to do. */
+const WRITING: Readonly<Record<string, string>> = {
+  ENOENT: "its directory does not exist; create it or choose another path",
+  EACCES: "permission denied; choose a directory you can write",
+  EPERM: "permission denied; choose a directory you can write",
+  EROFS: "the file system is read-only; choose another path",
+  ENOSPC: "no space left on the device; free some or choose another path",
+  EDQUOT: "the disk quota is exhausted; free some or choose another path",
+  ENOTDIR: "a part of the path is not a directory; check the path"
+}
+
+/** Why a file operation failed: what its errno means, with the code for a search. */
+const why = (e: unknown): string => {
+  const code = typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
+  if (code === undefined) return e instanceof Error ? e.message : String(e)
+  return `${WRITING[code] ?? "the system refused"} (${code})`
+}
 
 /** Where the ids go while the listing runs, and what makes them final. */
 interface Writer {
