@@ -362,7 +362,7 @@ const runChecked = <E, R>(
             report: withChecks(
               error.report,
               checked,
-              noVerification(options.verify === false ? "off" : "skipped", "the id source broke: the job stopped")
+              options.verify === false ? noVerification("off") : noVerification("skipped", "the id source broke: the job stopped")
             )
           }
           : error
