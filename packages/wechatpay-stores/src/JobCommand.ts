@@ -254,7 +254,8 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
 ).pipe(Program.withHelp(
   `${Operation.words[operation].does}, 200 a call, and reports every store as succeeded, ` +
     "failed or unresolved. Credentials come from the WECHATPAY_* variables.\n\n" +
-    "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run.",
+    "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run " +
+      "(flags, configuration, input, or a stock --preflight refused: nothing was sent).",
   [
     `wechatpay-stores ${operation} --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
     `wechatpay-stores ${operation} … --stores stores.txt --dry-run`,
