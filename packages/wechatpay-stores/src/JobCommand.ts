@@ -1,5 +1,5 @@
 /**
- * The job commands, \`disassociate\` and \`associate\`: the same flags, checks, dry run,
+ * The job commands, `disassociate` and `associate`: the same flags, checks, dry run,
  * progress, report, signals and exit codes; they differ only in the operation
  * (which library job runs, see Operation.ts) and the words of their help.
  */
