@@ -18,11 +18,19 @@
  * `BulkDisassociation.disassociateAll` is the same job with no preflight and,
  * unless asked, no verification.
  *
+ * `associateBundleAll` / `disassociateBundleAll` are the same engine over a stock
+ * bundle (批次组关联门店 / 批次组取消关联门店): each call applies to every stock of the
+ * bundle, all or nothing. Neither check is available for a bundle, and the report says
+ * so: `preflight` is `skipped` ({@link NO_BUNDLE_QUERY}: there is no bundle query), and
+ * `verification` is `skipped` ({@link NO_BUNDLE_LISTING}: the listing is per stock)
+ * when stores stay unresolved; they stay `unresolved`.
+ *
  * @since 0.1.0
  */
 import type { Effect } from "effect"
 import type * as BulkEngine from "./internal/BulkEngine.js"
 import type { StoreIds } from "./internal/bulk/Ids.js"
+import * as BundleJob from "./internal/bulk/BundleJob.js"
 import * as StockJob from "./internal/bulk/StockJob.js"
 import * as ProductCoupon from "./ProductCoupon.js"
 import type { ProductCouponStores } from "./ProductCouponStores.js"
@@ -52,6 +60,7 @@ export {
   UNREACHABLE_AFTER_CALLS
 } from "./internal/BulkEngine.js"
 export { LISTED_AS_BOTH } from "./internal/bulk/Settle.js"
+export { NO_BUNDLE_LISTING, NO_BUNDLE_QUERY } from "./internal/bulk/BundleJob.js"
 
 /** The endpoints' documented maximum of stores per call. */
 export const MAX_CHUNK = ProductCoupon.MAX_STORES
@@ -88,3 +97,39 @@ export const associateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
 ): Effect.Effect<BulkEngine.Report, JobError, R | ProductCouponStores> => StockJob.run(ids, options, StockJob.associating)
+
+/**
+ * The stock bundle (`productCouponId`, `stockBundleId`, `brandId`) and how the job runs
+ * (`concurrency`, `chunkSize`, `onProgress`, `stopWhen`, `abortWhen`), as for a stock.
+ * `preflight` and `verify` are accepted so the same flags can be passed as to a stock job, but
+ * neither check can be made for a bundle: `false` reports `off`, anything else `skipped` with
+ * its reason ({@link NO_BUNDLE_QUERY}; {@link NO_BUNDLE_LISTING} when stores stay unresolved,
+ * `not-needed` otherwise).
+ *
+ * @since 0.1.0
+ */
+export interface BundleOptions extends BundleJob.Options {}
+
+/** What a bundle job fails with: no preflight, so no `Preflight…Error`. */
+export type BundleJobError = BulkEngine.JobSourceError | ConfigurationError | RequestValidationError
+
+/**
+ * Puts the stores in every stock of the bundle (批次组关联门店), over the same engine as
+ * {@link associateAll}: de-duplicated, chunks of at most 200, bounded concurrency, every unique
+ * store exactly once in the report. A call WeChat Pay refuses as a whole (e.g. `StockExpiredError`
+ * when one stock of the bundle is past its period: nothing applied to any stock) stops the job
+ * or fails its stores as that error's `behaviour` says. Fails before anything is sent on bad
+ * options or ids; with a `JobSourceError` holding the report so far when the id source breaks.
+ */
+export const associateBundleAll = <E = never, R = never>(
+  ids: StoreIds<E, R>,
+  options: BundleOptions
+): Effect.Effect<BulkEngine.Report, BundleJobError, R | ProductCouponStores> =>
+  BundleJob.run(ids, options, BundleJob.associating)
+
+/** Takes the stores out of every stock of the bundle (批次组取消关联门店): as {@link associateBundleAll}, the other way. */
+export const disassociateBundleAll = <E = never, R = never>(
+  ids: StoreIds<E, R>,
+  options: BundleOptions
+): Effect.Effect<BulkEngine.Report, BundleJobError, R | ProductCouponStores> =>
+  BundleJob.run(ids, options, BundleJob.disassociating)
