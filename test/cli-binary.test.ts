@@ -29,6 +29,18 @@ describe("the wechatpay-stores binary", () => {
       assert.strictEqual(r.stdout, "")
     }), 60_000)
 
+  it.scopedLive("npm start (the demo, with the checks on by default as in every job): its check ends OK, exit 0", () =>
+    Effect.gen(function*() {
+      const p = yield* Cli.spawn("npm", ["start", "--silent"], { env: Cli.cleanEnv(), cwd: Cli.ROOT, detached: true })
+      const exit = yield* Cli.exitWithin(p, 90)
+      assert.strictEqual(exit.code, 0, p.stdout() + p.stderr())
+      const lines = p.stdout().split("\n").filter((l) => l !== "")
+      assert.match(lines.at(-1)!, /^demo check: .*every store is accounted for and the sandbox's state agrees with the report\. OK$/)
+      // The preflight got its answer: no "stock check skipped" line.
+      assert.notInclude(p.stdout(), "stock check skipped")
+      assert.notInclude(p.stdout() + p.stderr(), "listing not checked")
+    }), 120_000)
+
   it.scopedLive("sandbox in the foreground; a second process runs a job from its printed settings; Ctrl-C stops it", () =>
     Effect.gen(function*() {
       const dir = yield* Cli.tempDir("wechatpay-bin-test-")

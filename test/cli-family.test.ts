@@ -247,7 +247,9 @@ describe("cli associate", () => {
       assert.strictEqual(r.job.stockId, F.stockId)
       assert.deepStrictEqual(r.succeeded, wanted)
       assert.include(r.summary, { unique: 350, succeeded: 350, failed: 0, unresolved: 0 })
-      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["associateStores", "associateStores"])
+      // The preflight is on by default: the stock query first, and the report says it passed.
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "associateStores", "associateStores"])
+      assert.strictEqual((r as unknown as { preflight: { status: string } }).preflight.status, "passed")
       assert.include(c.out(), `report written to ${report}`)
       // The listing now holds them.
       const l = capture()
@@ -313,19 +315,19 @@ describe("cli job commands: --stock-id or --stock-bundle-id", () => {
 })
 
 describe("cli associate: the library's checks around the job", () => {
-  it.scopedLive("--preflight on a STOPPED stock: exit 1, one line saying why, no store sent", () =>
+  it.scopedLive("the preflight (on by default) on a STOPPED stock: exit 1, one line saying why, no store sent", () =>
     Effect.gen(function*() {
       const { cli, fake, file } = yield* setup()
       const stores = yield* file("stores.txt", s(1))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--stores", stores, "--preflight"], c), 1)
+      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--stores", stores], c), 1)
       assertOneLine(c.err())
       assert.include(c.err(), "wechatpay-stores: the stock check before the job refused it:")
       assert.include(c.err(), "STOPPED")
       assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock"])
     }))
 
-  it.scopedLive("--preflight on a stock that allows it: the job runs, the report says the check passed", () =>
+  it.scopedLive("--preflight (accepted, the default anyway) on a stock that allows it: the job runs, the report says the check passed", () =>
     Effect.gen(function*() {
       const { cli, dir, fake, file } = yield* setup(50, 10)
       const stores = yield* file("stores.txt", s(20))
@@ -337,7 +339,7 @@ describe("cli associate: the library's checks around the job", () => {
       assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "associateStores"])
     }))
 
-  it.scopedLive("--verify: a call applied but never answered is settled by the listing, exit 0", () =>
+  it.scopedLive("verification (on by default): a call applied but never answered is settled by the listing, exit 0", () =>
     Effect.gen(function*() {
       const { cli, dir, fake, file } = yield* setup(50, 10)
       const stores = yield* file("stores.txt", [s(20), s(21)].join("\n"))
@@ -345,13 +347,90 @@ describe("cli associate: the library's checks around the job", () => {
       yield* fake.setFaults({ script: Array.from({ length: 4 }, () => "connectionResetAfterApply" as const) })
       const report = Path.join(dir, "r.json")
       const c = capture()
-      const code = yield* cli(["associate", ...at(), "--stores", stores, "--verify", "--report", report], c)
+      // --no-preflight: the scripted faults are for the job's call, not the stock query.
+      const code = yield* cli(["associate", ...at(), "--stores", stores, "--no-preflight", "--report", report], c)
       const r = (yield* Effect.promise(() => Fs.readFile(report, "utf8")).pipe(Effect.map((t) => JSON.parse(t)))) as Record<string, any>
       assert.strictEqual(code, 0, c.out() + c.err())
       assert.deepStrictEqual(r["succeeded"], [s(20), s(21)])
       assert.strictEqual(r["summary"]["settledByListing"], 2)
       assert.isTrue(fake.isAssociated(F.stockId, s(20)))
       assert.include(c.out(), "listing checked: 2 unresolved stores settled by it")
+    }))
+})
+
+describe("cli job commands: the checks are on by default, --no-preflight and --no-verify turn them off", () => {
+  /** The report's two checks. */
+  const checks = (path: string) =>
+    Effect.promise(() => Fs.readFile(path, "utf8")).pipe(
+      Effect.map((t) => JSON.parse(t) as { preflight: { status: string }; verification: { status: string }; unresolved: Array<unknown> })
+    )
+
+  for (const command of ["associate", "disassociate"] as const) {
+    it.scopedLive(`${command} with no flag: the stock query goes first, the report says the preflight passed`, () =>
+      Effect.gen(function*() {
+        const { cli, dir, fake, file } = yield* setup(50, 10)
+        // s(5) is associated and s(20) is not: one of them is what each command changes.
+        const stores = yield* file("stores.txt", command === "associate" ? s(20) : s(5))
+        const report = Path.join(dir, "r.json")
+        const c = capture()
+        assert.strictEqual(yield* cli([command, ...at(), "--stores", stores, "--report", report], c), 0, c.err())
+        assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", `${command}Stores`])
+        assert.strictEqual((yield* checks(report)).preflight.status, "passed")
+      }))
+
+    it.scopedLive(`${command} --no-preflight: no stock query, the report says the preflight was off`, () =>
+      Effect.gen(function*() {
+        const { cli, dir, fake, file } = yield* setup(50, 10)
+        const stores = yield* file("stores.txt", command === "associate" ? s(20) : s(5))
+        const report = Path.join(dir, "r.json")
+        const c = capture()
+        assert.strictEqual(yield* cli([command, ...at(), "--stores", stores, "--no-preflight", "--report", report], c), 0, c.err())
+        assert.deepStrictEqual(fake.log.map((e) => e.operation), [`${command}Stores`])
+        assert.strictEqual((yield* checks(report)).preflight.status, "off")
+      }))
+  }
+
+  it.scopedLive("--no-preflight on a STOPPED stock: the job is sent and WeChat Pay's answer stops it (exit 2)", () =>
+    Effect.gen(function*() {
+      const { cli, fake, file } = yield* setup()
+      const stores = yield* file("stores.txt", s(1))
+      const c = capture()
+      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--stores", stores, "--no-preflight"], c), 2)
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["associateStores"])
+    }))
+
+  it.scopedLive("--no-verify: a call applied but never answered stays unresolved, no listing page is asked for, exit 2", () =>
+    Effect.gen(function*() {
+      const { cli, dir, fake, file } = yield* setup(50, 10)
+      const stores = yield* file("stores.txt", [s(20), s(21)].join("\n"))
+      yield* fake.setFaults({ script: Array.from({ length: 4 }, () => "connectionResetAfterApply" as const) })
+      const report = Path.join(dir, "r.json")
+      const c = capture()
+      const code = yield* cli(["associate", ...at(), "--stores", stores, "--no-preflight", "--no-verify", "--report", report], c)
+      assert.strictEqual(code, 2, c.out() + c.err())
+      const r = yield* checks(report)
+      assert.strictEqual(r.verification.status, "off")
+      assert.strictEqual(r.unresolved.length, 2)
+      assert.notInclude(fake.log.map((e) => e.operation), "listAssociatedStores")
+      // The sandbox did apply them: only the listing could have said so.
+      assert.isTrue(fake.isAssociated(F.stockId, s(20)))
+    }))
+
+  it.scopedLive("--preflight and --no-preflight together: a usage error, nothing sent", () =>
+    Effect.gen(function*() {
+      const { cli, fake } = yield* setup()
+      const c = capture()
+      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", "x", "--preflight", "--no-preflight"], c), 1)
+      assert.include(c.err().split("\n")[0], "--no-preflight")
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
+  it.effect("the help names --no-preflight and --no-verify and says both checks are on by default", () =>
+    Effect.gen(function*() {
+      const c = capture()
+      assert.strictEqual(yield* Cli.runWith({}, ["disassociate", "--help"], c), 0)
+      assert.match(c.out(), /--no-preflight\n(.*\n)*? {2}Query the stock first .*Default: on; --no-preflight turns it off\./)
+      assert.match(c.out(), /--no-verify\n(.*\n)*? {2}When stores end unresolved .*Default: on; --no-verify turns it off\./)
     }))
 })
 

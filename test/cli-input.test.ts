@@ -19,9 +19,16 @@ const { capture, job, readReport } = Cli
 /** A fresh loopback sandbox (1,000 stores unless told), its WECHATPAY_* settings, and a temporary directory. */
 const setup = (stores = 1_000) => Cli.sandbox("wechatpay-input-test-", { seed: FakeWechatPay.generate({ stores }) })
 
+/** The calls that carry stores (not the preflight's stock query, nor a listing page). */
+const storeCalls = (fake: FakeWechatPay.Service) =>
+  fake.log.filter((e) => e.operation === "disassociateStores" || e.operation === "associateStores")
+
 /** Every store id the sandbox was sent, in order, duplicates kept. */
 const sent = (fake: FakeWechatPay.Service): Array<string> =>
-  fake.log.flatMap((e) => (JSON.parse(e.bodyText) as { store_list: Array<{ store_id: string }> }).store_list.map((x) => x.store_id))
+  storeCalls(fake).flatMap((e) => (JSON.parse(e.bodyText) as { store_list: Array<{ store_id: string }> }).store_list.map((x) => x.store_id))
+
+/** What the sandbox was asked, in order. */
+const operations = (fake: FakeWechatPay.Service) => fake.log.map((e) => e.operation)
 
 /** Each id sent exactly once, whatever order concurrent calls reached the sandbox in. */
 const assertSentOnce = (fake: FakeWechatPay.Service, ids: ReadonlyArray<string>) =>
@@ -71,7 +78,8 @@ describe("--stores from a pipe, a FIFO or standard input: read once, every id se
       const c = capture({ stdin: Readable.from(input()) })
       assert.strictEqual(yield* cli([...job, "--stores", "-", "--report", report], c), 0, c.err())
       assertSentOnce(fake, ids)
-      assert.strictEqual(fake.log.length, 3)
+      // The preflight's stock query (on by default), then the three calls.
+      assert.deepStrictEqual(operations(fake), ["getStock", "disassociateStores", "disassociateStores", "disassociateStores"])
       assert.deepStrictEqual((yield* readReport(report)).succeeded, ids)
       assert.deepStrictEqual(modes, [0o700, 0o600])
       assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(tmp)), [])
@@ -169,7 +177,8 @@ describe("an empty input", () => {
       const r = yield* readReport(report)
       assert.include(r.summary, { input: 0, unique: 0, succeeded: 0, failed: 0, unresolved: 0, chunks: 0 })
       assert.deepStrictEqual([r.succeeded, r.failed, r.unresolved], [[], [], []])
-      assert.strictEqual(fake.log.length, 0)
+      // No store is sent; the stock is still checked, as for any job (the preflight is on by default).
+      assert.deepStrictEqual(operations(fake), ["getStock"])
       const d = capture()
       assert.strictEqual(yield* cli([...job, "--stores", path, "--dry-run", "--allow-empty"], d), 0, d.err())
       assert.include(d.out(), "dry run: 0 ids")
@@ -305,7 +314,8 @@ describe("a report fed back as --stores, and file errors, through the CLI (#13)"
       const c2 = capture()
       assert.strictEqual(yield* cli([...job, "--stores", stopped, "--report", again], c2), 0, c2.err())
       assert.deepStrictEqual(sent(fake).slice(-2), [s(5), s(6)])
-      assert.strictEqual(fake.log.length, 2)
+      // Each job: the stock query (the preflight), then its one call.
+      assert.deepStrictEqual(operations(fake), ["getStock", "disassociateStores", "getStock", "disassociateStores"])
       assert.deepStrictEqual((yield* readReport(again)).succeeded, [s(5), s(6)])
     }))
 

@@ -61,7 +61,8 @@ describe("cli: failed and unresolved stores are visible, and a report is always 
       const { dir, file, cli } = yield* setup()
       const stores = yield* file("stores.txt", Array.from({ length: 500 }, (_, i) => s(i)).join("\n"))
       const c = capture()
-      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores], c), 2)
+      // --no-preflight: a job that stops part-way (the preflight would refuse this stock before sending).
+      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores, "--no-preflight"], c), 2)
       // The call sent was refused for all its stores (a signed answer: failed); the rest were never sent.
       assert.include(c.out(), `failed: 200 stores\n  ${s(0)}  INVALID_REQUEST: ${FakeWechatPay.MESSAGES.stockExpired}\n`)
       assert.include(c.out(), "  …and 195 more in the report\nunresolved: 300 stores\n")
@@ -81,10 +82,13 @@ describe("cli: failed and unresolved stores are visible, and a report is always 
         const c = capture()
         assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report], c), 2)
         const r = yield* readReport(report)
-        // Today's fields in their order; then what the library's stock jobs add (the checks, off here).
+        // Today's fields in their order; then what the library's stock jobs add (the checks, on by default).
         assert.deepStrictEqual(Object.keys(r).slice(0, 6), ["job", "summary", "succeeded", "failed", "unresolved", "anomalies"])
         assert.deepStrictEqual(Object.keys(r).slice(6), ["preflight", "verification", "settledByListing"])
-        assert.deepInclude(r as unknown as Record<string, unknown>, { preflight: { status: "off" } })
+        const checks = r as unknown as { preflight: Record<string, unknown>; verification: Record<string, unknown> }
+        assert.include(checks.preflight, { status: "passed", state: "SENDING", storeScope: "SPECIFIC", requests: 1 })
+        // Every store had a signed answer: nothing for the listing to settle.
+        assert.deepStrictEqual(checks.verification, { status: "not-needed", settled: 0, resent: 0, requests: 0 })
         const { endedAt, id, startedAt, ...rest } = r.job
         assert.deepStrictEqual(rest, { operation: "disassociate", productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId })
         assert.match(id, /^[0-9a-f-]{36}$/)
@@ -142,7 +146,8 @@ describe("cli: messages", () => {
       const { fake, file, cli } = yield* setup()
       const stores = yield* file("stores.txt", Array.from({ length: 600 }, (_, i) => s(i)).join("\n"))
       const c = capture()
-      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores], c), 2)
+      // --no-preflight: the stop after a call (the preflight would refuse this stock before sending).
+      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores, "--no-preflight"], c), 2)
       const lines = c.out().split("\n")
       const at = lines.indexOf(`stopped by INVALID_REQUEST: ${FakeWechatPay.MESSAGES.stockExpired}`)
       assert.isAtLeast(at, 0, c.out())
@@ -154,12 +159,22 @@ describe("cli: messages", () => {
       assert.match(c.out(), /\| HTTP requests\s+\|\s+1 \|/)
     }))
 
-  it.scopedLive("a stock WeChat Pay does not know: explained, naming the ids to check", () =>
+  it.scopedLive("a stock WeChat Pay does not know, by default: the preflight refuses it in one line naming the ids to check, exit 1", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0))
+      const c = capture()
+      assert.strictEqual(yield* cli([...jobFor("987654321"), "--stores", stores], c), 1)
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock"])
+      assert.match(c.err(), /^wechatpay-stores: the stock check before the job refused it: .*WeChat Pay knows no stock 987654321 under product coupon 200000001\. Check --stock-id.*\n$/)
+    }))
+
+  it.scopedLive("a stock WeChat Pay does not know, --no-preflight: the job's first call stops it, explained, naming the ids to check", () =>
     Effect.gen(function*() {
       const { file, cli } = yield* setup()
       const stores = yield* file("stores.txt", s(0))
       const c = capture()
-      assert.strictEqual(yield* cli([...jobFor("987654321"), "--stores", stores], c), 2)
+      assert.strictEqual(yield* cli([...jobFor("987654321"), "--stores", stores, "--no-preflight"], c), 2)
       assert.match(c.out(), /^stopped by NOT_FOUND: .+\n {2}WeChat Pay knows no stock 987654321 under product coupon 200000001\. Check --stock-id/m)
     }))
 
@@ -218,12 +233,13 @@ describe("cli: progress after a stop, and while waiting", () => {
       const { file, cli } = yield* setup()
       const stores = yield* file("stores.txt", Array.from({ length: 1_000 }, (_, i) => s(i)).join("\n"))
       const plain = capture()
-      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores], plain), 2)
+      // --no-preflight: a job that stops part-way (the preflight would refuse this stock before sending).
+      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores, "--no-preflight"], plain), 2)
       assert.include(plain.out(), "stopping (INVALID_REQUEST): no further calls are sent")
       assert.notInclude(plain.out(), "progress: 100%")
       assert.notInclude(plain.out(), "1,000/1,000")
       const tty = capture({ tty: true, columns: 80 })
-      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores], tty), 2)
+      assert.strictEqual(yield* cli([...jobFor(F.expiredStockId), "--stores", stores, "--no-preflight"], tty), 2)
       const redraws = tty.out().split("\r").filter((x) => x.startsWith("[")).map((x) => x.split("\x1b[K")[0]!)
       assert.isAtLeast(redraws.length, 1)
       for (const line of redraws) assert.notInclude(line, "100%")

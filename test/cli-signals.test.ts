@@ -200,7 +200,8 @@ describe("wechatpay-stores: signals", () => {
       // After the first call, every answer takes 30 s: the calls in flight outlive both signals.
       const { fake, dir, cwd, ids, args, env } = yield* setup(2_000, { script: ["none"], rates: { slow: 1 }, slowMillis: 30_000 })
       const report = Path.join(dir, "report.json")
-      const p = yield* cli([...args, "--concurrency", "2", "--report", report], { env, cwd })
+      // --no-preflight: the scripted answers are for the job's calls, not the stock query.
+      const p = yield* cli([...args, "--concurrency", "2", "--report", report, "--no-preflight"], { env, cwd })
       yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
       // Both calls after the first are at the sandbox.
       while (fake.log.length < 3) yield* Effect.sleep("20 millis")
@@ -397,6 +398,9 @@ describe("cli disassociate: WeChat Pay unreachable (in-process)", () => {
       // The message is printed once: the line written when the job stops names only the code.
       assert.strictEqual(out.split(r.stoppedBy!.message).length - 1, 1, out)
       assert.include(out, "stopping (UNREACHABLE)")
+      // The checks on by default: the stock query got no answer (the job ran unchecked), and a stopped job is not listed.
+      assert.match(out, /^stock check skipped: the stock query failed: TransportError: .*; the job ran unchecked$/m)
+      assert.include(out, "listing not checked (skipped: the job stopped, UNREACHABLE); unresolved stores stay unresolved\n")
       assert.strictEqual(err, "")
     }), 60_000)
 })

@@ -45,8 +45,9 @@ describe("cli transport", () => {
       const stores = yield* file("stores.txt", Array.from({ length: 450 }, (_, i) => FakeWechatPay.storeId(i)).join("\n"))
       const c = Cli.capture({ cwd: dir })
       assert.strictEqual(yield* Cli.runWith(settings.env, [...Cli.job, "--stores", stores], c), 0, c.err())
-      assert.strictEqual(proxy.seen.length, 3)
-      assert.strictEqual(fake.log.length, 3)
+      // The preflight's stock query (a GET, on by default) and the three calls: every one through undici.
+      assert.strictEqual(proxy.seen.length, 4)
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "disassociateStores", "disassociateStores", "disassociateStores"])
       for (const headers of proxy.seen) {
         assert.isDefined(headers["authorization"])
         assert.isUndefined(headers["sec-fetch-mode"], JSON.stringify(headers))

@@ -26,9 +26,9 @@ export interface Spec extends Explain.JobIds {
   readonly json: boolean
   /** Whether to write a report file at all (the demo's loopback job does not). */
   readonly keepReport: boolean
-  /** The library's stock check before the job (`--preflight`; off unless asked). */
+  /** The library's stock check before the job: on unless false (`--no-preflight`). */
   readonly preflight?: boolean | undefined
-  /** The library's settling of unresolved stores by listing after the job (`--verify`; off unless asked). */
+  /** The library's settling of unresolved stores by listing after the job: on unless false (`--no-verify`). */
   readonly verify?: boolean | undefined
 }
 
@@ -76,8 +76,8 @@ export const run = (
         stockId: spec.stockId,
         brandId: spec.brandId,
         concurrency: spec.concurrency,
-        preflight: spec.preflight === true,
-        verify: spec.verify === true,
+        preflight: spec.preflight !== false,
+        verify: spec.verify !== false,
         onProgress: bar.onProgress,
         stopWhen: io.stop,
         abortWhen: io.abort

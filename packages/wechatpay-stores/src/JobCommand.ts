@@ -35,9 +35,9 @@ export interface Args {
   readonly rate: number
   /** Run (and report) a job of zero ids instead of refusing empty input. */
   readonly allowEmpty?: boolean | undefined
-  /** `--preflight`: the library's stock check before anything is sent. */
+  /** The library's stock check before anything is sent: on unless false (`--no-preflight`). */
   readonly preflight?: boolean | undefined
-  /** `--verify`: settle unresolved stores by walking the stock's listing once after the job. */
+  /** Settle unresolved stores by walking the stock's listing once after the job: on unless false (`--no-verify`). */
   readonly verify?: boolean | undefined
   /** The report on stdout instead of the summary table. */
   readonly json?: boolean | undefined
@@ -122,8 +122,8 @@ export const runJob = (
           report: args.report,
           json: args.json === true,
           keepReport: true,
-          preflight: args.preflight === true,
-          verify: args.verify === true
+          preflight: args.preflight !== false,
+          verify: args.verify !== false
         },
         io,
         service,
@@ -158,6 +158,14 @@ export const target = (stock: Either.Either<string, string>): Effect.Effect<stri
         "run the job once per stock of the bundle with --stock-id"
     })
     : Effect.succeed(stock.left)
+
+/**
+ * A check that is on unless `--no-<name>` is given (`--<name>` is accepted too and changes nothing).
+ * @effect/cli's negation gives the flag's default as `!ifPresent`, so the option is spelled from its
+ * `--no-` side: present means off, absent means on.
+ */
+const onByDefault = (name: string, description: string): Options.Options<boolean> =>
+  Options.boolean(`no-${name}`, { ifPresent: false, negationNames: [name] }).pipe(Options.withDescription(description))
 
 /** A job command (`disassociate`, `associate`): its flags, help and handler. */
 export const make = <const Name extends Operation.Operation>(operation: Name) => Program.command(
@@ -211,15 +219,14 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       ),
       Options.optional
     ),
-    preflight: Options.boolean("preflight").pipe(Options.withDescription(
+    // On by default, as in the library: `--no-…` turns a check off; `--preflight`/`--verify` are accepted and change nothing.
+    preflight: onByDefault("preflight",
       "Query the stock first (one request) and send nothing when its store_scope is not SPECIFIC, it is STOPPED or " +
         "DEACTIVATED, or its available period is over; a query that gets no usable answer does not block the job " +
-        "(the report says it was skipped). Default: off."
-    )),
-    verify: Options.boolean("verify").pipe(Options.withDescription(
+        "(the report says it was skipped). Default: on; --no-preflight turns it off."),
+    verify: onByDefault("verify",
       "When stores end unresolved (and the job was not stopped), walk the stock's listing once: a store it shows done " +
-        "is settled as succeeded (summary.settledByListing), any other is sent once more. Default: off."
-    )),
+        "is settled as succeeded (summary.settledByListing), any other is sent once more. Default: on; --no-verify turns it off."),
     allowEmpty: Options.boolean("allow-empty").pipe(Options.withDescription("Run (and report) a job of zero ids instead of refusing empty input.")),
     json: Options.boolean("json").pipe(Options.withDescription(
       "Print the report as JSON on standard output instead of the table (progress and the table go to stderr)."
@@ -255,7 +262,7 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
   `${Operation.words[operation].does}, 200 a call, and reports every store as succeeded, ` +
     "failed or unresolved. Credentials come from the WECHATPAY_* variables.\n\n" +
     "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run " +
-      "(flags, configuration, input, or a stock --preflight refused: nothing was sent).",
+      "(flags, configuration, input, or a stock the preflight refused: nothing was sent).",
   [
     `wechatpay-stores ${operation} --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
     `wechatpay-stores ${operation} … --stores stores.txt --dry-run`,

@@ -151,7 +151,7 @@ export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: num
  * What the checks around a job did, when it is worth a line: a stock check that was skipped
  * (the job ran unchecked) and a settling by listing that settled, re-sent, or could not run.
  */
-export const checksLines = (report: Pick<BulkStores.Report, "preflight" | "verification">): string => {
+export const checksLines = (report: Pick<BulkStores.Report, "preflight" | "verification" | "stoppedBy">): string => {
   const lines: Array<string> = []
   const p = report.preflight
   if (p !== undefined && p.status === "skipped") {
@@ -160,6 +160,9 @@ export const checksLines = (report: Pick<BulkStores.Report, "preflight" | "verif
   const v = report.verification
   if (v !== undefined && v.status === "done") {
     lines.push(`listing checked: ${plural(v.settled, "unresolved store")} settled by it, ${fmt(v.resent)} sent once more`)
+  } else if (v !== undefined && v.status === "skipped" && report.stoppedBy !== undefined) {
+    // The stop's message is printed once, on its own "stopped by" line.
+    lines.push(`listing not checked (skipped: the job stopped, ${oneLine(report.stoppedBy.code)}); unresolved stores stay unresolved`)
   } else if (v !== undefined && (v.status === "skipped" || v.status === "failed")) {
     lines.push(`listing not checked (${v.status}${v.reason === undefined ? "" : `: ${oneLine(v.reason)}`}); unresolved stores stay unresolved`)
   }
