@@ -114,6 +114,45 @@ describe("wechatpay-stores: standard output failing never ends the job or loses 
   }
 })
 
+describe("wechatpay-stores list: standard output failing ends the listing, no further page is fetched", () => {
+  /** A sandbox whose stock has 10,000 stores: a full walk is 50 pages of 200. */
+  const STORES = 10_000
+  const FULL_WALK = STORES / 200
+  const listArgs = ["list", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+  const pagesAsked = (fake: FakeWechatPay.Service) => fake.log.filter((e) => e.operation === "listAssociatedStores").length
+
+  it.scopedLive("list | head -1: one id through, the listing stops within a few pages, exit 141 and nothing on stderr", () =>
+    Effect.gen(function*() {
+      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-list-pipe-test-", { seed: FakeWechatPay.generate({ stores: STORES }) })
+      const errFile = Path.join(dir, "list.err")
+      // A real pipe into a real head; the shell reports each side's exit.
+      const script = `"$@" 2>"$LIST_ERR" | head -1; echo "list exit \${PIPESTATUS[0]}, head exit \${PIPESTATUS[1]}"`
+      const p = yield* spawn("bash", ["-c", script, "bash", process.execPath, ...Cli.nodeArgs(listArgs)], {
+        env: { ...Cli.cleanEnv(), ...env, LIST_ERR: errFile }
+      })
+      const exit = yield* exitWithin(p, 50)
+      assert.strictEqual(exit.code, 0, p.stderr())
+      assert.deepStrictEqual(p.stdout().split("\n"), [FakeWechatPay.storeId(0), "list exit 141, head exit 0", ""])
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(errFile, "utf8")), "")
+      // The pages written before head went away, and at most the one in flight: far from a full walk.
+      const pages = pagesAsked(fake)
+      assert.isAtLeast(pages, 1)
+      assert.isBelow(pages, 10, `${pages} of ${FULL_WALK} pages fetched after the reader went away`)
+    }), 60_000)
+
+  it.scopedLive("list > /dev/full: one line naming ENOSPC, the listing abandoned before any page is fetched, exit 1", () =>
+    Effect.gen(function*() {
+      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-list-full-test-", { seed: FakeWechatPay.generate({ stores: STORES }) })
+      const full = yield* Effect.acquireRelease(Effect.sync(() => NodeFs.openSync("/dev/full", "w")), (fd) => Effect.sync(() => NodeFs.closeSync(fd)))
+      const p = yield* cli(listArgs, { env: { ...Cli.cleanEnv(), ...env }, cwd: dir, stdout: full })
+      const exit = yield* exitWithin(p, 50)
+      assert.strictEqual(exit.code, 1, p.stderr())
+      // The first write (before the first page) already fails: /dev/full refuses every write.
+      assert.strictEqual(p.stderr(), "wechatpay-stores: standard output failed (ENOSPC) after 0 store ids (0 pages); the listing was abandoned\n")
+      assert.strictEqual(pagesAsked(fake), 0)
+    }), 60_000)
+})
+
 describe("wechatpay-stores: a report that cannot be written where asked goes to a printed fallback file (exit 2)", () => {
   it.scopedLive("--report /dev/full", () =>
     Effect.gen(function*() {

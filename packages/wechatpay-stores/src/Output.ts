@@ -19,6 +19,13 @@ export interface Sink {
    * Absent for outputs that cannot fail.
    */
   readonly failure?: Effect.Effect<string | undefined> | undefined
+  /**
+   * Writes `text` and waits, however long its reader takes, until it has reached the OS; gives
+   * why this output failed ("EPIPE", …), or undefined when it works. For output that is the
+   * command's product (`list`), so that a failed output is known before more is fetched.
+   * Absent for outputs that cannot fail.
+   */
+  readonly writeWaiting?: ((text: string) => Effect.Effect<string | undefined>) | undefined
 }
 
 /** How long to wait for a reader that is not reading before calling the output failed. */
@@ -82,7 +89,21 @@ export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: bo
         resume(Effect.succeed(failed))
       }
       return Effect.sync(() => clearTimeout(timer))
-    })
+    }),
+    writeWaiting: (text) =>
+      Effect.async<string | undefined>((resume) => {
+        guard()
+        if (failed !== undefined) return resume(Effect.succeed(failed))
+        try {
+          stream.write(text, (e) => {
+            if (e != null) fail(e)
+            resume(Effect.succeed(failed))
+          })
+        } catch (e) {
+          fail(e)
+          resume(Effect.succeed(failed))
+        }
+      })
   }
 }
 

@@ -4,6 +4,9 @@
  * verified call), one id a line on stdout, or into a file as text, CSV or JSON.
  * A file is written to a temporary file beside it and renamed only once the whole
  * listing is in: a listing that fails part-way never leaves a partial file.
+ * On standard output each page is written before the next is fetched: when the reader
+ * goes away (`list | head -1`, EPIPE) no further page is asked for, and the command
+ * exits quietly with 141, as a Unix tool killed by SIGPIPE does in a shell.
  */
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -70,20 +73,40 @@ const why = (e: unknown): string => {
   return `${WRITING[code] ?? "the system refused"} (${code})`
 }
 
+/** Standard output failed while the ids were written to it: why ("EPIPE", "ENOSPC", …). */
+class OutputFailed {
+  constructor(readonly code: string) {}
+}
+
+/**
+ * The exit code when standard output's reader went away before the listing ended (EPIPE):
+ * 128 + SIGPIPE (13), what a shell reports for `seq 1 1000000 | head -1`'s `seq`. Quiet:
+ * nothing is printed, as the reader chose to stop reading. Under `set -o pipefail` the
+ * pipeline fails, as it does for any Unix tool cut short by its reader.
+ */
+export const READER_GONE = 141
+
 /** Where the ids go while the listing runs, and what makes them final. */
 interface Writer {
-  readonly write: (text: string) => Effect.Effect<void, string>
+  readonly write: (text: string) => Effect.Effect<void, string | OutputFailed>
   /** The listing is complete: make the output what the file says it is. */
-  readonly commit: Effect.Effect<void, string>
+  readonly commit: Effect.Effect<void, string | OutputFailed>
   /** The listing failed: leave nothing that looks complete. */
   readonly discard: Effect.Effect<void>
 }
 
-const stdoutWriter = (io: Io.Io): Writer => ({
-  write: (text) => Effect.sync(() => io.out.write(text)),
-  commit: Effect.flatMap(Io.failureOf(io.out), (failed) => failed === undefined ? Effect.void : Effect.fail(`standard output failed (${failed})`)),
-  discard: Effect.void
-})
+/** Standard output: each write waits until the OS has taken it, so a reader that went away is known before the next page. */
+const stdoutWriter = (io: Io.Io): Writer => {
+  const sink = io.out
+  return {
+    write: (text) =>
+      sink.writeWaiting === undefined
+        ? Effect.sync(() => sink.write(text))
+        : Effect.flatMap(sink.writeWaiting(text), (failed) => failed === undefined ? Effect.void : Effect.fail(new OutputFailed(failed))),
+    commit: Effect.flatMap(Io.failureOf(sink), (failed) => failed === undefined ? Effect.void : Effect.fail(new OutputFailed(failed))),
+    discard: Effect.void
+  }
+}
 
 /**
  * A file written to a temporary file in the same directory (so the rename is atomic), flushed
@@ -121,6 +144,10 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
     } satisfies Writer
   })
 
+/** Standard output failed: quietly {@link READER_GONE} when its reader went away, else one line and exit 1. */
+const outputFailed = (io: Io.Io, code: string, read: string): number =>
+  code === "EPIPE" ? READER_GONE : Io.fail(io, `standard output failed (${code}) ${read}; the listing was abandoned`)
+
 /** What the first Ctrl-C during a listing exits with. */
 export const STOPPED = 130
 
@@ -138,6 +165,7 @@ export const list = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpCli
     let count = 0
     let pages = 0
     let writeFailure: string | undefined
+    let outputFailure: string | undefined
     const walk = (service: ProductCouponStores.Service) => {
       const page: ProductCouponStores.Service["listAssociatedStores"] = (input) =>
         Effect.tap(service.listAssociatedStores(input), () => Effect.sync(() => void pages++))
@@ -153,8 +181,9 @@ export const list = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpCli
           return Effect.map(out.write(text), () => void (count += chunk.length))
         })
       ).pipe(
-        // A write that fails ends the walk; it is said as the file's problem, not WeChat Pay's.
+        // A write that fails ends the walk (no further page is fetched); it is said as the output's problem, not WeChat Pay's.
         Effect.catchIf((e): e is string => typeof e === "string", (e) => Effect.sync(() => void (writeFailure = e))),
+        Effect.catchIf((e): e is OutputFailed => e instanceof OutputFailed, (e) => Effect.sync(() => void (outputFailure = e.code))),
         Effect.as("listed" as const),
         Effect.raceFirst(Effect.as(io.stop ?? Effect.never, "stopped" as const))
       )
@@ -167,12 +196,17 @@ export const list = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpCli
       return Io.fail(io, `listing stock ${args.stockId} failed ${read}: ${result.message}${where}${printed}`)
     }
     if (writeFailure !== undefined) return Io.fail(io, `${writeFailure} ${read}; the listing was abandoned${args.output === undefined ? "" : ` and ${args.output} was not written`}`)
+    if (outputFailure !== undefined) return outputFailed(io, outputFailure, read)
     if (result.value === "stopped") {
       io.err.write(`wechatpay-stores: stopped ${read}${where}\n`)
       return STOPPED
     }
     const finished = yield* Effect.either(Effect.zipRight(out.write(TAIL(format, count)), out.commit))
-    if (finished._tag === "Left") return Io.fail(io, `${finished.left}${args.output === undefined ? "" : `; ${args.output} was not written`}`)
+    if (finished._tag === "Left") {
+      const e = finished.left
+      if (e instanceof OutputFailed) return outputFailed(io, e.code, read)
+      return Io.fail(io, `${e}${args.output === undefined ? "" : `; ${args.output} was not written`}`)
+    }
     committed = true
     io.err.write(
       `${Output.plural(count, "store")} associated with stock ${args.stockId} (${Output.plural(pages, "page")})` +
@@ -209,7 +243,8 @@ export const command = Program.command(
     `(${ProductCouponStores.DEFAULT_RATE_LIMIT.limit} requests a second at most, each page retried as the library retries). ` +
     "The ids go to standard output one a line, or to --output; the count goes to standard error.\n\n" +
     "Exit codes: 0 the whole listing was read; 1 it could not be (configuration, or a page failed: the message says how many " +
-    "ids were read; --output is then not written, and ids already printed on standard output are incomplete); 130 stopped by Ctrl-C.",
+    "ids were read; --output is then not written, and ids already printed on standard output are incomplete); 130 stopped by Ctrl-C; " +
+    "141, with nothing printed, when standard output's reader went away (list … | head): no further page is fetched.",
   [
     `wechatpay-stores list --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 > stores.txt`,
     `wechatpay-stores list … --output stores.csv`,
