@@ -327,15 +327,17 @@ describe("cli associate: the library's checks around the job", () => {
       assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock"])
     }))
 
-  it.scopedLive("--preflight (accepted, the default anyway) on a stock that allows it: the job runs, the report says the check passed", () =>
+  it.scopedLive("--preflight --verify (accepted, the defaults anyway) on a stock that allows it: the job runs, the report says the check passed", () =>
     Effect.gen(function*() {
       const { cli, dir, fake, file } = yield* setup(50, 10)
       const stores = yield* file("stores.txt", s(20))
       const report = Path.join(dir, "r.json")
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--preflight", "--report", report], c), 0, c.err())
+      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--preflight", "--verify", "--report", report], c), 0, c.err())
       const r = (yield* Effect.promise(() => Fs.readFile(report, "utf8")).pipe(Effect.map((t) => JSON.parse(t)))) as Record<string, any>
       assert.strictEqual(r["preflight"]["status"], "passed")
+      // On, with nothing to settle: every store got an answer.
+      assert.strictEqual(r["verification"]["status"], "not-needed")
       assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "associateStores"])
     }))
 
