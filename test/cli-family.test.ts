@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import { BulkStores } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
@@ -296,7 +297,6 @@ describe("cli job commands: --stock-id or --stock-bundle-id", () => {
     const cases: ReadonlyArray<[string, ReadonlyArray<string>, string]> = [
       ["neither", base, "wechatpay-stores: --stock-id (or --stock-bundle-id) is required"],
       ["both", [...base, "--stock-id", F.bundleStockId, "--stock-bundle-id", F.stockBundleId], "wechatpay-stores: --stock-id and --stock-bundle-id cannot both be given; pass one of them"],
-      ["--stock-bundle-id alone", [...base, "--stock-bundle-id", F.stockBundleId], "wechatpay-stores: --stock-bundle-id is not yet supported"],
       ["a dot-segment bundle id", [...base, "--stock-bundle-id", ".."], "wechatpay-stores: --stock-bundle-id must not be "]
     ]
     for (const [what, argv, message] of cases) {
@@ -312,6 +312,42 @@ describe("cli job commands: --stock-id or --stock-bundle-id", () => {
         }))
     }
   }
+})
+
+describe("cli job commands over a stock bundle (--stock-bundle-id)", () => {
+  const bundle = ["--product-coupon-id", F.bundleProductCouponId, "--stock-bundle-id", F.stockBundleId, "--brand-id", F.brandId]
+
+  it.scopedLive("associate then disassociate change every stock of the bundle; the report names the bundle and says why there is no check", () =>
+    Effect.gen(function*() {
+      const { cli, dir, fake, file } = yield* setup()
+      const stocks = fake.bundleStockIds(F.stockBundleId)
+      assert.deepStrictEqual([...stocks].sort(), [F.bundleStockId, F.bundleSecondStockId].sort())
+      // Three of the brand's stores that neither stock of the bundle has yet, one given twice.
+      const free = Array.from({ length: 50 }, (_, i) => s(i))
+        .filter((id) => stocks.every((stock) => !fake.associatedStores(stock).includes(id)))
+        .slice(0, 3)
+      assert.strictEqual(free.length, 3)
+      const ids = [...free, free[1]!]
+      const stores = yield* file("stores.txt", ids.join("\n"))
+
+      const added = Path.join(dir, "added.json")
+      const a = capture()
+      assert.strictEqual(yield* cli(["associate", ...bundle, "--stores", stores, "--report", added], a), 0, a.err())
+      for (const stock of stocks) for (const id of ids) assert.include(fake.associatedStores(stock), id)
+      // Only bundle calls: there is no stock query or listing for a bundle, and the report says so.
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["associateStockBundleStores"])
+      const report = yield* readReport(added)
+      assert.strictEqual(report.job.stockBundleId, F.stockBundleId)
+      assert.notProperty(report.job, "stockId")
+      assert.deepStrictEqual(report.succeeded, free)
+      assert.deepStrictEqual(report.preflight, { status: "skipped", reason: BulkStores.NO_BUNDLE_QUERY, requests: 0 })
+
+      const removed = Path.join(dir, "removed.json")
+      const d = capture()
+      assert.strictEqual(yield* cli(["disassociate", ...bundle, "--stores", stores, "--report", removed], d), 0, d.err())
+      for (const stock of stocks) for (const id of ids) assert.notInclude(fake.associatedStores(stock), id)
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["associateStockBundleStores", "disassociateStockBundleStores"])
+    }))
 })
 
 describe("cli associate: the library's checks around the job", () => {

@@ -11,6 +11,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import * as Url from "node:url"
+import type * as CliReport from "../../packages/wechatpay-stores/src/Report.js"
 import type * as CliIo from "../../packages/wechatpay-stores/src/Io.js"
 import { run } from "../../packages/wechatpay-stores/src/main.js"
 import { type FakeWechatPay, SandboxSettings } from "../../packages/effect-wechatpay/src/testing/index.js"
@@ -225,22 +226,8 @@ export const waitFor = (p: Spawned, read: () => string, pattern: RegExp, what: s
 // ---------------------------------------------------------------------------
 // The report
 
-export interface Report {
-  readonly job: {
-    readonly operation: string
-    readonly productCouponId: string
-    readonly stockId: string
-    readonly brandId: string
-    readonly id: string
-    readonly startedAt: string
-    readonly endedAt: string
-  }
-  readonly summary: Record<string, number>
-  readonly succeeded: ReadonlyArray<string>
-  readonly failed: ReadonlyArray<{ readonly storeId: string; readonly code: string; readonly message: string }>
-  readonly unresolved: ReadonlyArray<{ readonly storeId: string; readonly reason: string }>
-  readonly stoppedBy?: { readonly code: string; readonly message: string }
-}
+/** A report as the CLI writes it: its own type, so a test reads every field it has. */
+export type Report = CliReport.JobReport
 
 /** The report file at `path`, parsed. */
 export const readReport = (path: string) =>

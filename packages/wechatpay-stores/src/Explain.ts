@@ -7,20 +7,29 @@ import type { BulkDisassociation, WechatPayError } from "effect-wechatpay"
 /** The ids the job was run with, named in the advice. */
 export interface JobIds {
   readonly productCouponId: string
-  readonly stockId: string
+  /** The stock, or (`stockBundleId`) the bundle whose stocks the job changes. */
+  readonly stockId?: string | undefined
+  readonly stockBundleId?: string | undefined
   readonly brandId: string
 }
+
+/** "stock 123" or "a stock of bundle 456": what the advice names. */
+const stockOf = (j: JobIds): string =>
+  j.stockBundleId !== undefined ? `a stock of bundle ${j.stockBundleId}` : `stock ${j.stockId ?? "?"}`
+
+/** The flag that named it. */
+const flagOf = (j: JobIds): string => j.stockBundleId !== undefined ? "--stock-bundle-id" : "--stock-id"
 
 /** One sentence or two for `stoppedBy`, keyed by its tag (an error's `_tag`, or the job's own reasons). */
 const EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
   StockExpiredError: (j) =>
-    `stock ${j.stockId} has expired, and WeChat Pay does not change the stores of an expired stock; ` +
-    `nothing more was sent. Check --stock-id; otherwise there is nothing to do for this stock.`,
+    `${stockOf(j)} has expired, and WeChat Pay does not change the stores of an expired stock; ` +
+    `nothing more was sent. Check ${flagOf(j)}; otherwise there is nothing to do for this stock.`,
   StockScopeNotSpecificError: (j) =>
-    `stock ${j.stockId} is not limited to specific stores (its store_scope is not SPECIFIC), so it has no ` +
-    `store list to change. Check --stock-id (wechatpay-stores stock shows its store_scope).`,
+    `${stockOf(j)} is not limited to specific stores (its store_scope is not SPECIFIC), so it has no ` +
+    `store list to change. Check ${flagOf(j)} (wechatpay-stores stock shows a stock's store_scope).`,
   StockNotFoundError: (j) =>
-    `WeChat Pay knows no stock ${j.stockId} under product coupon ${j.productCouponId}. Check --stock-id and ` +
+    `WeChat Pay knows no ${j.stockBundleId !== undefined ? `bundle ${j.stockBundleId}` : `stock ${j.stockId ?? "?"}`} under product coupon ${j.productCouponId}. Check ${flagOf(j)} and ` +
     `--product-coupon-id, and that WECHATPAY_MCHID is the merchant that owns them.`,
   ProductCouponNotFoundError: (j) =>
     `WeChat Pay knows no product coupon ${j.productCouponId} for this merchant. Check --product-coupon-id ` +

@@ -71,9 +71,8 @@ export const run = (
       const tick = human.isTTY ? TICK.tty : TICK.plain
       // The first tick after one interval: a job that cannot start draws no bar.
       yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
-      return yield* Operation.bulkJob[spec.operation](ids, {
+      const common = {
         productCouponId: spec.productCouponId,
-        stockId: spec.stockId,
         brandId: spec.brandId,
         concurrency: spec.concurrency,
         preflight: spec.preflight !== false,
@@ -81,7 +80,11 @@ export const run = (
         onProgress: bar.onProgress,
         stopWhen: io.stop,
         abortWhen: io.abort
-      }).pipe(
+      }
+      const job = spec.stockBundleId !== undefined
+        ? Operation.bundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId })
+        : Operation.bulkJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "" })
+      return yield* job.pipe(
         Effect.provide(monitor.service(service(monitor))),
         Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer),
         // The input was checked before the job, but a file can still change or fail under it:
@@ -101,7 +104,7 @@ export const run = (
       job: {
         operation: spec.operation,
         productCouponId: spec.productCouponId,
-        stockId: spec.stockId,
+        ...(spec.stockBundleId !== undefined ? { stockBundleId: spec.stockBundleId } : { stockId: spec.stockId }),
         brandId: spec.brandId,
         id: Report.jobId(),
         startedAt: startedAt.toISOString(),

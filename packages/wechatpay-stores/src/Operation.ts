@@ -22,6 +22,18 @@ export const bulkJob: Readonly<Record<Operation, BulkJob>> = {
   associate: BulkStores.associateAll
 }
 
+/** A bulk job of the library over a stock bundle (every stock of it): no stock check, no listing. */
+export type BundleJob = <E, R>(
+  ids: BulkStores.StoreIds<E, R>,
+  options: BulkStores.BundleOptions
+) => Effect.Effect<BulkStores.Report, BulkStores.BundleJobError, R | ProductCouponStores.ProductCouponStores>
+
+/** The library's bundle job for each operation. */
+export const bundleJob: Readonly<Record<Operation, BundleJob>> = {
+  disassociate: BulkStores.disassociateBundleAll,
+  associate: BulkStores.associateBundleAll
+}
+
 /** The most stores a call carries, for the dry run's plan (the same for both endpoints). */
 export const MAX_CHUNK = BulkStores.MAX_CHUNK
 

@@ -16,7 +16,9 @@ import type { Operation } from "./Operation.js"
 export interface JobHeader {
   readonly operation: Operation
   readonly productCouponId: string
-  readonly stockId: string
+  /** The stock the job changed; absent for a bundle job, which names `stockBundleId` instead. */
+  readonly stockId?: string | undefined
+  readonly stockBundleId?: string | undefined
   readonly brandId: string
   /** Unique per run: tells two reports of the same stock apart. */
   readonly id: string
