@@ -9,14 +9,14 @@
  * {@link NO_BUNDLE_LISTING}; those stores stay `unresolved`). `preflight: false` / `verify: false`
  * report `off`, as for a stock.
  */
-import { Effect, Either } from "effect"
+import { Effect } from "effect"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { Service } from "../../ProductCouponStores.js"
 import { type ConfigurationError, type HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
-import type { StoreIds } from "./Ids.js"
+import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
 
 /** The bundle a job works on. */
@@ -70,20 +70,12 @@ export const disassociating: Direction = {
 }
 
 /** The job's three ids, checked as the service would check them, once, up front. */
-const checkIds = (options: Bundle): Either.Either<void, RequestValidationError> => {
-  const fields = [
+const checkIds = (options: Bundle) =>
+  checkJobIds([
     ["productCouponId", options.productCouponId, true],
     ["stockBundleId", options.stockBundleId, true],
     ["brandId", options.brandId, false]
-  ] as const
-  for (const [field, value, inPath] of fields) {
-    const reason = typeof value !== "string"
-      ? "must be a string"
-      : ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
-    if (reason !== undefined) return Either.left(new RequestValidationError({ field, reason }))
-  }
-  return Either.void
-}
+  ])
 
 const toBundle = (options: Bundle): Bundle => ({
   productCouponId: options.productCouponId,

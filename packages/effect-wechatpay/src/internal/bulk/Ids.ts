@@ -3,8 +3,9 @@
  * de-duplicated (first seen wins), checked, and cut into calls. Each of these is
  * done in exactly one place, shared by the job, its dry run and its plan.
  */
-import { Chunk, Effect, Option, Predicate, Stream } from "effect"
+import { Chunk, Effect, Either, Option, Predicate, Stream } from "effect"
 import * as ProductCoupon from "../../ProductCoupon.js"
+import { RequestValidationError } from "../../WechatPayError.js"
 import type { FailedStore } from "./Settle.js"
 
 /** Where store ids can come from. */
@@ -117,3 +118,19 @@ export const plan = (
       chunks: Chunk.toReadonlyArray(chunks)
     }))
   })
+
+/**
+ * A job's own ids (coupon, stock or bundle, brand), checked once, up front, as the service
+ * checks them: `inPath` ids must also be safe as one URL path segment.
+ */
+export const checkJobIds = (
+  fields: ReadonlyArray<readonly [field: string, value: unknown, inPath: boolean]>
+): Either.Either<void, RequestValidationError> => {
+  for (const [field, value, inPath] of fields) {
+    const reason = typeof value !== "string"
+      ? "must be a string"
+      : ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
+    if (reason !== undefined) return Either.left(new RequestValidationError({ field, reason }))
+  }
+  return Either.void
+}

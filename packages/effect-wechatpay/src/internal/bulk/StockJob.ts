@@ -19,7 +19,7 @@ import {
 } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
-import type { StoreIds } from "./Ids.js"
+import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
 
 /** The stock a job works on. */
@@ -75,20 +75,12 @@ export const associating: Direction = {
 export type PreflightFailure = PreflightStoreScopeError | PreflightStockStateError | PreflightStockEndedError | GetStockError
 
 /** The job's three ids, checked as the service would check them, once, up front. */
-const checkIds = (options: Stock): Either.Either<void, RequestValidationError> => {
-  const fields = [
+const checkIds = (options: Stock) =>
+  checkJobIds([
     ["productCouponId", options.productCouponId, true],
     ["stockId", options.stockId, true],
     ["brandId", options.brandId, false]
-  ] as const
-  for (const [field, value, inPath] of fields) {
-    const reason = typeof value !== "string"
-      ? "must be a string"
-      : ProductCoupon.idProblem(value) ?? (inPath ? ProductCoupon.pathSegmentProblem(value) : undefined)
-    if (reason !== undefined) return Either.left(new RequestValidationError({ field, reason }))
-  }
-  return Either.void
-}
+  ])
 
 /** Runs `effect` counting its HTTP attempts into `count`; an observer the caller installed still sees each one. */
 const counting = <A, E, R>(count: Ref.Ref<number>, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
