@@ -543,6 +543,12 @@ const callErrors = [
   UnknownApiError
 ] as const
 
+/** The 400 sub-cases of the store-changing calls: a stock that is expired, or not limited to specific stores. */
+const stockStateErrors = [StockExpiredError, StockScopeNotSpecificError] as const
+
+/** The 404s every call under a product coupon can get: the coupon by name, or unnamed. */
+const productCouponNotFound = [NotFoundError, ProductCouponNotFoundError] as const
+
 /**
  * Everything `disassociateStores` can fail with: exactly this union, as a Schema (a report can
  * carry it). Its page's table, row for row.
@@ -550,12 +556,10 @@ const callErrors = [
 export const DisassociateStoresError = Schema.Union(
   ParamError,
   InvalidRequestError,
-  StockExpiredError,
-  StockScopeNotSpecificError,
+  ...stockStateErrors,
   SignError,
   NoAuthError,
-  NotFoundError,
-  ProductCouponNotFoundError,
+  ...productCouponNotFound,
   StockNotFoundError,
   RateLimitExceededError,
   SystemError,
@@ -579,8 +583,7 @@ export const ListAssociatedStoresError = Schema.Union(
   InvalidRequestError,
   SignError,
   NoAuthError,
-  NotFoundError,
-  ProductCouponNotFoundError,
+  ...productCouponNotFound,
   StockNotFoundError,
   RateLimitExceededError,
   SystemError,
@@ -600,12 +603,10 @@ export type GetStockError = typeof GetStockError.Type
 export const StockBundleStoresError = Schema.Union(
   ParamError,
   InvalidRequestError,
-  StockExpiredError,
-  StockScopeNotSpecificError,
+  ...stockStateErrors,
   SignError,
   NoAuthError,
-  NotFoundError,
-  ProductCouponNotFoundError,
+  ...productCouponNotFound,
   RateLimitExceededError,
   SystemError,
   ...callErrors
