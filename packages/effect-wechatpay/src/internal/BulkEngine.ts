@@ -13,6 +13,7 @@ import type { AttemptEvent } from "../ProductCouponStores.js"
 import type { HasBehaviour } from "../WechatPayError.js"
 import { ConfigurationError, NotSentError } from "../WechatPayError.js"
 import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
+import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
 import { wholeNumber } from "./Options.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
@@ -341,13 +342,47 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
     const attempt = options.abortWhen === undefined
       ? (chunk: ReadonlyArray<string>) => Effect.either(job.call(chunk))
       : (chunk: ReadonlyArray<string>) => Effect.raceFirst(Effect.either(job.call(chunk)), Effect.as(Deferred.await(stop.aborted), ABORTED))
-    const send = (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
+    // The settlement, and whether the call went out (not when the stop signal kept it back).
+    const settleCall = (chunk: ReadonlyArray<string>): Effect.Effect<readonly [Settlement, boolean]> =>
       Effect.flatMap(attempt(chunk), (result) =>
         result === ABORTED
-          ? Effect.succeed(unresolvedAll(chunk, ABORTED_IN_FLIGHT))
+          ? Effect.succeed([unresolvedAll(chunk, ABORTED_IN_FLIGHT), true] as const)
           : Either.isRight(result)
-          ? Effect.succeed(job.settle(chunk, result.right))
-          : failed(chunk, result.left))
+          ? Effect.succeed([job.settle(chunk, result.right), true] as const)
+          : Effect.map(failed(chunk, result.left), (s) => [s, !(result.left instanceof NotSentError)] as const))
+
+    // A durable job records each call before it is sent and after it settles; a call whose
+    // record cannot be written is not sent, and the job stops.
+    const recorder = yield* Effect.serviceOption(CallRecorder)
+    const journalStopped = (failure: RecordFailure) =>
+      stop.stop({ tag: "JournalError", code: JOURNAL_FAILED, message: `the journal could not be written: ${failure.message}` })
+    const send = Option.isNone(recorder)
+      ? (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> => Effect.map(settleCall(chunk), ([s]) => s)
+      : (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
+        Effect.gen(function*() {
+          const before = yield* Effect.either(recorder.value.beforeCall(chunk))
+          if (Either.isLeft(before)) {
+            yield* journalStopped(before.left)
+            return unresolvedAll(chunk, `not sent: the journal could not be written: ${before.left.message}`)
+          }
+          // This call's own attempts, for the record; the job's observer still counts them.
+          const totals = { requests: 0, retries: {} as Record<string, number> }
+          const [settlement, sent] = yield* settleCall(chunk).pipe(
+            Effect.provideService(AttemptObserver, {
+              onAttempt: (event: AttemptEvent) =>
+                Effect.zipRight(
+                  Effect.sync(() => {
+                    totals.requests++
+                    if (event.willRetry) totals.retries[event.outcome] = (totals.retries[event.outcome] ?? 0) + 1
+                  }),
+                  observer.onAttempt(event)
+                )
+            })
+          )
+          const after = yield* Effect.either(recorder.value.afterCall(chunk, settlement, sent, totals))
+          if (Either.isLeft(after)) yield* journalStopped(after.left)
+          return settlement
+        })
 
     const record = (settlement: Settlement): Effect.Effect<void> => {
       const event = tally.add(settlement)

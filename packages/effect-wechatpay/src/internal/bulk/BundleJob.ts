@@ -70,14 +70,14 @@ export const disassociating: Direction = {
 }
 
 /** The job's three ids, checked as the service would check them, once, up front. */
-const checkIds = (options: Bundle) =>
+export const checkIds = (options: Bundle) =>
   checkJobIds([
     ["productCouponId", options.productCouponId, true],
     ["stockBundleId", options.stockBundleId, true],
     ["brandId", options.brandId, false]
   ])
 
-const toBundle = (options: Bundle): Bundle => ({
+export const toBundle = (options: Bundle): Bundle => ({
   productCouponId: options.productCouponId,
   stockBundleId: options.stockBundleId,
   brandId: options.brandId
@@ -95,7 +95,7 @@ const verification = (
 }
 
 /** The engine's report with the bundle job's fields: nothing settled by listing, nothing re-sent. */
-const withChecks = (options: Options, report: BulkEngine.Report): BulkEngine.Report => ({
+export const withChecks = (options: Options, report: BulkEngine.Report): BulkEngine.Report => ({
   ...report,
   summary: { ...report.summary, settledByListing: 0, resent: 0 },
   preflight: preflightReport(options),

@@ -20,6 +20,7 @@ import {
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
+import { CallRecorder } from "./Recorder.js"
 import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
 
 /** The stock a job works on. */
@@ -83,13 +84,13 @@ const checkIds = (options: Stock) =>
   ])
 
 /** Runs `effect` counting its HTTP attempts into `count`; an observer the caller installed still sees each one. */
-const counting = <A, E, R>(count: Ref.Ref<number>, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const counting = <A, E, R>(count: Ref.Ref<number>, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(AttemptObserver, (outer) =>
     Effect.provideService(effect, AttemptObserver, {
       onAttempt: (event: AttemptEvent) => Effect.zipRight(Ref.update(count, (n) => n + 1), outer.onAttempt(event))
     }))
 
-const toStock = (options: Stock): Stock => ({
+export const toStock = (options: Stock): Stock => ({
   productCouponId: options.productCouponId,
   stockId: options.stockId,
   brandId: options.brandId
@@ -102,7 +103,7 @@ const toStock = (options: Stock): Stock => ({
  * a 5xx or 429 after the retries, an unsigned or unverifiable answer) does not block the job:
  * the report says the preflight was skipped and why.
  */
-const preflight = (service: Service, stock: Stock): Effect.Effect<BulkEngine.PreflightReport, PreflightFailure> =>
+export const preflight = (service: Service, stock: Stock): Effect.Effect<BulkEngine.PreflightReport, PreflightFailure> =>
   Effect.gen(function*() {
     const count = yield* Ref.make(0)
     const answer = yield* Effect.either(counting(count, service.getStock(stock)))
@@ -135,7 +136,7 @@ const preflight = (service: Service, stock: Stock): Effect.Effect<BulkEngine.Pre
     } as const
   })
 
-const noVerification = (status: BulkEngine.VerificationReport["status"], reason?: string): BulkEngine.VerificationReport => ({
+export const noVerification = (status: BulkEngine.VerificationReport["status"], reason?: string): BulkEngine.VerificationReport => ({
   status,
   ...(reason === undefined ? {} : { reason }),
   settled: 0,
@@ -144,7 +145,7 @@ const noVerification = (status: BulkEngine.VerificationReport["status"], reason?
 })
 
 /** The report with the stock job's fields, before any verification. */
-const withChecks = (
+export const withChecks = (
   report: BulkEngine.Report,
   preflightReport: BulkEngine.PreflightReport,
   verification: BulkEngine.VerificationReport
@@ -164,7 +165,7 @@ const describe = (error: HasBehaviour): string => `${error._tag}: ${error.messag
  * through the engine, and reported by that call's answer. A job that was stopped is not verified:
  * the caller (or an error every call would meet) asked for nothing more to be sent.
  */
-const verify = (
+export const verify = (
   service: Service,
   stock: Stock,
   direction: Direction,
@@ -213,6 +214,13 @@ const verify = (
     for (const u of report.unresolved) {
       if (listed.has(u.storeId) === direction.listedWhenDone) settled.push(u.storeId)
       else resend.push(u.storeId)
+    }
+    // A durable job records what the listing settled; should that write fail, a resume walks the listing again.
+    const recorder = yield* Effect.serviceOption(CallRecorder)
+    if (Option.isSome(recorder) && settled.length > 0) {
+      yield* recorder.value.listed(settled).pipe(
+        Effect.catchAll((failure) => Effect.logWarning(`${direction.name}: the journal could not record the listing: ${failure.message}`))
+      )
     }
 
     // One more call per chunk, with the engine's guarantees (first call alone, stops, the caller's stop and abort).
@@ -295,7 +303,7 @@ export const run = <E = never, R = never>(
   }))
 
 /** What every job checks before it sends anything, the stock query included. */
-const checkOptions = (options: Options): Effect.Effect<void, ConfigurationError | RequestValidationError> =>
+export const checkOptions = (options: Options): Effect.Effect<void, ConfigurationError | RequestValidationError> =>
   Effect.gen(function*() {
     yield* checkIds(options)
     // The engine checks these too; checked here first so that bad options send not even the stock query.
@@ -329,7 +337,7 @@ const runPlain = <E, R>(
 ): Effect.Effect<BulkEngine.Report, BulkEngine.JobSourceError | ConfigurationError, R | ProductCouponStores> =>
   Effect.flatMap(ProductCouponStores, (service) => BulkEngine.run(ids, engineJob(service, options, direction), options))
 
-const engineJob = (service: Service, options: Options, direction: Direction): BulkEngine.Job<StoreListAnswer, HasBehaviour> => ({
+export const engineJob = (service: Service, options: Options, direction: Direction): BulkEngine.Job<StoreListAnswer, HasBehaviour> => ({
   name: direction.name,
   maxChunk: ProductCoupon.MAX_STORES,
   call: direction.call(service, toStock(options)),

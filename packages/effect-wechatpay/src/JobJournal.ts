@@ -1,0 +1,206 @@
+/**
+ * Where a durable store job keeps its journal: an append-only text of JSON lines, each
+ * write flushed to storage before it is acknowledged. The jobs of `StoreJobs` read and
+ * write it through this service and nothing else, so the storage can be swapped:
+ *
+ * - `layerFile`: files, through `@effect/platform`'s `FileSystem` (give it
+ *   `NodeFileSystem.layer` or any other platform's); every append is followed by an
+ *   fsync, so a journal survives `kill -9` and a power cut up to its last acknowledged line.
+ * - `layerMemory` / `makeMemory`: a map of texts, for tests (a test can drop the job and
+ *   keep the journal, as a crash would).
+ *
+ * `BulkStores` keeps a job's record in memory and needs none of this.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
+
+/** A journal that cannot be read or written: the location, what was attempted, and why. */
+export class JournalIoError extends Schema.TaggedError<JournalIoError>("effect-wechatpay/JournalIoError")(
+  "JournalIoError",
+  {
+    location: Schema.String,
+    operation: Schema.Literal("create", "read", "append", "reopen"),
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `cannot ${this.operation} the journal ${this.location}: ${this.reason}`
+  }
+}
+
+/** A journal already at the location: a new job never writes over another job's record. */
+export class JournalExistsError extends Schema.TaggedError<JournalExistsError>("effect-wechatpay/JournalExistsError")(
+  "JournalExistsError",
+  { location: Schema.String }
+) {
+  override get message(): string {
+    return `a journal already exists at ${this.location}: resume it, or give the new job another journal`
+  }
+}
+
+/** No journal at the location. */
+export class JournalNotFoundError extends Schema.TaggedError<JournalNotFoundError>("effect-wechatpay/JournalNotFoundError")(
+  "JournalNotFoundError",
+  { location: Schema.String }
+) {
+  override get message(): string {
+    return `no journal at ${this.location}`
+  }
+}
+
+/**
+ * A journal that cannot be trusted: not a journal, a line (other than a torn last one) that is
+ * not a record, ids whose digest differs from the header's, or records of another job.
+ */
+export class JournalCorruptError extends Schema.TaggedError<JournalCorruptError>("effect-wechatpay/JournalCorruptError")(
+  "JournalCorruptError",
+  {
+    location: Schema.String,
+    /** 1-based; 0 when the problem is the journal as a whole. */
+    line: Schema.Number,
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `the journal ${this.location} cannot be trusted${this.line > 0 ? ` (line ${this.line})` : ""}: ${this.reason}`
+  }
+}
+
+/** A journal of another job than the one asked for: another stock, coupon, brand, operation or job id. */
+export class JournalMismatchError extends Schema.TaggedError<JournalMismatchError>("effect-wechatpay/JournalMismatchError")(
+  "JournalMismatchError",
+  {
+    location: Schema.String,
+    field: Schema.String,
+    expected: Schema.String,
+    found: Schema.String
+  }
+) {
+  override get message(): string {
+    return `the journal ${this.location} is for ${this.field} ${JSON.stringify(this.found)}, not ${JSON.stringify(this.expected)}`
+  }
+}
+
+/** Everything reading or writing a journal can fail with. */
+export type JournalError =
+  | JournalIoError
+  | JournalExistsError
+  | JournalNotFoundError
+  | JournalCorruptError
+  | JournalMismatchError
+
+/** An open journal: each `append` returns once its lines are durable (or fails, and nothing may rely on them). */
+export interface Appender {
+  readonly append: (text: string) => Effect.Effect<void, JournalIoError>
+}
+
+/** The storage of journals. Texts are UTF-8; lengths are in bytes. */
+export interface Service {
+  /** A new journal holding `text`, made durable; fails with `JournalExistsError` when the location is taken. */
+  readonly create: (location: string, text: string) => Effect.Effect<Appender, JournalIoError | JournalExistsError, Scope.Scope>
+  /** A journal's whole content. */
+  readonly read: (location: string) => Effect.Effect<Uint8Array, JournalIoError | JournalNotFoundError>
+  /** Opens a journal to append after its first `length` bytes (anything after them, a torn line, is cut off). */
+  readonly reopen: (location: string, length: number) => Effect.Effect<Appender, JournalIoError | JournalNotFoundError, Scope.Scope>
+}
+
+export class JobJournal extends Context.Tag("effect-wechatpay/JobJournal")<JobJournal, Service>() {}
+
+const encoder = new TextEncoder()
+
+const reasonOf = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string"
+    ? cause.message
+    : String(cause)
+
+/** Journals as files: created exclusively, appended with an fsync after each write. */
+export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.map(FileSystem.FileSystem, (fs) => {
+  const io = (location: string, operation: JournalIoError["operation"]) => (cause: unknown) =>
+    new JournalIoError({ location, operation, reason: reasonOf(cause) })
+  const appender = (location: string, file: FileSystem.File): Appender => ({
+    append: (text) =>
+      Effect.zipRight(file.writeAll(encoder.encode(text)), file.sync).pipe(Effect.mapError(io(location, "append")))
+  })
+  const notFound = (location: string) => (cause: unknown) =>
+    typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "NotFound"
+      ? new JournalNotFoundError({ location })
+      : io(location, "read")(cause)
+  return {
+    create: (location, text) =>
+      Effect.gen(function*() {
+        const file = yield* fs.open(location, { flag: "ax" }).pipe(
+          Effect.mapError((cause) =>
+            typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
+              ? new JournalExistsError({ location })
+              : io(location, "create")(cause)
+          )
+        )
+        const opened = appender(location, file)
+        yield* Effect.mapError(opened.append(text), (e) => new JournalIoError({ ...e, operation: "create" }))
+        return opened
+      }),
+    read: (location) => Effect.mapError(fs.readFile(location), notFound(location)),
+    reopen: (location, length) =>
+      Effect.gen(function*() {
+        const file = yield* fs.open(location, { flag: "r+" }).pipe(Effect.mapError(notFound(location)))
+        yield* Effect.mapError(file.truncate(length), io(location, "reopen"))
+        yield* Effect.mapError(file.seek(length, "start"), io(location, "reopen"))
+        return appender(location, file)
+      })
+  }
+})
+
+/** Journals as files, through the platform's `FileSystem`. */
+export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeFile)
+
+/** In-memory journals, and their texts (location → content), for tests. */
+export interface Memory {
+  readonly service: Service
+  readonly files: Map<string, Uint8Array>
+}
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
+}
+
+/** Journals in a map: what a test keeps when it drops a job, as a crash would. */
+export const makeMemory = (files: Map<string, Uint8Array> = new Map()): Memory => {
+  const appender = (location: string): Appender => ({
+    append: (text) =>
+      Effect.sync(() => {
+        files.set(location, concat(files.get(location) ?? new Uint8Array(0), encoder.encode(text)))
+      })
+  })
+  return {
+    files,
+    service: {
+      create: (location, text) =>
+        Effect.suspend(() => {
+          if (files.has(location)) return Effect.fail(new JournalExistsError({ location }))
+          files.set(location, encoder.encode(text))
+          return Effect.succeed(appender(location))
+        }),
+      read: (location) =>
+        Effect.suspend(() => {
+          const content = files.get(location)
+          return content === undefined ? Effect.fail(new JournalNotFoundError({ location })) : Effect.succeed(content)
+        }),
+      reopen: (location, length) =>
+        Effect.suspend(() => {
+          const content = files.get(location)
+          if (content === undefined) return Effect.fail(new JournalNotFoundError({ location }))
+          files.set(location, content.slice(0, length))
+          return Effect.succeed(appender(location))
+        })
+    }
+  }
+}
+
+/** In-memory journals. */
+export const layerMemory = (files?: Map<string, Uint8Array>): Layer.Layer<JobJournal> =>
+  Layer.succeed(JobJournal, makeMemory(files).service)

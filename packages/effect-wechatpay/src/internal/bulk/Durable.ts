@@ -1,0 +1,563 @@
+/**
+ * Durable jobs: a journal written before anything is sent, every call recorded around it,
+ * and one way to run a job from its journal's state, whether the job has just started
+ * (nothing recorded) or is resumed after a crash. A job has one part (a direction and its
+ * ids); a sync has two, run in order.
+ */
+import { Clock, Deferred, Effect, Either, Stream } from "effect"
+import {
+  JobJournal,
+  type JournalError,
+  type JournalIoError,
+  JournalCorruptError,
+  JournalMismatchError
+} from "../../JobJournal.js"
+import * as ProductCoupon from "../../ProductCoupon.js"
+import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
+import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../StoreJobs.js"
+import type { ConfigurationError, HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
+import * as BulkEngine from "../BulkEngine.js"
+import { wholeNumber } from "../Options.js"
+import * as BundleJob from "./BundleJob.js"
+import { type StoreIds, toStream } from "./Ids.js"
+import * as Journal from "./Journal.js"
+import { CallRecorder, type Recorder } from "./Recorder.js"
+import { type FailedStore, settleStoreLists, type StoreListAnswer, type UnresolvedStore } from "./Settle.js"
+import * as StockJob from "./StockJob.js"
+
+/** The reason of a store whose call was in flight when the job was cut short, before the listing settles it. */
+export const IN_FLIGHT_AT_INTERRUPTION = "in flight when the job was interrupted: the call may or may not have been applied"
+
+/** The stock or bundle a durable job works on. */
+export type Target =
+  | { readonly _tag: "stock"; readonly productCouponId: string; readonly stockId: string; readonly brandId: string }
+  | { readonly _tag: "bundle"; readonly productCouponId: string; readonly stockBundleId: string; readonly brandId: string }
+
+/** How a run goes: the engine's options a caller may set for this run. */
+export interface RunOptions {
+  readonly concurrency?: number | undefined
+  readonly onProgress?: BulkEngine.JobOptions["onProgress"]
+  readonly stopWhen?: Effect.Effect<void> | undefined
+  readonly abortWhen?: Effect.Effect<void> | undefined
+}
+
+/** A job about to start: everything its header holds, and its parts' ids. */
+export interface Start {
+  readonly operation: Journal.Operation
+  readonly target: Target
+  readonly parts: ReadonlyArray<{ readonly direction: Journal.Direction; readonly ids: ReadonlyArray<string> }>
+  readonly input: { readonly count: number; readonly unique: number; readonly digest: string }
+  readonly options: Journal.Header["options"]
+  readonly preflight: BulkEngine.PreflightReport
+  readonly plan?: Omit<SyncPlan, "toAssociate" | "toDisassociate"> | undefined
+  readonly undoes?: string | undefined
+}
+
+/** The ids of a source read whole: how many, and the unique ones in first-seen order (unsendable ones too). */
+export interface Read {
+  readonly input: number
+  readonly unique: ReadonlyArray<string>
+}
+
+/**
+ * Reads a whole id source. A source that breaks fails the job before anything is sent, with a
+ * report in which every id read is unresolved ("not sent").
+ */
+export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngine.JobSourceError, R> =>
+  Effect.suspend(() => {
+    const seen = new Set<string>()
+    const unique: Array<string> = []
+    let input = 0
+    return Stream.runForEach(
+      toStream(ids, (cause) => cause),
+      (id) =>
+        Effect.sync(() => {
+          input++
+          if (!seen.has(id)) {
+            seen.add(id)
+            unique.push(id)
+          }
+        })
+    ).pipe(
+      Effect.as<Read>({ input, unique }),
+      Effect.map(() => ({ input, unique })),
+      Effect.catchAll((cause) => {
+        const reason = "not sent: the id source broke before the job started"
+        const report: BulkEngine.Report = {
+          summary: {
+            input,
+            unique: unique.length,
+            duplicates: input - unique.length,
+            succeeded: 0,
+            failed: 0,
+            unresolved: unique.length,
+            chunks: 0,
+            requests: 0,
+            retries: {}
+          },
+          succeeded: [],
+          failed: [],
+          unresolved: unique.map((storeId) => ({ storeId, reason })),
+          anomalies: [],
+          stoppedBy: {
+            tag: "StoreSourceError",
+            code: BulkEngine.SOURCE_FAILED,
+            message: `cannot read the store ids: ${String((cause as { message?: unknown })?.message ?? cause)}`
+          }
+        }
+        return Effect.fail<BulkEngine.JobSourceError>({ _tag: "StoreSourceError", cause, report })
+      })
+    )
+  })
+
+const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+/** One writer for the journal: concurrent records wait together for one write and one flush. */
+const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
+  Effect.map(Effect.makeSemaphore(1), (lock) => {
+    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> }> = []
+    const flush = lock.withPermits(1)(Effect.suspend(() => {
+      if (pending.length === 0) return Effect.void
+      const batch = pending
+      pending = []
+      let text = ""
+      for (const b of batch) text += b.text
+      return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
+        Effect.forEach(batch, (b) => Deferred.done(b.done, exit), { discard: true }))
+    }))
+    return (text: string): Effect.Effect<void, JournalIoError> =>
+      Effect.flatMap(Deferred.make<void, JournalIoError>(), (done) =>
+        Effect.suspend(() => {
+          pending.push({ text, done })
+          return Effect.zipRight(flush, Deferred.await(done))
+        }))
+  })
+
+const recorderFor = (write: (text: string) => Effect.Effect<void, JournalIoError>, job: string, part: number): Recorder => {
+  const record = (r: object) => Effect.mapError(write(Journal.line(r)), (e) => ({ message: e.message }))
+  return {
+    beforeCall: (stores) => record({ t: "call", job, part, stores }),
+    afterCall: (_chunk, s, sent, totals) =>
+      record({
+        t: "outcome",
+        job,
+        part,
+        sent,
+        succeeded: s.succeeded,
+        failed: s.failed,
+        unresolved: s.unresolved,
+        ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
+        requests: totals.requests,
+        ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
+      }),
+    listed: (stores) => record({ t: "listed", job, part, stores })
+  }
+}
+
+const stockDirection = (d: Journal.Direction): StockJob.Direction =>
+  d === "associate" ? StockJob.associating : StockJob.disassociating
+const bundleDirection = (d: Journal.Direction): BundleJob.Direction =>
+  d === "associate" ? BundleJob.associating : BundleJob.disassociating
+
+/** Everything a run needs. */
+interface Context {
+  readonly location: string | undefined
+  readonly header: Journal.Header
+  readonly parts: ReadonlyArray<Journal.PartState>
+  readonly runs: number
+  readonly write: (text: string) => Effect.Effect<void, JournalIoError>
+  readonly service: Service
+  readonly run: RunOptions
+}
+
+const targetOf = (header: Journal.Header): Target =>
+  header.target.stockBundleId !== undefined
+    ? { _tag: "bundle", productCouponId: header.target.productCouponId, stockBundleId: header.target.stockBundleId, brandId: header.target.brandId }
+    : { _tag: "stock", productCouponId: header.target.productCouponId, stockId: header.target.stockId ?? "", brandId: header.target.brandId }
+
+/**
+ * Runs one part to its end from its recorded state: never-sent stores are sent, in-flight ones are
+ * settled by the listing (or sent again when there is none), recorded outcomes stand.
+ */
+const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, ConfigurationError> =>
+  Effect.gen(function*() {
+    const { header, service } = ctx
+    const state = ctx.parts[index]!
+    const direction = header.parts[index]!.direction
+    const target = targetOf(header)
+    const canList = target._tag === "stock" && header.options.verify
+    const toSend: Array<string> = []
+    const inFlight: Array<string> = []
+    for (const id of state.ids) {
+      const s = state.stores.get(id)
+      if (s === undefined || s._tag === "NotSent") toSend.push(id)
+      else if (s._tag === "InFlight") {
+        if (canList) inFlight.push(id)
+        else toSend.push(id)
+      }
+    }
+    const call = target._tag === "stock"
+      ? stockDirection(direction).call(service, target)
+      : bundleDirection(direction).call(service, target)
+    const job: BulkEngine.Job<StoreListAnswer, HasBehaviour> = {
+      name: target._tag === "stock" ? stockDirection(direction).name : bundleDirection(direction).name,
+      maxChunk: ProductCoupon.MAX_STORES,
+      call,
+      settle: settleStoreLists
+    }
+    const engineOptions = {
+      concurrency: ctx.run.concurrency ?? header.options.concurrency,
+      chunkSize: header.options.chunkSize,
+      onProgress: ctx.run.onProgress,
+      stopWhen: ctx.run.stopWhen,
+      abortWhen: ctx.run.abortWhen
+    }
+    const recorder = recorderFor(ctx.write, header.job, index)
+    const ran = yield* BulkEngine.run<StoreListAnswer, HasBehaviour, never, never>(toSend, job, engineOptions).pipe(
+      Effect.provideService(CallRecorder, recorder),
+      Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))
+    )
+    for (const id of ran.succeeded) state.stores.set(id, { _tag: "Succeeded", byListing: false })
+    for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
+    for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
+    for (const id of inFlight) {
+      state.stores.set(id, { _tag: "Unresolved", store: { storeId: id, reason: IN_FLIGHT_AT_INTERRUPTION } })
+    }
+    const succeeded: Array<string> = []
+    const failed: Array<FailedStore> = []
+    const unresolved: Array<UnresolvedStore> = []
+    const listed: Array<string> = []
+    for (const id of state.ids) {
+      const s = state.stores.get(id)
+      if (s === undefined || s._tag === "InFlight" || s._tag === "NotSent") {
+        // Not reachable: every id was sent, recorded or settled above. Kept honest, not assumed.
+        unresolved.push({ storeId: id, reason: "no outcome recorded" })
+      } else if (s._tag === "Succeeded") {
+        succeeded.push(id)
+        if (s.byListing) listed.push(id)
+      } else if (s._tag === "Failed") failed.push(s.store)
+      else unresolved.push(s.store)
+    }
+    const retries = { ...state.retries }
+    for (const [tag, n] of Object.entries(ran.summary.retries)) retries[tag] = (retries[tag] ?? 0) + n
+    const isWholeInput = header.operation !== "sync" && index === 0
+    const report: BulkEngine.Report = {
+      summary: {
+        input: isWholeInput ? header.input.count : state.ids.length,
+        unique: state.ids.length,
+        duplicates: isWholeInput ? header.input.count - state.ids.length : 0,
+        succeeded: succeeded.length,
+        failed: failed.length,
+        unresolved: unresolved.length,
+        chunks: state.chunks + ran.summary.chunks,
+        requests: state.requests + ran.summary.requests,
+        retries,
+        settledByListing: listed.length,
+        resent: 0
+      },
+      succeeded,
+      failed,
+      unresolved,
+      anomalies: [...state.anomalies, ...ran.anomalies],
+      ...(ran.stoppedBy === undefined ? {} : { stoppedBy: ran.stoppedBy }),
+      preflight: header.preflight as BulkEngine.PreflightReport,
+      verification: StockJob.noVerification("not-needed"),
+      settledByListing: listed
+    }
+    if (target._tag === "bundle") {
+      return BundleJob.withChecks({ ...target, preflight: header.options.preflight, verify: header.options.verify }, report)
+    }
+    const stockOptions = {
+      ...target,
+      verify: header.options.verify,
+      concurrency: engineOptions.concurrency,
+      chunkSize: engineOptions.chunkSize,
+      stopWhen: ctx.run.stopWhen,
+      abortWhen: ctx.run.abortWhen
+    }
+    const verified = yield* StockJob.verify(
+      service,
+      target,
+      stockDirection(direction),
+      StockJob.engineJob(service, stockOptions, stockDirection(direction)),
+      stockOptions,
+      report
+    ).pipe(Effect.provideService(CallRecorder, recorder))
+    if (verified.verification?.status !== "done") return verified
+    // The verification lists what it settled; the stores earlier runs' listings settled stay listed too.
+    const all = [...listed, ...(verified.settledByListing ?? [])]
+    return { ...verified, summary: { ...verified.summary, settledByListing: all.length }, settledByListing: all }
+  })
+
+const infoOf = (ctx: Context, endedAt: string): JobInfo => {
+  const t = ctx.header.target
+  return {
+    operation: ctx.header.operation,
+    productCouponId: t.productCouponId,
+    ...(t.stockBundleId !== undefined ? { stockBundleId: t.stockBundleId } : { stockId: t.stockId }),
+    brandId: t.brandId,
+    id: ctx.header.job,
+    startedAt: ctx.header.createdAt,
+    endedAt,
+    ...(ctx.location === undefined ? {} : { journal: ctx.location }),
+    runs: ctx.runs,
+    ...(ctx.header.undoes === undefined ? {} : { undoes: ctx.header.undoes })
+  }
+}
+
+/** Whether a part's end means the next part must not be started: the caller stopped or aborted the job. */
+const stoppedByCaller = (report: BulkEngine.Report): boolean =>
+  report.stoppedBy?.tag === BulkEngine.STOPPED_BY_CALLER || report.stoppedBy?.tag === BulkEngine.ABORTED_BY_CALLER
+
+/** A part that was never started because the one before it was stopped: all its stores unresolved, not sent. */
+const notStarted = (ctx: Context, index: number, why: BulkEngine.StopReason): BulkEngine.Report => {
+  const ids = ctx.parts[index]!.ids
+  const reason = "not sent: the sync was stopped before this part"
+  return {
+    summary: {
+      input: ids.length,
+      unique: ids.length,
+      duplicates: 0,
+      succeeded: 0,
+      failed: 0,
+      unresolved: ids.length,
+      chunks: 0,
+      requests: 0,
+      retries: {},
+      settledByListing: 0,
+      resent: 0
+    },
+    succeeded: [],
+    failed: [],
+    unresolved: ids.map((storeId) => ({ storeId, reason })),
+    anomalies: [],
+    stoppedBy: why,
+    preflight: ctx.header.preflight as BulkEngine.PreflightReport,
+    verification: StockJob.noVerification("skipped", `the sync stopped (${why.code}): ${why.message}`),
+    settledByListing: []
+  }
+}
+
+/** Runs every part of a job from its journal's state and records the run's report. */
+const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | ConfigurationError> =>
+  Effect.gen(function*() {
+    yield* ctx.write(Journal.line({ t: "run", job: ctx.header.job, run: ctx.runs, at: yield* nowIso }))
+    let report: AnyReport
+    if (ctx.header.operation === "sync") {
+      const first = yield* runPart(ctx, 0)
+      const second = stoppedByCaller(first) ? notStarted(ctx, 1, first.stoppedBy!) : yield* runPart(ctx, 1)
+      const plan = ctx.header.plan as Omit<SyncPlan, "toAssociate" | "toDisassociate">
+      const sync: SyncReport = {
+        job: infoOf(ctx, yield* nowIso),
+        plan: { ...plan, toAssociate: ctx.parts[0]!.ids, toDisassociate: ctx.parts[1]!.ids },
+        dryRun: false,
+        associate: first,
+        disassociate: second
+      }
+      report = sync
+    } else {
+      const part = yield* runPart(ctx, 0)
+      const job: JobReport = { job: infoOf(ctx, yield* nowIso), ...part }
+      report = job
+    }
+    // The outcomes are recorded already; should this last write fail, a resume rebuilds the report from them.
+    yield* ctx.write(Journal.line({ t: "finished", job: ctx.header.job, run: ctx.runs, report })).pipe(
+      Effect.catchAll((e) => Effect.logWarning(`the journal could not record the job's end: ${e.message}`))
+    )
+    return report
+  })
+
+/** A journal named by the caller, or one in memory that nobody else sees (for a job run without one). */
+const storage = (location: string | undefined) =>
+  Effect.map(JobJournal, (store) => ({ store, location }))
+
+/** Starts a job: its journal created with the header and the ids, then run from an empty state. */
+export const start = (
+  spec: Start,
+  location: string | undefined,
+  run: RunOptions
+): Effect.Effect<AnyReport, JournalError | ConfigurationError, JobJournal | ProductCouponStores> =>
+  Effect.gen(function*() {
+    const service = yield* ProductCouponStores
+    const { store } = yield* storage(location)
+    const job = globalThis.crypto.randomUUID()
+    const parts = yield* Effect.forEach(spec.parts, (p) =>
+      Effect.map(Journal.digest(p.ids), (digest) => ({ direction: p.direction, count: p.ids.length, digest })))
+    const t = spec.target
+    const header: Journal.Header = {
+      t: "header",
+      format: Journal.FORMAT,
+      version: Journal.VERSION,
+      job,
+      operation: spec.operation,
+      target: t._tag === "stock"
+        ? { productCouponId: t.productCouponId, stockId: t.stockId, brandId: t.brandId }
+        : { productCouponId: t.productCouponId, stockBundleId: t.stockBundleId, brandId: t.brandId },
+      options: spec.options,
+      input: spec.input,
+      parts,
+      preflight: spec.preflight,
+      ...(spec.plan === undefined ? {} : { plan: spec.plan }),
+      ...(spec.undoes === undefined ? {} : { undoes: spec.undoes }),
+      createdAt: yield* nowIso
+    }
+    const opening = Journal.opening(header, spec.parts.map((p) => p.ids))
+    const states: Array<Journal.PartState> = spec.parts.map((p) => ({
+      ids: [...p.ids],
+      stores: new Map(),
+      chunks: 0,
+      requests: 0,
+      retries: {},
+      anomalies: []
+    }))
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const appender = location === undefined
+        ? { append: () => Effect.void }
+        : yield* store.create(location, opening)
+      const write = yield* makeWriter(appender)
+      return yield* continueJob({ location, header, parts: states, runs: 1, write, service, run })
+    }))
+  })
+
+/** Options as the engine checks them, checked before anything is read or written. */
+const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
+
+/** Starts a stock job (either direction), journaled at `options.journal`. */
+export const startStock = <E, R>(
+  ids: StoreIds<E, R>,
+  options: StockJob.Options & { readonly journal: string },
+  direction: Journal.Direction
+): Effect.Effect<
+  JobReport,
+  BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | StockJob.PreflightFailure | JournalError,
+  R | ProductCouponStores | JobJournal
+> =>
+  Effect.gen(function*() {
+    yield* StockJob.checkOptions(options)
+    const service = yield* ProductCouponStores
+    const read = yield* readAll(ids)
+    const target = StockJob.toStock(options)
+    const preflight: BulkEngine.PreflightReport = options.preflight === false
+      ? { status: "off" }
+      : yield* StockJob.preflight(service, target)
+    const report = yield* start({
+      operation: direction,
+      target: { _tag: "stock", ...target },
+      parts: [{ direction, ids: read.unique }],
+      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+      options: optionsOf(options),
+      preflight
+    }, options.journal, options)
+    return report as JobReport
+  }).pipe(Effect.withSpan(`StoreJobs.${direction}All`, {
+    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+  }))
+
+/** Starts a bundle job (either direction), journaled at `options.journal`. */
+export const startBundle = <E, R>(
+  ids: StoreIds<E, R>,
+  options: BundleJob.Options & { readonly journal: string },
+  direction: Journal.Direction
+): Effect.Effect<
+  JobReport,
+  BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | JournalError,
+  R | ProductCouponStores | JobJournal
+> =>
+  Effect.gen(function*() {
+    yield* BundleJob.checkIds(options)
+    yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
+    yield* checkRun(options)
+    const read = yield* readAll(ids)
+    const target = BundleJob.toBundle(options)
+    const report = yield* start({
+      operation: direction,
+      target: { _tag: "bundle", ...target },
+      parts: [{ direction, ids: read.unique }],
+      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+      options: optionsOf(options),
+      preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
+    }, options.journal, options)
+    return report as JobReport
+  }).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {
+    attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
+  }))
+
+export const optionsOf = (options: {
+  readonly chunkSize?: number | undefined
+  readonly concurrency?: number | undefined
+  readonly preflight?: boolean | undefined
+  readonly verify?: boolean | undefined
+}): Journal.Header["options"] => ({
+  chunkSize: options.chunkSize ?? ProductCoupon.MAX_STORES,
+  concurrency: options.concurrency ?? 4,
+  preflight: options.preflight !== false,
+  verify: options.verify !== false
+})
+
+/** A journal read back and checked: the header, the state, and where to append. */
+export const load = (location: string): Effect.Effect<Journal.Replayed, JournalError, JobJournal> =>
+  Effect.gen(function*() {
+    const store = yield* JobJournal
+    const content = yield* store.read(location)
+    const replayed = yield* Either.match(Journal.replay(location, content), {
+      onLeft: (e) => Effect.fail(e),
+      onRight: (r) => Effect.succeed(r)
+    })
+    if (replayed.torn > 0) {
+      yield* Effect.logWarning(
+        `the journal ${location} ends with ${replayed.torn} byte(s) of a record that was never completed (a crash mid-write); ignored`
+      )
+    }
+    for (let i = 0; i < replayed.parts.length; i++) {
+      const found = yield* Journal.digest(replayed.parts[i]!.ids)
+      if (found !== replayed.header.parts[i]!.digest) {
+        return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} do not match the header's digest` })
+      }
+    }
+    return replayed
+  })
+
+/** Resumes the job of a journal (see `StoreJobs.resume`). */
+export const resume = (
+  location: string,
+  options: RunOptions & {
+    readonly expect?: Partial<Record<"operation" | "productCouponId" | "stockId" | "stockBundleId" | "brandId" | "id", string | undefined>> | undefined
+  }
+): Effect.Effect<AnyReport, JournalError | ConfigurationError, ProductCouponStores | JobJournal> =>
+  Effect.gen(function*() {
+    yield* checkRun(options)
+    const replayed = yield* load(location)
+    const h = replayed.header
+    const found: Record<string, string | undefined> = {
+      operation: h.operation,
+      productCouponId: h.target.productCouponId,
+      stockId: h.target.stockId,
+      stockBundleId: h.target.stockBundleId,
+      brandId: h.target.brandId,
+      id: h.job
+    }
+    for (const [field, expected] of Object.entries(options.expect ?? {})) {
+      if (expected !== undefined && found[field] !== expected) {
+        return yield* new JournalMismatchError({ location, field, expected, found: found[field] ?? "(none)" })
+      }
+    }
+    if (replayed.lastReport !== undefined && Journal.isComplete(replayed.lastReport)) {
+      // The job ended: its report, as it was recorded.
+      return replayed.lastReport as AnyReport
+    }
+    const store = yield* JobJournal
+    const service = yield* ProductCouponStores
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const appender = yield* store.reopen(location, replayed.length)
+      const write = yield* makeWriter(appender)
+      return yield* continueJob({
+        location,
+        header: h,
+        parts: replayed.parts as Array<Journal.PartState>,
+        runs: replayed.runs + 1,
+        write,
+        service,
+        run: options
+      })
+    }))
+  }).pipe(Effect.withSpan("StoreJobs.resume"))

@@ -1,0 +1,259 @@
+/**
+ * The journal's records and how a journal is read back. One JSON object a line; every
+ * record names its job. The header says what the job is, the `ids` records hold its
+ * unique store ids once (one list per part: a job has one, a sync two), and then, in the
+ * order they happened, each run's start, each call before it is sent, each call's outcome,
+ * what the listing settled, and each run's final report.
+ *
+ * Reading replays the records into the last known state of every store. Everything after
+ * the last newline is a write the crash cut short (it was never acknowledged, so nothing
+ * relied on it): it is dropped, with a warning. Anything else that is not a record is
+ * corruption, a typed error.
+ */
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { JournalCorruptError } from "../../JobJournal.js"
+import type { PreflightReport, Report } from "../BulkEngine.js"
+import type { Anomaly, FailedStore, UnresolvedStore } from "./Settle.js"
+
+export const FORMAT = "effect-wechatpay/journal"
+export const VERSION = 1
+
+/** Ids a single `ids` record holds: keeps a line, and a torn write, short. */
+export const IDS_PER_RECORD = 10_000
+
+export type Direction = "associate" | "disassociate"
+export type Operation = "associate" | "disassociate" | "sync"
+
+const Target = Schema.Struct({
+  productCouponId: Schema.String,
+  stockId: Schema.optional(Schema.String),
+  stockBundleId: Schema.optional(Schema.String),
+  brandId: Schema.String
+})
+export type Target = typeof Target.Type
+
+const Part = Schema.Struct({
+  direction: Schema.Literal("associate", "disassociate"),
+  count: Schema.Number,
+  digest: Schema.String
+})
+export type Part = typeof Part.Type
+
+/** The first line: what the job is, so that resume needs nothing else. */
+export const Header = Schema.Struct({
+  t: Schema.Literal("header"),
+  format: Schema.Literal(FORMAT),
+  version: Schema.Literal(VERSION),
+  job: Schema.String,
+  operation: Schema.Literal("associate", "disassociate", "sync"),
+  target: Target,
+  options: Schema.Struct({
+    chunkSize: Schema.Number,
+    concurrency: Schema.Number,
+    preflight: Schema.Boolean,
+    verify: Schema.Boolean
+  }),
+  /** The input as given: its size, its unique ids, a digest of them (SHA-256 of the ids, one a line). */
+  input: Schema.Struct({ count: Schema.Number, unique: Schema.Number, digest: Schema.String }),
+  parts: Schema.Array(Part),
+  preflight: Schema.Unknown,
+  /** A sync's plan, without its id lists (they are the parts). */
+  plan: Schema.optional(Schema.Unknown),
+  /** The job this one undoes. */
+  undoes: Schema.optional(Schema.String),
+  createdAt: Schema.String
+})
+export type Header = typeof Header.Type
+
+/** The state a store was last known in. */
+export type StoreState =
+  | { readonly _tag: "InFlight" }
+  | { readonly _tag: "NotSent" }
+  | { readonly _tag: "Succeeded"; readonly byListing: boolean }
+  | { readonly _tag: "Failed"; readonly store: FailedStore }
+  | { readonly _tag: "Unresolved"; readonly store: UnresolvedStore }
+
+/** What a part's records say so far. */
+export interface PartState {
+  readonly ids: Array<string>
+  readonly stores: Map<string, StoreState>
+  /** Calls that went out (their outcome recorded with `sent: true`). */
+  chunks: number
+  requests: number
+  readonly retries: Record<string, number>
+  readonly anomalies: Array<Anomaly>
+}
+
+/** A journal read back. */
+export interface Replayed {
+  readonly header: Header
+  readonly parts: ReadonlyArray<PartState>
+  /** Runs so far (the first run is 1). */
+  readonly runs: number
+  /** The report of the last run that ended, if any. */
+  readonly lastReport: unknown
+  /** Bytes up to the last complete line: where the next run appends. */
+  readonly length: number
+  /** Bytes dropped after the last newline (a write the crash cut short). */
+  readonly torn: number
+}
+
+const newPart = (): PartState => ({ ids: [], stores: new Map(), chunks: 0, requests: 0, retries: {}, anomalies: [] })
+
+/** SHA-256 of the ids, one a line, as hex: WebCrypto, so it runs wherever the library does. */
+export const digest = (ids: ReadonlyArray<string>): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const bytes = new TextEncoder().encode(ids.join("\n"))
+    const hash = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes))
+    let hex = ""
+    for (const b of hash) hex += b.toString(16).padStart(2, "0")
+    return `sha256:${hex}`
+  })
+
+/** A record as a line. */
+export const line = (record: object): string => JSON.stringify(record) + "\n"
+
+/** The header and the ids records, as the journal starts. */
+export const opening = (header: Header, parts: ReadonlyArray<ReadonlyArray<string>>): string => {
+  let text = line(header)
+  parts.forEach((ids, part) => {
+    for (let i = 0; i < ids.length; i += IDS_PER_RECORD) {
+      text += line({ t: "ids", job: header.job, part, ids: ids.slice(i, i + IDS_PER_RECORD) })
+    }
+  })
+  return text
+}
+
+const isStringArray = (u: unknown): u is ReadonlyArray<string> => Array.isArray(u) && u.every((x) => typeof x === "string")
+const isObjectArray = (u: unknown): u is ReadonlyArray<Record<string, unknown>> =>
+  Array.isArray(u) && u.every((x) => typeof x === "object" && x !== null)
+
+const decodeHeader = Schema.decodeUnknownEither(Header)
+
+/**
+ * Reads a journal: its header, every store's last known state per part, the runs so far, the
+ * last run's report. Fails with `JournalCorruptError` on anything that is not a record of this
+ * job (a torn last write excepted).
+ */
+export const replay = (location: string, content: Uint8Array): Either.Either<Replayed, JournalCorruptError> => {
+  const corrupt = (lineNo: number, reason: string) => Either.left(new JournalCorruptError({ location, line: lineNo, reason }))
+  const end = content.lastIndexOf(0x0a) + 1
+  const torn = content.length - end
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(content.subarray(0, end))
+  const lines = text.split("\n")
+  lines.pop()
+  if (lines.length === 0) {
+    return corrupt(0, torn > 0
+      ? "its first record was never completed: the job never started, and nothing was sent"
+      : "it is empty")
+  }
+  let first: unknown
+  try {
+    first = JSON.parse(lines[0]!)
+  } catch {
+    return corrupt(1, "the first line is not JSON: this is not a journal")
+  }
+  const header = decodeHeader(first)
+  if (Either.isLeft(header)) {
+    return corrupt(1, `not a journal header: ${ParseResult.TreeFormatter.formatErrorSync(header.left).split("\n")[0]}`)
+  }
+  const h = header.right
+  const parts = h.parts.map(newPart)
+  let runs = 0
+  let lastReport: unknown = undefined
+  for (let i = 1; i < lines.length; i++) {
+    const n = i + 1
+    let r: Record<string, unknown>
+    try {
+      const parsed: unknown = JSON.parse(lines[i]!)
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return corrupt(n, "not a record")
+      r = parsed as Record<string, unknown>
+    } catch {
+      return corrupt(n, "not JSON (only the last line may be cut short)")
+    }
+    if (r.job !== h.job) return corrupt(n, `a record of another job (${JSON.stringify(r.job)}, this journal is ${h.job})`)
+    if (r.t === "run") {
+      runs++
+      continue
+    }
+    if (r.t === "finished") {
+      lastReport = r.report
+      continue
+    }
+    const p = typeof r.part === "number" ? parts[r.part] : undefined
+    if (p === undefined) return corrupt(n, `no part ${JSON.stringify(r.part)} in this job`)
+    switch (r.t) {
+      case "ids": {
+        if (!isStringArray(r.ids)) return corrupt(n, "ids that are not strings")
+        for (const id of r.ids) p.ids.push(id)
+        break
+      }
+      case "call": {
+        if (!isStringArray(r.stores)) return corrupt(n, "a call whose stores are not strings")
+        for (const id of r.stores) p.stores.set(id, { _tag: "InFlight" })
+        break
+      }
+      case "outcome": {
+        const { failed, succeeded, unresolved } = r
+        if (!isStringArray(succeeded) || !isObjectArray(failed) || !isObjectArray(unresolved)) {
+          return corrupt(n, "an outcome whose lists are malformed")
+        }
+        if (r.sent === false) {
+          for (const id of [...succeeded, ...failed.map((f) => String(f.storeId)), ...unresolved.map((u) => String(u.storeId))]) {
+            p.stores.set(id, { _tag: "NotSent" })
+          }
+          break
+        }
+        p.chunks++
+        for (const id of succeeded) p.stores.set(id, { _tag: "Succeeded", byListing: false })
+        for (const f of failed) {
+          p.stores.set(String(f.storeId), {
+            _tag: "Failed",
+            store: { storeId: String(f.storeId), code: String(f.code), message: String(f.message) }
+          })
+        }
+        for (const u of unresolved) {
+          p.stores.set(String(u.storeId), {
+            _tag: "Unresolved",
+            store: {
+              storeId: String(u.storeId),
+              reason: String(u.reason),
+              ...(typeof u.requestId === "string" ? { requestId: u.requestId } : {})
+            }
+          })
+        }
+        if (isObjectArray(r.anomalies)) for (const a of r.anomalies) p.anomalies.push(a as unknown as Anomaly)
+        if (typeof r.requests === "number") p.requests += r.requests
+        if (typeof r.retries === "object" && r.retries !== null) {
+          for (const [tag, k] of Object.entries(r.retries as Record<string, unknown>)) {
+            if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
+          }
+        }
+        break
+      }
+      case "listed": {
+        if (!isStringArray(r.stores)) return corrupt(n, "listed stores that are not strings")
+        for (const id of r.stores) p.stores.set(id, { _tag: "Succeeded", byListing: true })
+        break
+      }
+      default:
+        return corrupt(n, `an unknown record ${JSON.stringify(r.t)}`)
+    }
+  }
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i]!.ids.length !== h.parts[i]!.count) {
+      return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}`)
+    }
+  }
+  return Either.right({ header: h, parts, runs, lastReport, length: end, torn })
+}
+
+/** Whether a report (a job's, or a sync's two) ended without being cut short. */
+export const isComplete = (report: unknown): boolean => {
+  if (typeof report !== "object" || report === null) return false
+  const r = report as { stoppedBy?: unknown; associate?: Report; disassociate?: Report; dryRun?: boolean }
+  if ("plan" in r) return r.associate?.stoppedBy === undefined && r.disassociate?.stoppedBy === undefined
+  return r.stoppedBy === undefined
+}
+
+export type { PreflightReport }

@@ -1,0 +1,34 @@
+/**
+ * What a durable job hears from the engine: each call before it is sent and after it settles,
+ * and each store the listing settles. The engine and the stock job look for it in their context,
+ * so a job with no journal pays nothing and its options stay as they are.
+ */
+import { Context, type Effect } from "effect"
+import type { Settlement } from "./Settle.js"
+
+/** A write that did not reach the journal: the job stops, and nothing it did not record is sent. */
+export interface RecordFailure {
+  readonly message: string
+}
+
+export interface Recorder {
+  /** Before the call is sent; when it fails the call is not sent. */
+  readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<void, RecordFailure>
+  /**
+   * After it settles. `sent` is false for a call the stop signal kept from being sent; `requests` and
+   * `retries` are this call's HTTP attempts and its retries by cause.
+   */
+  readonly afterCall: (
+    chunk: ReadonlyArray<string>,
+    settlement: Settlement,
+    sent: boolean,
+    totals: { readonly requests: number; readonly retries: Readonly<Record<string, number>> }
+  ) => Effect.Effect<void, RecordFailure>
+  /** Stores the listing showed in the state asked for, before the report says so. */
+  readonly listed: (stores: ReadonlyArray<string>) => Effect.Effect<void, RecordFailure>
+}
+
+export class CallRecorder extends Context.Tag("effect-wechatpay/internal/CallRecorder")<CallRecorder, Recorder>() {}
+
+/** `stoppedBy.code` when the journal could not be written. */
+export const JOURNAL_FAILED = "JOURNAL_FAILED"

@@ -1,0 +1,132 @@
+/**
+ * Sync of a stock to a desired store set: the listing walked once, the plan (associate what is
+ * desired and missing, disassociate what is listed and not desired), the guard against a wrong
+ * file, then both jobs, associate first, as one durable job of two parts.
+ */
+import { Clock, Effect, Ref, Stream } from "effect"
+import * as ProductCoupon from "../../ProductCoupon.js"
+import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
+import type { JobJournal, JournalError } from "../../JobJournal.js"
+import type { SyncOptions, SyncPlan, SyncReport } from "../../StoreJobs.js"
+import type { ConfigurationError, ListAssociatedStoresError, RequestValidationError } from "../../WechatPayError.js"
+import type * as BulkEngine from "../BulkEngine.js"
+import { integerAtLeast } from "../Options.js"
+import * as Durable from "./Durable.js"
+import { SyncGuardError } from "./Errors.js"
+import type { StoreIds } from "./Ids.js"
+import * as Journal from "./Journal.js"
+import type { FailedStore } from "./Settle.js"
+import * as StockJob from "./StockJob.js"
+
+export { SyncGuardError }
+
+/** What walking the listing can fail with. */
+export type ListingError = ListAssociatedStoresError
+
+/** The most stores a sync may disassociate unless told otherwise. */
+export const DEFAULT_MAX_REMOVALS = 1_000
+
+const planFrom = (
+  service: Service,
+  read: Durable.Read,
+  stock: StockJob.Stock
+): Effect.Effect<SyncPlan, ListingError> =>
+  Effect.gen(function*() {
+    const invalid: Array<FailedStore> = []
+    const valid: Array<string> = []
+    for (const id of read.unique) {
+      const problem = ProductCoupon.idProblem(id)
+      if (problem === undefined) valid.push(id)
+      else invalid.push({ storeId: id, code: "INVALID_STORE_ID", message: problem })
+    }
+    const count = yield* Ref.make(0)
+    // A store the listing shows twice (it changed between pages) is one store.
+    const current = new Set<string>()
+    yield* StockJob.counting(count, Stream.runForEach(service.associatedStores(stock), (id) => Effect.sync(() => current.add(id))))
+    const desired = new Set(valid)
+    const toAssociate = valid.filter((id) => !current.has(id))
+    const toDisassociate = [...current].filter((id) => !desired.has(id))
+    return {
+      desired: { input: read.input, unique: read.unique.length, duplicates: read.input - read.unique.length, invalid },
+      current: current.size,
+      unchanged: valid.length - toAssociate.length,
+      toAssociate,
+      toDisassociate,
+      listingRequests: yield* Ref.get(count)
+    }
+  })
+
+/** The plan only: ids checked, the listing walked, nothing else sent. */
+export const plan = <E, R>(
+  desired: StoreIds<E, R>,
+  options: StockJob.Stock
+): Effect.Effect<SyncPlan, BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | ListingError, R | ProductCouponStores> =>
+  Effect.gen(function*() {
+    yield* StockJob.checkOptions(options)
+    const service = yield* ProductCouponStores
+    const read = yield* Durable.readAll(desired)
+    return yield* planFrom(service, read, StockJob.toStock(options))
+  }).pipe(Effect.withSpan("StoreJobs.planSync"))
+
+/** Refuses a plan that removes more than allowed, or empties the stock by an empty desired set. */
+const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
+  const removals = p.toDisassociate.length
+  const valid = p.desired.unique - p.desired.invalid.length
+  const limit = maxRemovals ?? DEFAULT_MAX_REMOVALS
+  if (valid === 0 && (maxRemovals === undefined || maxRemovals < removals)) {
+    return Effect.fail(new SyncGuardError({ reason: "empty-desired", removals, maxRemovals: limit, current: p.current }))
+  }
+  if (removals > limit) {
+    return Effect.fail(new SyncGuardError({ reason: "too-many-removals", removals, maxRemovals: limit, current: p.current }))
+  }
+  return Effect.void
+}
+
+/** Plans, guards, and (unless a dry run) applies the plan. */
+export const sync = <E, R>(
+  desired: StoreIds<E, R>,
+  options: SyncOptions
+): Effect.Effect<
+  SyncReport,
+  | BulkEngine.JobSourceError
+  | ConfigurationError
+  | RequestValidationError
+  | StockJob.PreflightFailure
+  | JournalError
+  | SyncGuardError
+  | ListingError,
+  R | ProductCouponStores | JobJournal
+> =>
+  Effect.gen(function*() {
+    yield* StockJob.checkOptions(options)
+    if (options.maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", options.maxRemovals, 0)
+    const service = yield* ProductCouponStores
+    const stock = StockJob.toStock(options)
+    const read = yield* Durable.readAll(desired)
+    const p = yield* planFrom(service, read, stock)
+    yield* guard(p, options.maxRemovals)
+    if (options.dryRun === true) {
+      const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+      return {
+        job: { operation: "sync", ...stock, id: globalThis.crypto.randomUUID(), startedAt: now, endedAt: now, runs: 0 },
+        plan: p,
+        dryRun: true
+      } satisfies SyncReport
+    }
+    const preflight: BulkEngine.PreflightReport = options.preflight === false
+      ? { status: "off" }
+      : yield* StockJob.preflight(service, stock)
+    const { toAssociate, toDisassociate, ...rest } = p
+    const report = yield* Durable.start({
+      operation: "sync",
+      target: { _tag: "stock", ...stock },
+      parts: [{ direction: "associate", ids: toAssociate }, { direction: "disassociate", ids: toDisassociate }],
+      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+      options: Durable.optionsOf(options),
+      preflight,
+      plan: rest
+    }, options.journal, options)
+    return report as SyncReport
+  }).pipe(Effect.withSpan("StoreJobs.syncStores", {
+    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+  }))

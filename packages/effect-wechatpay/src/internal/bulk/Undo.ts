@@ -1,0 +1,160 @@
+/**
+ * Undo: the stores a job changed (its `succeeded` list), changed back, on the job's own stock or
+ * bundle, as a durable job of its own. A job's undo is the other direction; a sync's undo is a
+ * sync of two parts, each the other's stores.
+ */
+import { Effect, Either, Schema } from "effect"
+import type { JobJournal, JournalError } from "../../JobJournal.js"
+import { ProductCouponStores } from "../../ProductCouponStores.js"
+import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
+import type { ConfigurationError, RequestValidationError } from "../../WechatPayError.js"
+import type * as BulkEngine from "../BulkEngine.js"
+import * as BundleJob from "./BundleJob.js"
+import * as Durable from "./Durable.js"
+import { UndoSourceError } from "./Errors.js"
+import { checkJobIds } from "./Ids.js"
+import * as Journal from "./Journal.js"
+import * as StockJob from "./StockJob.js"
+
+export { UndoSourceError }
+
+/** What an undo fails with. */
+export type UndoError =
+  | UndoSourceError
+  | JournalError
+  | ConfigurationError
+  | RequestValidationError
+  | StockJob.PreflightFailure
+  | BulkEngine.JobSourceError
+
+/** The job to undo: what it was, on what, and what it changed. */
+interface Done {
+  readonly id: string
+  readonly operation: Journal.Operation
+  readonly target: Durable.Target
+  /** The stores each direction changed. */
+  readonly associated: ReadonlyArray<string>
+  readonly disassociated: ReadonlyArray<string>
+}
+
+const JobShape = Schema.Struct({
+  operation: Schema.Literal("associate", "disassociate", "sync"),
+  productCouponId: Schema.String,
+  stockId: Schema.optional(Schema.String),
+  stockBundleId: Schema.optional(Schema.String),
+  brandId: Schema.String,
+  id: Schema.String
+})
+const Succeeded = Schema.Struct({ succeeded: Schema.Array(Schema.String) })
+const JobReportShape = Schema.Struct({ job: JobShape, succeeded: Schema.Array(Schema.String) })
+const SyncReportShape = Schema.Struct({
+  job: JobShape,
+  dryRun: Schema.Boolean,
+  associate: Schema.optional(Succeeded),
+  disassociate: Schema.optional(Succeeded)
+})
+
+const targetOf = (job: typeof JobShape.Type): Either.Either<Durable.Target, UndoSourceError> =>
+  job.stockBundleId !== undefined && job.stockId === undefined
+    ? Either.right({ _tag: "bundle", productCouponId: job.productCouponId, stockBundleId: job.stockBundleId, brandId: job.brandId })
+    : job.stockId !== undefined && job.stockBundleId === undefined
+    ? Either.right({ _tag: "stock", productCouponId: job.productCouponId, stockId: job.stockId, brandId: job.brandId })
+    : Either.left(new UndoSourceError({ reason: "the report's job names neither one stock nor one stock bundle" }))
+
+const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
+  Effect.gen(function*() {
+    const job = Schema.decodeUnknownEither(Schema.Struct({ job: JobShape }))(report)
+    if (Either.isLeft(job)) {
+      return yield* new UndoSourceError({
+        reason: "not a report of a job (no job with its operation, coupon, stock and brand): only a report written by a job can be undone"
+      })
+    }
+    const target = yield* targetOf(job.right.job)
+    if (job.right.job.operation === "sync") {
+      const sync = Schema.decodeUnknownEither(SyncReportShape)(report)
+      if (Either.isLeft(sync)) return yield* new UndoSourceError({ reason: "a sync report without its two parts' lists" })
+      if (sync.right.dryRun) return yield* new UndoSourceError({ reason: "a dry run changed nothing" })
+      return {
+        id: sync.right.job.id,
+        operation: "sync",
+        target,
+        associated: sync.right.associate?.succeeded ?? [],
+        disassociated: sync.right.disassociate?.succeeded ?? []
+      }
+    }
+    const plain = Schema.decodeUnknownEither(JobReportShape)(report)
+    if (Either.isLeft(plain)) return yield* new UndoSourceError({ reason: "a job report without its succeeded list" })
+    const { id, operation } = plain.right.job
+    return {
+      id,
+      operation,
+      target,
+      associated: operation === "associate" ? plain.right.succeeded : [],
+      disassociated: operation === "disassociate" ? plain.right.succeeded : []
+    }
+  })
+
+/** From a journal: what its records say succeeded so far (a job cut short is undone as far as it went). */
+const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJournal> =>
+  Effect.map(Durable.load(location), (replayed) => {
+    const h = replayed.header
+    const lists = { associate: [] as Array<string>, disassociate: [] as Array<string> }
+    replayed.parts.forEach((part, i) => {
+      const list = lists[h.parts[i]!.direction]
+      for (const id of part.ids) if (part.stores.get(id)?._tag === "Succeeded") list.push(id)
+    })
+    const t = h.target
+    const target: Durable.Target = t.stockBundleId !== undefined
+      ? { _tag: "bundle", productCouponId: t.productCouponId, stockBundleId: t.stockBundleId, brandId: t.brandId }
+      : { _tag: "stock", productCouponId: t.productCouponId, stockId: t.stockId ?? "", brandId: t.brandId }
+    return { id: h.job, operation: h.operation, target, associated: lists.associate, disassociated: lists.disassociate }
+  })
+
+/** Undoes the job of a report or journal (see `StoreJobs.undo`). */
+export const undo = (
+  source: UndoSource,
+  options: UndoOptions
+): Effect.Effect<AnyReport, UndoError, ProductCouponStores | JobJournal> =>
+  Effect.gen(function*() {
+    const done = yield* ("journal" in source ? fromJournal(source.journal) : fromReport(source.report))
+    const t = done.target
+    // The ids came from a file: checked as a job's own ids are, before anything is sent.
+    yield* checkJobIds([
+      ["productCouponId", t.productCouponId, true],
+      [t._tag === "stock" ? "stockId" : "stockBundleId", t._tag === "stock" ? t.stockId : t.stockBundleId, true],
+      ["brandId", t.brandId, false]
+    ])
+    const service = yield* ProductCouponStores
+    const preflight: BulkEngine.PreflightReport = options.preflight === false
+      ? { status: "off" }
+      : t._tag === "bundle"
+      ? { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
+      : yield* StockJob.preflight(service, t)
+    // Associated stores are taken out, disassociated ones put back.
+    const parts: Array<{ direction: Journal.Direction; ids: ReadonlyArray<string> }> = done.operation === "sync"
+      ? [{ direction: "associate", ids: done.disassociated }, { direction: "disassociate", ids: done.associated }]
+      : done.operation === "associate"
+      ? [{ direction: "disassociate", ids: done.associated }]
+      : [{ direction: "associate", ids: done.disassociated }]
+    const all = parts.flatMap((p) => p.ids)
+    const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
+    return yield* Durable.start({
+      operation,
+      target: t,
+      parts,
+      input: { count: all.length, unique: all.length, digest: yield* Journal.digest(all) },
+      options: Durable.optionsOf(options),
+      preflight,
+      ...(operation === "sync"
+        ? {
+          plan: {
+            desired: { input: 0, unique: 0, duplicates: 0, invalid: [] },
+            current: 0,
+            unchanged: 0,
+            listingRequests: 0
+          }
+        }
+        : {}),
+      undoes: done.id
+    }, options.journal, options)
+  }).pipe(Effect.withSpan("StoreJobs.undo"))
