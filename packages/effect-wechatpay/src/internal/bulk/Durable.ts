@@ -79,8 +79,8 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
           }
         })
     ).pipe(
-      Effect.as<Read>({ input, unique }),
-      Effect.map(() => ({ input, unique })),
+      // Counted while the stream ran: read once it has ended.
+      Effect.map((): Read => ({ input, unique })),
       Effect.catchAll((cause) => {
         const reason = "not sent: the id source broke before the job started"
         const report: BulkEngine.Report = {
@@ -367,10 +367,6 @@ const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | Co
     return report
   })
 
-/** A journal named by the caller, or one in memory that nobody else sees (for a job run without one). */
-const storage = (location: string | undefined) =>
-  Effect.map(JobJournal, (store) => ({ store, location }))
-
 /** Starts a job: its journal created with the header and the ids, then run from an empty state. */
 export const start = (
   spec: Start,
@@ -379,7 +375,7 @@ export const start = (
 ): Effect.Effect<AnyReport, JournalError | ConfigurationError, JobJournal | ProductCouponStores> =>
   Effect.gen(function*() {
     const service = yield* ProductCouponStores
-    const { store } = yield* storage(location)
+    const store = yield* JobJournal
     const job = globalThis.crypto.randomUUID()
     const parts = yield* Effect.forEach(spec.parts, (p) =>
       Effect.map(Journal.digest(p.ids), (digest) => ({ direction: p.direction, count: p.ids.length, digest })))
@@ -411,6 +407,7 @@ export const start = (
       anomalies: []
     }))
     return yield* Effect.scoped(Effect.gen(function*() {
+      // A job run without a journal (a sync or an undo asked for none) records nothing.
       const appender = location === undefined
         ? { append: () => Effect.void }
         : yield* store.create(location, opening)
