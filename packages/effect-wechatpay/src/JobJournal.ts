@@ -115,6 +115,11 @@ const reasonOf = (cause: unknown): string =>
     ? cause.message
     : String(cause)
 
+const parentOf = (location: string): string => {
+  const cut = Math.max(location.lastIndexOf("/"), location.lastIndexOf("\\"))
+  return cut < 0 ? "." : cut === 0 ? "/" : location.slice(0, cut)
+}
+
 /** Journals as files: created exclusively, appended with an fsync after each write. */
 export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.map(FileSystem.FileSystem, (fs) => {
   const io = (location: string, operation: JournalIoError["operation"]) => (cause: unknown) =>
@@ -139,6 +144,8 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
         )
         const opened = appender(location, file)
         yield* Effect.mapError(opened.append(text), (e) => new JournalIoError({ ...e, operation: "create" }))
+        // The new name must survive a power cut too: flush its directory (where the platform allows it).
+        yield* Effect.scoped(Effect.flatMap(fs.open(parentOf(location), { flag: "r" }), (dir) => dir.sync)).pipe(Effect.ignore)
         return opened
       }),
     read: (location) => Effect.mapError(fs.readFile(location), notFound(location)),
