@@ -242,7 +242,9 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
   }
   for (let i = 0; i < parts.length; i++) {
     if (parts[i]!.ids.length !== h.parts[i]!.count) {
-      return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}`)
+      // No run began: the ids are written with the header, before anything is sent, so their write was cut short.
+      const never = runs === 0 ? ": the journal's first write was never completed, the job never started, and nothing was sent" : ""
+      return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}${never}`)
     }
   }
   return Either.right({ header: h, parts, runs, lastReport, length: end, torn })

@@ -1,0 +1,533 @@
+// The journal of a durable store job: a real file (JobJournal.layerFile over @effect/platform-node's FileSystem,
+// in a temporary directory) written as fsync'd JSON lines, and everything a journal can be when a job is resumed
+// from it: torn at the end (ignored, with a warning, and cut), corrupt in the middle, of another job, with its ids
+// changed, for another stock, finished, empty, missing, or taken; a journal that stops accepting writes (a full
+// disk) stops the job without sending an unrecorded call. Also a journaled bundle job and a stock job without
+// verification, resumed after a crash (their in-flight stores are sent again: there is no listing to ask).
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Layer } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
+import { assertPartition, operations, stockOf, withFake } from "./support/Bulk.js"
+import {
+  assertSameSet,
+  crashing,
+  crashRun,
+  F,
+  failingAfter,
+  keys,
+  other,
+  range,
+  recorded,
+  records,
+  s,
+  storeCallsFrom,
+  withWarnings
+} from "./support/Jobs.js"
+
+const stock = stockOf(F.stockId)
+const running = { concurrency: 2, chunkSize: 100 }
+const fileLayer = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+
+/** 600 stores of the brand with duplicates, and 3 foreign ones (failed). */
+const IDS: ReadonlyArray<string> = (() => {
+  const ids: Array<string> = []
+  for (let i = 0; i < 600; i++) {
+    ids.push(s(i))
+    if (i % 50 === 49) ids.push(s(i - 7))
+    if (i % 200 === 0) ids.push(other(i / 200))
+  }
+  return ids
+})()
+const fakeOptions = { seed: FakeWechatPay.generate({ stores: 700, associated: 700 }), keys }
+
+const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobs-journal-"))
+const linesOf = (file: string) => {
+  const text = Fs.readFileSync(file, "utf8")
+  assert.isTrue(text.endsWith("\n"), "a journal ends with a complete line")
+  return text.slice(0, -1).split("\n")
+}
+
+const disassociate = (journal: string, ids: ReadonlyArray<string> = IDS, options: Partial<StoreJobs.Options> = {}) =>
+  StoreJobs.disassociateAll(ids, { ...stock, ...running, ...options, journal })
+
+/** A journal of the job above, cut off by a crash after `writes` writes, as bytes. */
+const crashedJournal = (
+  fake: FakeWechatPay.Service,
+  writes: number,
+  job: (journal: string) => Effect.Effect<unknown, unknown, any> = disassociate
+) =>
+  Effect.gen(function*() {
+    const files = new Map<string, Uint8Array>()
+    const crash = yield* crashing(files, writes)
+    const ended = yield* crashRun(job("j").pipe(Effect.provideService(JobJournal.JobJournal, crash.service)), crash, 0)
+    assert.isFalse(ended)
+    return { bytes: files.get("j")!, logAtCrash: fake.log.length, files }
+  })
+
+type Tagged = { readonly _tag: string; readonly line?: number; readonly reason?: string; readonly field?: string }
+const leftOf = <A, E>(either: Either.Either<A, E>): Tagged => {
+  if (Either.isRight(either)) return assert.fail(`expected a failure, got ${JSON.stringify(either.right).slice(0, 200)}`)
+  return either.left as unknown as Tagged
+}
+
+/** Resumes the journal at `file` and expects a typed error, nothing sent. */
+const refused = (fake: FakeWechatPay.Service, file: string, options: StoreJobs.ResumeOptions = {}) =>
+  Effect.gen(function*() {
+    const before = fake.log.length
+    const result = yield* Effect.either(StoreJobs.resume(file, options).pipe(Effect.provide(fileLayer)))
+    assert.strictEqual(fake.log.length, before, "nothing is sent")
+    return leftOf(result)
+  })
+
+describe("a file journal", () => {
+  it.effect("JSON lines, each write fsync'd before the job goes on; the header, the ids, each call before its outcome", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        // The platform's FileSystem, with the journal file's writes and syncs recorded in order.
+        const ops: Array<string> = []
+        const watched = Layer.effect(
+          FileSystem.FileSystem,
+          Effect.map(FileSystem.FileSystem, (fs) => ({
+            ...fs,
+            open: (path: string, options?: FileSystem.OpenFileOptions) =>
+              Effect.map(fs.open(path, options), (f) =>
+                path !== file ? f : new Proxy(f, {
+                  get: (target, key, receiver) => {
+                    const value = Reflect.get(target, key, receiver)
+                    if (key === "writeAll") return (bytes: Uint8Array) => Effect.zipRight(Effect.sync(() => ops.push("write")), value.call(receiver, bytes))
+                    if (key === "sync") return Effect.zipRight(Effect.sync(() => ops.push("sync")), value)
+                    return value
+                  }
+                }))
+          }))
+        ).pipe(Layer.provide(NodeFileSystem.layer))
+        const report = yield* disassociate(file).pipe(Effect.provide(JobJournal.layerFile.pipe(Layer.provide(watched))))
+        assertPartition(report, IDS)
+        assert.strictEqual(report.summary.succeeded, 600)
+        assert.strictEqual(report.job.journal, file)
+        assert.strictEqual(report.job.runs, 1)
+        // Every write is followed by its fsync before anything else is written.
+        assert.isAbove(ops.length, 10)
+        ops.forEach((op, i) => assert.strictEqual(op, i % 2 === 0 ? "write" : "sync", `op ${i}`))
+        const recs = linesOf(file).map((l) => JSON.parse(l) as Record<string, any>)
+        const header = recs[0]!
+        assert.strictEqual(header.t, "header")
+        assert.strictEqual(header.format, "effect-wechatpay/journal")
+        assert.strictEqual(header.job, report.job.id)
+        assert.strictEqual(header.operation, "disassociate")
+        assert.deepStrictEqual(header.target, stock)
+        assert.deepStrictEqual(header.input.count, IDS.length)
+        assert.deepStrictEqual(recs[1]!.t, "ids")
+        assert.deepStrictEqual(recs[1]!.ids, [...new Set(IDS)])
+        for (const r of recs) assert.strictEqual(r.job, report.job.id)
+        // Each store call went out after its call record: the calls the fake saw are the calls recorded.
+        const calls = recs.filter((r) => r.t === "call").map((r) => [...r.stores].sort().join())
+        const sent = storeCallsFrom(fake, 0).map((c) => [...c.stores].sort().join())
+        assert.deepStrictEqual([...sent].sort(), [...calls].sort())
+        // Each call's outcome comes after its call record.
+        const firstSeen = new Map<string, number>()
+        recs.forEach((r, i) => {
+          if (r.t === "call") for (const id of r.stores) firstSeen.set(id, i)
+          if (r.t === "outcome") for (const id of r.succeeded) assert.isBelow(firstSeen.get(id)!, i)
+        })
+        const last = recs.at(-1)!
+        assert.strictEqual(last.t, "finished")
+        assert.deepStrictEqual(last.report, JSON.parse(JSON.stringify(report)))
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a torn last line (a crash mid-write) is ignored with a warning, the resume completes, and the torn bytes are cut", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const { bytes, logAtCrash } = yield* crashedJournal(fake, 3)
+        const job = records(bytes)[0]!.job as string
+        const partial = `{"t":"outcome","job":"${job}","part":0,"sent":true,"succeeded":["${s(0)}","${s(1)}`
+        Fs.writeFileSync(file, Buffer.concat([Buffer.from(bytes), Buffer.from(partial)]))
+        const before = recorded(records(bytes))
+        const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+        assert.isTrue(warnings.some((w) => w.includes(file) && w.includes(`${partial.length} byte(s)`)), warnings.join("\n"))
+        if ("plan" in report) return assert.fail("a job report")
+        assertPartition(report, IDS)
+        assert.strictEqual(report.summary.succeeded + report.summary.failed, report.summary.unique)
+        assert.strictEqual(report.job.runs, 2)
+        for (const id of report.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
+        for (const c of storeCallsFrom(fake, logAtCrash)) for (const id of c.stores) assert.isFalse(before.settled.has(id), id)
+        // The torn bytes are gone; every line is a record; the journal is usable: resumed again, it gives the report back.
+        const text = Fs.readFileSync(file, "utf8")
+        assert.notInclude(text, partial + "\n")
+        assert.isTrue(text.startsWith(new TextDecoder().decode(bytes)))
+        assert.strictEqual(text.indexOf(partial), -1)
+        const recs = linesOf(file).map((l) => JSON.parse(l) as Record<string, any>)
+        assert.deepStrictEqual(recs.filter((r) => r.t === "run").length, 2)
+        const logged = fake.log.length
+        const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+        assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
+        assert.deepStrictEqual(quiet, [])
+        assert.strictEqual(fake.log.length, logged)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a finished journal truncated mid-way through its last line: the outcomes stand, nothing is sent again", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const first = yield* disassociate(file).pipe(Effect.provide(fileLayer))
+        const size = Fs.statSync(file).size
+        const lastLine = linesOf(file).at(-1)!
+        Fs.truncateSync(file, size - Math.floor(lastLine.length / 2))
+        const logged = fake.log.length
+        const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+        assert.strictEqual(warnings.filter((w) => w.includes("never completed")).length, 1)
+        assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
+        if ("plan" in report) return assert.fail("a job report")
+        assertPartition(report, IDS)
+        assertSameSet(report.succeeded, first.succeeded)
+        assertSameSet(report.failed.map((f) => f.storeId), first.failed.map((f) => f.storeId))
+        assert.strictEqual(report.job.id, first.job.id)
+        assert.strictEqual(report.job.runs, 2)
+        assert.strictEqual(linesOf(file).at(-1)!.includes(`"t":"finished"`), true)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+})
+
+describe("journals that cannot be trusted: a typed error, nothing sent", () => {
+  /** A finished journal's lines, rewritten by `edit`, at a new file. */
+  const edited = (edit: (lines: Array<string>) => Array<string>) =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = Path.join(dir, "job.jsonl")
+      const report = yield* disassociate(file).pipe(Effect.provide(fileLayer))
+      const lines = linesOf(file)
+      Fs.writeFileSync(file, edit(lines).map((l) => l + "\n").join(""))
+      return { file, report, lines, dir }
+    })
+
+  it.effect("a corrupt line in the middle: JournalCorruptError naming the line", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { dir, file } = yield* edited((lines) => lines.map((l, i) => i === 4 ? l.slice(0, 40) : l))
+        const error = yield* refused(fake, file)
+        assert.strictEqual(error._tag, "JournalCorruptError")
+        assert.strictEqual(error.line, 5)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("lines that parse but are not this job's records: JournalCorruptError with the line, never a defect", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        yield* disassociate(file).pipe(Effect.provide(fileLayer))
+        const lines = linesOf(file)
+        const header = JSON.parse(lines[0]!)
+        const job = header.job as string
+        const foreignHeader = JSON.stringify({ ...header, job: "another-job" })
+        const bad: ReadonlyArray<string> = [
+          foreignHeader,
+          JSON.stringify({ t: "call", job: "another-job", part: 0, stores: [s(1)] }),
+          JSON.stringify({ t: "run", run: 9 }),
+          JSON.stringify(header),
+          "null",
+          "[]",
+          "42",
+          `"text"`,
+          JSON.stringify({ t: "call", job, part: 0, stores: [1, 2] }),
+          JSON.stringify({ t: "call", job, part: 7, stores: [s(1)] }),
+          JSON.stringify({ t: "call", job, part: "0", stores: [s(1)] }),
+          JSON.stringify({ t: "call", job, part: -1, stores: [s(1)] }),
+          JSON.stringify({ t: "outcome", job, part: 0, sent: true, succeeded: "all", failed: [], unresolved: [] }),
+          JSON.stringify({ t: "outcome", job, part: 0, sent: true, succeeded: [], failed: [null], unresolved: [] }),
+          JSON.stringify({ t: "listed", job, part: 0, stores: {} }),
+          JSON.stringify({ t: "ids", job, part: 0, ids: [s(1)] }),
+          JSON.stringify({ t: "whatever", job, part: 0 }),
+          JSON.stringify({ t: "__proto__", job, part: 0 }),
+          JSON.stringify({ job, part: 0 })
+        ]
+        for (const [k, line] of bad.entries()) {
+          // Inserted in the middle, and appended as a complete last line.
+          for (const at of [3, lines.length]) {
+            const changed = [...lines.slice(0, at), line, ...lines.slice(at)]
+            Fs.writeFileSync(file, changed.map((l) => l + "\n").join(""))
+            const error = yield* refused(fake, file)
+            assert.strictEqual(error._tag, "JournalCorruptError", `${k}: ${line}`)
+            // An `ids` record too many is only seen at the end, when the ids are counted (line 0: the journal as a whole).
+            assert.strictEqual(error.line, line.includes(`"t":"ids"`) ? 0 : at + 1, `${k}: ${line}`)
+          }
+        }
+        // A journal that is another job's from its first line on: another header on top of this one's lines.
+        Fs.writeFileSync(file, [foreignHeader, ...lines.slice(1)].map((l) => l + "\n").join(""))
+        const foreign = yield* refused(fake, file)
+        assert.strictEqual(foreign._tag, "JournalCorruptError")
+        assert.strictEqual(foreign.line, 2)
+        assert.include(foreign.reason!, "another job")
+        // Not a journal at all.
+        for (const first of ["not json", JSON.stringify({ ...header, format: "other" }), JSON.stringify({ ...header, version: 2 })]) {
+          Fs.writeFileSync(file, [first, ...lines.slice(1)].map((l) => l + "\n").join(""))
+          const error = yield* refused(fake, file)
+          assert.strictEqual(error._tag, "JournalCorruptError", first)
+          assert.strictEqual(error.line, 1, first)
+        }
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("ids changed (the digest differs): JournalCorruptError", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { dir, file } = yield* edited((lines) =>
+          lines.map((l, i) => {
+            if (i !== 1) return l
+            const r = JSON.parse(l)
+            return JSON.stringify({ ...r, ids: r.ids.map((id: string) => id === s(5) ? s(650) : id) })
+          })
+        )
+        const error = yield* refused(fake, file)
+        assert.strictEqual(error._tag, "JournalCorruptError")
+        assert.include(error.reason!, "digest")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("expect names another stock (or job, operation): JournalMismatchError; expect that matches resumes", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        Fs.writeFileSync(file, (yield* crashedJournal(fake, 4)).bytes)
+        const cases: ReadonlyArray<[StoreJobs.ResumeOptions["expect"], string]> = [
+          [{ stockId: F.pausedStockId }, "stockId"],
+          [{ operation: "associate" }, "operation"],
+          [{ id: "another-job" }, "id"],
+          [{ brandId: F.otherBrandId }, "brandId"],
+          [{ stockBundleId: F.stockBundleId }, "stockBundleId"]
+        ]
+        for (const [expect, field] of cases) {
+          const error = yield* refused(fake, file, { expect })
+          assert.strictEqual(error._tag, "JournalMismatchError", field)
+          assert.strictEqual(error.field, field)
+        }
+        const report = yield* StoreJobs.resume(file, { expect: { stockId: F.stockId, operation: "disassociate" } }).pipe(
+          Effect.provide(fileLayer)
+        )
+        if ("plan" in report) return assert.fail("a job report")
+        assertPartition(report, IDS)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a finished job: resume gives its report back and sends nothing", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const report = yield* disassociate(file).pipe(Effect.provide(fileLayer))
+        const bytes = Fs.readFileSync(file)
+        const logged = fake.log.length
+        const again = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayer))
+        assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
+        assert.strictEqual(fake.log.length, logged)
+        assert.deepStrictEqual(Fs.readFileSync(file), bytes, "nothing is written either")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("an empty journal, and one whose header was torn: JournalCorruptError saying nothing was sent", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        Fs.writeFileSync(file, "")
+        const empty = yield* refused(fake, file)
+        assert.strictEqual(empty._tag, "JournalCorruptError")
+        assert.strictEqual(empty.line, 0)
+        const { bytes } = yield* crashedJournal(fake, 2)
+        const headerEnd = bytes.indexOf(0x0a)
+        for (const cut of [1, Math.floor(headerEnd / 2), headerEnd]) {
+          Fs.writeFileSync(file, bytes.subarray(0, cut))
+          const torn = yield* refused(fake, file)
+          assert.strictEqual(torn._tag, "JournalCorruptError", `cut ${cut}`)
+          assert.strictEqual(torn.line, 0)
+          assert.include(torn.reason!, "nothing was sent")
+        }
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a journal torn inside its ids (the opening write cut short): JournalCorruptError saying nothing was sent", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const { bytes } = yield* crashedJournal(fake, 2)
+        const idsEnd = bytes.indexOf(0x0a, bytes.indexOf(0x0a) + 1)
+        Fs.writeFileSync(file, bytes.subarray(0, idsEnd - 10))
+        const torn = yield* refused(fake, file)
+        assert.strictEqual(torn._tag, "JournalCorruptError")
+        assert.include(torn.reason!, "nothing was sent")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a new job where a journal exists: JournalExistsError, no store sent, the journal untouched", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        Fs.writeFileSync(file, "someone else's\n")
+        const jobs: ReadonlyArray<Effect.Effect<unknown, unknown, JobJournal.JobJournal | ProductCouponStores.ProductCouponStores>> = [
+          disassociate(file),
+          StoreJobs.syncStores(IDS, { ...stock, journal: file })
+        ]
+        for (const job of jobs) {
+          const error = leftOf(yield* Effect.either(job.pipe(Effect.provide(fileLayer))))
+          assert.strictEqual(error._tag, "JournalExistsError")
+        }
+        assert.deepStrictEqual(storeCallsFrom(fake, 0), [])
+        assert.strictEqual(Fs.readFileSync(file, "utf8"), "someone else's\n")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a missing journal: JournalNotFoundError", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const error = yield* refused(fake, Path.join(dir, "nothing-here.jsonl"))
+        assert.strictEqual(error._tag, "JournalNotFoundError")
+        assert.deepStrictEqual(operations(fake), [])
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+})
+
+describe("a journal that stops accepting writes (a full disk)", () => {
+  it.effect("after k appends: stoppedBy JOURNAL_FAILED, no call sent without its record, every store once", () =>
+    Effect.gen(function*() {
+      for (const k of [1, 2, 3, 5, 8]) {
+        yield* withFake(fakeOptions, (fake) =>
+          Effect.gen(function*() {
+            const files = new Map<string, Uint8Array>()
+            const failing = failingAfter(files, k)
+            const report = yield* disassociate("j").pipe(Effect.provideService(JobJournal.JobJournal, failing.service))
+            assert.isAbove(failing.failures(), 0)
+            assertPartition(report, IDS)
+            assert.strictEqual(report.stoppedBy?.code, "JOURNAL_FAILED", `k=${k}`)
+            assert.isAbove(report.summary.unresolved, 0)
+            // Every call the fake saw has its call record in the journal.
+            const recs = records(files.get("j"))
+            const calls = new Set(recs.filter((r) => r.t === "call").map((r) => [...r.stores].sort().join()))
+            for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()), `k=${k}`)
+            // What the report says succeeded did.
+            for (const id of report.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
+            // The journal, on a disk with room again, finishes the job.
+            const resumed = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+            if ("plan" in resumed) return assert.fail("a job report")
+            assertPartition(resumed, IDS)
+            assert.isUndefined(resumed.stoppedBy)
+            assert.strictEqual(resumed.summary.unresolved, 0)
+            for (const id of IDS) if (!id.startsWith("3")) assert.isFalse(fake.isAssociated(F.stockId, id), id)
+          }))
+      }
+    }))
+
+  it.effect("the first append fails: the job fails with JournalIoError before sending any store", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const files = new Map<string, Uint8Array>()
+        const error = leftOf(
+          yield* Effect.either(disassociate("j").pipe(Effect.provideService(JobJournal.JobJournal, failingAfter(files, 0).service)))
+        )
+        assert.strictEqual(error._tag, "JournalIoError")
+        assert.deepStrictEqual(storeCallsFrom(fake, 0), [])
+      })))
+
+  it.effect("a sync whose journal fails: every store of both parts once, no call without its record", () =>
+    withFake({ seed: FakeWechatPay.generate({ stores: 700, associated: 400 }), keys }, (fake) =>
+      Effect.gen(function*() {
+        const files = new Map<string, Uint8Array>()
+        const desired = range(200, 700)
+        const report = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "j" }).pipe(
+          Effect.provideService(JobJournal.JobJournal, failingAfter(files, 2).service)
+        )
+        assertPartition(report.associate!, report.plan.toAssociate)
+        assertPartition(report.disassociate!, report.plan.toDisassociate)
+        assert.strictEqual(report.associate!.stoppedBy?.code, "JOURNAL_FAILED")
+        const calls = new Set(records(files.get("j")).filter((r) => r.t === "call").map((r) => [...r.stores].sort().join()))
+        for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()))
+        // Nothing of the second part went out: its calls could not be recorded either.
+        assert.strictEqual(report.disassociate!.summary.succeeded, 0)
+        for (const id of range(0, 200)) assert.isTrue(fake.isAssociated(F.stockId, id), id)
+      })))
+})
+
+describe("resume after a crash without a listing to ask", () => {
+  it.effect("a bundle job: stores in flight at the crash are sent again, recorded ones never", () =>
+    Effect.gen(function*() {
+      const bundle = { productCouponId: F.bundleProductCouponId, stockBundleId: F.stockBundleId, brandId: F.brandId }
+      const ids = [...range(0, 600), other(0), s(3)]
+      const job = (journal: string) => StoreJobs.associateBundleAll(ids, { ...bundle, ...running, journal })
+      const options = { seed: FakeWechatPay.generate({ stores: 700 }), keys }
+      const total = yield* withFake(options, () =>
+        Effect.gen(function*() {
+          const crash = yield* crashing(new Map(), Number.POSITIVE_INFINITY)
+          yield* job("j").pipe(Effect.provideService(JobJournal.JobJournal, crash.service))
+          return crash.writes()
+        }))
+      let resentInFlight = 0
+      for (let n = 1; n < total; n++) {
+        yield* withFake(options, (fake) =>
+          Effect.gen(function*() {
+            const { bytes, files, logAtCrash } = yield* crashedJournal(fake, n, job)
+            const before = recorded(records(bytes))
+            const inFlight = [...before.called].filter((id) => !before.settled.has(id))
+            const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+            if ("plan" in report) return assert.fail("a job report")
+            assertPartition(report, ids)
+            assert.strictEqual(report.summary.unresolved, 0)
+            assert.deepStrictEqual(report.failed.map((f) => f.storeId), [other(0)])
+            assert.strictEqual(report.job.stockBundleId, F.stockBundleId)
+            assert.strictEqual(report.preflight?.status, "skipped")
+            const sent = storeCallsFrom(fake, logAtCrash).flatMap((c) => c.stores)
+            for (const id of inFlight) assert.include(sent, id, `n=${n}`)
+            for (const id of sent) assert.isFalse(before.settled.has(id), `n=${n}: ${id}`)
+            assert.notInclude(operations(fake).slice(logAtCrash), "listAssociatedStores")
+            resentInFlight += inFlight.length
+            for (const stockId of fake.bundleStockIds(F.stockBundleId)) {
+              for (const id of range(0, 600)) assert.isTrue(fake.isAssociated(stockId, id), `${stockId} ${id}`)
+            }
+          }))
+      }
+      assert.isAbove(resentInFlight, 0, "some crash left calls in flight")
+    }))
+
+  it.effect("a stock job with verify: false: in-flight stores are sent again, the listing is never walked", () =>
+    Effect.gen(function*() {
+      const job = (journal: string) => disassociate(journal, IDS, { verify: false })
+      let resentInFlight = 0
+      for (const n of [2, 3, 4, 5, 6]) {
+        yield* withFake(fakeOptions, (fake) =>
+          Effect.gen(function*() {
+            const { bytes, files, logAtCrash } = yield* crashedJournal(fake, n, job)
+            const header = records(bytes)[0]!
+            assert.strictEqual(header.options.verify, false)
+            const before = recorded(records(bytes))
+            const inFlight = [...before.called].filter((id) => !before.settled.has(id))
+            const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+            if ("plan" in report) return assert.fail("a job report")
+            assertPartition(report, IDS)
+            assert.strictEqual(report.summary.unresolved, 0)
+            assert.strictEqual(report.verification?.status, "off")
+            assert.notInclude(operations(fake), "listAssociatedStores")
+            const sent = storeCallsFrom(fake, logAtCrash).flatMap((c) => c.stores)
+            for (const id of inFlight) assert.include(sent, id, `n=${n}`)
+            for (const id of sent) assert.isFalse(before.settled.has(id), `n=${n}: ${id}`)
+            resentInFlight += inFlight.length
+            assertSameSet(fake.associatedStores(F.stockId), range(600, 700))
+          }))
+      }
+      assert.isAbove(resentInFlight, 0, "some crash left calls in flight")
+    }))
+})
