@@ -168,20 +168,28 @@ export interface Memory {
   readonly files: Map<string, Uint8Array>
 }
 
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
-
 /** Journals in a map: what a test keeps when it drops a job, as a crash would. */
 export const makeMemory = (files: Map<string, Uint8Array> = new Map()): Memory => {
+  // Each text grows in a buffer of doubling capacity, so appends cost their own bytes, not the text's;
+  // the map holds a view of it. A text the caller replaced in the map (to tamper with it) is taken as given.
+  const buffers = new Map<string, { view: Uint8Array; buffer: Uint8Array }>()
+  const add = (location: string, bytes: Uint8Array) => {
+    const current = files.get(location) ?? new Uint8Array(0)
+    let held = buffers.get(location)
+    if (held === undefined || held.view !== current) held = { view: current, buffer: current }
+    const length = current.length + bytes.length
+    let buffer = held.buffer
+    if (buffer.length < length) {
+      buffer = new Uint8Array(Math.max(length, 2 * buffer.length, 4_096))
+      buffer.set(current, 0)
+    }
+    buffer.set(bytes, current.length)
+    const view = buffer.subarray(0, length)
+    buffers.set(location, { view, buffer })
+    files.set(location, view)
+  }
   const appender = (location: string): Appender => ({
-    append: (text) =>
-      Effect.sync(() => {
-        files.set(location, concat(files.get(location) ?? new Uint8Array(0), encoder.encode(text)))
-      })
+    append: (text) => Effect.sync(() => add(location, encoder.encode(text)))
   })
   return {
     files,
@@ -189,13 +197,13 @@ export const makeMemory = (files: Map<string, Uint8Array> = new Map()): Memory =
       create: (location, text) =>
         Effect.suspend(() => {
           if (files.has(location)) return Effect.fail(new JournalExistsError({ location }))
-          files.set(location, encoder.encode(text))
+          add(location, encoder.encode(text))
           return Effect.succeed(appender(location))
         }),
       read: (location) =>
         Effect.suspend(() => {
           const content = files.get(location)
-          return content === undefined ? Effect.fail(new JournalNotFoundError({ location })) : Effect.succeed(content)
+          return content === undefined ? Effect.fail(new JournalNotFoundError({ location })) : Effect.succeed(content.slice())
         }),
       reopen: (location, length) =>
         Effect.suspend(() => {
