@@ -1,0 +1,190 @@
+// StoreJobs.undo over the in-memory fake: a job's changes put back, from its report (as an object, or as the JSON
+// a CLI wrote) or from its journal, on the job's own stock or bundle (never one the caller passes), with the undo's
+// report naming the job it undoes. A report that no job wrote, or a dry run, cannot be undone.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { BulkStores, JobJournal, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
+import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
+import { assertSameSet, F, keys, other, range, records, s, storeCallsFrom } from "./support/Jobs.js"
+
+const OTHER_STOCK = "123456801"
+const stock = stockOf(F.stockId)
+const running = { concurrency: 3, chunkSize: 100 }
+
+/** The fixture stock with s(0)…s(799), a second stock of the coupon with s(0)…s(99). */
+const world = (associated = 800) => ({
+  seed: FakeWechatPay.generate({
+    stores: 1_000,
+    associated,
+    stocks: [{ stockId: OTHER_STOCK, associatedStoreIds: range(0, 100) }]
+  }),
+  keys
+})
+
+const sources = ["report", "report as JSON", "journal"] as const
+const sourceOf = (kind: typeof sources[number], report: unknown, journal: string): StoreJobs.UndoSource =>
+  kind === "journal" ? { journal } : { report: kind === "report" ? report : JSON.parse(JSON.stringify(report)) }
+
+describe("undo", () => {
+  for (const kind of sources) {
+    it.effect(`after a disassociate, from its ${kind}: the stock's set is back exactly; undoes = the job's id`, () =>
+      withFake(world(), (fake) =>
+        Effect.gen(function*() {
+          const original = [...fake.associatedStores(F.stockId)]
+          const ids = [...range(200, 600), s(250), other(0)]
+          const job = yield* StoreJobs.disassociateAll(ids, { ...stock, ...running, journal: "job" })
+          assert.strictEqual(job.summary.succeeded, 400)
+          assertSameSet(fake.associatedStores(F.stockId), [...range(0, 200), ...range(600, 800)])
+          const logged = fake.log.length
+          const undone = yield* StoreJobs.undo(sourceOf(kind, job, "job"), { ...running, journal: "undo" })
+          if ("plan" in undone) return assert.fail("a job report")
+          assert.strictEqual(undone.job.undoes, job.job.id)
+          assert.notStrictEqual(undone.job.id, job.job.id)
+          assert.strictEqual(undone.job.operation, "associate")
+          assert.strictEqual(undone.job.stockId, F.stockId)
+          assert.strictEqual(undone.job.journal, "undo")
+          assertPartition(undone, job.succeeded)
+          assert.strictEqual(undone.summary.succeeded, 400)
+          assertSameSet(fake.associatedStores(F.stockId), original)
+          // Only what the job changed was sent back, and the foreign store it failed was not sent at all.
+          const sent = storeCallsFrom(fake, logged)
+          assert.isTrue(sent.every((c) => c.operation === "associateStores"))
+          assertSameSet(sent.flatMap((c) => c.stores), range(200, 600))
+          // The undo is a durable job of its own: its journal names the job it undoes, and gives its report back.
+          const header = records((yield* JobJournal.JobJournal.pipe(Effect.flatMap((j) => j.read("undo")))))[0]!
+          assert.strictEqual(header.undoes, job.job.id)
+          const again = yield* StoreJobs.resume("undo")
+          assert.deepStrictEqual(again, JSON.parse(JSON.stringify(undone)))
+        }).pipe(Effect.provide(JobJournal.layerMemory()))))
+  }
+
+  for (const kind of sources) {
+    it.effect(`after an associate, from its ${kind}: the stores it put in are taken out again`, () =>
+      withFake(world(300), (fake) =>
+        Effect.gen(function*() {
+          const original = [...fake.associatedStores(F.stockId)]
+          const job = yield* StoreJobs.associateAll([...range(300, 700), other(1)], { ...stock, ...running, journal: "job" })
+          assert.strictEqual(job.summary.succeeded, 400)
+          assert.strictEqual(fake.associatedCount(F.stockId), 700)
+          const undone = yield* StoreJobs.undo(sourceOf(kind, job, "job"), running)
+          if ("plan" in undone) return assert.fail("a job report")
+          assert.strictEqual(undone.job.undoes, job.job.id)
+          assert.strictEqual(undone.job.operation, "disassociate")
+          assert.strictEqual(undone.summary.succeeded, 400)
+          assertSameSet(fake.associatedStores(F.stockId), original)
+        }).pipe(Effect.provide(JobJournal.layerMemory()))))
+  }
+
+  for (const kind of sources) {
+    it.effect(`after a sync, from its ${kind}: the pre-sync set is back exactly`, () =>
+      withFake(world(), (fake) =>
+        Effect.gen(function*() {
+          const original = [...fake.associatedStores(F.stockId)]
+          const desired = [...range(500, 1_000), "", other(2)]
+          const sync = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "job" })
+          assertSameSet(fake.associatedStores(F.stockId), range(500, 1_000))
+          const undone = yield* StoreJobs.undo(sourceOf(kind, sync, "job"), running)
+          if (!("plan" in undone)) return assert.fail("a sync report")
+          assert.strictEqual(undone.job.operation, "sync")
+          assert.strictEqual(undone.job.undoes, sync.job.id)
+          assert.strictEqual(undone.job.stockId, F.stockId)
+          // The stores the sync took out are put back, the ones it put in taken out.
+          assertSameSet(undone.associate!.succeeded, range(0, 500))
+          assertSameSet(undone.disassociate!.succeeded, range(800, 1_000))
+          assertSameSet(fake.associatedStores(F.stockId), original)
+        }).pipe(Effect.provide(JobJournal.layerMemory()))))
+  }
+
+  it.effect("the stock comes from the job, never from the caller: an undo touches only the job's own stock", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const job = yield* StoreJobs.disassociateAll(range(0, 60), { ...stockOf(OTHER_STOCK), journal: "job" })
+        assertSameSet(fake.associatedStores(OTHER_STOCK), range(60, 100))
+        const main = [...fake.associatedStores(F.stockId)]
+        const logged = fake.log.length
+        const undone = yield* StoreJobs.undo({ report: job })
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.job.stockId, OTHER_STOCK)
+        assert.strictEqual(undone.job.undoes, job.job.id)
+        assertSameSet(fake.associatedStores(OTHER_STOCK), range(0, 100))
+        assertSameSet(fake.associatedStores(F.stockId), main)
+        for (const e of fake.log.slice(logged)) assert.strictEqual(e.stockId, OTHER_STOCK)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a bundle job's undo works on the bundle", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const bundle = { productCouponId: F.bundleProductCouponId, stockBundleId: F.stockBundleId, brandId: F.brandId }
+        const stocks = fake.bundleStockIds(F.stockBundleId)
+        const before = stocks.map((id) => [...fake.associatedStores(id)])
+        const job = yield* StoreJobs.associateBundleAll(range(100, 400), { ...bundle, journal: "job" })
+        const undone = yield* StoreJobs.undo({ journal: "job" })
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.job.stockBundleId, F.stockBundleId)
+        assert.isUndefined(undone.job.stockId)
+        assert.strictEqual(undone.job.undoes, job.job.id)
+        assert.strictEqual(undone.summary.succeeded, 300)
+        stocks.forEach((id, i) => assertSameSet(fake.associatedStores(id), before[i]!))
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a report no job wrote, a dry run, or a journal that is not there: a typed error, nothing sent", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const plain = yield* BulkStores.disassociateAll(range(0, 10), stock)
+        const dry = yield* StoreJobs.syncStores(range(0, 10), { ...stock, maxRemovals: 1_000, dryRun: true })
+        const job = yield* StoreJobs.disassociateAll(range(10, 20), { ...stock, journal: "job" })
+        const logged = fake.log.length
+        const notJobs: ReadonlyArray<unknown> = [
+          plain,
+          dry,
+          JSON.parse(JSON.stringify(dry)),
+          null,
+          "a report",
+          42,
+          [],
+          {},
+          { job: { ...job.job, operation: "delete" }, succeeded: job.succeeded },
+          { job: { ...job.job, stockBundleId: F.stockBundleId }, succeeded: job.succeeded },
+          { job: { ...job.job, stockId: undefined }, succeeded: job.succeeded },
+          { job: job.job },
+          { job: job.job, succeeded: [1, 2] },
+          { job: { ...job.job, operation: "sync" }, succeeded: job.succeeded }
+        ]
+        for (const [i, report] of notJobs.entries()) {
+          const error = yield* Effect.flip(StoreJobs.undo({ report }))
+          assert.strictEqual(error._tag, "UndoSourceError", `${i}`)
+        }
+        const dryError = yield* Effect.flip(StoreJobs.undo({ report: dry }))
+        if (dryError._tag !== "UndoSourceError") return assert.fail(dryError._tag)
+        assert.include(dryError.reason, "dry run")
+        const missing = yield* Effect.flip(StoreJobs.undo({ journal: "nowhere" }))
+        assert.strictEqual(missing._tag, "JournalNotFoundError")
+        assert.strictEqual(fake.log.length, logged)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+})
+
+describe("undo when the job's calls succeeded for stores it did not change", () => {
+  // WeChat Pay (and the fake, by default) answers success for a store that is already in the state asked for:
+  // disassociating a store that was never associated, associating one that already is. Such a store lands in the
+  // job's `succeeded` list, and an undo built from that list changes it, so the stock is not put back as it was.
+  it.effect("a disassociate of stores that were not associated: the undo must not associate them", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        const job = yield* StoreJobs.disassociateAll(range(700, 900), { ...stock, journal: "job" })
+        assert.strictEqual(job.summary.succeeded, 200)
+        yield* StoreJobs.undo({ journal: "job" })
+        assertSameSet(fake.associatedStores(F.stockId), original)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("an associate of stores that were associated already: the undo must not take them out", () =>
+    withFake(world(300), (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        const job = yield* StoreJobs.associateAll(range(200, 400), { ...stock, journal: "job" })
+        assert.strictEqual(job.summary.succeeded, 200)
+        yield* StoreJobs.undo({ report: job })
+        assertSameSet(fake.associatedStores(F.stockId), original)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+})
