@@ -2,10 +2,20 @@
  * A bulk job as every job command runs it: the input checked before anything
  * is sent, progress while it runs, then the summary, why it stopped (WeChat
  * Pay's words and what they mean), the first failed and unresolved stores,
- * and a report that is always written somewhere and named.
+ * and a report that is always written somewhere and named. The same printing
+ * serves `resume`, `sync` and `undo`, whose reports may be a sync's (a plan and
+ * two parts).
  */
-import { Effect, type Layer, Schedule } from "effect"
-import { BulkDisassociation, ProductCouponStores, type WechatPayError } from "effect-wechatpay"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, type Either, Layer, Schedule } from "effect"
+import {
+  BulkDisassociation,
+  type BulkStores,
+  JobJournal,
+  ProductCouponStores,
+  type StoreJobs,
+  type WechatPayError
+} from "effect-wechatpay"
 import * as Explain from "./Explain.js"
 import * as Io from "./Io.js"
 import * as Monitor from "./Monitor.js"
@@ -14,10 +24,8 @@ import * as Output from "./Output.js"
 import * as Report from "./Report.js"
 import * as StoreFile from "./StoreFile.js"
 
-/** What the job is and how it reports. */
-export interface Spec extends Explain.JobIds {
-  readonly operation: Report.JobHeader["operation"]
-  readonly concurrency: number
+/** How a run prints and keeps its report: a job, a resume, a sync or an undo. */
+export interface Printing {
   /** The client's rate limit (requests a second), named when the job waits on it. */
   readonly rate: number | undefined
   /** `--report`, or undefined for the default file. */
@@ -26,10 +34,18 @@ export interface Spec extends Explain.JobIds {
   readonly json: boolean
   /** Whether to write a report file at all (the demo's loopback job does not). */
   readonly keepReport: boolean
+}
+
+/** What the job is and how it reports. */
+export interface Spec extends Explain.JobIds, Printing {
+  readonly operation: Operation.Operation
+  readonly concurrency: number
   /** The library's stock check before the job: on unless false (`--no-preflight`). */
   readonly preflight?: boolean | undefined
   /** The library's settling of unresolved stores by listing after the job: on unless false (`--no-verify`). */
   readonly verify?: boolean | undefined
+  /** Journal the job there (the library's `StoreJobs` job, which `resume` can finish); undefined: the `BulkStores` job alone. */
+  readonly journal?: string | undefined
 }
 
 /** The service a job runs against, built over a monitor that follows its calls. */
@@ -37,22 +53,92 @@ export type ServiceLayer = (
   monitor: Monitor.Monitor
 ) => Layer.Layer<ProductCouponStores.ProductCouponStores, WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
 
+/** Journals as files, where the durable jobs keep them. */
+export const journalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+
 /** A finished job: its report and where the report went. */
-export interface Finished {
-  readonly report: Report.JobReport
+export interface Finished<R extends Report.AnyReport = Report.JobReport> {
+  readonly report: R
   readonly kept: Report.Kept | undefined
 }
 
-/** Exit code for a finished job: 0 only when every store succeeded, nothing cut the job short and the report is where asked. */
-export const exitCode = ({ kept, report }: Finished): number =>
-  report.summary.succeeded === report.summary.unique && report.stoppedBy === undefined && kept?.misplaced !== true ? 0 : 2
+/** Whether a job's report (or a sync's part) says every store succeeded and nothing cut it short; an absent part did nothing. */
+const complete = (report: BulkStores.Report | undefined): boolean =>
+  report === undefined || (report.summary.succeeded === report.summary.unique && report.stoppedBy === undefined)
+
+/**
+ * Exit code for a finished job: 0 only when every store succeeded (both parts, for a sync),
+ * nothing cut the job short and the report is where asked.
+ */
+export const exitCode = ({ kept, report }: Finished<Report.AnyReport>): number =>
+  (Report.isSync(report) ? complete(report.associate) && complete(report.disassociate) : complete(report)) &&
+    kept?.misplaced !== true
+    ? 0
+    : 2
 
 /** How often the progress line is redrawn between settled chunks (to show a wait). */
 const TICK = { tty: "250 millis", plain: "1 second" } as const
 
+/** What a job is given to report its progress and to hear a stop. */
+export interface Hooks {
+  readonly onProgress: (event: BulkStores.ProgressEvent) => Effect.Effect<void>
+  readonly stopWhen: Effect.Effect<void> | undefined
+  readonly abortWhen: Effect.Effect<void> | undefined
+}
+
+/** A job ran: what it gave (or failed with), and the calls that reached WeChat Pay. */
+export interface Executed<A, E> {
+  readonly result: Either.Either<A, E | WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
+  readonly callsSent: number
+}
+
+/**
+ * Runs a library job with the progress line, over a service the monitor follows and the
+ * journal files. Nothing is printed but progress.
+ */
+export const execute = <A, E>(
+  printing: Pick<Printing, "json" | "rate">,
+  io: Io.Io,
+  service: ServiceLayer,
+  total: number | undefined,
+  job: (hooks: Hooks) => Effect.Effect<A, E, ProductCouponStores.ProductCouponStores | JobJournal.JobJournal>
+): Effect.Effect<Executed<A, E>> =>
+  Effect.gen(function*() {
+    const monitor = Monitor.make()
+    // With --json, standard output carries the report alone; people read stderr.
+    const human = printing.json ? io.err : io.out
+    const bar = Output.progress(human, { total, activity: monitor.activity, rate: printing.rate })
+    const result = yield* Effect.scoped(Effect.gen(function*() {
+      const tick = human.isTTY ? TICK.tty : TICK.plain
+      // The first tick after one interval: a job that cannot start draws no bar.
+      yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
+      return yield* job({ onProgress: bar.onProgress, stopWhen: io.stop, abortWhen: io.abort }).pipe(
+        Effect.provide(Layer.merge(monitor.service(service(monitor)), journalLayer)),
+        Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer)
+      )
+    })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
+    return { result, callsSent: monitor.callsSent() }
+  })
+
+/** The `job` of a report the CLI writes for a job that kept no journal (or never started one). */
+export const header = (spec: Spec, startedAt: Date, journal?: string): Report.JobHeader => ({
+  operation: spec.operation,
+  productCouponId: spec.productCouponId,
+  ...(spec.stockBundleId !== undefined ? { stockBundleId: spec.stockBundleId } : { stockId: spec.stockId }),
+  brandId: spec.brandId,
+  id: Report.jobId(),
+  startedAt: startedAt.toISOString(),
+  endedAt: new Date().toISOString(),
+  ...(journal === undefined ? {} : { journal }),
+  runs: 1
+})
+
+/** The line a journaled run starts with: where its journal is, and how to finish it after a crash. */
+export const journalLine = (path: string): string => `journal: ${path} (resume with: wechatpay-stores resume ${path})\n`
+
 /**
  * Runs a job to its end and prints what happened. Gives the finished job, or one
- * line when it could not start (configuration).
+ * line when it could not start (configuration, the journal, the stock check).
  */
 export const run = (
   spec: Spec,
@@ -62,69 +148,167 @@ export const run = (
   total: number | undefined
 ): Effect.Effect<Finished | string> =>
   Effect.gen(function*() {
-    const monitor = Monitor.make()
-    // With --json, standard output carries the report alone; people read stderr.
     const human = spec.json ? io.err : io.out
-    const bar = Output.progress(human, { total, activity: monitor.activity, rate: spec.rate })
+    if (spec.journal !== undefined) human.write(journalLine(spec.journal))
     const startedAt = new Date()
-    const result = yield* Effect.scoped(Effect.gen(function*() {
-      const tick = human.isTTY ? TICK.tty : TICK.plain
-      // The first tick after one interval: a job that cannot start draws no bar.
-      yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
+    const { callsSent, result } = yield* execute(spec, io, service, total, (hooks) => {
       const common = {
         productCouponId: spec.productCouponId,
         brandId: spec.brandId,
         concurrency: spec.concurrency,
         preflight: spec.preflight !== false,
         verify: spec.verify !== false,
-        onProgress: bar.onProgress,
-        stopWhen: io.stop,
-        abortWhen: io.abort
+        ...hooks
       }
-      const job = spec.stockBundleId !== undefined
-        ? Operation.bundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId })
-        : Operation.bulkJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "" })
-      return yield* job.pipe(
-        Effect.provide(monitor.service(service(monitor))),
-        Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer),
-        // The input was checked before the job, but a file can still change or fail under it:
-        // the calls already made are reported, and the report says the input broke off.
-        Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))
+      const journal = spec.journal
+      const job: Effect.Effect<
+        Report.JobReport,
+        StoreJobs.JobError,
+        ProductCouponStores.ProductCouponStores | JobJournal.JobJournal
+      > = journal !== undefined
+        ? spec.stockBundleId !== undefined
+          ? Operation.durableBundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId, journal })
+          : Operation.durableJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "", journal })
+        : Effect.map(
+          spec.stockBundleId !== undefined
+            ? Operation.bundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId })
+            : Operation.bulkJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "" }),
+          (report) => ({ job: header(spec, startedAt), ...report })
+        )
+      // The input was checked before the job, but a file can still change or fail under it:
+      // the calls already made are reported, and the report says the input broke off.
+      return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt, journal), ...e.report }))
+    })
+    if (result._tag === "Left") return failure(result.left, spec)
+    const kept = yield* publish(result.right, spec, io, callsSent)
+    return { report: result.right, kept }
+  })
+
+/** Anything a job, a resume, a sync or an undo fails with before it has a report. */
+export interface Failure {
+  readonly _tag: string
+}
+
+/**
+ * One line for a job that could not run, saying what to do. `ids` name the stock in
+ * the advice (unknown for a resume whose journal could not be read).
+ */
+export const failure = (failed: Failure, ids: Explain.JobIds | undefined): string => {
+  const e = failed as Failure & { readonly message: string; readonly location?: unknown; readonly cause?: unknown }
+  const location = e.location === undefined ? "?" : String(e.location)
+  switch (e._tag) {
+    case "StoreSourceError":
+      return `cannot read the store ids: ${String(e.cause)}`
+    // The flags were checked already; a RequestValidationError is the library's own guard.
+    case "RequestValidationError":
+      return e.message
+    case "ConfigurationError":
+    case "KeyFormatError":
+      return `configuration: ${e.message}`
+    case "JournalExistsError":
+      return Report.journalExists(location)
+    case "JournalNotFoundError":
+      return `no journal at ${location}: check the path (a job prints its journal's path as it starts); nothing was sent`
+    case "JournalCorruptError":
+      return Output.oneLine(
+        `${e.message}; nothing was sent. Check that this is the journal a job printed; if it is, its report ` +
+          `(when the job wrote one) lists the stores still to do`
       )
-    })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
-    if (result._tag === "Left") {
-      const e = result.left
-      // The flags were checked already; a RequestValidationError is the library's own guard.
-      if (e._tag === "RequestValidationError") return e.message
-      if (e._tag === "ConfigurationError" || e._tag === "KeyFormatError") return `configuration: ${e.message}`
-      // Anything else is the stock check before the job: it refused the stock, or the query was refused.
-      return Output.oneLine(`the stock check before the job refused it: ${Explain.callFailure(e, spec)}`)
-    }
-    const report: Report.JobReport = {
-      job: {
-        operation: spec.operation,
-        productCouponId: spec.productCouponId,
-        ...(spec.stockBundleId !== undefined ? { stockBundleId: spec.stockBundleId } : { stockId: spec.stockId }),
-        brandId: spec.brandId,
-        id: Report.jobId(),
-        startedAt: startedAt.toISOString(),
-        endedAt: new Date().toISOString()
-      },
-      ...result.right
-    }
-    if (spec.json) io.out.write(JSON.stringify(report, null, 2) + "\n")
-    const kept = spec.keepReport ? yield* Report.keep({ asked: spec.report, report, io }) : undefined
-    human.write(Output.summaryTable(report.summary, monitor.callsSent()))
-    if (report.stoppedBy !== undefined) {
-      human.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
-      const means = Explain.stopReason(report.stoppedBy, spec)
-      if (means !== undefined) human.write(`  ${means}\n`)
-    }
-    human.write(Output.checksLines(report))
-    human.write(Output.anomalyLine(report.anomalies))
-    human.write(Output.storeLists(report, kept?.path === undefined ? undefined : "the report"))
+    case "JournalMismatchError":
+      return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path`)
+    case "JournalIoError":
+      return Output.oneLine(`${e.message}; nothing more was sent. Check the path, its permissions and the free space`)
+    case "SyncGuardError":
+      return guardLine(failed as unknown as StoreJobs.SyncGuardError)
+    case "UndoSourceError":
+      return Output.oneLine(`${e.message}; pass a report or a journal that wechatpay-stores wrote`)
+    default:
+      // Anything else is the stock check before the job (or a sync's listing): it refused the stock, or the query was refused.
+      return Output.oneLine(
+        `the stock check before the job refused it: ${
+          Explain.callFailure(e as WechatPayError.WechatPayError, ids ?? { productCouponId: "?", brandId: "?" })
+        }`
+      )
+  }
+}
+
+/** A sync's guard, in the flags' words. */
+export const guardLine = (e: { readonly reason: string; readonly removals: number; readonly maxRemovals: number }): string =>
+  e.reason === "empty-desired"
+    ? `the desired list is empty: that would remove all ${Output.plural(e.removals, "store")}; ` +
+      `pass --max-removals ${e.removals} to do it anyway`
+    : `the plan would remove ${Output.plural(e.removals, "store")}, more than --max-removals ${Output.fmt(e.maxRemovals)}: ` +
+      `check --stores, or pass --max-removals ${e.removals} to allow it`
+
+/** A sync's plan in one line, and the first ids of each side. */
+export const planLines = (plan: StoreJobs.SyncPlan, limit: number = Output.LISTED_STORES): string => {
+  const d = plan.desired
+  const lines = [
+    `plan: ${Output.fmt(d.input)} desired (${Output.fmt(d.unique)} unique), ${Output.fmt(plan.current)} listed, ` +
+    `${Output.fmt(plan.toAssociate.length)} to associate, ${Output.fmt(plan.toDisassociate.length)} to disassociate, ` +
+    `${Output.fmt(plan.unchanged)} unchanged`
+  ]
+  if (d.invalid.length > 0) {
+    lines.push(`  ${Output.plural(d.invalid.length, "desired id")} cannot be sent and ${d.invalid.length === 1 ? "was" : "were"} left out:`)
+    for (const bad of d.invalid.slice(0, limit)) lines.push(`    ${JSON.stringify(bad.storeId)}: ${Output.oneLine(bad.message)}`)
+  }
+  for (const [name, ids] of [["to associate", plan.toAssociate], ["to disassociate", plan.toDisassociate]] as const) {
+    if (ids.length === 0) continue
+    lines.push(`  ${name}: ${ids.slice(0, limit).map(Output.oneLine).join(", ")}${ids.length > limit ? `, …and ${Output.fmt(ids.length - limit)} more` : ""}`)
+  }
+  return lines.join("\n") + "\n"
+}
+
+/** What one job (or a sync's part) did: the table, why it stopped, the checks, the anomalies, the first stores. */
+const partLines = (
+  human: Output.Sink,
+  report: BulkStores.Report,
+  ids: Explain.JobIds,
+  callsSent: number | undefined,
+  where: string | undefined
+) => {
+  human.write(Output.summaryTable(report.summary, callsSent))
+  if (report.stoppedBy !== undefined) {
+    human.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
+    const means = Explain.stopReason(report.stoppedBy, ids)
+    if (means !== undefined) human.write(`  ${means}\n`)
+  }
+  human.write(Output.checksLines(report))
+  human.write(Output.anomalyLine(report.anomalies))
+  human.write(Output.storeLists(report, where))
+}
+
+/**
+ * Prints a finished run's report (`--json`: on stdout), writes it (unless `keepReport` is
+ * off), then its summary: a job's table and lists, or a sync's plan and both parts.
+ * `callsSent` counts a job's calls that reached WeChat Pay (undefined: the report's own count).
+ */
+export const publish = (
+  report: Report.AnyReport,
+  printing: Printing,
+  io: Io.Io,
+  callsSent: number | undefined
+): Effect.Effect<Report.Kept | undefined> =>
+  Effect.gen(function*() {
+    const human = printing.json ? io.err : io.out
+    if (printing.json) io.out.write(JSON.stringify(report, null, 2) + "\n")
+    const kept = printing.keepReport ? yield* Report.keep({ asked: printing.report, report, io }) : undefined
+    const where = kept?.path === undefined ? undefined : "the report"
+    if (Report.isSync(report)) {
+      // An undo of a sync planned nothing: it puts back each part of the sync it undoes.
+      human.write(
+        report.job.undoes === undefined ? planLines(report.plan) : `undo of the sync ${report.job.undoes}: ` +
+          `${Output.fmt(report.plan.toAssociate.length)} to associate again, ${Output.fmt(report.plan.toDisassociate.length)} to disassociate again\n`
+      )
+      if (report.dryRun) human.write("dry run: nothing was changed\n")
+      for (const [name, part] of [["associate", report.associate], ["disassociate", report.disassociate]] as const) {
+        if (part === undefined) continue
+        human.write(`${name}:\n`)
+        partLines(human, part, report.job, undefined, where)
+      }
+    } else partLines(human, report, report.job, callsSent, where)
     if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)
-    return { report, kept }
+    return kept
   })
 
 /** One line for a store-id source that could not be read or checked. */

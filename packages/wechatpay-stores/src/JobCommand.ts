@@ -5,7 +5,8 @@
  */
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, type Option } from "effect"
+import * as Path from "node:path"
 import { ProductCoupon, ProductCouponStores } from "effect-wechatpay"
 import * as Environment from "./Environment.js"
 import * as Io from "./Io.js"
@@ -45,6 +46,11 @@ export interface Args {
   readonly json?: boolean | undefined
   /** The lists to take when `stores` is a report (default: failed and unresolved). */
   readonly select?: ReadonlyArray<StoreFile.ReportList> | undefined
+  /**
+   * Journal the job there (the library's `StoreJobs` job, which `resume` finishes after a crash);
+   * undefined runs the `BulkStores` job alone. The command line journals unless `--no-journal`.
+   */
+  readonly journal?: string | undefined
 }
 
 /** The job itself; exported for the tests, which pass their own transport. */
@@ -58,11 +64,15 @@ export const runJob = (
     const missing = yield* Environment.problem
     if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
     const options = { rateLimit: { limit: args.rate } }
-    // The job's service sends through a transport the monitor watches, for the progress line.
-    const service: Job.ServiceLayer = (monitor) => ProductCouponStores.layerConfig(options).pipe(Layer.provide(monitor.http(http)))
+    const service = serviceAt(args.rate, http)
     if (args.report !== undefined) {
       const writable = yield* Effect.either(Report.checkReportPath(args.report))
       if (writable._tag === "Left") return Io.fail(io, writable.left)
+    }
+    // A new job never writes over another job's journal: refused before the input is read.
+    if (args.journal !== undefined && !args.dryRun) {
+      const free = yield* Effect.either(Report.checkJournalPath(args.journal))
+      if (free._tag === "Left") return Io.fail(io, free.left)
     }
     if (args.dryRun) {
       // Building the layer checks every variable and parses the keys; nothing is sent.
@@ -126,7 +136,8 @@ export const runJob = (
           json: args.json === true,
           keepReport: true,
           preflight: args.preflight !== false,
-          verify: args.verify !== false
+          verify: args.verify !== false,
+          journal: args.journal
         },
         io,
         service,
@@ -136,6 +147,54 @@ export const runJob = (
       return typeof finished === "string" ? Io.fail(io, finished) : Job.exitCode(finished)
     }))
   })
+
+/** The service a job runs against: the `WECHATPAY_*` configuration at `rate` requests a second, sending through a transport the monitor watches (for the progress line). */
+export const serviceAt = (rate: number, http: Layer.Layer<HttpClient.HttpClient>): Job.ServiceLayer => (monitor) =>
+  ProductCouponStores.layerConfig({ rateLimit: { limit: rate } }).pipe(Layer.provide(monitor.http(http)))
+
+/** `--report FILE`: where the JSON report goes (`holds`: what it holds). */
+export const reportFlag = (holds: string) =>
+  Program.file("report").pipe(
+    Options.withDescription(
+      `Where to write the JSON report (${holds}). ` +
+        "Default: wechatpay-stores-report-<time>-<pid>.json in the working directory."
+    ),
+    Options.optional
+  )
+
+/** `--concurrency N`. */
+export const concurrencyFlag = Program.wholeNumber("concurrency", { min: 1, what: "a whole number ≥ 1", fallback: DEFAULT_CONCURRENCY }).pipe(
+  Options.withDescription(`Calls in flight at once. Default: ${DEFAULT_CONCURRENCY}.`)
+)
+
+/** `--rate N` and `--allow-over-limit`. */
+export const rateFlags = {
+  rate: Program.wholeNumber("rate", { min: 1, what: "a whole number of requests a second ≥ 1", fallback: DOCUMENTED_RATE }).pipe(
+    Options.withDescription(
+      `Requests a second, retries included. Default: ${DOCUMENTED_RATE}, WeChat Pay's documented limit; ` +
+        `above it needs --allow-over-limit.`
+    )
+  ),
+  allowOverLimit: Options.boolean("allow-over-limit").pipe(Options.withDescription(
+    `Allow --rate above the documented ${DOCUMENTED_RATE}/s (WeChat Pay answers the excess with 429, which is retried).`
+  ))
+}
+
+/** A `--rate` above the documented limit needs `--allow-over-limit`. */
+export const checkRate = (a: { readonly rate: number; readonly allowOverLimit: boolean }): Effect.Effect<void, Program.UsageError> =>
+  a.rate > DOCUMENTED_RATE && !a.allowOverLimit
+    ? Effect.fail(
+      new Program.UsageError({
+        message: `--rate ${a.rate} is above WeChat Pay's documented limit of ${DOCUMENTED_RATE} requests a second; ` +
+          `pass --allow-over-limit to send that fast anyway`
+      })
+    )
+    : Effect.void
+
+/** `--json`. */
+export const jsonFlag = Options.boolean("json").pipe(Options.withDescription(
+  "Print the report as JSON on standard output instead of the table (progress and the table go to stderr)."
+))
 
 /** A coupon, stock or brand id flag, checked as the library checks it (path segments must be safe in a URL). */
 export const idFlag = (name: string, inPath: boolean) =>
@@ -164,6 +223,47 @@ export const target = (stock: Either.Either<string, string>): { readonly stockId
 const onByDefault = (name: string, description: string): Options.Options<boolean> =>
   Options.boolean(`no-${name}`, { ifPresent: false, negationNames: [name] }).pipe(Options.withDescription(description))
 
+/** `--journal FILE` and `--no-journal`: where a job records its calls, or that it records none. */
+export const journalFlags = {
+  journal: Program.file("journal").pipe(
+    Options.withDescription(
+      "Where to write the job's journal: every call before it is sent and every outcome after it settles, " +
+        "flushed as the job goes, so that `wechatpay-stores resume FILE` finishes the job after a crash. It must not exist. " +
+        "Default: wechatpay-stores-journal-<time>-<pid>.jsonl in the working directory, printed as the job starts."
+    ),
+    Options.optional
+  ),
+  noJournal: Options.boolean("no-journal").pipe(Options.withDescription(
+    "Keep no journal: the job's record is in memory only, and a crash loses what it did (its report is still written when it ends)."
+  ))
+}
+
+/**
+ * Where a command's job keeps its journal: `--journal`, else a default file in the working
+ * directory; undefined with `--no-journal`. Both given is a usage error.
+ */
+export const journalOf = (
+  a: { readonly journal: Option.Option<string>; readonly noJournal: boolean },
+  io: Io.Io
+): Effect.Effect<string | undefined, Program.UsageError> => {
+  if (a.noJournal && a.journal._tag === "Some") {
+    return Effect.fail(new Program.UsageError({ message: "--journal and --no-journal cannot both be given; pass one of them" }))
+  }
+  if (a.noJournal) return Effect.succeed(undefined)
+  return Effect.succeed(a.journal._tag === "Some" ? a.journal.value : Path.join(Io.workingDirectory(io), Report.defaultJournalName()))
+}
+
+/** The library's checks around a job, each on unless `--no-…` (`--preflight`/`--verify` are accepted and change nothing). */
+export const checkFlags = {
+  preflight: onByDefault("preflight",
+    "Query the stock first (one request) and send nothing when its store_scope is not SPECIFIC, it is STOPPED or " +
+      "DEACTIVATED, or its available period is over; a query that gets no usable answer does not block the job " +
+      "(the report says it was skipped). Default: on; --no-preflight turns it off."),
+  verify: onByDefault("verify",
+    "When stores end unresolved (and the job was not stopped), walk the stock's listing once: a store it shows done " +
+      "is settled as succeeded (summary.settledByListing), any other is sent once more. Default: on; --no-verify turns it off.")
+}
+
 /** A job command (`disassociate`, `associate`): its flags, help and handler. */
 export const make = <const Name extends Operation.Operation>(operation: Name) => Program.command(
   operation,
@@ -185,26 +285,10 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       "The store ids: one a line, a CSV with a store_id column, or a JSON array of ids or of {\"store_id\": …}, in UTF-8; " +
         "- (or /dev/stdin, a FIFO, <(…)) for standard input; or a report this CLI wrote (see --select)."
     )),
-    report: Program.file("report").pipe(
-      Options.withDescription(
-        "Where to write the JSON report (job, summary, succeeded, failed, unresolved, anomalies). " +
-          "Default: wechatpay-stores-report-<time>-<pid>.json in the working directory."
-      ),
-      Options.optional
-    ),
+    report: reportFlag("job, summary, succeeded, failed, unresolved, anomalies"),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Check the configuration and every id, print the plan, send nothing.")),
-    concurrency: Program.wholeNumber("concurrency", { min: 1, what: "a whole number ≥ 1", fallback: DEFAULT_CONCURRENCY }).pipe(
-      Options.withDescription(`Calls in flight at once. Default: ${DEFAULT_CONCURRENCY}.`)
-    ),
-    rate: Program.wholeNumber("rate", { min: 1, what: "a whole number of requests a second ≥ 1", fallback: DOCUMENTED_RATE }).pipe(
-      Options.withDescription(
-        `Requests a second, retries included. Default: ${DOCUMENTED_RATE}, WeChat Pay's documented limit; ` +
-          `above it needs --allow-over-limit.`
-      )
-    ),
-    allowOverLimit: Options.boolean("allow-over-limit").pipe(Options.withDescription(
-      `Allow --rate above the documented ${DOCUMENTED_RATE}/s (WeChat Pay answers the excess with 429, which is retried).`
-    )),
+    concurrency: concurrencyFlag,
+    ...rateFlags,
     select: Program.text("select", "LISTS").pipe(
       Options.mapEffect((value) => {
         const lists = value.split(",").map((list) => list.trim())
@@ -219,28 +303,16 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       ),
       Options.optional
     ),
-    // On by default, as in the library: `--no-…` turns a check off; `--preflight`/`--verify` are accepted and change nothing.
-    preflight: onByDefault("preflight",
-      "Query the stock first (one request) and send nothing when its store_scope is not SPECIFIC, it is STOPPED or " +
-        "DEACTIVATED, or its available period is over; a query that gets no usable answer does not block the job " +
-        "(the report says it was skipped). Default: on; --no-preflight turns it off."),
-    verify: onByDefault("verify",
-      "When stores end unresolved (and the job was not stopped), walk the stock's listing once: a store it shows done " +
-        "is settled as succeeded (summary.settledByListing), any other is sent once more. Default: on; --no-verify turns it off."),
+    ...checkFlags,
     allowEmpty: Options.boolean("allow-empty").pipe(Options.withDescription("Run (and report) a job of zero ids instead of refusing empty input.")),
-    json: Options.boolean("json").pipe(Options.withDescription(
-      "Print the report as JSON on standard output instead of the table (progress and the table go to stderr)."
-    ))
+    ...journalFlags,
+    json: jsonFlag
   },
   (a) =>
     Effect.gen(function*() {
-      if (a.rate > DOCUMENTED_RATE && !a.allowOverLimit) {
-        return yield* new Program.UsageError({
-          message: `--rate ${a.rate} is above WeChat Pay's documented limit of ${DOCUMENTED_RATE} requests a second; ` +
-            `pass --allow-over-limit to send that fast anyway`
-        })
-      }
+      yield* checkRate(a)
       const { http, io } = yield* Program.CliContext
+      const journal = yield* journalOf(a, io)
       return yield* runJob(operation, {
         productCouponId: a.productCouponId,
         ...target(a.stock),
@@ -254,17 +326,22 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
         preflight: a.preflight,
         verify: a.verify,
         json: a.json,
-        select: a.select._tag === "Some" ? a.select.value : undefined
+        select: a.select._tag === "Some" ? a.select.value : undefined,
+        journal: a.dryRun ? undefined : journal
       }, io, http)
     })
 ).pipe(Program.withHelp(
   `${Operation.words[operation].does}, 200 a call, and reports every store as succeeded, ` +
     "failed or unresolved. Credentials come from the WECHATPAY_* variables.\n\n" +
-    "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run " +
-      "(flags, configuration, input, or a stock the preflight refused: nothing was sent).",
+    "The job keeps a journal (see --journal) and prints where: after a crash, a kill or a power cut, " +
+      "`wechatpay-stores resume JOURNAL` finishes it without sending any store twice, and " +
+      "`wechatpay-stores undo REPORT` puts back what it changed.\n\n" +
+      "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run " +
+      "(flags, configuration, input, a journal already at --journal, or a stock the preflight refused: nothing was sent).",
   [
     `wechatpay-stores ${operation} --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
     `wechatpay-stores ${operation} … --stores stores.txt --dry-run`,
-    `wechatpay-stores ${operation} … --stores last-report.json   (again, for its failed and unresolved stores)`
+    `wechatpay-stores ${operation} … --stores last-report.json   (again, for its failed and unresolved stores)`,
+    `wechatpay-stores ${operation} … --stores stores.csv --journal job.jsonl   (then, after a crash: wechatpay-stores resume job.jsonl)`
   ]
 ))

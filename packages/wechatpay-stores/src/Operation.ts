@@ -2,10 +2,12 @@
  * Which of the library's bulk jobs a job command runs: the one place the CLI
  * names them. Both are the library's `BulkStores` jobs (one engine, the endpoint
  * differs), with its stock check before the job (`preflight`) and its settling of
- * unknown outcomes by listing (`verify`), which the commands can turn off.
+ * unknown outcomes by listing (`verify`), which the commands can turn off. By
+ * default a job command runs the journaled variant (`StoreJobs`), which `resume`
+ * can finish after a crash; `--no-journal` runs the `BulkStores` job alone.
  */
 import type { Effect } from "effect"
-import { BulkStores, type ProductCouponStores } from "effect-wechatpay"
+import { BulkStores, type JobJournal, type ProductCouponStores, StoreJobs } from "effect-wechatpay"
 
 /** What a job command does to the stores it is given. */
 export type Operation = "disassociate" | "associate"
@@ -32,6 +34,38 @@ export type BundleJob = <E, R>(
 export const bundleJob: Readonly<Record<Operation, BundleJob>> = {
   disassociate: BulkStores.disassociateBundleAll,
   associate: BulkStores.associateBundleAll
+}
+
+/** A journaled job of the library (`StoreJobs`): the same job, recording every call and outcome in a journal. */
+export type DurableJob = <E, R>(
+  ids: BulkStores.StoreIds<E, R>,
+  options: StoreJobs.Options
+) => Effect.Effect<
+  StoreJobs.JobReport,
+  StoreJobs.JobError,
+  R | ProductCouponStores.ProductCouponStores | JobJournal.JobJournal
+>
+
+/** The library's journaled job for each operation (what a job command runs unless --no-journal). */
+export const durableJob: Readonly<Record<Operation, DurableJob>> = {
+  disassociate: StoreJobs.disassociateAll,
+  associate: StoreJobs.associateAll
+}
+
+/** A journaled bundle job of the library. */
+export type DurableBundleJob = <E, R>(
+  ids: BulkStores.StoreIds<E, R>,
+  options: StoreJobs.BundleOptions
+) => Effect.Effect<
+  StoreJobs.JobReport,
+  BulkStores.BundleJobError | JobJournal.JournalError,
+  R | ProductCouponStores.ProductCouponStores | JobJournal.JobJournal
+>
+
+/** The library's journaled bundle job for each operation. */
+export const durableBundleJob: Readonly<Record<Operation, DurableBundleJob>> = {
+  disassociate: StoreJobs.disassociateBundleAll,
+  associate: StoreJobs.associateBundleAll
 }
 
 /** The most stores a call carries, for the dry run's plan (the same for both endpoints). */

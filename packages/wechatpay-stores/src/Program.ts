@@ -266,6 +266,8 @@ const describeProblem = (
   }
   const collision = /^Collision between two options detected - you can only specify one of either: \['(.*)', '(.*)'\]$/.exec(message)
   if (collision !== null) return `${collision[1]} and ${collision[2]} cannot both be given; pass one of them`
+  const missingArgument = /^Missing argument <(.*)>$/.exec(message)
+  if (missingArgument !== null) return `${missingArgument[1]} is required${name === undefined ? "" : ` (see ${NAME} ${name} --help)`}`
   const missingValue = /^Expected a value following option: '(.*)'$/.exec(message)
   if (missingValue !== null) return `${missingValue[1]} needs a value`
   const notNumber = /^'(.*)' is not a (integer|number)$/.exec(message)

@@ -8,27 +8,28 @@ import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type { BulkDisassociation } from "effect-wechatpay"
+import type { StoreJobs } from "effect-wechatpay"
 import * as Io from "./Io.js"
-import type { Operation } from "./Operation.js"
 
-/** What a report says about the job it records (`job`, before the lists). */
-export interface JobHeader {
-  readonly operation: Operation
-  readonly productCouponId: string
-  /** The stock the job changed; absent for a bundle job, which names `stockBundleId` instead. */
-  readonly stockId?: string | undefined
-  readonly stockBundleId?: string | undefined
-  readonly brandId: string
-  /** Unique per run: tells two reports of the same stock apart. */
-  readonly id: string
-  /** ISO 8601. */
-  readonly startedAt: string
-  readonly endedAt: string
-}
+/**
+ * What a report says about the job it records (`job`, before the lists): the library's
+ * `StoreJobs.JobInfo` (operation, coupon, stock or bundle, brand, a job id, start and end,
+ * the journal and the runs), which a journaled job writes itself and the CLI fills in for a
+ * job run without a journal.
+ */
+export type JobHeader = StoreJobs.JobInfo
 
-/** A report as the CLI writes it: the job, then the library's report unchanged. */
-export type JobReport = { readonly job: JobHeader } & BulkDisassociation.Report
+/** A job's report as the CLI writes it: the job, then the library's report unchanged. */
+export type JobReport = StoreJobs.JobReport
+
+/** A sync's report: the job, the plan, and both parts' reports. */
+export type SyncReport = StoreJobs.SyncReport
+
+/** What `resume` and `undo` write: the report of the kind of job they finished. */
+export type AnyReport = StoreJobs.AnyReport
+
+/** Whether a report is a sync's (it has a plan and two parts). */
+export const isSync = (report: AnyReport): report is SyncReport => "plan" in report
 
 /** A fresh job id. */
 export const jobId = (): string => randomUUID()
@@ -101,6 +102,24 @@ export const writeReport = (path: string, text: string): Effect.Effect<void, str
 export const defaultName = (now: Date = new Date()): string =>
   `wechatpay-stores-report-${now.toISOString().replace(/[:.]/g, "-")}-${process.pid}.json`
 
+/** The journal a job writes when no --journal is given: `wechatpay-stores-journal-<time>-<pid>.jsonl`. */
+export const defaultJournalName = (now: Date = new Date()): string =>
+  `wechatpay-stores-journal-${now.toISOString().replace(/[:.]/g, "-")}-${process.pid}.jsonl`
+
+/** The one line for a journal location already taken: a new job never writes over another's record. */
+export const journalExists = (path: string): string =>
+  `a journal already exists at ${path}: resume it with \`wechatpay-stores resume ${path}\`, or pass another --journal`
+
+/**
+ * Checks, before the input is read, that a new job's journal location is free (the library
+ * checks it again when it creates the journal, exclusively).
+ */
+export const checkJournalPath = (path: string): Effect.Effect<void, string> =>
+  Effect.flatMap(
+    Effect.promise(() => Fs.lstat(path).then(() => true, () => false)),
+    (exists) => exists ? Effect.fail(journalExists(path)) : Effect.void
+  )
+
 /**
  * Writes `text` under `name` in the first of `dirs` that takes it. Gives the path,
  * or the reason each failed.
@@ -136,7 +155,7 @@ export interface Kept {
  */
 export const keep = (options: {
   readonly asked: string | undefined
-  readonly report: JobReport
+  readonly report: AnyReport
   readonly io: Io.Io
 }): Effect.Effect<Kept> =>
   Effect.gen(function*() {

@@ -1,0 +1,130 @@
+/**
+ * `wechatpay-stores resume JOURNAL`: finishes the job (or sync, or undo) a journal records,
+ * after a crash, a kill or a power cut: stores with an outcome are not sent again, stores of
+ * calls that were in flight are settled by the stock's listing, stores never sent are sent.
+ * A journal whose job ended gives its report back and sends nothing. The summary, progress,
+ * report and exit codes are a job's.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { Effect, type Layer } from "effect"
+import * as Fs from "node:fs/promises"
+import { StoreJobs } from "effect-wechatpay"
+import * as Environment from "../Environment.js"
+import type * as Explain from "../Explain.js"
+import * as Io from "../Io.js"
+import * as Job from "../Job.js"
+import * as JobCommand from "../JobCommand.js"
+import * as Program from "../Program.js"
+import * as Report from "../Report.js"
+
+export interface ResumeArgs {
+  readonly journal: string
+  readonly report: string | undefined
+  /** Calls in flight; undefined: the job's own (from its journal). */
+  readonly concurrency: number | undefined
+  readonly rate: number
+  readonly json: boolean
+}
+
+/** The most a journal's first line (its header) is read for, to name the stock in advice. */
+const HEADER_BYTES = 64 * 1024
+
+/**
+ * The stock a journal is for, read from its header, for the advice of a failure before the
+ * library has a report; undefined when it cannot be read (the library then says why).
+ */
+export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
+  Effect.promise(async () => {
+    try {
+      const handle = await Fs.open(path, "r")
+      try {
+        const buffer = Buffer.alloc(HEADER_BYTES)
+        const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
+        const text = buffer.subarray(0, bytesRead).toString("utf8")
+        const end = text.indexOf("\n")
+        const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { readonly target?: Record<string, unknown> }
+        const t = header.target
+        if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
+        return {
+          productCouponId: t["productCouponId"],
+          brandId: t["brandId"],
+          ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
+          ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
+        }
+      } finally {
+        await handle.close()
+      }
+    } catch {
+      return undefined
+    }
+  })
+
+/** The resume itself; exported for the tests, which pass their own transport. */
+export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const missing = yield* Environment.problem
+    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    if (args.report !== undefined) {
+      const writable = yield* Effect.either(Report.checkReportPath(args.report))
+      if (writable._tag === "Left") return Io.fail(io, writable.left)
+    }
+    const human = args.json ? io.err : io.out
+    human.write(`resuming the job of ${args.journal}\n`)
+    const { result } = yield* Job.execute(
+      args,
+      io,
+      JobCommand.serviceAt(args.rate, http),
+      undefined,
+      (hooks) => StoreJobs.resume(args.journal, args.concurrency === undefined ? hooks : { ...hooks, concurrency: args.concurrency })
+    )
+    if (result._tag === "Left") return Io.fail(io, Job.failure(result.left, yield* journalIds(args.journal)))
+    const report = result.right
+    human.write(
+      `job ${report.job.id} (${report.job.operation}), run ${report.job.runs}, started ${report.job.startedAt}\n`
+    )
+    // The summary counts the whole job's calls (every run), as its report does.
+    const kept = yield* Job.publish(report, { ...args, keepReport: true }, io, undefined)
+    return Job.exitCode({ report, kept })
+  })
+
+export const command = Program.command(
+  "resume",
+  {
+    journal: Args.text({ name: "JOURNAL" }).pipe(Args.withDescription("The journal a job wrote (it printed its path as it started).")),
+    report: JobCommand.reportFlag("the whole job: job, summary, succeeded, failed, unresolved; for a sync, plan and both parts"),
+    concurrency: Options.integer("concurrency").pipe(
+      Options.withPseudoName("N"),
+      Options.mapEffect((n) => n >= 1 ? Effect.succeed(n) : Effect.fail(Program.invalid(`--concurrency must be a whole number ≥ 1, got ${n}`))),
+      Options.withDescription("Calls in flight at once. Default: the job's own (kept in its journal)."),
+      Options.optional
+    ),
+    ...JobCommand.rateFlags,
+    json: JobCommand.jsonFlag
+  },
+  (a) =>
+    Effect.gen(function*() {
+      yield* JobCommand.checkRate(a)
+      const { http, io } = yield* Program.CliContext
+      return yield* resume({
+        journal: a.journal,
+        report: a.report._tag === "Some" ? a.report.value : undefined,
+        concurrency: a.concurrency._tag === "Some" ? a.concurrency.value : undefined,
+        rate: a.rate,
+        json: a.json
+      }, io, http)
+    })
+).pipe(Program.withHelp(
+  "Finishes a job from its journal after a crash, a kill or a power cut: stores with a recorded outcome are not sent " +
+    "again, stores whose call was in flight are settled by the stock's listing (a bundle has none: they are sent again), " +
+    "stores never sent are sent. The report accounts for every store of the job once. A journal whose job ended " +
+    "writes its report again and sends nothing. The journal names the stock, the stores and the checks; the " +
+    "WECHATPAY_* variables give the credentials.\n\n" +
+    "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short again; 1 it could not " +
+    "run (no journal there, a journal that cannot be trusted, flags, configuration: nothing was sent).",
+  [
+    "wechatpay-stores resume wechatpay-stores-journal-2026-01-05T10-00-00-000Z-4242.jsonl",
+    "wechatpay-stores resume job.jsonl --report job-report.json --rate 50"
+  ]
+))

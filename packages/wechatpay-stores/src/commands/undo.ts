@@ -1,0 +1,139 @@
+/**
+ * `wechatpay-stores undo REPORT_OR_JOURNAL`: puts back what a job changed. The stores of its
+ * `succeeded` list are changed the other way (a disassociate's re-associated, an associate's
+ * disassociated, both parts of a sync), on the job's own stock, taken from the report or
+ * journal. The undo is a job of its own: journaled, with progress, summary, report and the
+ * job's exit codes.
+ */
+import * as Args from "@effect/cli/Args"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { Effect, type Layer } from "effect"
+import * as Fs from "node:fs/promises"
+import { StoreJobs } from "effect-wechatpay"
+import * as Environment from "../Environment.js"
+import * as Io from "../Io.js"
+import * as Job from "../Job.js"
+import * as JobCommand from "../JobCommand.js"
+import * as Output from "../Output.js"
+import * as Program from "../Program.js"
+import * as Report from "../Report.js"
+import { journalIds } from "./resume.js"
+
+export interface UndoArgs {
+  /** A report a job wrote, or its journal. */
+  readonly source: string
+  readonly report: string | undefined
+  /** Journal the undo there; undefined: no journal. */
+  readonly journal: string | undefined
+  readonly concurrency: number
+  readonly rate: number
+  readonly json: boolean
+}
+
+/** Why a file cannot be read: the errno code when there is one. */
+const reason = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : String(cause)
+
+/**
+ * What an undo takes its job from: a report (a JSON object with `job`), or else a journal
+ * (JSON lines, which do not parse as one object). Gives one line when the file cannot be read.
+ */
+export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, string> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({ try: () => Fs.readFile(path, "utf8"), catch: (e) => `cannot read ${path}: ${reason(e)}` })
+    if (text.trimStart().startsWith("{")) {
+      try {
+        const parsed: unknown = JSON.parse(text)
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "job" in parsed) return { report: parsed }
+      } catch {
+        // Not one JSON object: a journal's lines, or something the library will say is not a journal.
+      }
+    }
+    return { journal: path }
+  })
+
+/** The undo itself; exported for the tests, which pass their own transport. */
+export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const missing = yield* Environment.problem
+    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    if (args.report !== undefined) {
+      const writable = yield* Effect.either(Report.checkReportPath(args.report))
+      if (writable._tag === "Left") return Io.fail(io, writable.left)
+    }
+    if (args.journal !== undefined) {
+      const free = yield* Effect.either(Report.checkJournalPath(args.journal))
+      if (free._tag === "Left") return Io.fail(io, free.left)
+    }
+    const source = yield* Effect.either(sourceOf(args.source))
+    if (source._tag === "Left") return Io.fail(io, source.left)
+    const human = args.json ? io.err : io.out
+    const what = "report" in source.right ? "report" : "journal"
+    human.write(`undoing the job of the ${what} ${args.source}\n`)
+    if (args.journal !== undefined) human.write(Job.journalLine(args.journal))
+    const { result } = yield* Job.execute(args, io, JobCommand.serviceAt(args.rate, http), undefined, (hooks) =>
+      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, ...hooks }))
+    if (result._tag === "Left") {
+      const e = result.left
+      // Not a journal from its first line: most likely not the file meant (a store list, some other JSON).
+      if (e._tag === "JournalCorruptError" && e.line <= 1) {
+        return Io.fail(io, `${args.source} is neither a report nor a journal that wechatpay-stores wrote (${Output.oneLine(e.reason)}); nothing was sent`)
+      }
+      const ids = "report" in source.right ? idsOfReport(source.right.report) : yield* journalIds(args.source)
+      return Io.fail(io, Job.failure(result.left, ids))
+    }
+    const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
+    return Job.exitCode({ report: result.right, kept })
+  })
+
+/** The stock a report's job names, for the advice of a failure. */
+const idsOfReport = (report: unknown) => {
+  const job = (report as { readonly job?: Record<string, unknown> }).job
+  if (typeof job?.["productCouponId"] !== "string" || typeof job["brandId"] !== "string") return undefined
+  return {
+    productCouponId: job["productCouponId"],
+    brandId: job["brandId"],
+    ...(typeof job["stockId"] === "string" ? { stockId: job["stockId"] } : {}),
+    ...(typeof job["stockBundleId"] === "string" ? { stockBundleId: job["stockBundleId"] } : {})
+  }
+}
+
+export const command = Program.command(
+  "undo",
+  {
+    source: Args.text({ name: "REPORT_OR_JOURNAL" }).pipe(
+      Args.withDescription("The report a job, sync or undo wrote, or its journal (a job cut short is undone as far as it went).")
+    ),
+    report: JobCommand.reportFlag("the undo job's: job (with undoes: the undone job's id), summary and lists"),
+    ...JobCommand.journalFlags,
+    concurrency: JobCommand.concurrencyFlag,
+    ...JobCommand.rateFlags,
+    json: JobCommand.jsonFlag
+  },
+  (a) =>
+    Effect.gen(function*() {
+      yield* JobCommand.checkRate(a)
+      const { http, io } = yield* Program.CliContext
+      const journal = yield* JobCommand.journalOf(a, io)
+      return yield* undo({
+        source: a.source,
+        report: a.report._tag === "Some" ? a.report.value : undefined,
+        journal,
+        concurrency: a.concurrency,
+        rate: a.rate,
+        json: a.json
+      }, io, http)
+    })
+).pipe(Program.withHelp(
+  "Puts back what a job changed: the stores its report lists as succeeded are changed the other way (a disassociate's " +
+    "stores re-associated, an associate's disassociated, both parts of a sync), on the job's own stock or bundle, " +
+    "which the report or journal names. Given a journal, the stores it recorded as succeeded are undone (a job cut " +
+    "short, as far as it went). The undo keeps a journal of its own (see --journal) and writes a report whose job " +
+    "names the undone job (undoes). Credentials come from the WECHATPAY_* variables.\n\n" +
+    "Exit codes: 0 every store was put back; 2 some failed or are unresolved, or the undo was cut short; 1 it could not " +
+    "run (not a report or journal of a job, flags, configuration, the stock check: nothing was sent).",
+  [
+    "wechatpay-stores undo wechatpay-stores-report-2026-01-05T10-00-00-000Z-4242.json",
+    "wechatpay-stores undo job.jsonl --report undo-report.json"
+  ]
+))
