@@ -232,3 +232,25 @@ export type Report = CliReport.JobReport
 /** The report file at `path`, parsed. */
 export const readReport = (path: string) =>
   Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) => JSON.parse(t) as Report))
+
+/** Any report a job, sync, resume or undo writes (a sync's has a plan and two parts). */
+export type AnyReport = CliReport.AnyReport
+
+/** A sync's report. */
+export type SyncReport = CliReport.SyncReport
+
+/** Any report file at `path`, parsed. */
+export const readAnyReport = (path: string) =>
+  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(Effect.map((t) => JSON.parse(t) as AnyReport))
+
+/** A journal's records (one JSON object a line; a torn last line left out). */
+export const journalRecords = (path: string) =>
+  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(
+    Effect.map((t) => t.split("\n").slice(0, -1).map((line) => JSON.parse(line) as Record<string, unknown> & { readonly t: string }))
+  )
+
+/** The journals written to `dir` under the default name. */
+export const defaultJournals = (dir: string) =>
+  Effect.promise(() => Fs.readdir(dir)).pipe(
+    Effect.map((names) => names.filter((n) => /^wechatpay-stores-journal-.+-\d+\.jsonl$/.test(n)).map((n) => Path.join(dir, n)))
+  )

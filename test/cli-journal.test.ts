@@ -1,0 +1,314 @@
+// Durable jobs from the command line (issue #15): `disassociate` and `associate` write a journal by
+// default (its path printed, resume advice with it), `--journal FILE` names it and refuses one that
+// exists, `--no-journal` and `--dry-run` write none; `wechatpay-stores resume JOURNAL` finishes a
+// job from its journal alone (a finished one gives its report back and sends nothing; a cut one
+// sends only what was never sent and settles the calls in flight by the listing), and says in one
+// line why a missing or corrupt journal cannot be resumed. Last, the real thing: the CLI as a child
+// process killed with SIGKILL mid-job, then resumed by a second process; the report accounts for
+// every store once and agrees with the sandbox. In-process through `run(argv, io)` against the
+// loopback sandbox, except the last.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as NodeFs from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
+import * as Cli from "./support/Cli.js"
+
+const F = FakeWechatPay.Fixture
+const s = FakeWechatPay.storeId
+const { capture, job, readReport } = Cli
+
+const setup = (stores = 1_000, options: { readonly faults?: FakeWechatPay.FaultOptions } = {}) =>
+  Cli.sandbox("wechatpay-cli-journal-test-", {
+    seed: FakeWechatPay.generate({ stores }),
+    ...(options.faults === undefined ? {} : { faults: options.faults })
+  })
+
+const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => s(from + i))
+
+/** One line on stderr, no stack trace. */
+const assertOneLine = (text: string, expected: string) => {
+  assert.strictEqual(text, `wechatpay-stores: ${expected}\n`)
+}
+
+const exists = (path: string) => Effect.promise(() => Fs.stat(path).then(() => true, () => false))
+
+/** Calls that changed stores (not the stock query, not the listing). */
+const changes = (fake: FakeWechatPay.Service) =>
+  fake.log.filter((e) => e.operation === "disassociateStores" || e.operation === "associateStores")
+
+describe("cli jobs keep a journal", () => {
+  it.scopedLive("by default: a journal in the working directory, its path and the resume command printed first; the report's job names it", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(450).join("\n"))
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report], c), 0, c.err())
+      const [journal, ...others] = yield* Cli.defaultJournals(dir)
+      assert.deepStrictEqual(others, [])
+      assert.isTrue(c.out().startsWith(`journal: ${journal} (resume with: wechatpay-stores resume ${journal})\n`), c.out())
+      const r = yield* readReport(report)
+      assert.include(r.job, { operation: "disassociate", productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId })
+      assert.strictEqual(r.job.journal, journal)
+      assert.strictEqual(r.job.runs, 1)
+      assert.deepStrictEqual(r.succeeded, ids(450))
+      for (const id of ids(450)) assert.isFalse(fake.isAssociated(F.stockId, id))
+      // The journal: the header (the job's id), its ids, each call and its outcome, the end.
+      const records = yield* Cli.journalRecords(journal!)
+      assert.strictEqual(records[0]!.t, "header")
+      assert.strictEqual(records[0]!["job"], r.job.id)
+      assert.strictEqual(records.filter((x) => x.t === "call").length, 3)
+      assert.strictEqual(records.filter((x) => x.t === "outcome").length, 3)
+      assert.strictEqual(records.at(-1)!.t, "finished")
+    }))
+
+  it.scopedLive("--json: the journal line goes to stderr, stdout holds the report alone", () =>
+    Effect.gen(function*() {
+      const { dir, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--json"], c), 0, c.err())
+      const printed = JSON.parse(c.out()) as Cli.Report
+      assert.strictEqual(printed.job.journal, journal)
+      assert.include(c.err(), `journal: ${journal} (resume with: wechatpay-stores resume ${journal})\n`)
+    }))
+
+  it.scopedLive("associate journals too", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* Cli.sandbox("wechatpay-cli-journal-test-", {
+        seed: FakeWechatPay.generate({ stores: 1_000, associated: 0 })
+      })
+      const stores = yield* file("stores.txt", ids(300).join("\n"))
+      const journal = Path.join(dir, "associate.jsonl")
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["associate", ...job.slice(1), "--stores", stores, "--journal", journal, "--report", report], c), 0, c.err())
+      const r = yield* readReport(report)
+      assert.include(r.job, { operation: "associate", journal, runs: 1 })
+      assert.strictEqual(fake.associatedCount(F.stockId), 300)
+      assert.strictEqual((yield* Cli.journalRecords(journal))[0]!["operation"], "associate")
+    }))
+
+  it.scopedLive("--journal naming a file that exists: exit 1, one line saying how to resume it; nothing sent, the file untouched", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = yield* file("taken.jsonl", "someone else's\n")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], c), 1)
+      assertOneLine(
+        c.err(),
+        `a journal already exists at ${journal}: resume it with \`wechatpay-stores resume ${journal}\`, or pass another --journal`
+      )
+      assert.strictEqual(c.out(), "")
+      assert.deepStrictEqual(fake.log, [])
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(journal, "utf8")), "someone else's\n")
+    }))
+
+  it.scopedLive("--no-journal: no journal written, the report's job names none; --dry-run writes none either", () =>
+    Effect.gen(function*() {
+      const { dir, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const report = Path.join(dir, "report.json")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--no-journal", "--report", report], c), 0, c.err())
+      assert.notInclude(c.out(), "journal:")
+      const r = yield* readReport(report)
+      assert.isUndefined(r.job.journal)
+      assert.strictEqual(r.job.runs, 1)
+      const dry = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--dry-run"], dry), 0, dry.err())
+      assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
+      const named = Path.join(dir, "dry.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--dry-run", "--journal", named], capture()), 0)
+      assert.isFalse(yield* exists(named))
+    }))
+
+  it.scopedLive("--journal with --no-journal: exit 1, one line", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--no-journal", "--journal", Path.join(dir, "j.jsonl")], c), 1)
+      assert.match(c.err(), /^wechatpay-stores: --journal and --no-journal cannot both be given; pass one of them\nusage: /)
+      assert.deepStrictEqual(fake.log, [])
+    }))
+})
+
+describe("cli resume", () => {
+  it.scopedLive("a finished journal: its report written again, nothing sent, exit 0", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(450).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const first = Path.join(dir, "first.json")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--report", first], capture()), 0)
+      yield* fake.clearLog
+      const again = Path.join(dir, "again.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", again], c), 0, c.err())
+      assert.deepStrictEqual(fake.log, [])
+      const r1 = yield* readReport(first)
+      const r2 = yield* readReport(again)
+      assert.deepStrictEqual(r2, r1)
+      assert.match(c.out(), /\| succeeded\s+\|\s+450 \|/)
+      assert.include(c.out(), `report written to ${again}\n`)
+      assert.strictEqual(c.err(), "")
+    }))
+
+  it.scopedLive("a journal cut short after two calls and a third in flight: only the stores never sent are sent, the one in flight settled by the listing", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(1_000).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--concurrency", "1"], capture()), 0)
+      // What a crash after the third call went out (and WeChat Pay applied it) would have left.
+      const records = yield* Cli.journalRecords(journal)
+      const thirdCall = records.map((r, i) => [r, i] as const).filter(([r]) => r.t === "call")[2]![1]
+      const kept = records.slice(0, thirdCall + 1)
+      assert.deepStrictEqual(kept.filter((r) => r.t === "outcome").length, 2)
+      yield* Effect.promise(() => Fs.writeFile(journal, kept.map((r) => JSON.stringify(r) + "\n").join("")))
+      // The sandbox as after that crash: the last two calls' stores still associated.
+      const notSent = ids(400, 600)
+      yield* fake.clearLog
+      const putBack = yield* file("put-back.txt", notSent.join("\n"))
+      assert.strictEqual(yield* cli(["associate", ...job.slice(1), "--stores", putBack, "--no-journal", "--no-preflight"], capture()), 0)
+      yield* fake.clearLog
+      const report = Path.join(dir, "resumed.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", report], c), 0, c.out() + c.err())
+      const r = yield* readReport(report)
+      assert.strictEqual(r.job.runs, 2)
+      assert.deepStrictEqual([...r.succeeded].sort(), ids(1_000))
+      assert.deepStrictEqual(r.failed, [])
+      assert.deepStrictEqual(r.unresolved, [])
+      assert.strictEqual(r.summary.settledByListing, 200)
+      // The two calls never sent, and nothing else changed stores.
+      assert.deepStrictEqual(changes(fake).map((e) => e.operation), ["disassociateStores", "disassociateStores"])
+      assert.strictEqual(fake.associatedCount(F.stockId), 0)
+      assert.include(c.out(), "resuming the job of ")
+    }))
+
+  it.scopedLive("a missing journal: exit 1, one line; nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, cli } = yield* setup()
+      const missing = Path.join(dir, "nope.jsonl")
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", missing], c), 1)
+      assertOneLine(c.err(), `no journal at ${missing}: check the path (a job prints its journal's path as it starts); nothing was sent`)
+      assert.deepStrictEqual(fake.log, [])
+      assert.notInclude(c.out(), "report written")
+    }))
+
+  for (
+    const [what, content, says] of [
+      ["not a journal", "store_id\n100000001\n", "the first line is not JSON: this is not a journal"],
+      ["a line in the middle broken", "GOOD\n{not json\n{}\n", "(line 2): not JSON"]
+    ] as const
+  ) {
+    it.scopedLive(`a corrupt journal (${what}): exit 1, one line saying it cannot be trusted; nothing sent`, () =>
+      Effect.gen(function*() {
+        const { dir, fake, file, cli } = yield* setup()
+        let text: string = content
+        if (content.startsWith("GOOD")) {
+          // A real journal's header, then garbage, then more records.
+          const stores = yield* file("stores.txt", ids(10).join("\n"))
+          const real = Path.join(dir, "real.jsonl")
+          assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", real], capture()), 0)
+          const header = (yield* Effect.promise(() => Fs.readFile(real, "utf8"))).split("\n")[0]!
+          text = content.replace("GOOD", header)
+          yield* fake.clearLog
+        }
+        const journal = yield* file("corrupt.jsonl", text)
+        const c = capture()
+        assert.strictEqual(yield* cli(["resume", journal], c), 1)
+        const lines = c.err().split("\n").filter((l) => l !== "")
+        assert.strictEqual(lines.length, 1, c.err())
+        assert.include(lines[0], `wechatpay-stores: the journal ${journal} cannot be trusted`)
+        assert.include(lines[0], says)
+        assert.include(lines[0], "nothing was sent")
+        assert.deepStrictEqual(fake.log, [])
+      }))
+  }
+
+  it.scopedLive("resume --help explains it, with examples", () =>
+    Effect.gen(function*() {
+      const { cli } = yield* setup(10)
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", "--help"], c), 0)
+      assert.include(c.out(), "Finishes a job from its journal")
+      assert.include(c.out(), "EXAMPLES")
+      assert.include(c.out(), "wechatpay-stores resume job.jsonl")
+    }))
+})
+
+describe("wechatpay-stores as a real process: killed with SIGKILL mid-job, then resumed by another", () => {
+  /** Outcome records in the journal so far (the file is being written by the child). */
+  const outcomes = (journal: string): number => {
+    try {
+      return NodeFs.readFileSync(journal, "utf8").split("\n").filter((l) => l.startsWith("{\"t\":\"outcome\"")).length
+    } catch {
+      return 0
+    }
+  }
+
+  it.scopedLive("6,000 stores at --rate 3: SIGKILL after a few outcomes; resume accounts for every store once, agrees with the sandbox, and sends no store twice", () =>
+    Effect.gen(function*() {
+      const STORES = 6_000
+      const { dir, env, fake, file } = yield* Cli.sandbox("wechatpay-cli-journal-kill-test-", {
+        seed: FakeWechatPay.generate({ stores: STORES, otherBrandStores: 5 })
+      })
+      const unique = [...ids(STORES), ...Array.from({ length: 3 }, (_, i) => FakeWechatPay.otherBrandStoreId(i))]
+      // Duplicates too: the report counts unique stores.
+      const stores = yield* file("stores.txt", [...unique, s(10), s(20)].join("\n") + "\n")
+      const journal = Path.join(dir, "job.jsonl")
+      const childEnv = { ...Cli.cleanEnv(), ...env }
+      const first = yield* Cli.spawnCli([...job, "--stores", stores, "--journal", journal, "--rate", "3", "--concurrency", "2"], {
+        env: childEnv,
+        cwd: dir
+      })
+      yield* Cli.waitUntil(first, () => outcomes(journal) >= 3, "three outcomes in the journal")
+      first.child.kill("SIGKILL")
+      const killed = yield* Cli.exitWithin(first, 20)
+      assert.strictEqual(killed.signal, "SIGKILL")
+      assert.include(first.stdout(), `journal: ${journal} (resume with: wechatpay-stores resume ${journal})\n`)
+      assert.notInclude(first.stdout(), "report written")
+      const recorded = outcomes(journal)
+      const calls = Math.ceil(unique.length / 200)
+      assert.isBelow(recorded, calls, "killed mid-job, not after it")
+      const changedBefore = fake.log.filter((e) => e.operation === "disassociateStores" && e.processed).length
+      assert.isAtLeast(changedBefore, recorded)
+
+      const report = Path.join(dir, "resumed.json")
+      const second = yield* Cli.spawnCli(["resume", journal, "--report", report], { env: childEnv, cwd: dir })
+      const done = yield* Cli.exitWithin(second, 50)
+      // The three stores of another brand fail: exit 2.
+      assert.strictEqual(done.code, 2, second.stdout() + second.stderr())
+      assert.notMatch(second.stderr(), /\n\s+at /)
+      const r = yield* readReport(report)
+      assert.strictEqual(r.job.runs, 2)
+      assert.strictEqual(r.job.journal, journal)
+      // Every unique store exactly once across the three lists.
+      const listed = [...r.succeeded, ...r.failed.map((f) => f.storeId), ...r.unresolved.map((u) => u.storeId)]
+      assert.strictEqual(listed.length, unique.length)
+      assert.sameMembers(listed, unique)
+      assert.include(r.summary, { input: unique.length + 2, unique: unique.length, duplicates: 2, failed: 3, unresolved: 0 })
+      assert.sameMembers(r.failed.map((f) => f.storeId), unique.slice(STORES))
+      // The sandbox agrees: every succeeded store is really out of the stock, and none is left in it.
+      for (const id of r.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id), id)
+      assert.strictEqual(fake.associatedCount(F.stockId), 0)
+      // No store was sent twice, across both processes: a call in flight at the kill was settled by the listing.
+      const sent = new Map<string, number>()
+      for (const e of fake.log) {
+        if (e.operation !== "disassociateStores" || !e.processed) continue
+        for (const { store_id } of (JSON.parse(e.bodyText) as { store_list: Array<{ store_id: string }> }).store_list) {
+          sent.set(store_id, (sent.get(store_id) ?? 0) + 1)
+        }
+      }
+      for (const [id, n] of sent) assert.strictEqual(n, 1, `${id} sent ${n} times`)
+      assert.strictEqual(sent.size, unique.length)
+    }), 120_000)
+})

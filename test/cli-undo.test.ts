@@ -1,0 +1,133 @@
+// `wechatpay-stores undo` (issue #15): after a disassociate, an associate or a sync, undo given the
+// job's report (or its journal) puts the sandbox's stock back to the set it had; the undo is a
+// journaled job of its own whose report names the job it undid. A file that is not a report or a
+// journal of a job is refused in one line, nothing sent. In-process through `run(argv, io)` against
+// the loopback sandbox.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Path from "node:path"
+import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
+import * as Cli from "./support/Cli.js"
+
+const F = FakeWechatPay.Fixture
+const s = FakeWechatPay.storeId
+const foreign = FakeWechatPay.otherBrandStoreId
+const { capture, job, readReport } = Cli
+
+const setup = (associated = 1_000) =>
+  Cli.sandbox("wechatpay-cli-undo-test-", { seed: FakeWechatPay.generate({ stores: 3_000, associated, otherBrandStores: 5 }) })
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => s(from + i))
+const sorted = (ids: ReadonlyArray<string>) => [...ids].sort()
+
+describe("cli undo", () => {
+  for (const from of ["report", "journal"] as const) {
+    it.scopedLive(`after a disassociate, given its ${from}: the stock's original set is back; the undo's report names the job it undid`, () =>
+      Effect.gen(function*() {
+        const { dir, fake, file, cli } = yield* setup()
+        const original = fake.associatedStores(F.stockId)
+        // Some stores of the stock, and one of another brand (failed: not to be put back).
+        const stores = yield* file("stores.txt", [...range(100, 550), foreign(0)].join("\n"))
+        const report = Path.join(dir, "job.json")
+        const journal = Path.join(dir, "job.jsonl")
+        assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report, "--journal", journal], capture()), 2)
+        const done = yield* readReport(report)
+        assert.strictEqual(done.succeeded.length, 450)
+        assert.strictEqual(fake.associatedCount(F.stockId), 550)
+        const undoReport = Path.join(dir, "undo.json")
+        const c = capture()
+        assert.strictEqual(yield* cli(["undo", from === "report" ? report : journal, "--report", undoReport], c), 0, c.out() + c.err())
+        assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), sorted(original))
+        assert.isFalse(fake.isAssociated(F.stockId, foreign(0)))
+        const u = yield* readReport(undoReport)
+        assert.include(u.job, { operation: "associate", stockId: F.stockId, undoes: done.job.id, runs: 1 })
+        assert.deepStrictEqual(sorted(u.succeeded), range(100, 550))
+        assert.include(c.out(), `undoing the job of the ${from} `)
+        // The undo keeps its own journal, by default in the working directory.
+        const [undoJournal, ...others] = yield* Cli.defaultJournals(dir)
+        assert.deepStrictEqual(others, [])
+        assert.strictEqual(u.job.journal, undoJournal)
+        assert.include(c.out(), `journal: ${undoJournal} (resume with: wechatpay-stores resume ${undoJournal})\n`)
+      }))
+  }
+
+  it.scopedLive("after an associate: the stores it added are taken out again", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(300)
+      const stores = yield* file("stores.txt", range(300, 500).join("\n"))
+      const report = Path.join(dir, "job.json")
+      assert.strictEqual(yield* cli(["associate", ...job.slice(1), "--stores", stores, "--report", report, "--no-journal"], capture()), 0)
+      assert.strictEqual(fake.associatedCount(F.stockId), 500)
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", report, "--no-journal"], c), 0, c.out() + c.err())
+      // The 200 it added are gone; the 300 that were there stay.
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(0, 300))
+      assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
+    }))
+
+  it.scopedLive("after a sync: both parts put back, the stock as it was", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(1_000)
+      const original = sorted(fake.associatedStores(F.stockId))
+      const desired = yield* file("desired.txt", range(400, 1_300).join("\n"))
+      const report = Path.join(dir, "sync.json")
+      const sync = ["sync", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+      assert.strictEqual(yield* cli([...sync, "--stores", desired, "--report", report], capture()), 0)
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(400, 1_300))
+      const undoReport = Path.join(dir, "undo.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", report, "--report", undoReport], c), 0, c.out() + c.err())
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), original)
+      const u = yield* Cli.readAnyReport(undoReport) as Effect.Effect<Cli.SyncReport>
+      assert.strictEqual(u.job.operation, "sync")
+      assert.deepStrictEqual(sorted(u.associate!.succeeded), range(0, 400))
+      assert.deepStrictEqual(sorted(u.disassociate!.succeeded), range(1_000, 1_300))
+      assert.include(c.out(), "400 to associate again, 300 to disassociate again\n")
+    }))
+
+  it.scopedLive("a report whose job is not a job's: exit 1, one line, nothing sent", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup(10)
+      const bad = yield* file("bad.json", JSON.stringify({ job: { operation: "disassociate" }, succeeded: [s(0)] }))
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", bad, "--no-journal"], c), 1)
+      assert.strictEqual(
+        c.err(),
+        "wechatpay-stores: cannot undo: not a report of a job (no job with its operation, coupon, stock and brand): only a report " +
+          "written by a job can be undone; pass a report or a journal that wechatpay-stores wrote\n"
+      )
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
+  it.scopedLive("a list of store ids (neither report nor journal): exit 1, one line, nothing sent; a missing file likewise", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(10)
+      const list = yield* file("stores.txt", [s(0), s(1)].join("\n"))
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", list, "--no-journal"], c), 1)
+      assert.match(c.err(), new RegExp(`^wechatpay-stores: ${list} is neither a report nor a journal that wechatpay-stores wrote \\(not a journal header: [^\\n]*\\); nothing was sent\\n$`))
+      const csv = yield* file("stores.csv", "store_id\n" + s(0) + "\n")
+      const k = capture()
+      assert.strictEqual(yield* cli(["undo", csv, "--no-journal"], k), 1)
+      assert.strictEqual(
+        k.err(),
+        `wechatpay-stores: ${csv} is neither a report nor a journal that wechatpay-stores wrote (the first line is not JSON: this is not a journal); nothing was sent\n`
+      )
+      const missing = Path.join(dir, "nope.json")
+      const m = capture()
+      assert.strictEqual(yield* cli(["undo", missing], m), 1)
+      assert.strictEqual(m.err(), `wechatpay-stores: cannot read ${missing}: ENOENT\n`)
+      assert.deepStrictEqual(fake.log, [])
+      assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
+    }))
+
+  it.scopedLive("undo --help explains it, with examples", () =>
+    Effect.gen(function*() {
+      const { cli } = yield* setup(10)
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", "--help"], c), 0)
+      assert.include(c.out(), "Puts back what a job changed")
+      assert.include(c.out(), "EXAMPLES")
+      assert.include(c.out(), "<REPORT_OR_JOURNAL>")
+    }))
+})
