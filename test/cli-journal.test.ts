@@ -159,7 +159,7 @@ describe("cli resume", () => {
       assert.strictEqual(c.err(), "")
     }))
 
-  it.scopedLive("a journal cut short after two calls and a third in flight: only the stores never sent are sent, the one in flight settled by the listing", () =>
+  it.scopedLive("a journal cut short after two calls and a third in flight (its outcome torn): only the stores never sent are sent, the one in flight settled by the listing", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup()
       const stores = yield* file("stores.txt", ids(1_000).join("\n"))
@@ -170,7 +170,9 @@ describe("cli resume", () => {
       const thirdCall = records.map((r, i) => [r, i] as const).filter(([r]) => r.t === "call")[2]![1]
       const kept = records.slice(0, thirdCall + 1)
       assert.deepStrictEqual(kept.filter((r) => r.t === "outcome").length, 2)
-      yield* Effect.promise(() => Fs.writeFile(journal, kept.map((r) => JSON.stringify(r) + "\n").join("")))
+      // And the start of the third call's outcome, cut short by the crash mid-write.
+      const torn = JSON.stringify(records[thirdCall + 1]).slice(0, 40)
+      yield* Effect.promise(() => Fs.writeFile(journal, kept.map((r) => JSON.stringify(r) + "\n").join("") + torn))
       // The sandbox as after that crash: the last two calls' stores still associated.
       const notSent = ids(400, 600)
       yield* fake.clearLog
@@ -189,7 +191,79 @@ describe("cli resume", () => {
       // The two calls never sent, and nothing else changed stores.
       assert.deepStrictEqual(changes(fake).map((e) => e.operation), ["disassociateStores", "disassociateStores"])
       assert.strictEqual(fake.associatedCount(F.stockId), 0)
-      assert.include(c.out(), "resuming the job of ")
+      assert.include(c.out(), `resuming the job of ${journal}\n`)
+      assert.include(c.out(), `job ${r.job.id} (disassociate), run 2, started ${r.job.startedAt}\n`)
+      assert.include(c.out(), "listing checked: 200 unresolved stores settled by it, 0 sent once more\n")
+      // The torn line: one warning, in the CLI's words.
+      assert.strictEqual(
+        c.err(),
+        `wechatpay-stores: warning: the journal ${journal} ends with 40 byte(s) of a record that was never completed (a crash mid-write); ignored\n`
+      )
+    }))
+
+  it.scopedLive("a sync cut short in its associate part: resume finishes both parts, prints the plan and both summaries; the stock is the desired set", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(3_000)
+      const sync = ["sync", "--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+      // The stock is made to hold the first 1,000; desired: 500..1,499 (500 to associate, 500 to disassociate: three calls each).
+      assert.strictEqual(fake.associatedCount(F.stockId), 3_000)
+      const trim = yield* file("trim.txt", ids(2_000, 1_000).join("\n"))
+      assert.strictEqual(yield* cli([...job, "--stores", trim, "--no-journal"], capture()), 0)
+      const desired = yield* file("desired.txt", ids(1_000, 500).join("\n"))
+      const journal = Path.join(dir, "sync.jsonl")
+      assert.strictEqual(yield* cli([...sync, "--stores", desired, "--journal", journal, "--concurrency", "1"], capture()), 0)
+      // Cut after the associate part's first outcome; the sandbox put back as it was then.
+      const records = yield* Cli.journalRecords(journal)
+      const firstOutcome = records.findIndex((r) => r.t === "outcome")
+      yield* Effect.promise(() => Fs.writeFile(journal, records.slice(0, firstOutcome + 1).map((r) => JSON.stringify(r) + "\n").join("")))
+      const firstCall = records[firstOutcome - 1]!["stores"] as ReadonlyArray<string>
+      const notYetAssociated = ids(500, 1_000).filter((id) => !firstCall.includes(id))
+      const notYetRemoved = yield* file("back.txt", ids(500).join("\n"))
+      const undoAssociate = yield* file("undo.txt", notYetAssociated.join("\n"))
+      assert.strictEqual(yield* cli(["associate", ...job.slice(1), "--stores", notYetRemoved, "--no-journal"], capture()), 0)
+      assert.strictEqual(yield* cli([...job, "--stores", undoAssociate, "--no-journal"], capture()), 0)
+      yield* fake.clearLog
+      const report = Path.join(dir, "resumed.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", report], c), 0, c.out() + c.err())
+      assert.deepStrictEqual([...fake.associatedStores(F.stockId)].sort(), ids(1_000, 500))
+      const r = yield* Cli.readAnyReport(report) as Effect.Effect<Cli.SyncReport>
+      assert.include(r.job, { operation: "sync", runs: 2, journal })
+      assert.strictEqual(r.associate!.succeeded.length, 500)
+      assert.strictEqual(r.disassociate!.succeeded.length, 500)
+      // Two associate calls and three disassociate calls: the first call is not sent again.
+      const sent = fake.log.filter((e) => e.operation === "associateStores" || e.operation === "disassociateStores").map((e) => e.operation)
+      assert.deepStrictEqual(sent, ["associateStores", "associateStores", "disassociateStores", "disassociateStores", "disassociateStores"])
+      const out = c.out()
+      const planAt = out.indexOf("plan: 1,000 desired (1,000 unique), 1,000 listed, 500 to associate, 500 to disassociate, 500 unchanged\n")
+      assert.isAtLeast(planAt, 0, out)
+      assert.isTrue(planAt < out.indexOf("associate:\n") && out.indexOf("associate:\n") < out.indexOf("disassociate:\n"), out)
+    }))
+
+  it.scopedLive("a bundle job journals too: the journal names the bundle; resume of it sends nothing; undo from its report puts every stock back", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(50)
+      const bundle = ["--product-coupon-id", F.bundleProductCouponId, "--stock-bundle-id", F.stockBundleId, "--brand-id", F.brandId]
+      const stocks = fake.bundleStockIds(F.stockBundleId)
+      const original = stocks.map((stock) => [...fake.associatedStores(stock)].sort())
+      const inBoth = ids(50).filter((id) => stocks.every((stock) => fake.isAssociated(stock, id)))
+      assert.isAbove(inBoth.length, 0)
+      const stores = yield* file("stores.txt", inBoth.join("\n"))
+      const journal = Path.join(dir, "bundle.jsonl")
+      const report = Path.join(dir, "bundle.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["disassociate", ...bundle, "--stores", stores, "--journal", journal, "--report", report], c), 0, c.err())
+      for (const stock of stocks) for (const id of inBoth) assert.isFalse(fake.isAssociated(stock, id))
+      const header = (yield* Cli.journalRecords(journal))[0]!
+      assert.deepStrictEqual(header["target"], { productCouponId: F.bundleProductCouponId, stockBundleId: F.stockBundleId, brandId: F.brandId })
+      const r = yield* readReport(report)
+      assert.include(r.job, { stockBundleId: F.stockBundleId, journal })
+      yield* fake.clearLog
+      assert.strictEqual(yield* cli(["resume", journal, "--report", Path.join(dir, "again.json")], capture()), 0)
+      assert.deepStrictEqual(fake.log, [])
+      const u = capture()
+      assert.strictEqual(yield* cli(["undo", report, "--no-journal"], u), 0, u.out() + u.err())
+      assert.deepStrictEqual(stocks.map((stock) => [...fake.associatedStores(stock)].sort()), original)
     }))
 
   it.scopedLive("a missing journal: exit 1, one line; nothing sent", () =>

@@ -7,7 +7,7 @@
  * two parts).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, type Either, Layer, Schedule } from "effect"
+import { Effect, type Either, Layer, Logger, LogLevel, Schedule } from "effect"
 import {
   BulkDisassociation,
   type BulkStores,
@@ -79,6 +79,17 @@ export const exitCode = ({ kept, report }: Finished<Report.AnyReport>): number =
 /** How often the progress line is redrawn between settled chunks (to show a wait). */
 const TICK = { tty: "250 millis", plain: "1 second" } as const
 
+/**
+ * What the library logs while a job runs (a torn journal line ignored, an answer that contradicted
+ * itself), as the CLI says things: one line on stderr, `wechatpay-stores: warning: …`.
+ */
+export const logger = (io: Io.Io): Logger.Logger<unknown, void> =>
+  Logger.make(({ logLevel, message }) => {
+    const text = Output.oneLine((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    const level = LogLevel.greaterThanEqual(logLevel, LogLevel.Error) ? "error: " : LogLevel.greaterThanEqual(logLevel, LogLevel.Warning) ? "warning: " : ""
+    io.err.write(`wechatpay-stores: ${level}${text}\n`)
+  })
+
 /** What a job is given to report its progress and to hear a stop. */
 export interface Hooks {
   readonly onProgress: (event: BulkStores.ProgressEvent) => Effect.Effect<void>
@@ -113,7 +124,7 @@ export const execute = <A, E>(
       // The first tick after one interval: a job that cannot start draws no bar.
       yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
       return yield* job({ onProgress: bar.onProgress, stopWhen: io.stop, abortWhen: io.abort }).pipe(
-        Effect.provide(Layer.merge(monitor.service(service(monitor)), journalLayer)),
+        Effect.provide(Layer.mergeAll(monitor.service(service(monitor)), journalLayer, Logger.replace(Logger.defaultLogger, logger(io)))),
         Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer)
       )
     })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
