@@ -266,6 +266,31 @@ describe("cli resume", () => {
       assert.deepStrictEqual(stocks.map((stock) => [...fake.associatedStores(stock)].sort()), original)
     }))
 
+  it.scopedLive("a job stopped (Ctrl-C) after its first call: exit 2, the advice is to resume its journal; resume then finishes it, sending only the rest", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(1_000, { faults: { rates: { slow: 1 }, slowMillis: 100 } })
+      const stores = yield* file("stores.txt", ids(1_000).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const stop = Effect.gen(function*() {
+        while (changes(fake).length < 1) yield* Effect.sleep("5 millis")
+      })
+      const c = capture({ stop })
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--concurrency", "1"], c), 2, c.err())
+      assert.include(c.out(), "stopped by STOPPED: ")
+      assert.include(c.out(), `to finish the job: wechatpay-stores resume ${journal}\n`)
+      const sentBefore = changes(fake).length
+      assert.isBelow(sentBefore, 5)
+      const report = Path.join(dir, "resumed.json")
+      const r = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", report], r), 0, r.out() + r.err())
+      assert.notInclude(r.out(), "to finish the job")
+      const done = yield* readReport(report)
+      assert.deepStrictEqual([...done.succeeded].sort(), ids(1_000))
+      assert.strictEqual(done.job.runs, 2)
+      assert.strictEqual(changes(fake).length, 5, "every call once, across both runs")
+      assert.strictEqual(fake.associatedCount(F.stockId), 0)
+    }))
+
   it.scopedLive("a missing journal: exit 1, one line; nothing sent", () =>
     Effect.gen(function*() {
       const { dir, fake, cli } = yield* setup()

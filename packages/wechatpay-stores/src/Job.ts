@@ -319,6 +319,11 @@ export const publish = (
       }
     } else partLines(human, report, report.job, callsSent, where)
     if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)
+    // A journaled job cut short is finished from its journal, not by running its stores again.
+    const parts = Report.isSync(report) ? [report.associate, report.disassociate] : [report]
+    if (report.job.journal !== undefined && parts.some((p) => p?.stoppedBy !== undefined)) {
+      human.write(`to finish the job: wechatpay-stores resume ${report.job.journal}\n`)
+    }
     return kept
   })
 
