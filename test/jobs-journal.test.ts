@@ -7,11 +7,11 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Deferred, Effect, Either, Fiber, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
+import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, operations, stockOf, withFake } from "./support/Bulk.js"
 import {
@@ -502,6 +502,47 @@ describe("resume after a crash without a listing to ask", () => {
       }
       assert.isAbove(resentInFlight, 0, "some crash left calls in flight")
     }))
+
+  // An abort (abortWhen) interrupts the calls in flight and records their stores as unresolved, "aborted while in
+  // flight": the same unknown as a crash's in-flight calls, so a resume must settle them the same way.
+  for (const kind of ["bundle", "stock with verify: false", "stock"] as const) {
+    it.effect(`${kind}: an aborted job's in-flight stores are settled by its resume, like a crash's`, () =>
+      // The first store call answers; the second is applied by the fake but answered only in 30 s (the Clock stands still).
+      withFake({ seed: FakeWechatPay.generate({ stores: 700, associated: 0 }), keys, faults: { script: kind === "bundle" ? ["none", "slow"] : ["none", "none", "slow"] } }, (fake) =>
+        Effect.gen(function*() {
+          const bundle = { productCouponId: F.bundleProductCouponId, stockBundleId: F.stockBundleId, brandId: F.brandId }
+          const ids = range(100, 600)
+          const abort = yield* Deferred.make<void>()
+          const options = { ...running, journal: "j", abortWhen: Deferred.await(abort) }
+          const fiber = yield* Effect.fork(
+            kind === "bundle"
+              ? StoreJobs.associateBundleAll(ids, { ...bundle, ...options })
+              : StoreJobs.associateAll(ids, { ...stock, ...options, verify: kind === "stock" })
+          )
+          while (!fake.log.some((e) => e.fault === "slow")) yield* Effect.yieldNow()
+          yield* Deferred.succeed(abort, undefined)
+          const aborted = yield* Fiber.join(fiber)
+          assert.strictEqual(aborted.stoppedBy?.code, "ABORTED")
+          const inFlight = aborted.unresolved.filter((u) => u.reason === BulkStores.ABORTED_IN_FLIGHT).map((u) => u.storeId)
+          assert.isAbove(inFlight.length, 0)
+          const logged = fake.log.length
+          const resumed = yield* StoreJobs.resume("j")
+          if ("plan" in resumed) return assert.fail("a job report")
+          assertPartition(resumed, ids)
+          assert.strictEqual(resumed.summary.unresolved, 0, JSON.stringify(resumed.unresolved.slice(0, 2)))
+          assert.strictEqual(resumed.summary.succeeded, 500)
+          const sent = storeCallsFrom(fake, logged).flatMap((c) => c.stores)
+          if (kind === "stock") {
+            // The listing shows the applied call's stores: settled, not sent.
+            for (const id of inFlight) assert.notInclude(sent, id)
+          } else {
+            for (const id of inFlight) assert.include(sent, id)
+          }
+          for (const id of aborted.succeeded) assert.notInclude(sent, id)
+          const stocks = kind === "bundle" ? fake.bundleStockIds(F.stockBundleId) : [F.stockId]
+          for (const stockId of stocks) for (const id of ids) assert.isTrue(fake.isAssociated(stockId, id), `${stockId} ${id}`)
+        }).pipe(Effect.provide(JobJournal.layerMemory()))))
+  }
 
   it.effect("a stock job with verify: false: in-flight stores are sent again, the listing is never walked", () =>
     Effect.gen(function*() {

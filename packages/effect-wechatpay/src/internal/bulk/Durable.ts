@@ -194,6 +194,10 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       else if (s._tag === "InFlight") {
         if (canList) inFlight.push(id)
         else toSend.push(id)
+      } else if (s._tag === "Unresolved" && !canList) {
+        // An earlier run's unknown (a call aborted in flight, an answer lost): with a listing the verification
+        // below settles it, as it does an in-flight store's; without one it is sent again, as they are.
+        toSend.push(id)
       }
     }
     const call = target._tag === "stock"
