@@ -403,6 +403,27 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
       })))
 })
 
+describe("one journal, one run at a time", () => {
+  // Two resumes of the same journal at once (a second terminal, a retry by a scheduler while the first still runs)
+  // must not both send: one of them must be refused, or wait, and no record of the other may be lost.
+  it.effect("two resumes of one file journal at once: no store sent twice, every call recorded", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const { bytes, logAtCrash } = yield* crashedJournal(fake, 3)
+        Fs.writeFileSync(file, bytes)
+        yield* Effect.all([StoreJobs.resume(file), StoreJobs.resume(file)], { concurrency: 2, mode: "either" }).pipe(
+          Effect.provide(fileLayer)
+        )
+        const sent = storeCallsFrom(fake, logAtCrash).flatMap((c) => c.stores)
+        assert.strictEqual(new Set(sent).size, sent.length, "a store was sent by both resumes")
+        const calls = new Set(linesOf(file).map((l) => JSON.parse(l)).filter((r) => r.t === "call").map((r) => [...r.stores].sort().join()))
+        for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()), "a call without its record")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+})
+
 describe("a journal that stops accepting writes (a full disk)", () => {
   it.effect("after k appends: stoppedBy JOURNAL_FAILED, no call sent without its record, every store once", () =>
     Effect.gen(function*() {
