@@ -7,7 +7,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Layer } from "effect"
+import { Deferred, Effect, Either, Fiber, Layer, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -401,6 +401,60 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         assert.deepStrictEqual(operations(fake), [])
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
+})
+
+describe("runs stopped by the caller, and jobs that never start", () => {
+  it.effect("a stopped job (stopWhen): resume sends only what the run did not, and finishes it", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const stopped = yield* disassociate("j", IDS, { stopWhen: Effect.void })
+        assert.strictEqual(stopped.stoppedBy?.tag, BulkStores.STOPPED_BY_CALLER)
+        assert.isAbove(stopped.summary.unresolved, 0)
+        const logged = fake.log.length
+        const resumed = yield* StoreJobs.resume("j")
+        if ("plan" in resumed) return assert.fail("a job report")
+        assertPartition(resumed, IDS)
+        assert.isUndefined(resumed.stoppedBy)
+        assert.strictEqual(resumed.summary.unresolved, 0)
+        assert.strictEqual(resumed.job.runs, 2)
+        assert.strictEqual(resumed.job.id, stopped.job.id)
+        assertSameSet(storeCallsFrom(fake, logged).flatMap((c) => c.stores), stopped.unresolved.map((u) => u.storeId))
+        assertSameSet(fake.associatedStores(F.stockId), range(600, 700))
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a sync stopped in its first part: the second is not started, and the resume runs both to the end", () =>
+    withFake({ seed: FakeWechatPay.generate({ stores: 900, associated: 500 }), keys }, (fake) =>
+      Effect.gen(function*() {
+        const desired = range(200, 900)
+        const stopped = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "j", stopWhen: Effect.void })
+        assert.strictEqual(stopped.associate?.stoppedBy?.tag, BulkStores.STOPPED_BY_CALLER)
+        assert.strictEqual(stopped.disassociate?.summary.succeeded, 0)
+        assert.isFalse(operations(fake).includes("disassociateStores"))
+        const resumed = yield* StoreJobs.resume("j")
+        if (!("plan" in resumed)) return assert.fail("a sync report")
+        assertPartition(resumed.associate!, resumed.plan.toAssociate)
+        assertPartition(resumed.disassociate!, resumed.plan.toDisassociate)
+        assert.strictEqual(resumed.associate!.summary.unresolved + resumed.disassociate!.summary.unresolved, 0)
+        assertSameSet(fake.associatedStores(F.stockId), desired)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a source that breaks, or a stock the preflight refuses: no journal is written, no store sent", () => {
+    const files = new Map<string, Uint8Array>()
+    return withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const broken = yield* Effect.flip(
+          disassociate("a", Stream.concat(Stream.fromIterable(range(0, 50)), Stream.fail("disk gone")) as never)
+        )
+        assert.strictEqual(broken._tag, "StoreSourceError")
+        const expired = yield* Effect.flip(StoreJobs.disassociateAll(range(0, 50), { ...stockOf(F.expiredStockId), journal: "b" }))
+        assert.strictEqual(expired._tag, "PreflightStockStateError")
+        assert.strictEqual(files.size, 0)
+        assert.deepStrictEqual(storeCallsFrom(fake, 0), [])
+        // The same map does take a journal: the check above could fail.
+        yield* disassociate("c", range(0, 10))
+        assert.deepStrictEqual([...files.keys()], ["c"])
+      }).pipe(Effect.provide(JobJournal.layerMemory(files))))
+  })
 })
 
 describe("one journal, one run at a time", () => {
