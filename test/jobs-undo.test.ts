@@ -128,6 +128,21 @@ describe("undo", () => {
         stocks.forEach((id, i) => assertSameSet(fake.associatedStores(id), before[i]!))
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
+  it.effect("a report edited by hand (a store listed twice): the undo still accounts for each store once", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        const job = yield* StoreJobs.disassociateAll(range(0, 100), { ...stock, journal: "job" })
+        const edited = { ...JSON.parse(JSON.stringify(job)), succeeded: [...job.succeeded, s(5), s(6)] }
+        const undone = yield* StoreJobs.undo({ report: edited })
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.summary.succeeded, 100)
+        assert.strictEqual(new Set(undone.succeeded).size, undone.succeeded.length)
+        assert.strictEqual(undone.summary.unique, 100)
+        assert.strictEqual(undone.summary.unique + undone.summary.duplicates, undone.summary.input)
+        assertSameSet(fake.associatedStores(F.stockId), original)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
   it.effect("a report no job wrote, a dry run, or a journal that is not there: a typed error, nothing sent", () =>
     withFake(world(), (fake) =>
       Effect.gen(function*() {

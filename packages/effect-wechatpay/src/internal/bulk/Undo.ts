@@ -130,19 +130,22 @@ export const undo = (
       : t._tag === "bundle"
       ? { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
       : yield* StockJob.preflight(service, t)
-    // Associated stores are taken out, disassociated ones put back.
+    // Associated stores are taken out, disassociated ones put back. A report is JSON anyone may have edited: each
+    // store once per part (a part's ids must be unique, as a job's are), the copies counted as the input's duplicates.
+    const unique = (ids: ReadonlyArray<string>) => [...new Set(ids)]
+    const given = done.associated.length + done.disassociated.length
     const parts: Array<{ direction: Journal.Direction; ids: ReadonlyArray<string> }> = done.operation === "sync"
-      ? [{ direction: "associate", ids: done.disassociated }, { direction: "disassociate", ids: done.associated }]
+      ? [{ direction: "associate", ids: unique(done.disassociated) }, { direction: "disassociate", ids: unique(done.associated) }]
       : done.operation === "associate"
-      ? [{ direction: "disassociate", ids: done.associated }]
-      : [{ direction: "associate", ids: done.disassociated }]
+      ? [{ direction: "disassociate", ids: unique(done.associated) }]
+      : [{ direction: "associate", ids: unique(done.disassociated) }]
     const all = parts.flatMap((p) => p.ids)
     const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
     return yield* Durable.start({
       operation,
       target: t,
       parts,
-      input: { count: all.length, unique: all.length, digest: yield* Journal.digest(all) },
+      input: { count: given, unique: all.length, digest: yield* Journal.digest(all) },
       options: Durable.optionsOf(options),
       preflight,
       ...(operation === "sync"
