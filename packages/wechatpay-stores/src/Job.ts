@@ -132,7 +132,7 @@ export const execute = <A, E>(
   })
 
 /** The `job` of a report the CLI writes for a job that kept no journal (or never started one). */
-export const header = (spec: Spec, startedAt: Date, journal?: string): Report.JobHeader => ({
+export const header = (spec: Spec, startedAt: Date): Report.JobHeader => ({
   operation: spec.operation,
   productCouponId: spec.productCouponId,
   ...(spec.stockBundleId !== undefined ? { stockBundleId: spec.stockBundleId } : { stockId: spec.stockId }),
@@ -140,7 +140,6 @@ export const header = (spec: Spec, startedAt: Date, journal?: string): Report.Jo
   id: Report.jobId(),
   startedAt: startedAt.toISOString(),
   endedAt: new Date().toISOString(),
-  ...(journal === undefined ? {} : { journal }),
   runs: 1
 })
 
@@ -187,8 +186,9 @@ export const run = (
           (report) => ({ job: header(spec, startedAt), ...report })
         )
       // The input was checked before the job, but a file can still change or fail under it:
-      // the calls already made are reported, and the report says the input broke off.
-      return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt, journal), ...e.report }))
+      // the calls already made are reported, and the report says the input broke off. (A
+      // journaled job reads its whole input before its journal is created: it then has none.)
+      return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt), ...e.report }))
     })
     if (result._tag === "Left") return failure(result.left, spec)
     const kept = yield* publish(result.right, spec, io, callsSent)
