@@ -125,6 +125,6 @@ export const command = Program.command(
     "run (no journal there, a journal that cannot be trusted, flags, configuration: nothing was sent).",
   [
     "wechatpay-stores resume wechatpay-stores-journal-2026-01-05T10-00-00-000Z-4242.jsonl",
-    "wechatpay-stores resume job.jsonl --report job-report.json --rate 50"
+    "wechatpay-stores resume job.jsonl --report job-report.json --rate 10"
   ]
 ))
