@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { BulkStores, JobJournal, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
-import { assertSameSet, F, keys, other, range, records, s, storeCallsFrom } from "./support/Jobs.js"
+import { assertSameSet, crashing, crashRun, F, keys, other, range, recorded, records, s, storeCallsFrom } from "./support/Jobs.js"
 
 const OTHER_STOCK = "123456801"
 const stock = stockOf(F.stockId)
@@ -203,3 +203,43 @@ describe("undo when the job's calls succeeded for stores it did not change", () 
         assertSameSet(fake.associatedStores(F.stockId), original)
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 })
+
+describe("undo of a job cut short", () => {
+  // A crash leaves calls in flight: the journal holds their call records and no outcome, yet WeChat Pay may have
+  // applied them. An undo from that journal must put those back too (or refuse until the job is resumed), or the
+  // stock is left neither as it was nor as the job wanted.
+  it.effect("from the journal of a crashed disassociate whose last calls were applied: the stock's set is back", () =>
+    Effect.gen(function*() {
+      let checked = 0
+      for (const writes of [3, 4, 5, 6]) {
+        yield* withFake(world(), (fake) =>
+          Effect.gen(function*() {
+            const original = [...fake.associatedStores(F.stockId)]
+            const files = new Map<string, Uint8Array>()
+            const crash = yield* crashing(files, writes)
+            yield* crashRun(
+              StoreJobs.disassociateAll(range(0, 600), { ...stock, ...running, journal: "job" }).pipe(
+                Effect.provideService(JobJournal.JobJournal, crash.service)
+              ),
+              crash,
+              20
+            )
+            const before = recorded(records(files.get("job")))
+            const appliedInFlight = [...before.called].filter((id) => !before.settled.has(id) && !fake.isAssociated(F.stockId, id))
+            if (appliedInFlight.length === 0) return
+            checked++
+            const memory = JobJournal.layerMemory(files)
+            const first = yield* Effect.either(StoreJobs.undo({ journal: "job" }).pipe(Effect.provide(memory)))
+            if (first._tag === "Left") {
+              // Refusing is fine, as long as it is typed and the undo works once the job is resumed.
+              assert.strictEqual(first.left._tag, "UndoSourceError")
+              yield* StoreJobs.resume("job").pipe(Effect.provide(memory))
+              yield* StoreJobs.undo({ journal: "job" }).pipe(Effect.provide(memory))
+            }
+            assertSameSet(fake.associatedStores(F.stockId), original)
+          }))
+      }
+      assert.isAbove(checked, 0, "some crash left applied calls without their outcome")
+    }))
+})
+

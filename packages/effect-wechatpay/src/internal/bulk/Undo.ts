@@ -94,14 +94,20 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
     }
   })
 
-/** From a journal: what its records say succeeded so far (a job cut short is undone as far as it went). */
+/** From a journal: what its records say succeeded so far, and what may have (a job cut short is undone as far as it may have gone). */
 const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJournal> =>
   Effect.map(Durable.load(location), (replayed) => {
     const h = replayed.header
     const lists = { associate: [] as Array<string>, disassociate: [] as Array<string> }
     replayed.parts.forEach((part, i) => {
       const list = lists[h.parts[i]!.direction]
-      for (const id of part.ids) if (part.stores.get(id)?._tag === "Succeeded") list.push(id)
+      for (const id of part.ids) {
+        // A call in flight at a crash, or sent without a usable answer, may have been applied: its stores are put
+        // back too (had it not been applied, they are still in the state the undo restores, as the undo assumes of
+        // every store of the job).
+        const tag = part.stores.get(id)?._tag
+        if (tag === "Succeeded" || tag === "InFlight" || tag === "Unresolved") list.push(id)
+      }
     })
     const t = h.target
     const target: Durable.Target = t.stockBundleId !== undefined
