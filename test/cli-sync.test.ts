@@ -206,6 +206,20 @@ describe("cli sync: applied", () => {
       assert.include(c.out(), `failed: 1 store\n  ${foreign(0)}  `)
     }))
 
+  it.scopedLive("--journal naming a file that exists: exit 1, one line, nothing sent (not even the listing)", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup(100)
+      const stores = yield* file("desired.txt", range(0, 10).join("\n"))
+      const journal = yield* file("taken.jsonl", "{}\n")
+      const c = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--journal", journal], c), 1)
+      assert.strictEqual(
+        c.err(),
+        `wechatpay-stores: a journal already exists at ${journal}: resume it with \`wechatpay-stores resume ${journal}\`, or pass another --journal\n`
+      )
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("sync --help explains it, with examples", () =>
     Effect.gen(function*() {
       const { cli } = yield* setup(10)

@@ -121,6 +121,24 @@ describe("cli undo", () => {
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
     }))
 
+  it.scopedLive("--journal naming a file that exists: exit 1, one line, nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(100)
+      const stores = yield* file("stores.txt", range(0, 10).join("\n"))
+      const report = Path.join(dir, "job.json")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report, "--no-journal"], capture()), 0)
+      yield* fake.clearLog
+      const journal = yield* file("taken.jsonl", "{}\n")
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", report, "--journal", journal], c), 1)
+      assert.strictEqual(
+        c.err(),
+        `wechatpay-stores: a journal already exists at ${journal}: resume it with \`wechatpay-stores resume ${journal}\`, or pass another --journal\n`
+      )
+      assert.deepStrictEqual(fake.log, [])
+      assert.strictEqual(fake.associatedCount(F.stockId), 90)
+    }))
+
   it.scopedLive("undo --help explains it, with examples", () =>
     Effect.gen(function*() {
       const { cli } = yield* setup(10)
