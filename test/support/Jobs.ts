@@ -66,7 +66,8 @@ export const crashing = (
       service: {
         create: (location, text) => gate(location, text, Effect.map(inner.create(location, text), (a) => wrap(location, a))),
         read: inner.read,
-        reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a))
+        reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a)),
+        lock: inner.lock
       }
     }
   })
@@ -90,7 +91,8 @@ export const failingAfter = (files: Map<string, Uint8Array>, k: number, failures
   const service: JobJournal.Service = {
     create: (location, text) => Effect.map(inner.create(location, text), (a) => wrap(location, a)),
     read: inner.read,
-    reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a))
+    reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a)),
+    lock: inner.lock
   }
   return { service, failures: () => failed }
 }

@@ -21,7 +21,7 @@ export class JournalIoError extends Schema.TaggedError<JournalIoError>("effect-w
   "JournalIoError",
   {
     location: Schema.String,
-    operation: Schema.Literal("create", "read", "append", "reopen"),
+    operation: Schema.Literal("create", "read", "append", "reopen", "lock"),
     reason: Schema.String
   }
 ) {
@@ -83,8 +83,23 @@ export class JournalMismatchError extends Schema.TaggedError<JournalMismatchErro
   }
 }
 
+/**
+ * A journal another run is using: its lock (`<journal>.lock`) names a process that is still running
+ * (or one this process cannot check). Two runs of one job would send its stores twice.
+ */
+export class JournalLockedError extends Schema.TaggedError<JournalLockedError>("effect-wechatpay/JournalLockedError")(
+  "JournalLockedError",
+  { location: Schema.String, holder: Schema.String }
+) {
+  override get message(): string {
+    return `the journal ${this.location} is in use by ${this.holder}: wait for it to end; ` +
+      `if that run is gone, delete ${this.location}.lock`
+  }
+}
+
 /** Everything reading or writing a journal can fail with. */
 export type JournalError =
+  | JournalLockedError
   | JournalIoError
   | JournalExistsError
   | JournalNotFoundError
@@ -104,6 +119,11 @@ export interface Service {
   readonly read: (location: string) => Effect.Effect<Uint8Array, JournalIoError | JournalNotFoundError>
   /** Opens a journal to append after its first `length` bytes (anything after them, a torn line, is cut off). */
   readonly reopen: (location: string, length: number) => Effect.Effect<Appender, JournalIoError | JournalNotFoundError, Scope.Scope>
+  /**
+   * Keeps every other run off the journal until the scope closes: a job holds it from before it reads
+   * the journal to its last write. A lock left by a run that died (`kill -9`) is taken over.
+   */
+  readonly lock: (location: string) => Effect.Effect<void, JournalLockedError | JournalIoError, Scope.Scope>
 }
 
 export class JobJournal extends Context.Tag("effect-wechatpay/JobJournal")<JobJournal, Service>() {}
@@ -155,9 +175,54 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
         yield* Effect.mapError(file.truncate(length), io(location, "reopen"))
         yield* Effect.mapError(file.seek(length, "start"), io(location, "reopen"))
         return appender(location, file)
+      }),
+    lock: (location) => {
+      const path = `${location}.lock`
+      const held = (cause: unknown) =>
+        typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
+      // Gives whether the lock was taken; fails only on an error that is not "someone holds it".
+      const take = fs.writeFileString(path, JSON.stringify({ pid: processId(), since: new Date().toISOString() }), { flag: "wx" }).pipe(
+        Effect.as(true),
+        Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause)))
+      )
+      const acquire = Effect.gen(function*() {
+        if (yield* take) return
+        const holder = yield* fs.readFileString(path).pipe(Effect.orElseSucceed(() => ""))
+        const pid = lockPid(holder)
+        const busy = new JournalLockedError({ location, holder: pid === undefined ? `another run (${path})` : `process ${pid}` })
+        if (pid === undefined || isRunning(pid)) return yield* busy
+        // Its process is gone: the lock is stale. Taken over once; a run racing for it too finds it held.
+        yield* fs.remove(path).pipe(Effect.ignore)
+        if (!(yield* take)) return yield* busy
       })
+      return Effect.acquireRelease(acquire, () => fs.remove(path).pipe(Effect.ignore))
+    }
   }
 })
+
+/** This process's id, where there is one (Node, Deno, Bun). */
+const processId = (): number | undefined => (globalThis as { process?: { pid?: number } }).process?.pid
+
+const lockPid = (text: string): number | undefined => {
+  try {
+    const pid = (JSON.parse(text) as { pid?: unknown }).pid
+    return typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether a process runs: signal 0 checks without sending. Where it cannot be checked, it is taken to run. */
+const isRunning = (pid: number): boolean => {
+  const proc = (globalThis as { process?: { kill?: (pid: number, signal: number) => void } }).process
+  if (proc?.kill === undefined) return true
+  try {
+    proc.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code !== "ESRCH"
+  }
+}
 
 /** Journals as files, through the platform's `FileSystem`. */
 export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeFile)
@@ -173,6 +238,7 @@ export const makeMemory = (files: Map<string, Uint8Array> = new Map()): Memory =
   // Each text grows in a buffer of doubling capacity, so appends cost their own bytes, not the text's;
   // the map holds a view of it. A text the caller replaced in the map (to tamper with it) is taken as given.
   const buffers = new Map<string, { view: Uint8Array; buffer: Uint8Array }>()
+  const locked = new Set<string>()
   const add = (location: string, bytes: Uint8Array) => {
     const current = files.get(location) ?? new Uint8Array(0)
     let held = buffers.get(location)
@@ -211,7 +277,16 @@ export const makeMemory = (files: Map<string, Uint8Array> = new Map()): Memory =
           if (content === undefined) return Effect.fail(new JournalNotFoundError({ location }))
           files.set(location, content.slice(0, length))
           return Effect.succeed(appender(location))
-        })
+        }),
+      lock: (location) =>
+        Effect.acquireRelease(
+          Effect.suspend(() => {
+            if (locked.has(location)) return Effect.fail(new JournalLockedError({ location, holder: "another run in this process" }))
+            locked.add(location)
+            return Effect.void
+          }),
+          () => Effect.sync(() => locked.delete(location))
+        )
     }
   }
 }

@@ -412,6 +412,7 @@ export const start = (
     }))
     return yield* Effect.scoped(Effect.gen(function*() {
       // A job run without a journal (a sync or an undo asked for none) records nothing.
+      if (location !== undefined) yield* store.lock(location)
       const appender = location === undefined
         ? { append: () => Effect.void }
         : yield* store.create(location, opening)
@@ -527,6 +528,9 @@ export const resume = (
 ): Effect.Effect<AnyReport, JournalError | ConfigurationError, ProductCouponStores | JobJournal> =>
   Effect.gen(function*() {
     yield* checkRun(options)
+    const store = yield* JobJournal
+    // Held from before the journal is read to its last write: a second run would send the same stores.
+    yield* store.lock(location)
     const replayed = yield* load(location)
     const h = replayed.header
     const found: Record<string, string | undefined> = {
@@ -546,19 +550,16 @@ export const resume = (
       // The job ended: its report, as it was recorded.
       return replayed.lastReport as AnyReport
     }
-    const store = yield* JobJournal
     const service = yield* ProductCouponStores
-    return yield* Effect.scoped(Effect.gen(function*() {
-      const appender = yield* store.reopen(location, replayed.length)
-      const write = yield* makeWriter(appender)
-      return yield* continueJob({
-        location,
-        header: h,
-        parts: replayed.parts as Array<Journal.PartState>,
-        runs: replayed.runs + 1,
-        write,
-        service,
-        run: options
-      })
-    }))
-  }).pipe(Effect.withSpan("StoreJobs.resume"))
+    const appender = yield* store.reopen(location, replayed.length)
+    const write = yield* makeWriter(appender)
+    return yield* continueJob({
+      location,
+      header: h,
+      parts: replayed.parts as Array<Journal.PartState>,
+      runs: replayed.runs + 1,
+      write,
+      service,
+      run: options
+    })
+  }).pipe(Effect.scoped, Effect.withSpan("StoreJobs.resume"))
