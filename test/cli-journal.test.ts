@@ -376,6 +376,15 @@ describe("wechatpay-stores as a real process: killed with SIGKILL mid-job, then 
       assert.include(first.stdout(), `journal: ${journal} (resume with: wechatpay-stores resume ${journal})\n`)
       assert.notInclude(first.stdout(), "report written")
       const recorded = outcomes(journal)
+      // The calls in flight at the kill: recorded as sent, no outcome (with two workers there is always one waiting on the rate).
+      const atKill = yield* Cli.journalRecords(journal)
+      const settled = new Set(atKill.filter((x) => x.t === "outcome").flatMap((x) => [
+        ...(x["succeeded"] as ReadonlyArray<string>),
+        ...(x["failed"] as ReadonlyArray<{ storeId: string }>).map((f) => f.storeId),
+        ...(x["unresolved"] as ReadonlyArray<{ storeId: string }>).map((u) => u.storeId)
+      ]))
+      const inFlight = atKill.filter((x) => x.t === "call").flatMap((x) => x["stores"] as ReadonlyArray<string>).filter((id) => !settled.has(id))
+      assert.isAbove(inFlight.length, 0, "a call was in flight at the kill")
       const calls = Math.ceil(unique.length / 200)
       assert.isBelow(recorded, calls, "killed mid-job, not after it")
       const changedBefore = fake.log.filter((e) => e.operation === "disassociateStores" && e.processed).length
@@ -396,6 +405,8 @@ describe("wechatpay-stores as a real process: killed with SIGKILL mid-job, then 
       assert.sameMembers(listed, unique)
       assert.include(r.summary, { input: unique.length + 2, unique: unique.length, duplicates: 2, failed: 3, unresolved: 0 })
       assert.sameMembers(r.failed.map((f) => f.storeId), unique.slice(STORES))
+      // The stores in flight at the kill were settled by the listing (applied) or sent once (never arrived), none left unknown.
+      assert.strictEqual((r.summary.settledByListing ?? 0) + (r.summary.resent ?? 0), inFlight.length)
       // The sandbox agrees: every succeeded store is really out of the stock, and none is left in it.
       for (const id of r.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id), id)
       assert.strictEqual(fake.associatedCount(F.stockId), 0)
