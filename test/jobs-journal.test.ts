@@ -392,6 +392,18 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
 
+  it.effect("a journal that cannot be made or read (no such directory, a directory): JournalIoError, no store sent", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const created = leftOf(yield* Effect.either(disassociate(Path.join(dir, "missing", "job.jsonl")).pipe(Effect.provide(fileLayer))))
+        assert.strictEqual(created._tag, "JournalIoError")
+        assert.deepStrictEqual(storeCallsFrom(fake, 0), [])
+        const read = yield* refused(fake, dir)
+        assert.strictEqual(read._tag, "JournalIoError")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
   it.effect("a missing journal: JournalNotFoundError", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {
