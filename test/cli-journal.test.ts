@@ -108,6 +108,17 @@ describe("cli jobs keep a journal", () => {
       assert.strictEqual(yield* Effect.promise(() => Fs.readFile(journal, "utf8")), "someone else's\n")
     }))
 
+  it.scopedLive("--journal in a directory that does not exist: exit 1, one line, nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = Path.join(dir, "no-such-dir", "job.jsonl")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], c), 1)
+      assertOneLine(c.err(), `cannot create the journal ${journal}: ENOENT; pass another --journal`)
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("--no-journal: no journal written, the report's job names none; --dry-run writes none either", () =>
     Effect.gen(function*() {
       const { dir, file, cli } = yield* setup()

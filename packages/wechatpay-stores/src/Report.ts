@@ -111,13 +111,21 @@ export const journalExists = (path: string): string =>
   `a journal already exists at ${path}: resume it with \`wechatpay-stores resume ${path}\`, or pass another --journal`
 
 /**
- * Checks, before the input is read, that a new job's journal location is free (the library
- * checks it again when it creates the journal, exclusively).
+ * Checks, before the input is read and anything is sent, that a new job's journal location is
+ * free (the library checks it again when it creates the journal, exclusively) and that its
+ * directory can be written.
  */
 export const checkJournalPath = (path: string): Effect.Effect<void, string> =>
   Effect.flatMap(
     Effect.promise(() => Fs.lstat(path).then(() => true, () => false)),
-    (exists) => exists ? Effect.fail(journalExists(path)) : Effect.void
+    (exists) =>
+      exists ? Effect.fail(journalExists(path)) : Effect.tryPromise({
+        try: () => Fs.access(Path.dirname(Path.resolve(path)), Fs.constants.W_OK),
+        catch: (cause) =>
+          `cannot create the journal ${path}: ${
+            cause instanceof Error && "code" in cause ? String(cause.code) : "its directory is not writable"
+          }; pass another --journal`
+      })
   )
 
 /**
