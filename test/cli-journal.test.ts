@@ -344,6 +344,23 @@ describe("cli resume", () => {
       }))
   }
 
+  it.scopedLive("a report given instead of its journal: exit 1, one line saying what a report is good for; nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const report = Path.join(dir, "report.json")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report], capture()), 0)
+      yield* fake.clearLog
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", report], c), 1)
+      assertOneLine(
+        c.err(),
+        `${report} is a report, not a journal: its job's journal is named in the report's job.journal; to run its failed and ` +
+          `unresolved stores again, pass the report as --stores; to undo its job: wechatpay-stores undo ${report}`
+      )
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("resume --help explains it, with examples", () =>
     Effect.gen(function*() {
       const { cli } = yield* setup(10)

@@ -9,13 +9,12 @@ import * as Args from "@effect/cli/Args"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
-import * as Fs from "node:fs/promises"
 import { StoreJobs } from "effect-wechatpay"
 import * as Environment from "../Environment.js"
-import type * as Explain from "../Explain.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
+import * as JournalFile from "../JournalFile.js"
 import * as Program from "../Program.js"
 import * as Report from "../Report.js"
 
@@ -27,39 +26,6 @@ export interface ResumeArgs {
   readonly rate: number
   readonly json: boolean
 }
-
-/** The most a journal's first line (its header) is read for, to name the stock in advice. */
-const HEADER_BYTES = 64 * 1024
-
-/**
- * The stock a journal is for, read from its header, for the advice of a failure before the
- * library has a report; undefined when it cannot be read (the library then says why).
- */
-export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
-  Effect.promise(async () => {
-    try {
-      const handle = await Fs.open(path, "r")
-      try {
-        const buffer = Buffer.alloc(HEADER_BYTES)
-        const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
-        const text = buffer.subarray(0, bytesRead).toString("utf8")
-        const end = text.indexOf("\n")
-        const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { readonly target?: Record<string, unknown> }
-        const t = header.target
-        if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
-        return {
-          productCouponId: t["productCouponId"],
-          brandId: t["brandId"],
-          ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
-          ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
-        }
-      } finally {
-        await handle.close()
-      }
-    } catch {
-      return undefined
-    }
-  })
 
 /** The resume itself; exported for the tests, which pass their own transport. */
 export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
@@ -79,7 +45,21 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
       undefined,
       (hooks) => StoreJobs.resume(args.journal, args.concurrency === undefined ? hooks : { ...hooks, concurrency: args.concurrency })
     )
-    if (result._tag === "Left") return Io.fail(io, Job.failure(result.left, yield* journalIds(args.journal)))
+    if (result._tag === "Left") {
+      const e = result.left
+      // A report given for its journal: say what can be done with a report.
+      if (e._tag === "JournalCorruptError" && e.line <= 1) {
+        const source = yield* Effect.either(JournalFile.sourceOf(args.journal))
+        if (source._tag === "Right" && "report" in source.right) {
+          return Io.fail(
+            io,
+            `${args.journal} is a report, not a journal: its job's journal is named in the report's job.journal; ` +
+              `to run its failed and unresolved stores again, pass the report as --stores; to undo its job: wechatpay-stores undo ${args.journal}`
+          )
+        }
+      }
+      return Io.fail(io, Job.failure(e, yield* JournalFile.journalIds(args.journal)))
+    }
     const report = result.right
     human.write(
       `job ${report.job.id} (${report.job.operation}), run ${report.job.runs}, started ${report.job.startedAt}\n`

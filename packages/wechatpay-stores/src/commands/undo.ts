@@ -8,16 +8,15 @@
 import * as Args from "@effect/cli/Args"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
-import * as Fs from "node:fs/promises"
 import { StoreJobs } from "effect-wechatpay"
 import * as Environment from "../Environment.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
+import * as JournalFile from "../JournalFile.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
 import * as Report from "../Report.js"
-import { journalIds } from "./resume.js"
 
 export interface UndoArgs {
   /** A report a job wrote, or its journal. */
@@ -29,28 +28,6 @@ export interface UndoArgs {
   readonly rate: number
   readonly json: boolean
 }
-
-/** Why a file cannot be read: the errno code when there is one. */
-const reason = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : String(cause)
-
-/**
- * What an undo takes its job from: a report (a JSON object with `job`), or else a journal
- * (JSON lines, which do not parse as one object). Gives one line when the file cannot be read.
- */
-export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, string> =>
-  Effect.gen(function*() {
-    const text = yield* Effect.tryPromise({ try: () => Fs.readFile(path, "utf8"), catch: (e) => `cannot read ${path}: ${reason(e)}` })
-    if (text.trimStart().startsWith("{")) {
-      try {
-        const parsed: unknown = JSON.parse(text)
-        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "job" in parsed) return { report: parsed }
-      } catch {
-        // Not one JSON object: a journal's lines, or something the library will say is not a journal.
-      }
-    }
-    return { journal: path }
-  })
 
 /** The undo itself; exported for the tests, which pass their own transport. */
 export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
@@ -65,7 +42,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       const free = yield* Effect.either(Report.checkJournalPath(args.journal))
       if (free._tag === "Left") return Io.fail(io, free.left)
     }
-    const source = yield* Effect.either(sourceOf(args.source))
+    const source = yield* Effect.either(JournalFile.sourceOf(args.source))
     if (source._tag === "Left") return Io.fail(io, source.left)
     const human = args.json ? io.err : io.out
     const what = "report" in source.right ? "report" : "journal"
@@ -79,7 +56,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       if (e._tag === "JournalCorruptError" && e.line <= 1) {
         return Io.fail(io, `${args.source} is neither a report nor a journal that wechatpay-stores wrote (${Output.oneLine(e.reason)}); nothing was sent`)
       }
-      const ids = "report" in source.right ? idsOfReport(source.right.report) : yield* journalIds(args.source)
+      const ids = "report" in source.right ? idsOfReport(source.right.report) : yield* JournalFile.journalIds(args.source)
       return Io.fail(io, Job.failure(result.left, ids))
     }
     const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)

@@ -1,0 +1,64 @@
+/**
+ * The files `resume` and `undo` are given, looked at before the library reads them: whether a
+ * file is a report (one JSON object with `job`) or else a journal, and the stock a journal's
+ * header names (for the advice of a failure before the library has a report).
+ */
+import { Effect } from "effect"
+import * as Fs from "node:fs/promises"
+import type { StoreJobs } from "effect-wechatpay"
+import type * as Explain from "./Explain.js"
+
+/** The most a journal's first line (its header) is read for, to name the stock in advice. */
+const HEADER_BYTES = 64 * 1024
+
+/**
+ * The stock a journal is for, read from its header, for the advice of a failure before the
+ * library has a report; undefined when it cannot be read (the library then says why).
+ */
+export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
+  Effect.promise(async () => {
+    try {
+      const handle = await Fs.open(path, "r")
+      try {
+        const buffer = Buffer.alloc(HEADER_BYTES)
+        const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
+        const text = buffer.subarray(0, bytesRead).toString("utf8")
+        const end = text.indexOf("\n")
+        const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { readonly target?: Record<string, unknown> }
+        const t = header.target
+        if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
+        return {
+          productCouponId: t["productCouponId"],
+          brandId: t["brandId"],
+          ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
+          ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
+        }
+      } finally {
+        await handle.close()
+      }
+    } catch {
+      return undefined
+    }
+  })
+
+/** Why a file cannot be read: the errno code when there is one. */
+const reason = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : String(cause)
+
+/**
+ * What an undo takes its job from: a report (a JSON object with `job`), or else a journal
+ * (JSON lines, which do not parse as one object). Gives one line when the file cannot be read.
+ */
+export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, string> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({ try: () => Fs.readFile(path, "utf8"), catch: (e) => `cannot read ${path}: ${reason(e)}` })
+    if (text.trimStart().startsWith("{")) {
+      try {
+        const parsed: unknown = JSON.parse(text)
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "job" in parsed) return { report: parsed }
+      } catch {
+        // Not one JSON object: a journal's lines, or something the library will say is not a journal.
+      }
+    }
+    return { journal: path }
+  })
