@@ -351,11 +351,12 @@ describe("cli resume", () => {
       const report = Path.join(dir, "report.json")
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report], capture()), 0)
       yield* fake.clearLog
+      const [journal] = yield* Cli.defaultJournals(dir)
       const c = capture()
       assert.strictEqual(yield* cli(["resume", report], c), 1)
       assertOneLine(
         c.err(),
-        `${report} is a report, not a journal: its job's journal is named in the report's job.journal; to run its failed and ` +
+        `${report} is a report, not a journal: its job's journal is ${journal} (wechatpay-stores resume ${journal}); to run its failed and ` +
           `unresolved stores again, pass the report as --stores; to undo its job: wechatpay-stores undo ${report}`
       )
       assert.deepStrictEqual(fake.log, [])

@@ -51,10 +51,12 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
       if (e._tag === "JournalCorruptError" && e.line <= 1) {
         const source = yield* Effect.either(JournalFile.sourceOf(args.journal))
         if (source._tag === "Right" && "report" in source.right) {
+          const journal = (source.right.report as { readonly job?: { readonly journal?: unknown } }).job?.journal
           return Io.fail(
             io,
-            `${args.journal} is a report, not a journal: its job's journal is named in the report's job.journal; ` +
-              `to run its failed and unresolved stores again, pass the report as --stores; to undo its job: wechatpay-stores undo ${args.journal}`
+            `${args.journal} is a report, not a journal: ` +
+              (typeof journal === "string" ? `its job's journal is ${journal} (wechatpay-stores resume ${journal})` : "its job kept no journal") +
+              `; to run its failed and unresolved stores again, pass the report as --stores; to undo its job: wechatpay-stores undo ${args.journal}`
           )
         }
       }
