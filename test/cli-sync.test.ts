@@ -220,6 +220,17 @@ describe("cli sync: applied", () => {
       assert.deepStrictEqual(fake.log, [])
     }))
 
+  it.scopedLive("missing flags: exit 1, one line naming them, then the usage; nothing sent", () =>
+    Effect.gen(function*() {
+      const { fake, cli } = yield* setup(10)
+      const c = capture()
+      assert.strictEqual(yield* cli(["sync", "--stock-id", F.stockId], c), 1)
+      const [first, usage] = c.err().split("\n")
+      assert.strictEqual(first, "wechatpay-stores: --product-coupon-id, --brand-id and --stores are required (--stores: a file, or - for standard input)")
+      assert.match(usage!, /^usage: wechatpay-stores sync --product-coupon-id ID --stock-id ID --brand-id ID --stores FILE /)
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("sync --help explains it, with examples", () =>
     Effect.gen(function*() {
       const { cli } = yield* setup(10)
