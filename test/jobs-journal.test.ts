@@ -7,7 +7,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Layer, Stream } from "effect"
+import { Cause, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -279,6 +279,33 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           assert.strictEqual(error.line, 1, first)
         }
         Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a header that contradicts itself (parts, operation, target): JournalCorruptError, no defect, nothing sent or written", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { bytes } = yield* crashedJournal(fake, 4)
+        const [first, ...rest] = new TextDecoder().decode(bytes).split("\n")
+        const header = JSON.parse(first!)
+        const variants: Record<string, unknown> = {
+          "a sync of one part": { ...header, operation: "sync" },
+          "a part the other way": { ...header, parts: [{ ...header.parts[0], direction: "associate" }] },
+          "no stock, no bundle": { ...header, target: { productCouponId: header.target.productCouponId, brandId: header.target.brandId } },
+          "a stock and a bundle": { ...header, target: { ...header.target, stockBundleId: F.stockBundleId } },
+          "a stock id that cannot be sent": { ...header, target: { ...header.target, stockId: "a\u0001" } }
+        }
+        for (const [name, changed] of Object.entries(variants)) {
+          const tampered = new TextEncoder().encode([JSON.stringify(changed), ...rest].join("\n"))
+          const files = new Map([["j", tampered]])
+          const before = fake.log.length
+          const exit = yield* Effect.exit(StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files))))
+          assert.strictEqual(fake.log.length, before, `${name}: nothing is sent`)
+          if (Exit.isSuccess(exit)) return assert.fail(`${name}: resumed`)
+          const failure = Cause.failureOption(exit.cause)
+          assert.isTrue(Option.isSome(failure), `${name}: a typed error, not ${Cause.pretty(exit.cause).slice(0, 200)}`)
+          assert.strictEqual((failure as Option.Some<{ _tag: string }>).value._tag, "JournalCorruptError", name)
+          assert.deepStrictEqual(files.get("j"), tampered, `${name}: nothing is written`)
+        }
       })))
 
   it.effect("ids changed (the digest differs): JournalCorruptError", () =>
@@ -631,9 +658,9 @@ describe("resume after a crash without a listing to ask", () => {
         }).pipe(Effect.provide(JobJournal.layerMemory()))))
   }
 
-  it.effect("a stock job with verify: false: in-flight stores are sent again, the listing is never walked", () =>
+  it.effect("a stock job with verify: false (and no snapshot): in-flight stores are sent again, the listing is never walked", () =>
     Effect.gen(function*() {
-      const job = (journal: string) => disassociate(journal, IDS, { verify: false })
+      const job = (journal: string) => disassociate(journal, IDS, { verify: false, snapshot: false })
       let resentInFlight = 0
       for (const n of [2, 3, 4, 5, 6]) {
         yield* withFake(fakeOptions, (fake) =>

@@ -48,6 +48,7 @@ export type {
   StoreIds,
   Summary,
   UnresolvedStore,
+  SnapshotReport,
   VerificationReport
 } from "./internal/BulkEngine.js"
 export type { PreflightFailure } from "./internal/bulk/StockJob.js"

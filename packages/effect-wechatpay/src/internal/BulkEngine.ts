@@ -44,6 +44,8 @@ export interface Summary {
   readonly settledByListing?: number | undefined
   /** Unresolved stores the listing showed still to do, sent once more (their outcome is in the lists). */
   readonly resent?: number | undefined
+  /** Stores the listing showed in the state asked for before the first call (set by the durable stock jobs). */
+  readonly alreadyDone?: number | undefined
 }
 
 /** Why a job ended early: the error's tag (or the caller, `UNREACHABLE`, …), a code and one line. */
@@ -76,6 +78,25 @@ export interface Report {
    * tell whether its own call or something else put them in that state.
    */
   readonly settledByListing?: ReadonlyArray<string> | undefined
+  /** The listing walked before the first call (set by the durable jobs), so that an undo reverses only what changed. */
+  readonly snapshot?: SnapshotReport | undefined
+  /**
+   * Stores of the input the snapshot showed in the state asked for already: sent all the same (the job
+   * does what it was asked), and left alone by an undo.
+   */
+  readonly alreadyDone?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The listing walked before a durable stock job's first call. `done`: walked (`requests` pages).
+ * `off`: `snapshot: false`. `skipped`: not walked (a bundle has no listing; a sync's plan is its
+ * snapshot; the caller stopped the job during the walk). `failed`: the walk failed (`reason`); the
+ * job went on, and an undo reverses every store of `succeeded`.
+ */
+export interface SnapshotReport {
+  readonly status: "done" | "off" | "skipped" | "failed"
+  readonly reason?: string | undefined
+  readonly requests: number
 }
 
 /**

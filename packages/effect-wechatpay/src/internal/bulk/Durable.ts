@@ -4,7 +4,7 @@
  * (nothing recorded) or is resumed after a crash. A job has one part (a direction and its
  * ids); a sync has two, run in order.
  */
-import { Clock, Deferred, Effect, Either, Stream } from "effect"
+import { Clock, Deferred, Effect, Either, Ref, Stream } from "effect"
 import {
   JobJournal,
   type JournalError,
@@ -51,6 +51,9 @@ export interface Start {
   readonly preflight: BulkEngine.PreflightReport
   readonly plan?: Omit<SyncPlan, "toAssociate" | "toDisassociate"> | undefined
   readonly undoes?: string | undefined
+  /** The listing walked before the first call, and per part the stores it showed done already. */
+  readonly snapshot: BulkEngine.SnapshotReport
+  readonly already?: ReadonlyArray<ReadonlyArray<string>> | undefined
 }
 
 /** The ids of a source read whole: how many, and the unique ones in first-seen order (unsendable ones too). */
@@ -257,7 +260,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
         requests: state.requests + ran.summary.requests,
         retries,
         settledByListing: listed.length,
-        resent: 0
+        resent: 0,
+        ...(header.snapshot === undefined ? {} : { alreadyDone: state.already.size })
       },
       succeeded,
       failed,
@@ -266,7 +270,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       ...(ran.stoppedBy === undefined ? {} : { stoppedBy: ran.stoppedBy }),
       preflight: header.preflight as BulkEngine.PreflightReport,
       verification: StockJob.noVerification("not-needed"),
-      settledByListing: listed
+      settledByListing: listed,
+      ...snapshotFields(header, state)
     }
     if (target._tag === "bundle") {
       return BundleJob.withChecks({ ...target, preflight: header.options.preflight, verify: header.options.verify }, report)
@@ -292,6 +297,15 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
     const all = [...listed, ...(verified.settledByListing ?? [])]
     return { ...verified, summary: { ...verified.summary, settledByListing: all.length }, settledByListing: all }
   })
+
+/** The snapshot's report and the stores it found done, in input order (a journal written before snapshots has neither). */
+const snapshotFields = (header: Journal.Header, state: Journal.PartState) =>
+  header.snapshot === undefined
+    ? {}
+    : {
+      snapshot: header.snapshot as BulkEngine.SnapshotReport,
+      alreadyDone: state.already.size === 0 ? [] : state.ids.filter((id) => state.already.has(id))
+    }
 
 const infoOf = (ctx: Context, endedAt: string): JobInfo => {
   const t = ctx.header.target
@@ -338,7 +352,8 @@ const notStarted = (ctx: Context, index: number, why: BulkEngine.StopReason): Bu
     stoppedBy: why,
     preflight: ctx.header.preflight as BulkEngine.PreflightReport,
     verification: StockJob.noVerification("skipped", `the sync stopped (${why.code}): ${why.message}`),
-    settledByListing: []
+    settledByListing: [],
+    ...snapshotFields(ctx.header, ctx.parts[index]!)
   }
 }
 
@@ -399,11 +414,13 @@ export const start = (
       preflight: spec.preflight,
       ...(spec.plan === undefined ? {} : { plan: spec.plan }),
       ...(spec.undoes === undefined ? {} : { undoes: spec.undoes }),
+      snapshot: spec.snapshot,
       createdAt: yield* nowIso
     }
-    const opening = Journal.opening(header, spec.parts.map((p) => p.ids))
-    const states: Array<Journal.PartState> = spec.parts.map((p) => ({
+    const opening = Journal.opening(header, spec.parts.map((p) => p.ids), spec.already)
+    const states: Array<Journal.PartState> = spec.parts.map((p, i) => ({
       ids: [...p.ids],
+      already: new Set(spec.already?.[i] ?? []),
       stores: new Map(),
       chunks: 0,
       requests: 0,
@@ -424,10 +441,57 @@ export const start = (
 /** Options as the engine checks them, checked before anything is read or written. */
 const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
 
+/** The snapshot's `reason` for a bundle job: the listing is per stock. */
+export const NO_BUNDLE_SNAPSHOT = "no listing for a bundle: an undo reverses every store of succeeded"
+
+/**
+ * Walks the stock's listing once and gives the input stores already in the state the job asks for
+ * (listed, for associate; not listed, for disassociate). Only the input's listed stores are held.
+ * The caller's stop or abort ends the walk (the job then sends nothing); a failed walk is reported,
+ * and the job goes on without it.
+ */
+export const snapshotOf = (
+  service: Service,
+  stock: StockJob.Stock,
+  parts: ReadonlyArray<{ readonly direction: Journal.Direction; readonly ids: ReadonlyArray<string> }>,
+  options: RunOptions
+): Effect.Effect<{ readonly report: BulkEngine.SnapshotReport; readonly already: ReadonlyArray<ReadonlyArray<string>> }> =>
+  Effect.gen(function*() {
+    const wanted = new Set(parts.flatMap((p) => p.ids))
+    const listed = new Set<string>()
+    const count = yield* Ref.make(0)
+    const walking = Effect.either(StockJob.counting(
+      count,
+      Stream.runForEach(service.associatedStores(stock), (id) =>
+        Effect.sync(() => {
+          if (wanted.has(id)) listed.add(id)
+        }))
+    ))
+    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | string>> = [
+      walking,
+      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the snapshot")]),
+      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the snapshot")])
+    ]
+    const walk = yield* Effect.raceAll(contenders)
+    const requests = yield* Ref.get(count)
+    const none = parts.map(() => [])
+    if (typeof walk === "string") return { report: { status: "skipped", reason: walk, requests }, already: none }
+    if (Either.isLeft(walk)) {
+      const reason = `the listing could not be walked: ${walk.left._tag}: ${walk.left.message}`
+      yield* Effect.logWarning(`the snapshot before the job failed (${reason}); an undo will reverse every store of succeeded`)
+      return { report: { status: "failed", reason, requests }, already: none }
+    }
+    // An id that cannot be sent fails before any call: it is not "done", whatever the listing says.
+    const already = parts.map((p) =>
+      p.ids.filter((id) => listed.has(id) === (p.direction === "associate") && ProductCoupon.idProblem(id) === undefined)
+    )
+    return { report: { status: "done", requests }, already }
+  })
+
 /** Starts a stock job (either direction), journaled at `options.journal`. */
 export const startStock = <E, R>(
   ids: StoreIds<E, R>,
-  options: StockJob.Options & { readonly journal: string },
+  options: StockJob.Options & { readonly journal: string; readonly snapshot?: boolean | undefined },
   direction: Journal.Direction
 ): Effect.Effect<
   JobReport,
@@ -442,9 +506,14 @@ export const startStock = <E, R>(
     const preflight: BulkEngine.PreflightReport = options.preflight === false
       ? { status: "off" }
       : yield* StockJob.preflight(service, target)
+    const snapshot = options.snapshot === false
+      ? { report: { status: "off", requests: 0 } as const, already: [[]] }
+      : yield* snapshotOf(service, target, [{ direction, ids: read.unique }], options)
     const report = yield* start({
       operation: direction,
       target: { _tag: "stock", ...target },
+      snapshot: snapshot.report,
+      already: snapshot.already,
       parts: [{ direction, ids: read.unique }],
       input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
       options: optionsOf(options),
@@ -477,7 +546,8 @@ export const startBundle = <E, R>(
       parts: [{ direction, ids: read.unique }],
       input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
       options: optionsOf(options),
-      preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
+      preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 },
+      snapshot: { status: "skipped", reason: NO_BUNDLE_SNAPSHOT, requests: 0 }
     }, options.journal, options)
     return report as JobReport
   }).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {

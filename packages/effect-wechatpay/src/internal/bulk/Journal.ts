@@ -61,6 +61,8 @@ export const Header = Schema.Struct({
   plan: Schema.optional(Schema.Unknown),
   /** The job this one undoes. */
   undoes: Schema.optional(Schema.String),
+  /** The listing walked before the first call; its stores already done are the `already` records. */
+  snapshot: Schema.optional(Schema.Unknown),
   createdAt: Schema.String
 })
 export type Header = typeof Header.Type
@@ -76,6 +78,8 @@ export type StoreState =
 /** What a part's records say so far. */
 export interface PartState {
   readonly ids: Array<string>
+  /** Stores the snapshot showed in the state asked for before the first call. */
+  readonly already: Set<string>
   readonly stores: Map<string, StoreState>
   /** Calls that went out (their outcome recorded with `sent: true`). */
   chunks: number
@@ -98,7 +102,7 @@ export interface Replayed {
   readonly torn: number
 }
 
-const newPart = (): PartState => ({ ids: [], stores: new Map(), chunks: 0, requests: 0, retries: {}, anomalies: [] })
+const newPart = (): PartState => ({ ids: [], already: new Set(), stores: new Map(), chunks: 0, requests: 0, retries: {}, anomalies: [] })
 
 /** SHA-256 of the ids, one a line, as hex: WebCrypto, so it runs wherever the library does. */
 export const digest = (ids: ReadonlyArray<string>): Effect.Effect<string> =>
@@ -114,11 +118,19 @@ export const digest = (ids: ReadonlyArray<string>): Effect.Effect<string> =>
 export const line = (record: object): string => JSON.stringify(record) + "\n"
 
 /** The header and the ids records, as the journal starts. */
-export const opening = (header: Header, parts: ReadonlyArray<ReadonlyArray<string>>): string => {
+export const opening = (
+  header: Header,
+  parts: ReadonlyArray<ReadonlyArray<string>>,
+  already: ReadonlyArray<ReadonlyArray<string>> = []
+): string => {
   let text = line(header)
   parts.forEach((ids, part) => {
     for (let i = 0; i < ids.length; i += IDS_PER_RECORD) {
       text += line({ t: "ids", job: header.job, part, ids: ids.slice(i, i + IDS_PER_RECORD) })
+    }
+    const done = already[part] ?? []
+    for (let i = 0; i < done.length; i += IDS_PER_RECORD) {
+      text += line({ t: "already", job: header.job, part, stores: done.slice(i, i + IDS_PER_RECORD) })
     }
   })
   return text
@@ -229,6 +241,11 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
             if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
           }
         }
+        break
+      }
+      case "already": {
+        if (!isStringArray(r.stores)) return corrupt(n, "already-done stores that are not strings")
+        for (const id of r.stores) p.already.add(id)
         break
       }
       case "listed": {

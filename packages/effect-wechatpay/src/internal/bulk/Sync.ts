@@ -124,7 +124,9 @@ export const sync = <E, R>(
       input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
       options: Durable.optionsOf(options),
       preflight,
-      plan: rest
+      plan: rest,
+      // The plan's listing is the snapshot: the parts hold only stores not yet in the state asked for.
+      snapshot: { status: "done", requests: p.listingRequests }
     }, options.journal, options)
     return report as SyncReport
   }).pipe(Effect.withSpan("StoreJobs.syncStores", {

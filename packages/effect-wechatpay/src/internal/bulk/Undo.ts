@@ -35,6 +35,8 @@ interface Done {
   /** The stores each direction changed. */
   readonly associated: ReadonlyArray<string>
   readonly disassociated: ReadonlyArray<string>
+  /** Stores the job's snapshot found in the state asked for already: it did not change them. */
+  readonly unchanged: ReadonlySet<string>
 }
 
 const JobShape = Schema.Struct({
@@ -45,8 +47,15 @@ const JobShape = Schema.Struct({
   brandId: Schema.String,
   id: Schema.String
 })
-const Succeeded = Schema.Struct({ succeeded: Schema.Array(Schema.String) })
-const JobReportShape = Schema.Struct({ job: JobShape, succeeded: Schema.Array(Schema.String) })
+const Succeeded = Schema.Struct({
+  succeeded: Schema.Array(Schema.String),
+  alreadyDone: Schema.optional(Schema.Array(Schema.String))
+})
+const JobReportShape = Schema.Struct({
+  job: JobShape,
+  succeeded: Schema.Array(Schema.String),
+  alreadyDone: Schema.optional(Schema.Array(Schema.String))
+})
 const SyncReportShape = Schema.Struct({
   job: JobShape,
   dryRun: Schema.Boolean,
@@ -79,7 +88,8 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
         operation: "sync",
         target,
         associated: sync.right.associate?.succeeded ?? [],
-        disassociated: sync.right.disassociate?.succeeded ?? []
+        disassociated: sync.right.disassociate?.succeeded ?? [],
+        unchanged: new Set([...(sync.right.associate?.alreadyDone ?? []), ...(sync.right.disassociate?.alreadyDone ?? [])])
       }
     }
     const plain = Schema.decodeUnknownEither(JobReportShape)(report)
@@ -90,7 +100,8 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
       operation,
       target,
       associated: operation === "associate" ? plain.right.succeeded : [],
-      disassociated: operation === "disassociate" ? plain.right.succeeded : []
+      disassociated: operation === "disassociate" ? plain.right.succeeded : [],
+      unchanged: new Set(plain.right.alreadyDone ?? [])
     }
   })
 
@@ -113,7 +124,8 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
     const target: Durable.Target = t.stockBundleId !== undefined
       ? { _tag: "bundle", productCouponId: t.productCouponId, stockBundleId: t.stockBundleId, brandId: t.brandId }
       : { _tag: "stock", productCouponId: t.productCouponId, stockId: t.stockId ?? "", brandId: t.brandId }
-    return { id: h.job, operation: h.operation, target, associated: lists.associate, disassociated: lists.disassociate }
+    const unchanged = new Set(replayed.parts.flatMap((part) => [...part.already]))
+    return { id: h.job, operation: h.operation, target, associated: lists.associate, disassociated: lists.disassociate, unchanged }
   })
 
 /** Undoes the job of a report or journal (see `StoreJobs.undo`). */
@@ -145,12 +157,22 @@ export const undo = (
       : done.operation === "associate"
       ? [{ direction: "disassociate", ids: unique(done.associated) }]
       : [{ direction: "associate", ids: unique(done.disassociated) }]
-    const all = parts.flatMap((p) => p.ids)
+    // What the job found done already, it did not change: those stores are left alone.
+    const changed = parts.map((p) => ({ ...p, ids: p.ids.filter((id) => !done.unchanged.has(id)) }))
+    // The undo's own snapshot, so that an undo of the undo is exact too.
+    const snapshot = t._tag === "bundle"
+      ? { report: { status: "skipped", reason: Durable.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
+      : options.snapshot === false
+      ? { report: { status: "off", requests: 0 } as const, already: [] }
+      : yield* Durable.snapshotOf(service, t, changed, options)
+    const all = changed.flatMap((p) => p.ids)
     const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
     return yield* Durable.start({
       operation,
       target: t,
-      parts,
+      parts: changed,
+      snapshot: snapshot.report,
+      already: snapshot.already,
       input: { count: given, unique: all.length, digest: yield* Journal.digest(all) },
       options: Durable.optionsOf(options),
       preflight,
