@@ -302,6 +302,23 @@ describe("cli resume", () => {
       assert.strictEqual(fake.associatedCount(F.stockId), 0)
     }))
 
+  it.scopedLive("a journal another run is using (its lock names a live process): exit 1, one line; nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
+      yield* fake.clearLog
+      yield* file("job.jsonl.lock", JSON.stringify({ pid: process.pid, since: new Date().toISOString() }))
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", journal], c), 1)
+      assertOneLine(
+        c.err(),
+        `the journal ${journal} is in use by process ${process.pid}: wait for it to end; if that run is gone, delete ${journal}.lock; nothing was sent`
+      )
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("a missing journal: exit 1, one line; nothing sent", () =>
     Effect.gen(function*() {
       const { dir, fake, cli } = yield* setup()

@@ -225,6 +225,8 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
         `${e.message}; nothing was sent. Check that this is the journal a job printed; if it is, its report ` +
           `(when the job wrote one) lists the stores still to do`
       )
+    case "JournalLockedError":
+      return Output.oneLine(`${e.message}; nothing was sent`)
     case "JournalMismatchError":
       return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path`)
     case "JournalIoError":
