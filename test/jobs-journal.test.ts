@@ -303,7 +303,9 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           if (Exit.isSuccess(exit)) return assert.fail(`${name}: resumed`)
           const failure = Cause.failureOption(exit.cause)
           assert.isTrue(Option.isSome(failure), `${name}: a typed error, not ${Cause.pretty(exit.cause).slice(0, 200)}`)
-          assert.strictEqual((failure as Option.Some<{ _tag: string }>).value._tag, "JournalCorruptError", name)
+          const tag = (failure as Option.Some<{ _tag: string }>).value._tag
+          // An id that cannot be sent may be refused as the job's own ids are, before anything is sent.
+          assert.include(name.includes("cannot be sent") ? ["JournalCorruptError", "RequestValidationError"] : ["JournalCorruptError"], tag, name)
           assert.deepStrictEqual(files.get("j"), tampered, `${name}: nothing is written`)
         }
       })))
