@@ -310,6 +310,25 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         }
       })))
 
+  it.effect("a finished record whose report is not a report: never given back as the job's report", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { bytes } = yield* crashedJournal(fake, 4)
+        const job = records(bytes)[0]!.job as string
+        for (const report of [{}, { summary: 1 }, [], { plan: {} }]) {
+          const files = new Map([["j", new Uint8Array([...bytes, ...new TextEncoder().encode(JSON.stringify({ t: "finished", job, run: 1, report }) + "\n")])]])
+          const result = yield* Effect.either(StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files))))
+          if (Either.isLeft(result)) {
+            assert.strictEqual(result.left._tag, "JournalCorruptError", JSON.stringify(report))
+            continue
+          }
+          // Or the job is finished from its records: a report that accounts for every store.
+          if ("plan" in result.right) return assert.fail(`a sync report from ${JSON.stringify(report)}`)
+          assert.isDefined(result.right.summary, JSON.stringify(report))
+          assertPartition(result.right, IDS)
+        }
+      })))
+
   it.effect("ids changed (the digest differs): JournalCorruptError", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {
