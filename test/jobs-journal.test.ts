@@ -596,6 +596,27 @@ describe("a journal that stops accepting writes (a full disk)", () => {
         assert.strictEqual(report.disassociate!.summary.succeeded, 0)
         for (const id of range(0, 200)) assert.isTrue(fake.isAssociated(F.stockId, id), id)
       })))
+
+  it.effect("a sync whose journal fails once in its first part: the job stops there, the second part is not started", () =>
+    // Associate first, so that the stock never lacks a desired store while others are taken out: a first part cut
+    // short by its journal must not be followed by the removals, even when the next write would go through.
+    withFake({ seed: FakeWechatPay.generate({ stores: 700, associated: 400 }), keys }, (fake) =>
+      Effect.gen(function*() {
+        const files = new Map<string, Uint8Array>()
+        const desired = range(200, 700)
+        const report = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "j" }).pipe(
+          Effect.provideService(JobJournal.JobJournal, failingAfter(files, 2, 1).service)
+        )
+        assert.strictEqual(report.associate!.stoppedBy?.code, "JOURNAL_FAILED")
+        assertPartition(report.disassociate!, report.plan.toDisassociate)
+        assert.strictEqual(report.disassociate!.summary.succeeded, 0)
+        assert.notInclude(operations(fake), "disassociateStores")
+        for (const id of range(0, 200)) assert.isTrue(fake.isAssociated(F.stockId, id), id)
+        // The resume finishes both parts.
+        const resumed = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+        if (!("plan" in resumed)) return assert.fail("a sync report")
+        assertSameSet(fake.associatedStores(F.stockId), desired)
+      })))
 })
 
 describe("resume after a crash without a listing to ask", () => {
