@@ -21,7 +21,7 @@ import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
 import { type StoreIds, toStream } from "./Ids.js"
 import * as Journal from "./Journal.js"
-import { CallRecorder, type Recorder } from "./Recorder.js"
+import { CallRecorder, JOURNAL_FAILED, type Recorder } from "./Recorder.js"
 import { type FailedStore, settleStoreLists, type StoreListAnswer, type UnresolvedStore } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 
@@ -323,9 +323,13 @@ const infoOf = (ctx: Context, endedAt: string): JobInfo => {
   }
 }
 
-/** Whether a part's end means the next part must not be started: the caller stopped or aborted the job. */
-const stoppedByCaller = (report: BulkEngine.Report): boolean =>
-  report.stoppedBy?.tag === BulkEngine.STOPPED_BY_CALLER || report.stoppedBy?.tag === BulkEngine.ABORTED_BY_CALLER
+/**
+ * Whether a part's end means the next part must not be started: the caller stopped or aborted the job, or its
+ * journal failed (the job stops; a sync associates first so that its removals never run after a cut-short part).
+ */
+const endsTheJob = (report: BulkEngine.Report): boolean =>
+  report.stoppedBy?.tag === BulkEngine.STOPPED_BY_CALLER || report.stoppedBy?.tag === BulkEngine.ABORTED_BY_CALLER ||
+  report.stoppedBy?.code === JOURNAL_FAILED
 
 /** A part that was never started because the one before it was stopped: all its stores unresolved, not sent. */
 const notStarted = (ctx: Context, index: number, why: BulkEngine.StopReason): BulkEngine.Report => {
@@ -364,7 +368,7 @@ const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | Co
     let report: AnyReport
     if (ctx.header.operation === "sync") {
       const first = yield* runPart(ctx, 0)
-      const second = stoppedByCaller(first) ? notStarted(ctx, 1, first.stoppedBy!) : yield* runPart(ctx, 1)
+      const second = endsTheJob(first) ? notStarted(ctx, 1, first.stoppedBy!) : yield* runPart(ctx, 1)
       const plan = ctx.header.plan as Omit<SyncPlan, "toAssociate" | "toDisassociate">
       const sync: SyncReport = {
         job: infoOf(ctx, yield* nowIso),
