@@ -46,6 +46,8 @@ export interface Spec extends Explain.JobIds, Printing {
   readonly verify?: boolean | undefined
   /** Journal the job there (the library's `StoreJobs` job, which `resume` can finish); undefined: the `BulkStores` job alone. */
   readonly journal?: string | undefined
+  /** A journaled stock job's listing walk before its first call (stores found done are left alone by an undo): on unless false. */
+  readonly snapshot?: boolean | undefined
 }
 
 /** The service a job runs against, built over a monitor that follows its calls. */
@@ -178,7 +180,7 @@ export const run = (
       > = journal !== undefined
         ? spec.stockBundleId !== undefined
           ? Operation.durableBundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId, journal })
-          : Operation.durableJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "", journal })
+          : Operation.durableJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "", journal, snapshot: spec.snapshot !== false })
         : Effect.map(
           spec.stockBundleId !== undefined
             ? Operation.bundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId })

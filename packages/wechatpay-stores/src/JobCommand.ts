@@ -51,6 +51,8 @@ export interface Args {
    * undefined runs the `BulkStores` job alone. The command line journals unless `--no-journal`.
    */
   readonly journal?: string | undefined
+  /** With a journal, walk the stock's listing before the first call (see `--no-snapshot`): on unless false. */
+  readonly snapshot?: boolean | undefined
 }
 
 /** The job itself; exported for the tests, which pass their own transport. */
@@ -137,7 +139,8 @@ export const runJob = (
           keepReport: true,
           preflight: args.preflight !== false,
           verify: args.verify !== false,
-          journal: args.journal
+          journal: args.journal,
+          snapshot: args.snapshot !== false
         },
         io,
         service,
@@ -253,6 +256,13 @@ export const journalOf = (
   return Effect.succeed(a.journal._tag === "Some" ? a.journal.value : Path.join(Io.workingDirectory(io), Report.defaultJournalName()))
 }
 
+/** `--no-snapshot`: a journaled stock job's listing walk before its first call, on by default. */
+export const snapshotFlag = onByDefault("snapshot",
+  "With a journal: walk the stock's listing once before the first call (one request per 200 stores of the stock) and " +
+    "record the stores already in the state asked for (the report's alreadyDone); they are sent all the same, and " +
+    "`wechatpay-stores undo` leaves them as they were. Default: on; --no-snapshot turns it off (an undo then reverses " +
+    "every succeeded store). A bundle has no listing.")
+
 /** The library's checks around a job, each on unless `--no-…` (`--preflight`/`--verify` are accepted and change nothing). */
 export const checkFlags = {
   preflight: onByDefault("preflight",
@@ -304,6 +314,7 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       Options.optional
     ),
     ...checkFlags,
+    snapshot: snapshotFlag,
     allowEmpty: Options.boolean("allow-empty").pipe(Options.withDescription("Run (and report) a job of zero ids instead of refusing empty input.")),
     ...journalFlags,
     json: jsonFlag
@@ -327,7 +338,8 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
         verify: a.verify,
         json: a.json,
         select: a.select._tag === "Some" ? a.select.value : undefined,
-        journal: a.dryRun ? undefined : journal
+        journal: a.dryRun ? undefined : journal,
+        snapshot: a.snapshot
       }, io, http)
     })
 ).pipe(Program.withHelp(

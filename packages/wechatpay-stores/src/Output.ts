@@ -157,6 +157,8 @@ export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: num
     ["HTTP requests", summary.requests]
   ]
   if (summary.settledByListing !== undefined && summary.settledByListing > 0) rows.splice(6, 0, ["settled by listing", summary.settledByListing])
+  // Found done by a journaled job's listing before its first call: sent all the same, left alone by an undo.
+  if (summary.alreadyDone !== undefined && summary.alreadyDone > 0) rows.splice(3, 0, ["already done before", summary.alreadyDone])
   for (const [reason, n] of Object.entries(summary.retries)) rows.push([`retries: ${reason}`, n])
   const labelWidth = Math.max(...rows.map(([l]) => l.length))
   const valueWidth = Math.max(...rows.map(([, v]) => fmt(v).length))

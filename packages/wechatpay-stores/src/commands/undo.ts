@@ -27,6 +27,8 @@ export interface UndoArgs {
   readonly concurrency: number
   readonly rate: number
   readonly json: boolean
+  /** Walk the stock's listing before the undo's first call (see `--no-snapshot`). */
+  readonly snapshot?: boolean | undefined
 }
 
 /** The undo itself; exported for the tests, which pass their own transport. */
@@ -49,7 +51,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     human.write(`undoing the job of the ${what} ${args.source}\n`)
     if (args.journal !== undefined) human.write(Job.journalLine(args.journal))
     const { result } = yield* Job.execute(args, io, JobCommand.serviceAt(args.rate, http), undefined, (hooks) =>
-      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, ...hooks }))
+      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot !== false, ...hooks }))
     if (result._tag === "Left") {
       const e = result.left
       // Not a journal from its first line: most likely not the file meant (a store list, some other JSON).
@@ -85,7 +87,8 @@ export const command = Program.command(
     ...JobCommand.journalFlags,
     concurrency: JobCommand.concurrencyFlag,
     ...JobCommand.rateFlags,
-    json: JobCommand.jsonFlag
+    json: JobCommand.jsonFlag,
+    snapshot: JobCommand.snapshotFlag
   },
   (a) =>
     Effect.gen(function*() {
@@ -98,7 +101,8 @@ export const command = Program.command(
         journal,
         concurrency: a.concurrency,
         rate: a.rate,
-        json: a.json
+        json: a.json,
+        snapshot: a.snapshot
       }, io, http)
     })
 ).pipe(Program.withHelp(
