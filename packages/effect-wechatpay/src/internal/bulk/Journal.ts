@@ -12,6 +12,8 @@
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { JournalCorruptError } from "../../JobJournal.js"
+import * as ProductCoupon from "../../ProductCoupon.js"
+import { checkJobIds } from "./Ids.js"
 import type { PreflightReport, Report } from "../BulkEngine.js"
 import type { Anomaly, FailedStore, UnresolvedStore } from "./Settle.js"
 
@@ -143,6 +145,43 @@ const isObjectArray = (u: unknown): u is ReadonlyArray<Record<string, unknown>> 
 const decodeHeader = Schema.decodeUnknownEither(Header)
 
 /**
+ * What makes a well-formed header unusable: parts that are not its operation's (a sync's two, associate then
+ * disassociate; a job's one, its own direction), a target that is not one stock or one bundle (a sync's is a
+ * stock), an id that cannot be sent, or options no run could use. Such a journal was not written by a job.
+ */
+const headerProblem = (h: Header): string | undefined => {
+  const directions = h.operation === "sync" ? ["associate", "disassociate"] : [h.operation]
+  if (h.parts.length !== directions.length || h.parts.some((p, i) => p.direction !== directions[i])) {
+    return `its parts (${h.parts.map((p) => p.direction).join(", ") || "none"}) are not those of a ${h.operation} job`
+  }
+  const t = h.target
+  if ((t.stockId === undefined) === (t.stockBundleId === undefined)) return "it names neither one stock nor one stock bundle"
+  if (h.operation === "sync" && t.stockId === undefined) return "a sync of a stock bundle"
+  // As a job checks its own ids before it sends anything.
+  const ids = checkJobIds([
+    ["productCouponId", t.productCouponId, true],
+    t.stockId !== undefined ? ["stockId", t.stockId, true] : ["stockBundleId", t.stockBundleId, true],
+    ["brandId", t.brandId, false]
+  ])
+  if (Either.isLeft(ids)) return `its ${ids.left.field} ${ids.left.reason}`
+  const { chunkSize, concurrency } = h.options
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > ProductCoupon.MAX_STORES) return `chunkSize ${chunkSize}`
+  if (!Number.isInteger(concurrency) || concurrency < 1) return `concurrency ${concurrency}`
+  return undefined
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const isPartReport = (u: unknown): boolean =>
+  isRecord(u) && isRecord(u.summary) && isStringArray(u.succeeded) && isObjectArray(u.failed) && isObjectArray(u.unresolved)
+
+/** Whether a finished record's report has what a report of this job's kind has (it is given back as it is). */
+const isReport = (u: unknown, operation: Operation): boolean =>
+  isRecord(u) && isRecord(u.job) &&
+  (operation === "sync"
+    ? isRecord(u.plan) && isPartReport(u.associate) && isPartReport(u.disassociate)
+    : isPartReport(u))
+
+/**
  * Reads a journal: its header, every store's last known state per part, the runs so far, the
  * last run's report. Fails with `JournalCorruptError` on anything that is not a record of this
  * job (a torn last write excepted).
@@ -170,6 +209,8 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     return corrupt(1, `not a journal header: ${ParseResult.TreeFormatter.formatErrorSync(header.left).split("\n")[0]}`)
   }
   const h = header.right
+  const inconsistent = headerProblem(h)
+  if (inconsistent !== undefined) return corrupt(1, `a header that contradicts itself: ${inconsistent}`)
   const parts = h.parts.map(newPart)
   let runs = 0
   let lastReport: unknown = undefined
@@ -189,6 +230,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       continue
     }
     if (r.t === "finished") {
+      if (!isReport(r.report, h.operation)) return corrupt(n, "a finished record whose report is not this job's report")
       lastReport = r.report
       continue
     }
