@@ -536,6 +536,39 @@ describe("one journal, one run at a time", () => {
         for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()), "a call without its record")
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
+
+  it.effect("a lock another live process holds: JournalLockedError, nothing sent; the lock is left to its holder", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        Fs.writeFileSync(file, (yield* crashedJournal(fake, 3)).bytes)
+        // The parent of this process runs as long as it does.
+        const lock = JSON.stringify({ pid: process.ppid, since: new Date().toISOString() })
+        Fs.writeFileSync(`${file}.lock`, lock)
+        const error = yield* refused(fake, file)
+        assert.strictEqual(error._tag, "JournalLockedError")
+        assert.strictEqual(Fs.readFileSync(`${file}.lock`, "utf8"), lock)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+  it.effect("a lock left by a killed run whose process id this process now has (a restarted container) is stale", () =>
+    // A container's entry process gets the same small pid each time it starts: a lock left by a `kill -9`ed run names
+    // this very process, which is running but does not hold it.
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const { bytes } = yield* crashedJournal(fake, 3)
+        Fs.writeFileSync(file, bytes)
+        Fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, since: "2026-01-01T00:00:00.000Z" }))
+        const report = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayer))
+        if ("plan" in report) return assert.fail("a job report")
+        assertPartition(report, IDS)
+        assert.strictEqual(report.summary.unresolved, 0)
+        assert.isFalse(Fs.existsSync(`${file}.lock`), "released after the run")
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
 })
 
 describe("a journal that stops accepting writes (a full disk)", () => {
