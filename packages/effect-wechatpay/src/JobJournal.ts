@@ -178,24 +178,30 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
       }),
     lock: (location) => {
       const path = `${location}.lock`
+      // Names this run among those of its process: a lock naming this process's id that none of its runs holds
+      // was left by an earlier process that had the same id (a container's entry process always has).
+      const token = globalThis.crypto.randomUUID()
       const held = (cause: unknown) =>
         typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
       // Gives whether the lock was taken; fails only on an error that is not "someone holds it".
-      const take = fs.writeFileString(path, JSON.stringify({ pid: processId(), since: new Date().toISOString() }), { flag: "wx" }).pipe(
+      const take = fs.writeFileString(path, JSON.stringify({ pid: processId(), since: new Date().toISOString(), token }), { flag: "wx" }).pipe(
         Effect.as(true),
-        Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause)))
+        Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause))),
+        Effect.tap((taken) => taken ? Effect.sync(() => heldHere.add(token)) : Effect.void)
       )
       const acquire = Effect.gen(function*() {
         if (yield* take) return
         const holder = yield* fs.readFileString(path).pipe(Effect.orElseSucceed(() => ""))
-        const pid = lockPid(holder)
+        const { pid, token: theirs } = lockHolder(holder)
         const busy = new JournalLockedError({ location, holder: pid === undefined ? `another run (${path})` : `process ${pid}` })
-        if (pid === undefined || isRunning(pid)) return yield* busy
+        const gone = pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid))
+        if (!gone) return yield* busy
         // Its process is gone: the lock is stale. Taken over once; a run racing for it too finds it held.
         yield* fs.remove(path).pipe(Effect.ignore)
         if (!(yield* take)) return yield* busy
       })
-      return Effect.acquireRelease(acquire, () => fs.remove(path).pipe(Effect.ignore))
+      return Effect.acquireRelease(acquire, () =>
+        Effect.zipRight(fs.remove(path).pipe(Effect.ignore), Effect.sync(() => heldHere.delete(token))))
     }
   }
 })
@@ -203,12 +209,19 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
 /** This process's id, where there is one (Node, Deno, Bun). */
 const processId = (): number | undefined => (globalThis as { process?: { pid?: number } }).process?.pid
 
-const lockPid = (text: string): number | undefined => {
+/** The file locks this process's runs hold, by their tokens. */
+const heldHere = new Set<string>()
+
+/** What a lock file says: the process that holds it, and which of its runs. */
+const lockHolder = (text: string): { readonly pid: number | undefined; readonly token: string | undefined } => {
   try {
-    const pid = (JSON.parse(text) as { pid?: unknown }).pid
-    return typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : undefined
+    const { pid, token } = JSON.parse(text) as { pid?: unknown; token?: unknown }
+    return {
+      pid: typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : undefined,
+      token: typeof token === "string" ? token : undefined
+    }
   } catch {
-    return undefined
+    return { pid: undefined, token: undefined }
   }
 }
 
