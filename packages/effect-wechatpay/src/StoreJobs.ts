@@ -7,9 +7,10 @@
  *   the `BulkStores` job, recording each call before it is sent and each outcome after it
  *   settles, each write flushed before the job goes on. A crash at any instant loses at most
  *   the knowledge of the calls in flight.
- * - **Resume.** `resume(journal)` finishes a job from its journal alone: stores with an
- *   outcome are not sent again; stores of calls that were in flight are settled by the
- *   stock's listing (a bundle has none: they are sent again); stores never sent are sent.
+ * - **Resume.** `resume(journal)` finishes a job from its journal alone: stores that succeeded
+ *   or failed are not sent again; stores of calls that were in flight, and stores a run left
+ *   unresolved, are settled by the stock's listing (without one — a bundle, or `verify: false` —
+ *   they are sent again); stores never sent are sent.
  *   The report accounts for every unique store of the input once. A journal whose job
  *   ended only gives its report back.
  * - **Sync.** `syncStores(desired, stock)` lists the stock, plans (associate what is missing,
