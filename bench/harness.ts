@@ -11,6 +11,8 @@ export interface SandboxProcess {
   readonly ready: Ready
   readonly stats: () => Promise<Stats>
   readonly clearLog: () => Promise<void>
+  /** The store ids of store calls received since the last call (only with `recordStores`). */
+  readonly stores: () => Promise<ReadonlyArray<string>>
   readonly stop: () => Promise<void>
 }
 
@@ -51,6 +53,7 @@ export const spawnSandbox = (options: SandboxProcessOptions): Promise<SandboxPro
         ready: m,
         stats: () => request<Stats>("stats", "stats"),
         clearLog: () => request<unknown>("clearLog", "cleared").then(() => undefined),
+        stores: () => request<{ readonly stores: ReadonlyArray<string> }>("stores", "stores").then((m) => m.stores),
         stop: () =>
           new Promise<void>((res) => {
             child.removeAllListeners("exit")

@@ -6,6 +6,8 @@
  * with both on one machine's cores the bulk ratio follows the CPU each spends per call.
  * A transport phase splits what the HTTP layers cost apart from crypto.
  * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,transport,bulk,rate,memory`.
+ * `--only=jobs` runs issue #15's journal overhead and resume figures (bench/jobs-core.ts, also
+ * `npm run bench:jobs`); being long (a quarter of an hour), it runs only when named.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -34,6 +36,7 @@ import {
   spawnStaticServer,
   timeCalls
 } from "./harness.js"
+import * as Jobs from "./jobs-core.js"
 import { disassociatePath } from "./paths.js"
 import type { RoundResult } from "./percall-worker.js"
 import type { Ready, Stats } from "./sandbox-process.js"
@@ -465,6 +468,10 @@ const main = async () => {
     log("CLI peak RSS, --dry-run over 1,000,000 ids…")
     result["memory"] = await memory()
   }
+  if (only?.includes("jobs") === true) {
+    log("store jobs (#15): journal overhead and resume…")
+    result["jobs"] = await Jobs.run(Jobs.optionsFrom(args, log))
+  }
   result["loadAverageAfter"] = Os.loadavg().map((x) => round(x))
   if (json) {
     process.stdout.write(JSON.stringify(result, null, 2) + "\n")
@@ -508,6 +515,8 @@ const main = async () => {
   if (rl !== undefined) {
     out(`bulk at 20/s: ${rl.calls} calls (${rl.requests} requests) in ${rl.seconds} s vs ideal ${rl.idealSeconds} s = ${rl.ratioToIdeal}×, 429 received: ${rl.received429}`)
   }
+  const jobs = result["jobs"] as Jobs.JobsResult | undefined
+  if (jobs !== undefined) out(`\n${Jobs.describe(jobs)}`)
   const mem = result["memory"] as Awaited<ReturnType<typeof memory>> | undefined
   if (mem !== undefined) {
     for (const r of mem.runs) out(`CLI --dry-run over ${mem.ids} ids (${r.how}): peak RSS ${r.peakRssMB} MB, wall ${r.wall}`)

@@ -11,6 +11,8 @@ import { FakeWechatPay, SandboxServer, TestKeys } from "../packages/effect-wecha
 export interface SandboxProcessOptions {
   readonly stores: number
   readonly rateLimit: number | false
+  /** Keep the store ids of every store call, for the `stores` message (bench/jobs-core.ts). */
+  readonly recordStores?: boolean | undefined
 }
 
 /** What the client side needs: URLs and throw-away loopback keys (never real ones). */
@@ -50,8 +52,12 @@ const main = Effect.gen(function*() {
   const byStatus: Record<string, number> = {}
   const arrivals: Array<number> = []
   const rejected: Array<{ index: number; gaps: Array<number> }> = []
+  const storesSeen: Array<string> = []
   const tally = () => {
     for (const e of fake.log) {
+      if (options.recordStores === true && (e.operation === "disassociateStores" || e.operation === "associateStores")) {
+        for (const s of (JSON.parse(e.bodyText) as { store_list: Array<{ store_id: string }> }).store_list) storesSeen.push(s.store_id)
+      }
       arrivals.push(e.atMillis)
       if (e.status === 429 && rejected.length < 20) {
         const n = arrivals.length - 1
@@ -70,6 +76,10 @@ const main = Effect.gen(function*() {
       tally()
       const stats: Stats = { _tag: "stats", requests, byStatus: { ...byStatus }, rejected, cpuMicros: cpu.user + cpu.system }
       process.send?.(stats)
+    } else if (m.op === "stores") {
+      // The store ids of the store calls received since the last `stores` message, then forgotten.
+      tally()
+      process.send?.({ _tag: "stores", stores: storesSeen.splice(0) })
     } else if (m.op === "clearLog") {
       tally()
       requests = 0
