@@ -142,7 +142,7 @@ const exhaustive = (scenario: Scenario, torn: boolean) =>
         scenario.check(fake, report)
         return crash.writes()
       }))
-    assert.isAtLeast(total, 15)
+    assert.isAtLeast(total, 10)
     let resumedAfterCrash = 0
     for (let n = 0; n <= total; n++) {
       yield* withFake(fakeOptions, (fake) =>

@@ -4,7 +4,7 @@
  * (nothing recorded) or is resumed after a crash. A job has one part (a direction and its
  * ids); a sync has two, run in order.
  */
-import { Clock, Deferred, Effect, Either, Ref, Stream } from "effect"
+import { Clock, Deferred, Effect, Either, Exit, FiberId, Ref, Stream } from "effect"
 import {
   JobJournal,
   type JournalError,
@@ -71,14 +71,16 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
     const seen = new Set<string>()
     const unique: Array<string> = []
     let input = 0
-    return Stream.runForEach(
+    return Stream.runForEachChunk(
       toStream(ids, (cause) => cause),
-      (id) =>
+      (chunk) =>
         Effect.sync(() => {
-          input++
-          if (!seen.has(id)) {
-            seen.add(id)
-            unique.push(id)
+          for (const id of chunk) {
+            input++
+            if (!seen.has(id)) {
+              seen.add(id)
+              unique.push(id)
+            }
           }
         })
     ).pipe(
@@ -115,25 +117,44 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-/** One writer for the journal: concurrent records wait together for one write and one flush. */
+/**
+ * One writer fiber per journal: the records that arrive while it writes wait together for its next
+ * write and flush, so calls in flight share an fsync. A record's effect returns once its own bytes
+ * are durable, or fails with that append's error. The fiber lives in the job's scope.
+ */
 const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
-  Effect.map(Effect.makeSemaphore(1), (lock) => {
+  Effect.gen(function*() {
     let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> }> = []
-    const flush = lock.withPermits(1)(Effect.suspend(() => {
-      if (pending.length === 0) return Effect.void
+    let idle: Deferred.Deferred<void> | undefined
+    const drain = Effect.suspend(() => {
       const batch = pending
       pending = []
       let text = ""
       for (const b of batch) text += b.text
       return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
-        Effect.forEach(batch, (b) => Deferred.done(b.done, exit), { discard: true }))
-    }))
-    return (text: string): Effect.Effect<void, JournalIoError> =>
-      Effect.flatMap(Deferred.make<void, JournalIoError>(), (done) =>
-        Effect.suspend(() => {
-          pending.push({ text, done })
-          return Effect.zipRight(flush, Deferred.await(done))
+        Effect.sync(() => {
+          for (const b of batch) Deferred.unsafeDone(b.done, exit)
         }))
+    })
+    // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
+    const step = Effect.suspend(() => {
+      if (pending.length > 0) return drain
+      const wake = Deferred.unsafeMake<void>(FiberId.none)
+      idle = wake
+      return Deferred.await(wake)
+    })
+    yield* Effect.forkScoped(Effect.forever(step))
+    return (text: string): Effect.Effect<void, JournalIoError> =>
+      Effect.suspend(() => {
+        const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+        pending.push({ text, done })
+        if (idle !== undefined) {
+          const wake = idle
+          idle = undefined
+          Deferred.unsafeDone(wake, Exit.void)
+        }
+        return Deferred.await(done)
+      })
   })
 
 const recorderFor = (write: (text: string) => Effect.Effect<void, JournalIoError>, job: string, part: number): Recorder => {
