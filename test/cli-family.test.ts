@@ -241,7 +241,7 @@ describe("cli associate", () => {
       const report = Path.join(dir, "report.json")
       for (const id of wanted) assert.isFalse(fake.isAssociated(F.stockId, id))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--report", report], c), 0, c.err() + c.out())
+      assert.strictEqual(yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--report", report], c), 0, c.err() + c.out())
       for (const id of wanted) assert.isTrue(fake.isAssociated(F.stockId, id))
       const r = yield* readReport(report)
       assert.strictEqual(r.job.operation, "associate")
@@ -263,7 +263,7 @@ describe("cli associate", () => {
       const { cli, file } = yield* setup(50, 10)
       const stores = yield* file("stores.txt", [s(20), FakeWechatPay.otherBrandStoreId(0)].join("\n"))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--json"], c), 2)
+      assert.strictEqual(yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--json"], c), 2)
       const r = JSON.parse(c.out()) as Cli.Report
       assert.strictEqual(r.job.operation, "associate")
       assert.deepStrictEqual(r.succeeded, [s(20)])
@@ -276,7 +276,7 @@ describe("cli associate", () => {
       const { cli, fake, file } = yield* setup()
       const stores = yield* file("stores.txt", [s(1), s(2), s(2)].join("\n"))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--dry-run"], c), 0, c.err())
+      assert.strictEqual(yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--dry-run"], c), 0, c.err())
       assert.include(c.out(), "dry run: 3 ids, 2 unique, 1 duplicate, 0 invalid; would make 1 call of at most 200 stores")
       assert.strictEqual(fake.log.length, 0)
     }))
@@ -356,7 +356,7 @@ describe("cli associate: the library's checks around the job", () => {
       const { cli, fake, file } = yield* setup()
       const stores = yield* file("stores.txt", s(1))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--stores", stores], c), 1)
+      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--no-snapshot", "--stores", stores], c), 1)
       assertOneLine(c.err())
       assert.include(c.err(), "wechatpay-stores: the stock check before the job refused it:")
       assert.include(c.err(), "STOPPED")
@@ -369,7 +369,7 @@ describe("cli associate: the library's checks around the job", () => {
       const stores = yield* file("stores.txt", s(20))
       const report = Path.join(dir, "r.json")
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", stores, "--preflight", "--verify", "--report", report], c), 0, c.err())
+      assert.strictEqual(yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--preflight", "--verify", "--report", report], c), 0, c.err())
       const r = (yield* Effect.promise(() => Fs.readFile(report, "utf8")).pipe(Effect.map((t) => JSON.parse(t)))) as Record<string, any>
       assert.strictEqual(r["preflight"]["status"], "passed")
       // On, with nothing to settle: every store got an answer.
@@ -386,7 +386,7 @@ describe("cli associate: the library's checks around the job", () => {
       const report = Path.join(dir, "r.json")
       const c = capture()
       // --no-preflight: the scripted faults are for the job's call, not the stock query.
-      const code = yield* cli(["associate", ...at(), "--stores", stores, "--no-preflight", "--report", report], c)
+      const code = yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--no-preflight", "--report", report], c)
       const r = (yield* Effect.promise(() => Fs.readFile(report, "utf8")).pipe(Effect.map((t) => JSON.parse(t)))) as Record<string, any>
       assert.strictEqual(code, 0, c.out() + c.err())
       assert.deepStrictEqual(r["succeeded"], [s(20), s(21)])
@@ -404,7 +404,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
     )
 
   for (const command of ["associate", "disassociate"] as const) {
-    it.scopedLive(`${command} with no flag: the stock query goes first, the report says the preflight passed`, () =>
+    it.scopedLive(`${command} with no flag: the stock query goes first, then the snapshot's listing, the report says the preflight passed`, () =>
       Effect.gen(function*() {
         const { cli, dir, fake, file } = yield* setup(50, 10)
         // s(5) is associated and s(20) is not: one of them is what each command changes.
@@ -412,7 +412,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
         const report = Path.join(dir, "r.json")
         const c = capture()
         assert.strictEqual(yield* cli([command, ...at(), "--stores", stores, "--report", report], c), 0, c.err())
-        assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", `${command}Stores`])
+        assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "listAssociatedStores", `${command}Stores`])
         assert.strictEqual((yield* checks(report)).preflight.status, "passed")
       }))
 
@@ -422,7 +422,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
         const stores = yield* file("stores.txt", command === "associate" ? s(20) : s(5))
         const report = Path.join(dir, "r.json")
         const c = capture()
-        assert.strictEqual(yield* cli([command, ...at(), "--stores", stores, "--no-preflight", "--report", report], c), 0, c.err())
+        assert.strictEqual(yield* cli([command, ...at(), "--no-snapshot", "--stores", stores, "--no-preflight", "--report", report], c), 0, c.err())
         assert.deepStrictEqual(fake.log.map((e) => e.operation), [`${command}Stores`])
         assert.strictEqual((yield* checks(report)).preflight.status, "off")
       }))
@@ -433,7 +433,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
       const { cli, fake, file } = yield* setup()
       const stores = yield* file("stores.txt", s(1))
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--stores", stores, "--no-preflight"], c), 2)
+      assert.strictEqual(yield* cli(["associate", ...at(F.expiredStockId), "--no-snapshot", "--stores", stores, "--no-preflight"], c), 2)
       assert.deepStrictEqual(fake.log.map((e) => e.operation), ["associateStores"])
     }))
 
@@ -444,7 +444,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
       yield* fake.setFaults({ script: Array.from({ length: 4 }, () => "connectionResetAfterApply" as const) })
       const report = Path.join(dir, "r.json")
       const c = capture()
-      const code = yield* cli(["associate", ...at(), "--stores", stores, "--no-preflight", "--no-verify", "--report", report], c)
+      const code = yield* cli(["associate", ...at(), "--no-snapshot", "--stores", stores, "--no-preflight", "--no-verify", "--report", report], c)
       assert.strictEqual(code, 2, c.out() + c.err())
       const r = yield* checks(report)
       assert.strictEqual(r.verification.status, "off")
@@ -458,7 +458,7 @@ describe("cli job commands: the checks are on by default, --no-preflight and --n
     Effect.gen(function*() {
       const { cli, fake } = yield* setup()
       const c = capture()
-      assert.strictEqual(yield* cli(["associate", ...at(), "--stores", "x", "--preflight", "--no-preflight"], c), 1)
+      assert.strictEqual(yield* cli(["associate", ...at(), "--no-snapshot", "--stores", "x", "--preflight", "--no-preflight"], c), 1)
       assert.include(c.err().split("\n")[0], "--no-preflight")
       assert.strictEqual(fake.log.length, 0)
     }))

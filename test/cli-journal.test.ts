@@ -309,12 +309,12 @@ describe("cli resume", () => {
       const journal = Path.join(dir, "job.jsonl")
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
       yield* fake.clearLog
-      yield* file("job.jsonl.lock", JSON.stringify({ pid: process.pid, since: new Date().toISOString() }))
+      yield* file("job.jsonl.lock", JSON.stringify({ pid: process.ppid, since: new Date().toISOString() }))
       const c = capture()
       assert.strictEqual(yield* cli(["resume", journal], c), 1)
       assertOneLine(
         c.err(),
-        `the journal ${journal} is in use by process ${process.pid}: wait for it to end; if that run is gone, delete ${journal}.lock; nothing was sent`
+        `the journal ${journal} is in use by process ${process.ppid}: wait for it to end; if that run is gone, delete ${journal}.lock; nothing was sent`
       )
       assert.deepStrictEqual(fake.log, [])
     }))

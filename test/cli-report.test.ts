@@ -30,7 +30,7 @@ const defaultReports = (dir: string) =>
   )
 
 /** The disassociate command for another stock of the sandbox. */
-const jobFor = (stockId: string) => ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", stockId, "--brand-id", F.brandId]
+const jobFor = (stockId: string) => ["disassociate", "--product-coupon-id", F.productCouponId, "--stock-id", stockId, "--brand-id", F.brandId, "--no-snapshot"]
 
 describe("cli: failed and unresolved stores are visible, and a report is always written", () => {
   it.scopedLive("no --report: the first 5 failed stores with code and message, how many more, and a default report file, printed", () =>
@@ -84,13 +84,15 @@ describe("cli: failed and unresolved stores are visible, and a report is always 
         const r = yield* readReport(report)
         // Today's fields in their order; then what the library's stock jobs add (the checks, on by default).
         assert.deepStrictEqual(Object.keys(r).slice(0, 6), ["job", "summary", "succeeded", "failed", "unresolved", "anomalies"])
-        assert.deepStrictEqual(Object.keys(r).slice(6), ["preflight", "verification", "settledByListing"])
+        assert.deepStrictEqual(Object.keys(r).slice(6), ["preflight", "verification", "settledByListing", "snapshot", "alreadyDone"])
         const checks = r as unknown as { preflight: Record<string, unknown>; verification: Record<string, unknown> }
         assert.include(checks.preflight, { status: "passed", state: "SENDING", storeScope: "SPECIFIC", requests: 1 })
         // Every store had a signed answer: nothing for the listing to settle.
         assert.deepStrictEqual(checks.verification, { status: "not-needed", settled: 0, resent: 0, requests: 0 })
-        const { endedAt, id, startedAt, ...rest } = r.job
-        assert.deepStrictEqual(rest, { operation: "disassociate", productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId })
+        const { endedAt, id, journal, startedAt, ...rest } = r.job
+        assert.deepStrictEqual(rest, { operation: "disassociate", productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId, runs: 1 })
+        // The journal a job keeps by default, beside the report.
+        assert.match(journal ?? "", /wechatpay-stores-journal-.*\.jsonl$/)
         assert.match(id, /^[0-9a-f-]{36}$/)
         ids.add(id)
         for (const t of [startedAt, endedAt]) assert.strictEqual(new Date(t).toISOString(), t)

@@ -309,7 +309,9 @@ describe("wechatpay-stores under `npm run cli`: killing npm stops the job instea
         const { fake, dir, ids, args, env } = yield* setup(4_000, { rates: { slow: 1 }, slowMillis: 400 })
         const report = Path.join(dir, "report.json")
         // Its own process group, so the finalizer kills whatever is left of the tree.
-        const npm = yield* spawn("npm", ["run", "--silent", "cli", "--", ...args, "--concurrency", "1", "--report", report], {
+        // npm runs the CLI in the repository's root: its journal goes beside the report, not there.
+        const journal = Path.join(dir, "job.jsonl")
+        const npm = yield* spawn("npm", ["run", "--silent", "cli", "--", ...args, "--concurrency", "1", "--report", report, "--journal", journal], {
           env,
           cwd: ROOT,
           detached: true
