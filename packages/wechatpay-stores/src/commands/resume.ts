@@ -98,9 +98,9 @@ export const command = Program.command(
       }, io, http)
     })
 ).pipe(Program.withHelp(
-  "Finishes a job from its journal after a crash, a kill or a power cut: stores with a recorded outcome are not sent " +
-    "again, stores whose call was in flight are settled by the stock's listing (a bundle has none: they are sent again), " +
-    "stores never sent are sent. The report accounts for every store of the job once. A journal whose job ended " +
+  "Finishes a job from its journal after a crash, a kill or a power cut: stores that succeeded or failed are not sent " +
+    "again, stores whose call was in flight (or left unresolved) are settled by the stock's listing (a bundle has none, " +
+    "nor a job run with --no-verify: they are sent again), stores never sent are sent. The report accounts for every store of the job once. A journal whose job ended " +
     "writes its report again and sends nothing. The journal names the stock, the stores and the checks; the " +
     "WECHATPAY_* variables give the credentials.\n\n" +
     "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short again; 1 it could not " +
