@@ -63,19 +63,10 @@ export const runJob = (
   http: Layer.Layer<HttpClient.HttpClient>
 ): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const missing = yield* Environment.problem
-    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    const refused = yield* preconditions(io, { report: args.report, journal: args.dryRun ? undefined : args.journal })
+    if (refused !== undefined) return refused
     const options = { rateLimit: { limit: args.rate } }
     const service = serviceAt(args.rate, http)
-    if (args.report !== undefined) {
-      const writable = yield* Effect.either(Report.checkReportPath(args.report))
-      if (writable._tag === "Left") return Io.fail(io, writable.left)
-    }
-    // A new job never writes over another job's journal: refused before the input is read.
-    if (args.journal !== undefined && !args.dryRun) {
-      const free = yield* Effect.either(Report.checkJournalPath(args.journal))
-      if (free._tag === "Left") return Io.fail(io, free.left)
-    }
     if (args.dryRun) {
       // Building the layer checks every variable and parses the keys; nothing is sent.
       const configured = yield* Layer.build(ProductCouponStores.layerConfig(options).pipe(Layer.provide(http))).pipe(Effect.scoped, Effect.either)
@@ -149,6 +140,29 @@ export const runJob = (
       )
       return typeof finished === "string" ? Io.fail(io, finished) : Job.exitCode(finished)
     }))
+  })
+
+/**
+ * What every job command checks before it reads or sends anything: the configuration, that the report can
+ * be written, and that the journal's path is free (a new job never writes over another job's journal).
+ * Gives the exit code when the command may not run.
+ */
+export const preconditions = (
+  io: Io.Io,
+  paths: { readonly report?: string | undefined; readonly journal?: string | undefined }
+): Effect.Effect<number | undefined> =>
+  Effect.gen(function*() {
+    const missing = yield* Environment.problem
+    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    if (paths.report !== undefined) {
+      const writable = yield* Effect.either(Report.checkReportPath(paths.report))
+      if (writable._tag === "Left") return Io.fail(io, writable.left)
+    }
+    if (paths.journal !== undefined) {
+      const free = yield* Effect.either(Report.checkJournalPath(paths.journal))
+      if (free._tag === "Left") return Io.fail(io, free.left)
+    }
+    return undefined
   })
 
 /** The service a job runs against: the `WECHATPAY_*` configuration at `rate` requests a second, sending through a transport the monitor watches (for the progress line). */

@@ -10,13 +10,11 @@ import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
 import { StoreJobs } from "effect-wechatpay"
-import * as Environment from "../Environment.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
 import * as JournalFile from "../JournalFile.js"
 import * as Program from "../Program.js"
-import * as Report from "../Report.js"
 
 export interface ResumeArgs {
   readonly journal: string
@@ -30,12 +28,8 @@ export interface ResumeArgs {
 /** The resume itself; exported for the tests, which pass their own transport. */
 export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const missing = yield* Environment.problem
-    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
-    if (args.report !== undefined) {
-      const writable = yield* Effect.either(Report.checkReportPath(args.report))
-      if (writable._tag === "Left") return Io.fail(io, writable.left)
-    }
+    const refused = yield* JobCommand.preconditions(io, { report: args.report })
+    if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out
     human.write(`resuming the job of ${args.journal}\n`)
     const { result } = yield* Job.execute(

@@ -9,13 +9,11 @@ import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
 import { StoreJobs } from "effect-wechatpay"
-import * as Environment from "../Environment.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
-import * as Report from "../Report.js"
 
 /** The most stores a sync removes unless --max-removals says otherwise (the library's default). */
 export const DEFAULT_MAX_REMOVALS = 1_000
@@ -54,16 +52,8 @@ export const refusal = (
 /** The sync itself; exported for the tests, which pass their own transport. */
 export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const missing = yield* Environment.problem
-    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
-    if (args.report !== undefined) {
-      const writable = yield* Effect.either(Report.checkReportPath(args.report))
-      if (writable._tag === "Left") return Io.fail(io, writable.left)
-    }
-    if (args.journal !== undefined && !args.dryRun) {
-      const free = yield* Effect.either(Report.checkJournalPath(args.journal))
-      if (free._tag === "Left") return Io.fail(io, free.left)
-    }
+    const refused = yield* JobCommand.preconditions(io, { report: args.report, journal: args.dryRun ? undefined : args.journal })
+    if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out
     const stock = { productCouponId: args.productCouponId, stockId: args.stockId, brandId: args.brandId }
     return yield* Effect.scoped(Effect.gen(function*() {

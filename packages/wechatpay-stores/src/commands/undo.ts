@@ -9,14 +9,12 @@ import * as Args from "@effect/cli/Args"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
 import { StoreJobs } from "effect-wechatpay"
-import * as Environment from "../Environment.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
 import * as JournalFile from "../JournalFile.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
-import * as Report from "../Report.js"
 
 export interface UndoArgs {
   /** A report a job wrote, or its journal. */
@@ -34,16 +32,8 @@ export interface UndoArgs {
 /** The undo itself; exported for the tests, which pass their own transport. */
 export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const missing = yield* Environment.problem
-    if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
-    if (args.report !== undefined) {
-      const writable = yield* Effect.either(Report.checkReportPath(args.report))
-      if (writable._tag === "Left") return Io.fail(io, writable.left)
-    }
-    if (args.journal !== undefined) {
-      const free = yield* Effect.either(Report.checkJournalPath(args.journal))
-      if (free._tag === "Left") return Io.fail(io, free.left)
-    }
+    const refused = yield* JobCommand.preconditions(io, { report: args.report, journal: args.journal })
+    if (refused !== undefined) return refused
     const source = yield* Effect.either(JournalFile.sourceOf(args.source))
     if (source._tag === "Left") return Io.fail(io, source.left)
     const human = args.json ? io.err : io.out
