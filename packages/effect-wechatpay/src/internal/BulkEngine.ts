@@ -381,11 +381,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       ? (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> => Effect.map(settleCall(chunk), ([s]) => s)
       : (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
         Effect.gen(function*() {
-          const before = yield* Effect.either(recorder.value.beforeCall(chunk))
-          if (Either.isLeft(before)) {
-            yield* journalStopped(before.left)
-            return unresolvedAll(chunk, `not sent: the journal could not be written: ${before.left.message}`)
-          }
+          // Its call record was made durable by `dispatch`, before the call got its permit.
           // This call's own attempts, for the record; the job's observer still counts them.
           const totals = { requests: 0, retries: {} as Record<string, number> }
           const [settlement, sent] = yield* settleCall(chunk).pipe(
@@ -429,13 +425,38 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       // that fails every call (an expired stock, NO_AUTH) stops the job after exactly one call.
       const dispatch = ([chunk, index]: readonly [ReadonlyArray<string>, number]): Effect.Effect<Effect.Effect<Settlement>> => {
         const n = index === 0 ? concurrency : 1
-        return Effect.zipRight(
-          permits.take(n),
-          Effect.flatMap(stop.reason, (stopped) =>
-            Option.isSome(stopped)
-              ? Effect.as(permits.release(n), Effect.succeed(unresolvedAll(chunk, notSent(stopped.value))))
-              : Effect.map(Effect.forkIn(Effect.ensuring(send(chunk), permits.release(n)), scope), Fiber.join))
-        )
+        // `sent`: the call, once it has its permit; `unsent`: a chunk the stop kept back.
+        const start = (sent: Effect.Effect<Settlement>, unsent: (s: Settlement) => Effect.Effect<void>) =>
+          Effect.zipRight(
+            permits.take(n),
+            Effect.flatMap(stop.reason, (stopped) => {
+              if (Option.isNone(stopped)) {
+                return Effect.map(Effect.forkIn(Effect.ensuring(sent, permits.release(n)), scope), Fiber.join)
+              }
+              const kept = unresolvedAll(chunk, notSent(stopped.value))
+              return Effect.zipRight(permits.release(n), Effect.as(unsent(kept), Effect.succeed(kept)))
+            })
+          )
+        if (Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
+        // A durable job queues the call's record before the call waits for its permit, and the call awaits the
+        // record's flush once it has the permit: records of calls dispatched together share a flush, and the
+        // flush overlaps the calls in flight. A recorded call the stop then keeps back is recorded as not sent;
+        // one a crash catches before it is sent is settled on resume like any call in flight.
+        const record = recorder.value
+        const recordAndStart = Effect.flatMap(record.beforeCall(chunk), (durable) =>
+          start(
+            Effect.flatMap(Effect.either(durable), (flushed) =>
+              Either.isRight(flushed)
+                ? send(chunk)
+                : Effect.as(
+                  journalStopped(flushed.left),
+                  unresolvedAll(chunk, `not sent: the journal could not be written: ${flushed.left.message}`)
+                )),
+            (kept) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
+          ))
+        // A chunk after the stop is settled at once, with nothing recorded: it was never a call.
+        return Effect.flatMap(stop.reason, (stopped) =>
+          Option.isSome(stopped) ? start(send(chunk), () => Effect.void) : recordAndStart)
       }
 
       // Calls are started in input order and settled in input order; the buffer lets starting run

@@ -4,7 +4,7 @@
  * (nothing recorded) or is resumed after a crash. A job has one part (a direction and its
  * ids); a sync has two, run in order.
  */
-import { Clock, Deferred, Effect, Either, Exit, FiberId, Ref, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Either, Exit, FiberId, Ref, Stream } from "effect"
 import {
   JobJournal,
   type JournalError,
@@ -117,15 +117,31 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
+/** The journal's writer. */
+interface Writer {
+  /** Returns once the record is durable, or fails with the append's error. */
+  readonly write: (text: string) => Effect.Effect<void, JournalIoError>
+  /**
+   * Queues the record behind those before it and returns at once: for a call's outcome, which nothing
+   * waits on (a crash before it is flushed leaves the call in flight, settled on resume). Fails at once
+   * when an earlier append failed.
+   */
+  readonly enqueue: (text: string) => Effect.Effect<void, JournalIoError>
+  /** Queues the record and gives what to await for it to be durable (fails at once after a failed append). */
+  readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
+  /** The first append that failed: after it, nothing more is written. */
+  readonly failure: () => JournalIoError | undefined
+}
+
 /**
  * One writer fiber per journal: the records that arrive while it writes wait together for its next
- * write and flush, so calls in flight share an fsync. A record's effect returns once its own bytes
- * are durable, or fails with that append's error. The fiber lives in the job's scope.
+ * write and flush, so calls in flight share an fsync. The fiber lives in the job's scope.
  */
 const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
   Effect.gen(function*() {
-    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> }> = []
+    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> | undefined }> = []
     let idle: Deferred.Deferred<void> | undefined
+    let failed: JournalIoError | undefined
     const drain = Effect.suspend(() => {
       const batch = pending
       pending = []
@@ -133,7 +149,11 @@ const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect
       for (const b of batch) text += b.text
       return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
         Effect.sync(() => {
-          for (const b of batch) Deferred.unsafeDone(b.done, exit)
+          if (Exit.isFailure(exit) && failed === undefined) {
+            const error = Cause.failureOption(exit.cause)
+            if (error._tag === "Some") failed = error.value
+          }
+          for (const b of batch) if (b.done !== undefined) Deferred.unsafeDone(b.done, exit)
         }))
     })
     // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
@@ -144,36 +164,62 @@ const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect
       return Deferred.await(wake)
     })
     yield* Effect.forkScoped(Effect.forever(step))
-    return (text: string): Effect.Effect<void, JournalIoError> =>
-      Effect.suspend(() => {
-        const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-        pending.push({ text, done })
-        if (idle !== undefined) {
-          const wake = idle
-          idle = undefined
-          Deferred.unsafeDone(wake, Exit.void)
-        }
-        return Deferred.await(done)
-      })
+    const push = (text: string, done: Deferred.Deferred<void, JournalIoError> | undefined) => {
+      pending.push({ text, done })
+      if (idle !== undefined) {
+        const wake = idle
+        idle = undefined
+        Deferred.unsafeDone(wake, Exit.void)
+      }
+    }
+    const writer: Writer = {
+      write: (text) =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+          push(text, done)
+          return Deferred.await(done)
+        }),
+      queue: (text) =>
+        Effect.sync(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+          push(text, done)
+          return Deferred.await(done)
+        }),
+      enqueue: (text) =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          push(text, undefined)
+          return Effect.void
+        }),
+      failure: () => failed
+    }
+    return writer
   })
 
-const recorderFor = (write: (text: string) => Effect.Effect<void, JournalIoError>, job: string, part: number): Recorder => {
-  const record = (r: object) => Effect.mapError(write(Journal.line(r)), (e) => ({ message: e.message }))
+const recorderFor = (writer: Writer, job: string, part: number): Recorder => {
+  const failure = (e: JournalIoError) => ({ message: e.message })
+  const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
   return {
-    beforeCall: (stores) => record({ t: "call", job, part, stores }),
+    beforeCall: (stores) =>
+      Effect.map(writer.queue(Journal.line({ t: "call", job, part, stores })), (durable) => Effect.mapError(durable, failure)),
     afterCall: (_chunk, s, sent, totals) =>
-      record({
-        t: "outcome",
-        job,
-        part,
-        sent,
-        succeeded: s.succeeded,
-        failed: s.failed,
-        unresolved: s.unresolved,
-        ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
-        requests: totals.requests,
-        ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
-      }),
+      Effect.mapError(
+        writer.enqueue(Journal.line({
+          t: "outcome",
+          job,
+          part,
+          sent,
+          succeeded: s.succeeded,
+          failed: s.failed,
+          unresolved: s.unresolved,
+          ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
+          requests: totals.requests,
+          ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
+        })),
+        failure
+      ),
     listed: (stores) => record({ t: "listed", job, part, stores })
   }
 }
@@ -189,7 +235,7 @@ interface Context {
   readonly header: Journal.Header
   readonly parts: ReadonlyArray<Journal.PartState>
   readonly runs: number
-  readonly write: (text: string) => Effect.Effect<void, JournalIoError>
+  readonly writer: Writer
   readonly service: Service
   readonly run: RunOptions
 }
@@ -240,11 +286,17 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       stopWhen: ctx.run.stopWhen,
       abortWhen: ctx.run.abortWhen
     }
-    const recorder = recorderFor(ctx.write, header.job, index)
-    const ran = yield* BulkEngine.run<StoreListAnswer, HasBehaviour, never, never>(toSend, job, engineOptions).pipe(
+    const recorder = recorderFor(ctx.writer, header.job, index)
+    const engine = yield* BulkEngine.run<StoreListAnswer, HasBehaviour, never, never>(toSend, job, engineOptions).pipe(
       Effect.provideService(CallRecorder, recorder),
       Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))
     )
+    // An outcome that could not be written after the last call: the job's record is incomplete, as a stop says.
+    const lost = ctx.writer.failure()
+    const ran: BulkEngine.Report = lost === undefined || engine.stoppedBy !== undefined ? engine : {
+      ...engine,
+      stoppedBy: { tag: "JournalError", code: JOURNAL_FAILED, message: `the journal could not be written: ${lost.message}` }
+    }
     for (const id of ran.succeeded) state.stores.set(id, { _tag: "Succeeded", byListing: false })
     for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
     for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
@@ -385,7 +437,7 @@ const notStarted = (ctx: Context, index: number, why: BulkEngine.StopReason): Bu
 /** Runs every part of a job from its journal's state and records the run's report. */
 const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | ConfigurationError> =>
   Effect.gen(function*() {
-    yield* ctx.write(Journal.line({ t: "run", job: ctx.header.job, run: ctx.runs, at: yield* nowIso }))
+    yield* ctx.writer.write(Journal.line({ t: "run", job: ctx.header.job, run: ctx.runs, at: yield* nowIso }))
     let report: AnyReport
     if (ctx.header.operation === "sync") {
       const first = yield* runPart(ctx, 0)
@@ -405,7 +457,7 @@ const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | Co
       report = job
     }
     // The outcomes are recorded already; should this last write fail, a resume rebuilds the report from them.
-    yield* ctx.write(Journal.line({ t: "finished", job: ctx.header.job, run: ctx.runs, report })).pipe(
+    yield* ctx.writer.write(Journal.line({ t: "finished", job: ctx.header.job, run: ctx.runs, report })).pipe(
       Effect.catchAll((e) => Effect.logWarning(`the journal could not record the job's end: ${e.message}`))
     )
     return report
@@ -458,8 +510,8 @@ export const start = (
       const appender = location === undefined
         ? { append: () => Effect.void }
         : yield* store.create(location, opening)
-      const write = yield* makeWriter(appender)
-      return yield* continueJob({ location, header, parts: states, runs: 1, write, service, run })
+      const writer = yield* makeWriter(appender)
+      return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
     }))
   })
 
@@ -647,13 +699,13 @@ export const resume = (
     }
     const service = yield* ProductCouponStores
     const appender = yield* store.reopen(location, replayed.length)
-    const write = yield* makeWriter(appender)
+    const writer = yield* makeWriter(appender)
     return yield* continueJob({
       location,
       header: h,
       parts: replayed.parts as Array<Journal.PartState>,
       runs: replayed.runs + 1,
-      write,
+      writer,
       service,
       run: options
     })

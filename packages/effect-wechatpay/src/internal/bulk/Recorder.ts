@@ -12,8 +12,11 @@ export interface RecordFailure {
 }
 
 export interface Recorder {
-  /** Before the call is sent; when it fails the call is not sent. */
-  readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<void, RecordFailure>
+  /**
+   * Queues the call's record before the call waits for its permit, and gives what to await before it is
+   * sent: the record made durable. When that fails, the call is not sent.
+   */
+  readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<Effect.Effect<void, RecordFailure>>
   /**
    * After it settles. `sent` is false for a call the stop signal kept from being sent; `requests` and
    * `retries` are this call's HTTP attempts and its retries by cause.
