@@ -4,7 +4,7 @@
  * (nothing recorded) or is resumed after a crash. A job has one part (a direction and its
  * ids); a sync has two, run in order.
  */
-import { Cause, Clock, Deferred, Effect, Either, Exit, FiberId, Ref, Stream } from "effect"
+import { Clock, Effect, Either } from "effect"
 import {
   JobJournal,
   type JournalError,
@@ -19,9 +19,12 @@ import type { ConfigurationError, HasBehaviour, RequestValidationError } from ".
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
-import { type StoreIds, toStream } from "./Ids.js"
+import type { StoreIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
-import { CallRecorder, JOURNAL_FAILED, type Recorder } from "./Recorder.js"
+import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
+import { readAll } from "./ReadAll.js"
+import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
+import { NO_BUNDLE_SNAPSHOT, snapshotFields, snapshotOf } from "./Snapshot.js"
 import { type FailedStore, settleStoreLists, type StoreListAnswer, type UnresolvedStore } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 
@@ -56,173 +59,7 @@ export interface Start {
   readonly already?: ReadonlyArray<ReadonlyArray<string>> | undefined
 }
 
-/** The ids of a source read whole: how many, and the unique ones in first-seen order (unsendable ones too). */
-export interface Read {
-  readonly input: number
-  readonly unique: ReadonlyArray<string>
-}
-
-/**
- * Reads a whole id source. A source that breaks fails the job before anything is sent, with a
- * report in which every id read is unresolved ("not sent").
- */
-export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngine.JobSourceError, R> =>
-  Effect.suspend(() => {
-    const seen = new Set<string>()
-    const unique: Array<string> = []
-    let input = 0
-    return Stream.runForEachChunk(
-      toStream(ids, (cause) => cause),
-      (chunk) =>
-        Effect.sync(() => {
-          for (const id of chunk) {
-            input++
-            if (!seen.has(id)) {
-              seen.add(id)
-              unique.push(id)
-            }
-          }
-        })
-    ).pipe(
-      // Counted while the stream ran: read once it has ended.
-      Effect.map((): Read => ({ input, unique })),
-      Effect.catchAll((cause) => {
-        const reason = "not sent: the id source broke before the job started"
-        const report: BulkEngine.Report = {
-          summary: {
-            input,
-            unique: unique.length,
-            duplicates: input - unique.length,
-            succeeded: 0,
-            failed: 0,
-            unresolved: unique.length,
-            chunks: 0,
-            requests: 0,
-            retries: {}
-          },
-          succeeded: [],
-          failed: [],
-          unresolved: unique.map((storeId) => ({ storeId, reason })),
-          anomalies: [],
-          stoppedBy: {
-            tag: "StoreSourceError",
-            code: BulkEngine.SOURCE_FAILED,
-            message: `cannot read the store ids: ${String((cause as { message?: unknown })?.message ?? cause)}`
-          }
-        }
-        return Effect.fail<BulkEngine.JobSourceError>({ _tag: "StoreSourceError", cause, report })
-      })
-    )
-  })
-
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
-
-/** The journal's writer. */
-interface Writer {
-  /** Returns once the record is durable, or fails with the append's error. */
-  readonly write: (text: string) => Effect.Effect<void, JournalIoError>
-  /**
-   * Queues the record behind those before it and returns at once: for a call's outcome, which nothing
-   * waits on (a crash before it is flushed leaves the call in flight, settled on resume). Fails at once
-   * when an earlier append failed.
-   */
-  readonly enqueue: (text: string) => Effect.Effect<void, JournalIoError>
-  /** Queues the record and gives what to await for it to be durable (fails at once after a failed append). */
-  readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
-  /** The first append that failed: after it, nothing more is written. */
-  readonly failure: () => JournalIoError | undefined
-}
-
-/**
- * One writer fiber per journal: the records that arrive while it writes wait together for its next
- * write and flush, so calls in flight share an fsync. The fiber lives in the job's scope.
- */
-const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
-  Effect.gen(function*() {
-    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> | undefined }> = []
-    let idle: Deferred.Deferred<void> | undefined
-    let failed: JournalIoError | undefined
-    const drain = Effect.suspend(() => {
-      const batch = pending
-      pending = []
-      let text = ""
-      for (const b of batch) text += b.text
-      return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
-        Effect.sync(() => {
-          if (Exit.isFailure(exit) && failed === undefined) {
-            const error = Cause.failureOption(exit.cause)
-            if (error._tag === "Some") failed = error.value
-          }
-          for (const b of batch) if (b.done !== undefined) Deferred.unsafeDone(b.done, exit)
-        }))
-    })
-    // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
-    const step = Effect.suspend(() => {
-      if (pending.length > 0) return drain
-      const wake = Deferred.unsafeMake<void>(FiberId.none)
-      idle = wake
-      return Deferred.await(wake)
-    })
-    yield* Effect.forkScoped(Effect.forever(step))
-    const push = (text: string, done: Deferred.Deferred<void, JournalIoError> | undefined) => {
-      pending.push({ text, done })
-      if (idle !== undefined) {
-        const wake = idle
-        idle = undefined
-        Deferred.unsafeDone(wake, Exit.void)
-      }
-    }
-    const writer: Writer = {
-      write: (text) =>
-        Effect.suspend(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-          push(text, done)
-          return Deferred.await(done)
-        }),
-      queue: (text) =>
-        Effect.sync(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-          push(text, done)
-          return Deferred.await(done)
-        }),
-      enqueue: (text) =>
-        Effect.suspend(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          push(text, undefined)
-          return Effect.void
-        }),
-      failure: () => failed
-    }
-    return writer
-  })
-
-const recorderFor = (writer: Writer, job: string, part: number): Recorder => {
-  const failure = (e: JournalIoError) => ({ message: e.message })
-  const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
-  return {
-    beforeCall: (stores) =>
-      Effect.map(writer.queue(Journal.line({ t: "call", job, part, stores })), (durable) => Effect.mapError(durable, failure)),
-    afterCall: (_chunk, s, sent, totals) =>
-      Effect.mapError(
-        writer.enqueue(Journal.line({
-          t: "outcome",
-          job,
-          part,
-          sent,
-          succeeded: s.succeeded,
-          failed: s.failed,
-          unresolved: s.unresolved,
-          ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
-          requests: totals.requests,
-          ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
-        })),
-        failure
-      ),
-    listed: (stores) => record({ t: "listed", job, part, stores })
-  }
-}
 
 const stockDirection = (d: Journal.Direction): StockJob.Direction =>
   d === "associate" ? StockJob.associating : StockJob.disassociating
@@ -371,15 +208,6 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
     return { ...verified, summary: { ...verified.summary, settledByListing: all.length }, settledByListing: all }
   })
 
-/** The snapshot's report and the stores it found done, in input order (a journal written before snapshots has neither). */
-const snapshotFields = (header: Journal.Header, state: Journal.PartState) =>
-  header.snapshot === undefined
-    ? {}
-    : {
-      snapshot: header.snapshot as BulkEngine.SnapshotReport,
-      alreadyDone: state.already.size === 0 ? [] : state.ids.filter((id) => state.already.has(id))
-    }
-
 const infoOf = (ctx: Context, endedAt: string): JobInfo => {
   const t = ctx.header.target
   return {
@@ -517,53 +345,6 @@ export const start = (
 
 /** Options as the engine checks them, checked before anything is read or written. */
 const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
-
-/** The snapshot's `reason` for a bundle job: the listing is per stock. */
-export const NO_BUNDLE_SNAPSHOT = "no listing for a bundle: an undo reverses every store of succeeded"
-
-/**
- * Walks the stock's listing once and gives the input stores already in the state the job asks for
- * (listed, for associate; not listed, for disassociate). Only the input's listed stores are held.
- * The caller's stop or abort ends the walk (the job then sends nothing); a failed walk is reported,
- * and the job goes on without it.
- */
-export const snapshotOf = (
-  service: Service,
-  stock: StockJob.Stock,
-  parts: ReadonlyArray<{ readonly direction: Journal.Direction; readonly ids: ReadonlyArray<string> }>,
-  options: RunOptions
-): Effect.Effect<{ readonly report: BulkEngine.SnapshotReport; readonly already: ReadonlyArray<ReadonlyArray<string>> }> =>
-  Effect.gen(function*() {
-    const wanted = new Set(parts.flatMap((p) => p.ids))
-    const listed = new Set<string>()
-    const count = yield* Ref.make(0)
-    const walking = Effect.either(StockJob.counting(
-      count,
-      Stream.runForEach(service.associatedStores(stock), (id) =>
-        Effect.sync(() => {
-          if (wanted.has(id)) listed.add(id)
-        }))
-    ))
-    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | string>> = [
-      walking,
-      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the snapshot")]),
-      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the snapshot")])
-    ]
-    const walk = yield* Effect.raceAll(contenders)
-    const requests = yield* Ref.get(count)
-    const none = parts.map(() => [])
-    if (typeof walk === "string") return { report: { status: "skipped", reason: walk, requests }, already: none }
-    if (Either.isLeft(walk)) {
-      const reason = `the listing could not be walked: ${walk.left._tag}: ${walk.left.message}`
-      yield* Effect.logWarning(`the snapshot before the job failed (${reason}); an undo will reverse every store of succeeded`)
-      return { report: { status: "failed", reason, requests }, already: none }
-    }
-    // An id that cannot be sent fails before any call: it is not "done", whatever the listing says.
-    const already = parts.map((p) =>
-      p.ids.filter((id) => listed.has(id) === (p.direction === "associate") && ProductCoupon.idProblem(id) === undefined)
-    )
-    return { report: { status: "done", requests }, already }
-  })
 
 /** Starts a stock job (either direction), journaled at `options.journal`. */
 export const startStock = <E, R>(

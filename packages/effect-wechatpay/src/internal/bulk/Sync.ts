@@ -12,6 +12,7 @@ import type { ConfigurationError, ListAssociatedStoresError, RequestValidationEr
 import type * as BulkEngine from "../BulkEngine.js"
 import { integerAtLeast } from "../Options.js"
 import * as Durable from "./Durable.js"
+import * as ReadAll from "./ReadAll.js"
 import { SyncGuardError } from "./Errors.js"
 import type { StoreIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
@@ -28,7 +29,7 @@ export const DEFAULT_MAX_REMOVALS = 1_000
 
 const planFrom = (
   service: Service,
-  read: Durable.Read,
+  read: ReadAll.Read,
   stock: StockJob.Stock
 ): Effect.Effect<SyncPlan, ListingError> =>
   Effect.gen(function*() {
@@ -64,7 +65,7 @@ export const plan = <E, R>(
   Effect.gen(function*() {
     yield* StockJob.checkOptions(options)
     const service = yield* ProductCouponStores
-    const read = yield* Durable.readAll(desired)
+    const read = yield* ReadAll.readAll(desired)
     return yield* planFrom(service, read, StockJob.toStock(options))
   }).pipe(Effect.withSpan("StoreJobs.planSync"))
 
@@ -102,7 +103,7 @@ export const sync = <E, R>(
     if (options.maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", options.maxRemovals, 0)
     const service = yield* ProductCouponStores
     const stock = StockJob.toStock(options)
-    const read = yield* Durable.readAll(desired)
+    const read = yield* ReadAll.readAll(desired)
     const p = yield* planFrom(service, read, stock)
     yield* guard(p, options.maxRemovals)
     if (options.dryRun === true) {

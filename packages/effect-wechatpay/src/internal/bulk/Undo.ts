@@ -11,6 +11,7 @@ import type { ConfigurationError, RequestValidationError } from "../../WechatPay
 import type * as BulkEngine from "../BulkEngine.js"
 import * as BundleJob from "./BundleJob.js"
 import * as Durable from "./Durable.js"
+import * as Snapshot from "./Snapshot.js"
 import { UndoSourceError } from "./Errors.js"
 import { checkJobIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
@@ -161,10 +162,10 @@ export const undo = (
     const changed = parts.map((p) => ({ ...p, ids: p.ids.filter((id) => !done.unchanged.has(id)) }))
     // The undo's own snapshot, so that an undo of the undo is exact too.
     const snapshot = t._tag === "bundle"
-      ? { report: { status: "skipped", reason: Durable.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
+      ? { report: { status: "skipped", reason: Snapshot.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
       : options.snapshot === false
       ? { report: { status: "off", requests: 0 } as const, already: [] }
-      : yield* Durable.snapshotOf(service, t, changed, options)
+      : yield* Snapshot.snapshotOf(service, t, changed, options)
     const all = changed.flatMap((p) => p.ids)
     const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
     return yield* Durable.start({

@@ -1,0 +1,115 @@
+/**
+ * How a durable job writes its journal: one writer fiber that flushes every waiting record at once,
+ * and the recorder the bulk engine reports each call to.
+ */
+import { Cause, Deferred, Effect, Exit, FiberId } from "effect"
+import type { JournalIoError } from "../../JobJournal.js"
+import * as Journal from "./Journal.js"
+import type { Recorder } from "./Recorder.js"
+
+/** The journal's writer. */
+export interface Writer {
+  /** Returns once the record is durable, or fails with the append's error. */
+  readonly write: (text: string) => Effect.Effect<void, JournalIoError>
+  /**
+   * Queues the record behind those before it and returns at once: for a call's outcome, which nothing
+   * waits on (a crash before it is flushed leaves the call in flight, settled on resume). Fails at once
+   * when an earlier append failed.
+   */
+  readonly enqueue: (text: string) => Effect.Effect<void, JournalIoError>
+  /** Queues the record and gives what to await for it to be durable (fails at once after a failed append). */
+  readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
+  /** The first append that failed: after it, nothing more is written. */
+  readonly failure: () => JournalIoError | undefined
+}
+
+/**
+ * One writer fiber per journal: the records that arrive while it writes wait together for its next
+ * write and flush, so calls in flight share an fsync. The fiber lives in the job's scope.
+ */
+export const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
+  Effect.gen(function*() {
+    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> | undefined }> = []
+    let idle: Deferred.Deferred<void> | undefined
+    let failed: JournalIoError | undefined
+    const drain = Effect.suspend(() => {
+      const batch = pending
+      pending = []
+      let text = ""
+      for (const b of batch) text += b.text
+      return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
+        Effect.sync(() => {
+          if (Exit.isFailure(exit) && failed === undefined) {
+            const error = Cause.failureOption(exit.cause)
+            if (error._tag === "Some") failed = error.value
+          }
+          for (const b of batch) if (b.done !== undefined) Deferred.unsafeDone(b.done, exit)
+        }))
+    })
+    // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
+    const step = Effect.suspend(() => {
+      if (pending.length > 0) return drain
+      const wake = Deferred.unsafeMake<void>(FiberId.none)
+      idle = wake
+      return Deferred.await(wake)
+    })
+    yield* Effect.forkScoped(Effect.forever(step))
+    const push = (text: string, done: Deferred.Deferred<void, JournalIoError> | undefined) => {
+      pending.push({ text, done })
+      if (idle !== undefined) {
+        const wake = idle
+        idle = undefined
+        Deferred.unsafeDone(wake, Exit.void)
+      }
+    }
+    const writer: Writer = {
+      write: (text) =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+          push(text, done)
+          return Deferred.await(done)
+        }),
+      queue: (text) =>
+        Effect.sync(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+          push(text, done)
+          return Deferred.await(done)
+        }),
+      enqueue: (text) =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          push(text, undefined)
+          return Effect.void
+        }),
+      failure: () => failed
+    }
+    return writer
+  })
+
+export const recorderFor = (writer: Writer, job: string, part: number): Recorder => {
+  const failure = (e: JournalIoError) => ({ message: e.message })
+  const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
+  return {
+    beforeCall: (stores) =>
+      Effect.map(writer.queue(Journal.line({ t: "call", job, part, stores })), (durable) => Effect.mapError(durable, failure)),
+    afterCall: (_chunk, s, sent, totals) =>
+      Effect.mapError(
+        writer.enqueue(Journal.line({
+          t: "outcome",
+          job,
+          part,
+          sent,
+          succeeded: s.succeeded,
+          failed: s.failed,
+          unresolved: s.unresolved,
+          ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
+          requests: totals.requests,
+          ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
+        })),
+        failure
+      ),
+    listed: (stores) => record({ t: "listed", job, part, stores })
+  }
+}

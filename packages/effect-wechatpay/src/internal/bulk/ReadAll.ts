@@ -1,0 +1,66 @@
+/**
+ * A durable job's input, read whole before anything is sent: its ids are kept in the journal, so
+ * resume needs nothing else.
+ */
+import { Effect, Stream } from "effect"
+import * as BulkEngine from "../BulkEngine.js"
+import { type StoreIds, toStream } from "./Ids.js"
+
+/** The ids of a source read whole: how many, and the unique ones in first-seen order (unsendable ones too). */
+export interface Read {
+  readonly input: number
+  readonly unique: ReadonlyArray<string>
+}
+
+/**
+ * Reads a whole id source. A source that breaks fails the job before anything is sent, with a
+ * report in which every id read is unresolved ("not sent").
+ */
+export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngine.JobSourceError, R> =>
+  Effect.suspend(() => {
+    const seen = new Set<string>()
+    const unique: Array<string> = []
+    let input = 0
+    return Stream.runForEachChunk(
+      toStream(ids, (cause) => cause),
+      (chunk) =>
+        Effect.sync(() => {
+          for (const id of chunk) {
+            input++
+            if (!seen.has(id)) {
+              seen.add(id)
+              unique.push(id)
+            }
+          }
+        })
+    ).pipe(
+      // Counted while the stream ran: read once it has ended.
+      Effect.map((): Read => ({ input, unique })),
+      Effect.catchAll((cause) => {
+        const reason = "not sent: the id source broke before the job started"
+        const report: BulkEngine.Report = {
+          summary: {
+            input,
+            unique: unique.length,
+            duplicates: input - unique.length,
+            succeeded: 0,
+            failed: 0,
+            unresolved: unique.length,
+            chunks: 0,
+            requests: 0,
+            retries: {}
+          },
+          succeeded: [],
+          failed: [],
+          unresolved: unique.map((storeId) => ({ storeId, reason })),
+          anomalies: [],
+          stoppedBy: {
+            tag: "StoreSourceError",
+            code: BulkEngine.SOURCE_FAILED,
+            message: `cannot read the store ids: ${String((cause as { message?: unknown })?.message ?? cause)}`
+          }
+        }
+        return Effect.fail<BulkEngine.JobSourceError>({ _tag: "StoreSourceError", cause, report })
+      })
+    )
+  })
