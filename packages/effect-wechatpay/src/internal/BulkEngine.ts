@@ -13,6 +13,7 @@ import type { AttemptEvent } from "../ProductCouponStores.js"
 import type { HasBehaviour } from "../WechatPayError.js"
 import { ConfigurationError, NotSentError } from "../WechatPayError.js"
 import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
+import { Tally } from "./bulk/Tally.js"
 import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
 import { wholeNumber } from "./Options.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
@@ -248,62 +249,6 @@ const makeStop = (progress: (event: ProgressEvent) => Effect.Effect<void>) =>
     })
     return { reason: Ref.get(reason), keep: (why: StopReason) => Ref.update(reason, Option.orElseSome(() => why)), signal, aborted, stop, abort }
   })
-
-/** The report as chunks settle, in input order; ids that cannot be sent are failed as they are read. */
-class Tally {
-  readonly succeeded: Array<string> = []
-  readonly failed: Array<FailedStore> = []
-  readonly unresolved: Array<UnresolvedStore> = []
-  readonly anomalies: Array<Anomaly> = []
-  chunks = 0
-  requests = 0
-  readonly retries: Record<string, number> = {}
-
-  /** Counts one attempt. */
-  attempt(event: AttemptEvent): void {
-    this.requests++
-    if (event.willRetry) this.retries[event.outcome] = (this.retries[event.outcome] ?? 0) + 1
-  }
-
-  add(s: Settlement): ProgressEvent {
-    this.chunks++
-    for (const id of s.succeeded) this.succeeded.push(id)
-    for (const f of s.failed) this.failed.push(f)
-    for (const u of s.unresolved) this.unresolved.push(u)
-    if (s.anomalies !== undefined) for (const a of s.anomalies) this.anomalies.push(a)
-    return {
-      _tag: "ChunkSettled",
-      chunk: this.chunks,
-      size: s.succeeded.length + s.failed.length + s.unresolved.length,
-      done: this.succeeded.length + this.failed.length + this.unresolved.length,
-      succeeded: this.succeeded.length,
-      failed: this.failed.length,
-      unresolved: this.unresolved.length,
-      requests: this.requests
-    }
-  }
-
-  report(intake: Intake, stoppedBy: StopReason | undefined): Report {
-    return {
-      summary: {
-        input: intake.input,
-        unique: intake.unique,
-        duplicates: intake.input - intake.unique,
-        succeeded: this.succeeded.length,
-        failed: this.failed.length,
-        unresolved: this.unresolved.length,
-        chunks: this.chunks,
-        requests: this.requests,
-        retries: this.retries
-      },
-      succeeded: this.succeeded,
-      failed: this.failed,
-      unresolved: this.unresolved,
-      anomalies: this.anomalies,
-      ...(stoppedBy === undefined ? {} : { stoppedBy })
-    }
-  }
-}
 
 const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkEngine/aborted")
 
