@@ -77,7 +77,8 @@ interface Context {
   readonly run: RunOptions
 }
 
-const targetOf = (header: Journal.Header): Target =>
+/** The stock or bundle a journal's header names. */
+export const targetOf = (header: Journal.Header): Target =>
   header.target.stockBundleId !== undefined
     ? { _tag: "bundle", productCouponId: header.target.productCouponId, stockBundleId: header.target.stockBundleId, brandId: header.target.brandId }
     : { _tag: "stock", productCouponId: header.target.productCouponId, stockId: header.target.stockId ?? "", brandId: header.target.brandId }

@@ -121,10 +121,7 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
         if (tag === "Succeeded" || tag === "InFlight" || tag === "Unresolved") list.push(id)
       }
     })
-    const t = h.target
-    const target: Durable.Target = t.stockBundleId !== undefined
-      ? { _tag: "bundle", productCouponId: t.productCouponId, stockBundleId: t.stockBundleId, brandId: t.brandId }
-      : { _tag: "stock", productCouponId: t.productCouponId, stockId: t.stockId ?? "", brandId: t.brandId }
+    const target = Durable.targetOf(h)
     const unchanged = new Set(replayed.parts.flatMap((part) => [...part.already]))
     return { id: h.job, operation: h.operation, target, associated: lists.associate, disassociated: lists.disassociate, unchanged }
   })
