@@ -105,7 +105,8 @@ const sync: Scenario = (() => {
   return {
     seed: { stores: 1_200, associated: 800 },
     ids,
-    start: StoreJobs.syncStores(ids, { ...stock, ...running, journal: JOURNAL }),
+    // Calls of 50 stores: enough journal writes for the sweep to cut each part's calls at several points.
+    start: StoreJobs.syncStores(ids, { ...stock, ...running, chunkSize: 50, journal: JOURNAL }),
     check: (fake, r) => {
       const report = r as StoreJobs.SyncReport
       assert.isFalse(report.dryRun)

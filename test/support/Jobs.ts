@@ -94,7 +94,7 @@ export const failingAfter = (files: Map<string, Uint8Array>, k: number, failures
     reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a)),
     lock: inner.lock
   }
-  return { service, failures: () => failed }
+  return { service, failures: () => failed, appends: () => appends }
 }
 
 /** A journal's complete lines as records (the bytes after the last newline are a torn write). */

@@ -164,6 +164,8 @@ export interface JobOptions {
    * `{ tag: "AbortedByCaller", code: "ABORTED" }`. Meant for a second Ctrl-C.
    */
   readonly abortWhen?: Effect.Effect<void> | undefined
+  /** The ids are distinct already (a durable job reads and de-duplicates its input first): not checked again. */
+  readonly distinct?: boolean | undefined
 }
 
 /** The endpoint a job drives: all that differs between, say, disassociating and associating stores. */
@@ -203,6 +205,9 @@ export { UNREACHABLE, UNREACHABLE_AFTER_CALLS } from "./bulk/Reachability.js"
 
 /** Chunks sent (or settled as not sent) ahead of the oldest chunk still in flight. */
 const READ_AHEAD = 16
+
+/** A chunk, its index, and for a durable job the flush of its call record to await before it is sent. */
+type Prepared = readonly [ReadonlyArray<string>, number, Effect.Effect<void, RecordFailure> | undefined]
 
 /** Why the stores of a call that was never made are unresolved. */
 const notSent = (why: StopReason): string =>
@@ -268,7 +273,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
     const concurrency = yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
     const progress = options.onProgress ?? (() => Effect.void)
     const tally = new Tally()
-    const intake = new Intake((store) => tally.failed.push(store))
+    const intake = new Intake((store) => tally.failed.push(store), options.distinct === true)
     const reachability = new Reachability()
     const stop = yield* makeStop(progress)
 
@@ -368,7 +373,8 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       // Starts a chunk's call once a permit is free, or settles it at once when the job has stopped;
       // gives what to wait for. The first call holds every permit: it goes out alone, so an error
       // that fails every call (an expired stock, NO_AUTH) stops the job after exactly one call.
-      const dispatch = ([chunk, index]: readonly [ReadonlyArray<string>, number]): Effect.Effect<Effect.Effect<Settlement>> => {
+      // `durable` is the call's record being flushed, for a durable job (see `recordAhead`).
+      const dispatch = ([chunk, index, durable]: Prepared): Effect.Effect<Effect.Effect<Settlement>> => {
         const n = index === 0 ? concurrency : 1
         // `sent`: the call, once it has its permit; `unsent`: a chunk the stop kept back.
         const start = (sent: Effect.Effect<Settlement>, unsent: (s: Settlement) => Effect.Effect<void>) =>
@@ -382,27 +388,39 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
               return Effect.zipRight(permits.release(n), Effect.as(unsent(kept), Effect.succeed(kept)))
             })
           )
-        if (Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
-        // A durable job queues the call's record before the call waits for its permit, and the call awaits the
-        // record's flush once it has the permit: records of calls dispatched together share a flush, and the
-        // flush overlaps the calls in flight. A recorded call the stop then keeps back is recorded as not sent;
-        // one a crash catches before it is sent is settled on resume like any call in flight.
+        if (durable === undefined || Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
         const record = recorder.value
-        const recordAndStart = Effect.flatMap(record.beforeCall(chunk), (durable) =>
-          start(
-            Effect.flatMap(Effect.either(durable), (flushed) =>
-              Either.isRight(flushed)
-                ? send(chunk)
-                : Effect.as(
-                  journalStopped(flushed.left),
-                  unresolvedAll(chunk, `not sent: the journal could not be written: ${flushed.left.message}`)
-                )),
-            (kept) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
-          ))
-        // A chunk after the stop is settled at once, with nothing recorded: it was never a call.
-        return Effect.flatMap(stop.reason, (stopped) =>
-          Option.isSome(stopped) ? start(send(chunk), () => Effect.void) : recordAndStart)
+        return start(
+          Effect.flatMap(Effect.either(durable), (flushed) =>
+            Either.isRight(flushed)
+              ? send(chunk)
+              : Effect.as(
+                journalStopped(flushed.left),
+                unresolvedAll(chunk, `not sent: the journal could not be written: ${flushed.left.message}`)
+              )),
+          (kept) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
+        )
       }
+
+      // A durable job queues each call's record up to `concurrency` calls ahead of its permit, and the call
+      // awaits the record's flush once it has the permit: the flush overlaps the calls in flight, so a call
+      // rarely finds its record still on the way to disk, and records queued together share one flush. A
+      // recorded call the stop then keeps back is recorded as not sent; one a crash catches before it is
+      // sent is settled on resume like any call in flight. A chunk after the stop is settled at once, with
+      // nothing recorded: it was never a call.
+      const recordAhead = Option.isNone(recorder)
+        ? <E2>(chunks: Stream.Stream<readonly [ReadonlyArray<string>, number], E2, R>): Stream.Stream<Prepared, E2, R> =>
+          Stream.map(chunks, ([chunk, index]): Prepared => [chunk, index, undefined])
+        : <E2>(chunks: Stream.Stream<readonly [ReadonlyArray<string>, number], E2, R>): Stream.Stream<Prepared, E2, R> =>
+          chunks.pipe(
+            Stream.mapEffect(([chunk, index]) =>
+              Effect.flatMap(stop.reason, (stopped): Effect.Effect<Prepared> =>
+                Option.isSome(stopped)
+                  ? Effect.succeed([chunk, index, undefined])
+                  : Effect.map(recorder.value.beforeCall(chunk), (durable): Prepared => [chunk, index, durable]))
+            ),
+            Stream.buffer({ capacity: concurrency })
+          )
 
       // Calls are started in input order and settled in input order; the buffer lets starting run
       // up to READ_AHEAD chunks ahead of settling, so one slow call does not hold up the others.
@@ -410,6 +428,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       // failure arrives here after every chunk before it has settled.
       return yield* chunked(toStream(ids, (cause) => cause), intake, chunkSize).pipe(
         Stream.zipWithIndex,
+        recordAhead,
         Stream.mapEffect(dispatch),
         Stream.buffer({ capacity: READ_AHEAD }),
         Stream.runForEach((settled) => Effect.flatMap(settled, record)),

@@ -66,6 +66,9 @@ const stockDirection = (d: Journal.Direction): StockJob.Direction =>
 const bundleDirection = (d: Journal.Direction): BundleJob.Direction =>
   d === "associate" ? BundleJob.associating : BundleJob.disassociating
 
+/** A store the job's own call took to the state asked for (one shared record: there are 100,000s). */
+const SUCCEEDED: Journal.StoreState = { _tag: "Succeeded", byListing: false }
+
 /** Everything a run needs. */
 interface Context {
   readonly location: string | undefined
@@ -84,6 +87,35 @@ export const targetOf = (header: Journal.Header): Target =>
     : { _tag: "stock", productCouponId: header.target.productCouponId, stockId: header.target.stockId ?? "", brandId: header.target.brandId }
 
 /**
+ * A part's outcomes after a run over recorded state: what earlier runs recorded, then this run's, in the
+ * part's id order. (A part with nothing recorded before the run has exactly the engine's lists.)
+ */
+const merge = (state: Journal.PartState, ran: BulkEngine.Report, inFlight: ReadonlyArray<string>) => {
+  for (const id of ran.succeeded) state.stores.set(id, SUCCEEDED)
+  for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
+  for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
+  for (const id of inFlight) {
+    state.stores.set(id, { _tag: "Unresolved", store: { storeId: id, reason: IN_FLIGHT_AT_INTERRUPTION } })
+  }
+  const succeeded: Array<string> = []
+  const failed: Array<FailedStore> = []
+  const unresolved: Array<UnresolvedStore> = []
+  const listed: Array<string> = []
+  for (const id of state.ids) {
+    const s = state.stores.get(id)
+    if (s === undefined || s._tag === "InFlight" || s._tag === "NotSent") {
+      // Not reachable: every id was sent, recorded or settled above. Kept honest, not assumed.
+      unresolved.push({ storeId: id, reason: "no outcome recorded" })
+    } else if (s._tag === "Succeeded") {
+      succeeded.push(id)
+      if (s.byListing) listed.push(id)
+    } else if (s._tag === "Failed") failed.push(s.store)
+    else unresolved.push(s.store)
+  }
+  return { succeeded, failed, unresolved, listed }
+}
+
+/**
  * Runs one part to its end from its recorded state: never-sent stores are sent, in-flight ones are
  * settled by the listing (or sent again when there is none), recorded outcomes stand.
  */
@@ -94,18 +126,22 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
     const direction = header.parts[index]!.direction
     const target = targetOf(header)
     const canList = target._tag === "stock" && header.options.verify
-    const toSend: Array<string> = []
+    // A part with nothing recorded yet (a job just started) sends every id.
+    const fresh = state.stores.size === 0
+    const toSend: Array<string> = fresh ? state.ids : []
     const inFlight: Array<string> = []
-    for (const id of state.ids) {
-      const s = state.stores.get(id)
-      if (s === undefined || s._tag === "NotSent") toSend.push(id)
-      else if (s._tag === "InFlight") {
-        if (canList) inFlight.push(id)
-        else toSend.push(id)
-      } else if (s._tag === "Unresolved" && !canList) {
-        // An earlier run's unknown (a call aborted in flight, an answer lost): with a listing the verification
-        // below settles it, as it does an in-flight store's; without one it is sent again, as they are.
-        toSend.push(id)
+    if (!fresh) {
+      for (const id of state.ids) {
+        const s = state.stores.get(id)
+        if (s === undefined || s._tag === "NotSent") toSend.push(id)
+        else if (s._tag === "InFlight") {
+          if (canList) inFlight.push(id)
+          else toSend.push(id)
+        } else if (s._tag === "Unresolved" && !canList) {
+          // An earlier run's unknown (a call aborted in flight, an answer lost): with a listing the verification
+          // below settles it, as it does an in-flight store's; without one it is sent again, as they are.
+          toSend.push(id)
+        }
       }
     }
     const call = target._tag === "stock"
@@ -122,7 +158,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       chunkSize: header.options.chunkSize,
       onProgress: ctx.run.onProgress,
       stopWhen: ctx.run.stopWhen,
-      abortWhen: ctx.run.abortWhen
+      abortWhen: ctx.run.abortWhen,
+      distinct: true
     }
     const recorder = recorderFor(ctx.writer, header.job, index)
     const engine = yield* BulkEngine.run<StoreListAnswer, HasBehaviour, never, never>(toSend, job, engineOptions).pipe(
@@ -135,27 +172,9 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       ...engine,
       stoppedBy: { tag: "JournalError", code: JOURNAL_FAILED, message: `the journal could not be written: ${lost.message}` }
     }
-    for (const id of ran.succeeded) state.stores.set(id, { _tag: "Succeeded", byListing: false })
-    for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
-    for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
-    for (const id of inFlight) {
-      state.stores.set(id, { _tag: "Unresolved", store: { storeId: id, reason: IN_FLIGHT_AT_INTERRUPTION } })
-    }
-    const succeeded: Array<string> = []
-    const failed: Array<FailedStore> = []
-    const unresolved: Array<UnresolvedStore> = []
-    const listed: Array<string> = []
-    for (const id of state.ids) {
-      const s = state.stores.get(id)
-      if (s === undefined || s._tag === "InFlight" || s._tag === "NotSent") {
-        // Not reachable: every id was sent, recorded or settled above. Kept honest, not assumed.
-        unresolved.push({ storeId: id, reason: "no outcome recorded" })
-      } else if (s._tag === "Succeeded") {
-        succeeded.push(id)
-        if (s.byListing) listed.push(id)
-      } else if (s._tag === "Failed") failed.push(s.store)
-      else unresolved.push(s.store)
-    }
+    const { failed, listed, succeeded, unresolved } = fresh
+      ? { succeeded: ran.succeeded, failed: ran.failed, unresolved: ran.unresolved, listed: [] }
+      : merge(state, ran, inFlight)
     const retries = { ...state.retries }
     for (const [tag, n] of Object.entries(ran.summary.retries)) retries[tag] = (retries[tag] ?? 0) + n
     const isWholeInput = header.operation !== "sync" && index === 0
@@ -443,6 +462,10 @@ export const load = (location: string): Effect.Effect<Journal.Replayed, JournalE
       const found = yield* Journal.digest(replayed.parts[i]!.ids)
       if (found !== replayed.header.parts[i]!.digest) {
         return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} do not match the header's digest` })
+      }
+      // The engine takes a part's ids as distinct: a journal that says otherwise was not written by a job.
+      if (new Set(replayed.parts[i]!.ids).size !== replayed.parts[i]!.ids.length) {
+        return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} are not distinct` })
       }
     }
     return replayed

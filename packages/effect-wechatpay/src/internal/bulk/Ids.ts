@@ -68,15 +68,20 @@ export class Intake {
   input = 0
   unique = 0
   readonly invalid: Array<FailedStore> = []
-  private readonly seen = new Set<string>()
+  // Undefined when the ids are known distinct already: hashing each one again costs ~0.4 µs an id.
+  private readonly seen: Set<string> | undefined
 
-  constructor(private readonly onInvalid: (store: FailedStore) => void = () => {}) {}
+  constructor(private readonly onInvalid: (store: FailedStore) => void = () => {}, distinct = false) {
+    this.seen = distinct ? undefined : new Set()
+  }
 
   // Synchronous, for `Stream.filter`: an effect per id would cost more than the id's own work.
   readonly admit = (storeId: string): boolean => {
     this.input++
-    if (this.seen.has(storeId)) return false
-    this.seen.add(storeId)
+    if (this.seen !== undefined) {
+      if (this.seen.has(storeId)) return false
+      this.seen.add(storeId)
+    }
     this.unique++
     const problem = ProductCoupon.idProblem(storeId)
     if (problem === undefined) return true

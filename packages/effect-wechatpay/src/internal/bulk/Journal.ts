@@ -106,14 +106,23 @@ export interface Replayed {
 
 const newPart = (): PartState => ({ ids: [], already: new Set(), stores: new Map(), chunks: 0, requests: 0, retries: {}, anomalies: [] })
 
+/** Digests already taken, by array: a one-part job's input and its part are the same array. */
+const digests = new WeakMap<ReadonlyArray<string>, string>()
+
 /** SHA-256 of the ids, one a line, as hex: WebCrypto, so it runs wherever the library does. */
 export const digest = (ids: ReadonlyArray<string>): Effect.Effect<string> =>
-  Effect.promise(async () => {
-    const bytes = new TextEncoder().encode(ids.join("\n"))
-    const hash = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes))
-    let hex = ""
-    for (const b of hash) hex += b.toString(16).padStart(2, "0")
-    return `sha256:${hex}`
+  Effect.suspend(() => {
+    const known = digests.get(ids)
+    if (known !== undefined) return Effect.succeed(known)
+    return Effect.promise(async () => {
+      const bytes = new TextEncoder().encode(ids.join("\n"))
+      const hash = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes))
+      let hex = ""
+      for (const b of hash) hex += b.toString(16).padStart(2, "0")
+      const found = `sha256:${hex}`
+      digests.set(ids, found)
+      return found
+    })
   })
 
 /** A record as a line. */

@@ -2,7 +2,7 @@
  * A durable job's input, read whole before anything is sent: its ids are kept in the journal, so
  * resume needs nothing else.
  */
-import { Effect, Stream } from "effect"
+import { Chunk, Effect, Stream } from "effect"
 import * as BulkEngine from "../BulkEngine.js"
 import { type StoreIds, toStream } from "./Ids.js"
 
@@ -21,19 +21,21 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
     const seen = new Set<string>()
     const unique: Array<string> = []
     let input = 0
-    return Stream.runForEachChunk(
-      toStream(ids, (cause) => cause),
-      (chunk) =>
-        Effect.sync(() => {
-          for (const id of chunk) {
-            input++
-            if (!seen.has(id)) {
-              seen.add(id)
-              unique.push(id)
-            }
-          }
-        })
-    ).pipe(
+    const add = (batch: ReadonlyArray<string>) => {
+      for (let i = 0; i < batch.length; i++) {
+        const id = batch[i]!
+        if (!seen.has(id)) {
+          seen.add(id)
+          unique.push(id)
+        }
+      }
+      input += batch.length
+    }
+    // An array cannot fail part-way: read at once, without a stream.
+    const read = Array.isArray(ids)
+      ? Effect.sync(() => add(ids as ReadonlyArray<string>))
+      : Stream.runForEachChunk(toStream(ids, (cause) => cause), (chunk) => Effect.sync(() => add(Chunk.toReadonlyArray(chunk))))
+    return read.pipe(
       // Counted while the stream ran: read once it has ended.
       Effect.map((): Read => ({ input, unique })),
       Effect.catchAll((cause) => {
