@@ -65,32 +65,38 @@ describe("cli undo", () => {
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
     }))
 
-  it.scopedLive("after an associate of stores partly there already: the snapshot (on by default) finds them, and the undo leaves them; --no-snapshot lists nothing first", () =>
+  it.scopedLive("after an associate of stores partly there already: --snapshot finds them and the undo leaves them; without it nothing is listed first and the undo warns", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup(300)
       const stores = yield* file("stores.txt", range(200, 500).join("\n"))
       const report = Path.join(dir, "job.json")
       const c = capture()
-      // The job's flags without Cli.job's --no-snapshot: the default is what this test is about.
+      // The job's flags without Cli.job's --no-snapshot: the snapshot is what this test is about.
       const flags = job.slice(1).filter((a) => a !== "--no-snapshot")
-      assert.strictEqual(yield* cli(["associate", ...flags, "--stores", stores, "--report", report], c), 0, c.err())
+      assert.strictEqual(yield* cli(["associate", ...flags, "--stores", stores, "--report", report, "--snapshot"], c), 0, c.err())
       const r = yield* readReport(report)
       assert.deepStrictEqual(r.alreadyDone, range(200, 300))
       assert.strictEqual(r.summary.alreadyDone, 100)
       assert.match(c.out(), /\| already done before\s+\|\s+100 \|/)
       // The listing walked before the first call.
       assert.strictEqual(fake.log.find((e) => e.operation !== "getStock")!.operation, "listAssociatedStores")
-      assert.strictEqual(yield* cli(["undo", report, "--no-journal"], capture()), 0)
+      const u = capture()
+      assert.strictEqual(yield* cli(["undo", report, "--no-journal"], u), 0)
       assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(0, 300))
-      // Without the snapshot: no listing before the calls, nothing found done.
+      assert.notInclude(u.err(), "warning")
+      // The default: no listing before the calls, nothing found done, and the undo says what it cannot tell apart.
       yield* fake.clearLog
       const again = Path.join(dir, "again.json")
       const n = capture()
-      assert.strictEqual(yield* cli(["associate", ...flags, "--stores", stores, "--report", again, "--no-snapshot"], n), 0, n.err())
+      assert.strictEqual(yield* cli(["associate", ...flags, "--stores", stores, "--report", again], n), 0, n.err())
       assert.notInclude(fake.log.map((e) => e.operation), "listAssociatedStores")
       assert.notMatch(n.out(), /already done before/)
       const a = yield* readReport(again)
       assert.notStrictEqual(a.summary.alreadyDone, 100)
+      const w = capture()
+      assert.strictEqual(yield* cli(["undo", again, "--no-journal"], w), 0)
+      assert.include(w.err(), "wechatpay-stores: warning: the job took no snapshot")
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(0, 200))
     }))
 
   it.scopedLive("after a sync: both parts put back, the stock as it was", () =>

@@ -25,8 +25,8 @@ export const TSX = Url.pathToFileURL(createRequire(import.meta.url).resolve("tsx
 
 /**
  * `disassociate` for the sandbox's fixture coupon, stock and brand; `--stores` and the rest follow.
- * Without the snapshot walk before the first call, so that the requests a test counts are the job's
- * own (the snapshot has its tests in cli-journal and cli-undo).
+ * `--no-snapshot` says outright what the default is (no listing walk before the first call), so that the
+ * requests a test counts are the job's own whatever the default (the snapshot has its tests in cli-undo).
  */
 export const job: ReadonlyArray<string> = [
   "disassociate",

@@ -102,9 +102,10 @@ export interface Options extends BulkStores.Options {
   /**
    * Walk the stock's listing once before the first call and record which stores of the input are
    * in the state asked for already (`report.alreadyDone`): they are sent all the same, and an undo
-   * leaves them alone. Without it, an undo reverses every store of `succeeded`, including one the
-   * job found done (WeChat Pay's answer for such a store is not documented; the sandbox answers
-   * success). Costs one listing call per 200 stores of the stock. Default `true`.
+   * leaves them alone. Without it, an undo reverses every store of `succeeded`, including one that
+   * was in that state before the job (WeChat Pay's answer for such a store is not documented; the
+   * sandbox answers success). Costs one listing call per 200 stores of the *stock*, whatever the
+   * job's size: 150 for a 30,000-store stock, next to one call for a job of 200 stores. Default `false`.
    */
   readonly snapshot?: boolean | undefined
 }

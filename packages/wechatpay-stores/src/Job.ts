@@ -180,7 +180,7 @@ export const run = (
       > = journal !== undefined
         ? spec.stockBundleId !== undefined
           ? Operation.durableBundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId, journal })
-          : Operation.durableJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "", journal, snapshot: spec.snapshot !== false })
+          : Operation.durableJob[spec.operation](ids, { ...common, stockId: spec.stockId ?? "", journal, snapshot: spec.snapshot === true })
         : Effect.map(
           spec.stockBundleId !== undefined
             ? Operation.bundleJob[spec.operation](ids, { ...common, stockBundleId: spec.stockBundleId })

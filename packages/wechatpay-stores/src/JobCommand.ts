@@ -51,7 +51,7 @@ export interface Args {
    * undefined runs the `BulkStores` job alone. The command line journals unless `--no-journal`.
    */
   readonly journal?: string | undefined
-  /** With a journal, walk the stock's listing before the first call (see `--no-snapshot`): on unless false. */
+  /** With a journal, walk the stock's listing before the first call (see `--snapshot`): off unless true. */
   readonly snapshot?: boolean | undefined
 }
 
@@ -131,7 +131,7 @@ export const runJob = (
           preflight: args.preflight !== false,
           verify: args.verify !== false,
           journal: args.journal,
-          snapshot: args.snapshot !== false
+          snapshot: args.snapshot === true
         },
         io,
         service,
@@ -270,12 +270,13 @@ export const journalOf = (
   return Effect.succeed(a.journal._tag === "Some" ? a.journal.value : Path.join(Io.workingDirectory(io), Report.defaultJournalName()))
 }
 
-/** `--no-snapshot`: a journaled stock job's listing walk before its first call, on by default. */
-export const snapshotFlag = onByDefault("snapshot",
-  "With a journal: walk the stock's listing once before the first call (one request per 200 stores of the stock) and " +
-    "record the stores already in the state asked for (the report's alreadyDone); they are sent all the same, and " +
-    "`wechatpay-stores undo` leaves them as they were. Default: on; --no-snapshot turns it off (an undo then reverses " +
-    "every succeeded store). A bundle has no listing.")
+/** `--snapshot`: a journaled stock job's listing walk before its first call, off by default. */
+export const snapshotFlag = Options.boolean("snapshot", { negationNames: ["no-snapshot"] }).pipe(Options.withDescription(
+  "With a journal: walk the stock's listing once before the first call and record the stores already in the state " +
+    "asked for (the report's alreadyDone); they are sent all the same, and `wechatpay-stores undo` leaves them as " +
+    "they were. It costs one request per 200 stores of the stock, whatever the job's size. Default: off (an undo " +
+    "then reverses every succeeded store); --no-snapshot is accepted and changes nothing. A bundle has no listing."
+))
 
 /** The library's checks around a job, each on unless `--no-…` (`--preflight`/`--verify` are accepted and change nothing). */
 export const checkFlags = {

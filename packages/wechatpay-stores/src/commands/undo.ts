@@ -25,7 +25,7 @@ export interface UndoArgs {
   readonly concurrency: number
   readonly rate: number
   readonly json: boolean
-  /** Walk the stock's listing before the undo's first call (see `--no-snapshot`). */
+  /** Walk the stock's listing before the undo's first call (see `--snapshot`). */
   readonly snapshot?: boolean | undefined
 }
 
@@ -41,7 +41,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     human.write(`undoing the job of the ${what} ${args.source}\n`)
     if (args.journal !== undefined) human.write(Job.journalLine(args.journal))
     const { result } = yield* Job.execute(args, io, JobCommand.serviceAt(args.rate, http), undefined, (hooks) =>
-      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot !== false, ...hooks }))
+      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot === true, ...hooks }))
     if (result._tag === "Left") {
       const e = result.left
       // Not a journal from its first line: most likely not the file meant (a store list, some other JSON).
@@ -98,8 +98,8 @@ export const command = Program.command(
 ).pipe(Program.withHelp(
   "Puts back what a job changed: the stores its report lists as succeeded are changed the other way (a disassociate's " +
     "stores re-associated, an associate's disassociated, both parts of a sync), on the job's own stock or bundle, " +
-    "which the report or journal names. Stores the job's snapshot found done already (alreadyDone) were not changed " +
-    "by it and are left alone. Given a journal, the stores it recorded as succeeded, and those whose calls may have " +
+    "which the report or journal names. Stores the job's snapshot (--snapshot) found done already (alreadyDone) were not " +
+    "changed by it and are left alone; a job run without one has every succeeded store changed back, with a warning. Given a journal, the stores it recorded as succeeded, and those whose calls may have " +
     "been applied, are undone (a job cut short, as far as it went). The undo keeps a journal of its own (see --journal) and writes a report whose job " +
     "names the undone job (undoes). Credentials come from the WECHATPAY_* variables.\n\n" +
     "Exit codes: 0 every store was put back; 2 some failed or are unresolved, or the undo was cut short; 1 it could not " +

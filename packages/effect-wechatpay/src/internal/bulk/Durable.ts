@@ -384,7 +384,7 @@ export const startStock = <E, R>(
     const preflight: BulkEngine.PreflightReport = options.preflight === false
       ? { status: "off" }
       : yield* StockJob.preflight(service, target)
-    const snapshot = options.snapshot === false
+    const snapshot = options.snapshot !== true
       ? { report: { status: "off", requests: 0 } as const, already: [[]] }
       : yield* snapshotOf(service, target, [{ direction, ids: read.unique }], options)
     const report = yield* start({

@@ -1,5 +1,5 @@
 /**
- * The snapshot: the stock's listing walked once before a durable job's first call, so that the
+ * The snapshot (`snapshot: true`): the stock's listing walked once before a durable job's first call, so that the
  * stores already in the state asked for are known, reported (`alreadyDone`) and left alone by an undo.
  */
 import { Effect, Either, Ref, Stream } from "effect"

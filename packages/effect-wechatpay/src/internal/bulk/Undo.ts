@@ -38,6 +38,8 @@ interface Done {
   readonly disassociated: ReadonlyArray<string>
   /** Stores the job's snapshot found in the state asked for already: it did not change them. */
   readonly unchanged: ReadonlySet<string>
+  /** Whether the job listed its stock before its first call (a sync's plan always does). */
+  readonly snapshot: boolean
 }
 
 const JobShape = Schema.Struct({
@@ -55,7 +57,8 @@ const Succeeded = Schema.Struct({
 const JobReportShape = Schema.Struct({
   job: JobShape,
   succeeded: Schema.Array(Schema.String),
-  alreadyDone: Schema.optional(Schema.Array(Schema.String))
+  alreadyDone: Schema.optional(Schema.Array(Schema.String)),
+  snapshot: Schema.optional(Schema.Struct({ status: Schema.String }))
 })
 const SyncReportShape = Schema.Struct({
   job: JobShape,
@@ -90,7 +93,8 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
         target,
         associated: sync.right.associate?.succeeded ?? [],
         disassociated: sync.right.disassociate?.succeeded ?? [],
-        unchanged: new Set([...(sync.right.associate?.alreadyDone ?? []), ...(sync.right.disassociate?.alreadyDone ?? [])])
+        unchanged: new Set([...(sync.right.associate?.alreadyDone ?? []), ...(sync.right.disassociate?.alreadyDone ?? [])]),
+        snapshot: true
       }
     }
     const plain = Schema.decodeUnknownEither(JobReportShape)(report)
@@ -102,7 +106,8 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
       target,
       associated: operation === "associate" ? plain.right.succeeded : [],
       disassociated: operation === "disassociate" ? plain.right.succeeded : [],
-      unchanged: new Set(plain.right.alreadyDone ?? [])
+      unchanged: new Set(plain.right.alreadyDone ?? []),
+      snapshot: plain.right.snapshot?.status === "done"
     }
   })
 
@@ -123,7 +128,15 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
     })
     const target = Durable.targetOf(h)
     const unchanged = new Set(replayed.parts.flatMap((part) => [...part.already]))
-    return { id: h.job, operation: h.operation, target, associated: lists.associate, disassociated: lists.disassociate, unchanged }
+    return {
+      id: h.job,
+      operation: h.operation,
+      target,
+      associated: lists.associate,
+      disassociated: lists.disassociate,
+      unchanged,
+      snapshot: h.operation === "sync" || (h.snapshot as { readonly status?: unknown } | undefined)?.status === "done"
+    }
   })
 
 /** Undoes the job of a report or journal (see `StoreJobs.undo`). */
@@ -134,6 +147,12 @@ export const undo = (
   Effect.gen(function*() {
     const done = yield* ("journal" in source ? fromJournal(source.journal) : fromReport(source.report))
     const t = done.target
+    if (t._tag === "stock" && !done.snapshot) {
+      yield* Effect.logWarning(
+        "the job took no snapshot of the stock (snapshot: true, or --snapshot), so this undo changes back every store of its " +
+          "succeeded list, including any that was already in the state the job asked for before it ran"
+      )
+    }
     // The ids came from a file: checked as a job's own ids are, before anything is sent.
     yield* checkJobIds([
       ["productCouponId", t.productCouponId, true],
@@ -157,10 +176,10 @@ export const undo = (
       : [{ direction: "associate", ids: unique(done.disassociated) }]
     // What the job found done already, it did not change: those stores are left alone.
     const changed = parts.map((p) => ({ ...p, ids: p.ids.filter((id) => !done.unchanged.has(id)) }))
-    // The undo's own snapshot, so that an undo of the undo is exact too.
+    // The undo's own snapshot when asked for, so that an undo of the undo is exact too.
     const snapshot = t._tag === "bundle"
       ? { report: { status: "skipped", reason: Snapshot.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
-      : options.snapshot === false
+      : options.snapshot !== true
       ? { report: { status: "off", requests: 0 } as const, already: [] }
       : yield* Snapshot.snapshotOf(service, t, changed, options)
     const all = changed.flatMap((p) => p.ids)
