@@ -160,6 +160,17 @@ const exhaustive = (scenario: Scenario, torn: boolean) =>
           const atCrash = files.get(JOURNAL)
           const logAtCrash = fake.log.length
           const before = recorded(records(atCrash))
+          // A crash loses the outcome of at most `concurrency` calls: a call holds its permit until its outcome is
+          // durable. (Calls recorded ahead of their permits but never sent are not among the fake's calls.)
+          const withOutcome = new Set(
+            records(atCrash).filter((r) => r.t === "outcome").flatMap((r) => [
+              ...(r.succeeded as Array<string>),
+              ...(r.failed as Array<{ storeId: string }>).map((f) => f.storeId),
+              ...(r.unresolved as Array<{ storeId: string }>).map((u) => u.storeId)
+            ])
+          )
+          const lost = storeCallsFrom(fake, 0).filter((c) => !c.stores.some((id) => withOutcome.has(id)))
+          assert.isAtMost(lost.length, running.concurrency, `n=${n}`)
           const [resumed, warnings] = yield* withWarnings(
             Effect.either(StoreJobs.resume(JOURNAL).pipe(Effect.provide(JobJournal.layerMemory(files))))
           )

@@ -11,12 +11,6 @@ import type { Recorder } from "./Recorder.js"
 export interface Writer {
   /** Returns once the record is durable, or fails with the append's error. */
   readonly write: (text: string) => Effect.Effect<void, JournalIoError>
-  /**
-   * Queues the record behind those before it and returns at once: for a call's outcome, which nothing
-   * waits on (a crash before it is flushed leaves the call in flight, settled on resume). Fails at once
-   * when an earlier append failed.
-   */
-  readonly enqueue: (text: string) => Effect.Effect<void, JournalIoError>
   /** Queues the record and gives what to await for it to be durable (fails at once after a failed append). */
   readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
   /** The first append that failed: after it, nothing more is written. */
@@ -77,12 +71,6 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
           push(text, done)
           return Deferred.await(done)
         }),
-      enqueue: (text) =>
-        Effect.suspend(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          push(text, undefined)
-          return Effect.void
-        }),
       failure: () => failed
     }
     return writer
@@ -96,7 +84,7 @@ export const recorderFor = (writer: Writer, job: string, part: number): Recorder
       Effect.map(writer.queue(Journal.line({ t: "call", job, part, stores })), (durable) => Effect.mapError(durable, failure)),
     afterCall: (_chunk, s, sent, totals) =>
       Effect.mapError(
-        writer.enqueue(Journal.line({
+        writer.write(Journal.line({
           t: "outcome",
           job,
           part,

@@ -18,8 +18,10 @@ export interface Recorder {
    */
   readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<Effect.Effect<void, RecordFailure>>
   /**
-   * After it settles. `sent` is false for a call the stop signal kept from being sent; `requests` and
-   * `retries` are this call's HTTP attempts and its retries by cause.
+   * After it settles; returns once the outcome is durable, and the call holds its permit until then, so
+   * the calls whose outcome a crash can lose are never more than the concurrency. `sent` is false for a
+   * call the stop signal kept from being sent; `requests` and `retries` are this call's HTTP attempts and
+   * its retries by cause.
    */
   readonly afterCall: (
     chunk: ReadonlyArray<string>,
