@@ -8,6 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -536,6 +537,81 @@ describe("one journal, one run at a time", () => {
         for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()), "a call without its record")
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
+
+  it.live("two runs that find the same stale lock at once: exactly one takes it over, the other is refused", () =>
+    // Both read the dead run's lock before either replaces it: the second must not remove the first one's new lock.
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = Path.join(dir, "job.jsonl")
+      // A process that has exited: its id names no running process.
+      const dead = spawnSync(process.execPath, ["-e", ""]).pid
+      for (let round = 0; round < 20; round++) {
+        Fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: dead, since: "2026-01-01T00:00:00.000Z", token: "gone" }))
+        // The file system scripts the race, every round: both runs read the dead run's lock, then the second one to
+        // read it goes on only once the first has written a lock of its own.
+        const both = yield* Deferred.make<void>()
+        const taken = yield* Deferred.make<void>()
+        let reads = 0
+        const isLock = (path: string) => path === `${file}.lock`
+        const racing = Layer.effect(
+          FileSystem.FileSystem,
+          Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
+            ...fs,
+            readFileString: (path, encoding) =>
+              isLock(path) && reads < 2
+                ? Effect.tap(fs.readFileString(path, encoding), () => {
+                  const second = ++reads === 2
+                  if (second) Deferred.unsafeDone(both, Exit.void)
+                  return Effect.zipRight(
+                    Deferred.await(both),
+                    // Bounded, so that a lock that no run writes fails the round instead of hanging it.
+                    second ? Effect.ignore(Effect.timeout(Deferred.await(taken), "2 seconds")) : Effect.void
+                  )
+                })
+                : fs.readFileString(path, encoding),
+            writeFileString: (path, data, options) =>
+              Effect.tap(fs.writeFileString(path, data, options), () => isLock(path) ? Deferred.succeed(taken, undefined) : Effect.void)
+          }))
+        ).pipe(Layer.provide(NodeFileSystem.layer))
+        const journal = yield* Effect.provide(JobJournal.JobJournal, JobJournal.layerFile.pipe(Layer.provide(racing)))
+        const attempted = yield* Deferred.make<void>()
+        let tries = 0
+        const run = Effect.scoped(
+          Effect.ensuring(journal.lock(file), Effect.sync(() => ++tries === 2 && Deferred.unsafeDone(attempted, Exit.void))).pipe(
+            // The winner holds the lock until the other has tried.
+            Effect.zipRight(Deferred.await(attempted))
+          )
+        )
+        const results = yield* Effect.all([Effect.either(run), Effect.either(run)], { concurrency: 2 })
+        const won = results.filter(Either.isRight).length
+        assert.strictEqual(won, 1, `round ${round}: ${won} runs took the lock`)
+        const lost = results.find(Either.isLeft)!.left
+        assert.strictEqual(lost._tag, "JournalLockedError")
+        assert.isFalse(Fs.existsSync(`${file}.lock`), "released by the winner")
+      }
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }))
+
+  it.effect("a stale lock whose takeover was left by a run that died taking it over: refused, naming the file to delete", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = Path.join(dir, "job.jsonl")
+      const dead = spawnSync(process.execPath, ["-e", ""]).pid
+      const stale = JSON.stringify({ pid: dead, since: "2026-01-01T00:00:00.000Z", token: "gone" })
+      Fs.writeFileSync(`${file}.lock`, stale)
+      Fs.writeFileSync(`${file}.lock.takeover`, stale)
+      const journal = yield* JobJournal.JobJournal
+      const error = yield* Effect.flip(Effect.scoped(journal.lock(file)))
+      assert.strictEqual(error._tag, "JournalLockedError")
+      assert.include(error.message, `delete ${file}.lock.takeover`)
+      assert.strictEqual(Fs.readFileSync(`${file}.lock`, "utf8"), stale, "the stale lock is not touched")
+      // Deleted as the message says, the next run takes the stale lock over.
+      Fs.rmSync(`${file}.lock.takeover`)
+      yield* Effect.scoped(journal.lock(file))
+      assert.isFalse(Fs.existsSync(`${file}.lock`))
+      assert.isFalse(Fs.existsSync(`${file}.lock.takeover`))
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.provide(fileLayer)))
 
   it.effect("a lock another live process holds: JournalLockedError, nothing sent; the lock is left to its holder", () =>
     withFake(fakeOptions, (fake) =>

@@ -89,11 +89,16 @@ export class JournalMismatchError extends Schema.TaggedError<JournalMismatchErro
  */
 export class JournalLockedError extends Schema.TaggedError<JournalLockedError>("effect-wechatpay/JournalLockedError")(
   "JournalLockedError",
-  { location: Schema.String, holder: Schema.String }
+  {
+    location: Schema.String,
+    holder: Schema.String,
+    /** The file that holds the journal; `<journal>.lock` unless said. */
+    lockFile: Schema.optional(Schema.String)
+  }
 ) {
   override get message(): string {
     return `the journal ${this.location} is in use by ${this.holder}: wait for it to end; ` +
-      `if that run is gone, delete ${this.location}.lock`
+      `if that run is gone, delete ${this.lockFile ?? `${this.location}.lock`}`
   }
 }
 
@@ -183,22 +188,44 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
       const token = globalThis.crypto.randomUUID()
       const held = (cause: unknown) =>
         typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
-      // Gives whether the lock was taken; fails only on an error that is not "someone holds it".
-      const take = fs.writeFileString(path, JSON.stringify({ pid: processId(), since: new Date().toISOString(), token }), { flag: "wx" }).pipe(
-        Effect.as(true),
-        Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause))),
-        Effect.tap((taken) => taken ? Effect.sync(() => heldHere.add(token)) : Effect.void)
-      )
+      const content = JSON.stringify({ pid: processId(), since: new Date().toISOString(), token })
+      // Creates `file` if it does not exist; gives whether it did. Fails only on an error that is not "it exists".
+      const create = (file: string) =>
+        fs.writeFileString(file, content, { flag: "wx" }).pipe(
+          Effect.as(true),
+          Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause)))
+        )
+      const take = Effect.tap(create(path), (taken) => taken ? Effect.sync(() => heldHere.add(token)) : Effect.void)
+      const read = (file: string) => fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))
       const acquire = Effect.gen(function*() {
         if (yield* take) return
-        const holder = yield* fs.readFileString(path).pipe(Effect.orElseSucceed(() => ""))
+        const holder = yield* read(path)
         const { pid, token: theirs } = lockHolder(holder)
-        const busy = new JournalLockedError({ location, holder: pid === undefined ? `another run (${path})` : `process ${pid}` })
+        const lockedBy = (text: string) => {
+          const by = lockHolder(text).pid
+          return new JournalLockedError({ location, holder: by === undefined ? `another run (${path})` : `process ${by}` })
+        }
+        const busy = lockedBy(holder)
         const gone = pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid))
         if (!gone) return yield* busy
-        // Its process is gone: the lock is stale. Taken over once; a run racing for it too finds it held.
-        yield* fs.remove(path).pipe(Effect.ignore)
-        if (!(yield* take)) return yield* busy
+        // Its process is gone: the lock is stale. Two runs can both find it so; each takes it over only while it
+        // holds `<lock>.takeover`, and only if the lock still says what it read, so that neither removes a lock the
+        // other has just taken.
+        const takeover = `${path}.takeover`
+        if (!(yield* create(takeover))) {
+          const other = lockHolder(yield* read(takeover)).pid
+          return yield* new JournalLockedError({
+            location,
+            holder: other === undefined ? "a run taking over the lock of one that died" : `process ${other}, taking over the lock of a run that died`,
+            lockFile: takeover
+          })
+        }
+        yield* Effect.gen(function*() {
+          const now = yield* read(path)
+          if (now !== "" && now !== holder) return yield* lockedBy(now)
+          yield* fs.remove(path).pipe(Effect.ignore)
+          if (!(yield* take)) return yield* busy
+        }).pipe(Effect.ensuring(fs.remove(takeover).pipe(Effect.ignore)))
       })
       return Effect.acquireRelease(acquire, () =>
         Effect.zipRight(fs.remove(path).pipe(Effect.ignore), Effect.sync(() => heldHere.delete(token))))
