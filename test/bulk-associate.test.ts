@@ -3,9 +3,10 @@
 // bulk-properties (stub service); the preflight and the verification have their own files.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { BulkStores } from "../packages/effect-wechatpay/src/index.js"
+import { BulkDisassociation, BulkStores } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, operations, stockOf, storesOf, withFake } from "./support/Bulk.js"
+import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
@@ -106,5 +107,25 @@ describe("associateAll over the in-memory fake", () => {
         assert.strictEqual(fake.associatedCount(F.stockId), report.summary.succeeded)
         assert.strictEqual(report.verification?.status, "skipped")
         assert.notInclude(operations(fake), "listAssociatedStores")
+      })))
+})
+
+describe("each bulk job's span is named after the function that was called", () => {
+  const spanNames = <A, E, R>(job: Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const spans: Array<RecordingTracer.RecordingSpan> = []
+      yield* Effect.withTracer(job, RecordingTracer.make(spans))
+      return spans.map((span) => span.name)
+    })
+
+  it.effect("BulkStores.associateAll, BulkStores.disassociateAll, BulkDisassociation.disassociateAll", () =>
+    withFake({ seed: FakeWechatPay.generate({ stores: 10, associated: 5 }) }, () =>
+      Effect.gen(function*() {
+        const ids = [s(0), s(1)]
+        assert.include(yield* spanNames(BulkStores.associateAll(ids, job)), "BulkStores.associateAll")
+        const disassociate = yield* spanNames(BulkStores.disassociateAll(ids, job))
+        assert.include(disassociate, "BulkStores.disassociateAll")
+        assert.notInclude(disassociate, "BulkDisassociation.disassociateAll")
+        assert.include(yield* spanNames(BulkDisassociation.disassociateAll(ids, job)), "BulkDisassociation.disassociateAll")
       })))
 })

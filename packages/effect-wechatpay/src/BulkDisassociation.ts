@@ -76,7 +76,7 @@ export const disassociateAll = <E = never, R = never>(
   BulkEngine.Report,
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError,
   R | ProductCouponStores
-> => StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating)
+> => StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating, "BulkDisassociation.disassociateAll")
 
 /** What a dry run reports: the plan, nothing sent. */
 export interface DryRun {

@@ -59,7 +59,7 @@ export interface Direction {
 /** Disassociating: a store it succeeded for is no longer in the stock's listing. */
 export const disassociating: Direction = {
   name: "BulkDisassociation",
-  span: "BulkDisassociation.disassociateAll",
+  span: "BulkStores.disassociateAll",
   listedWhenDone: false,
   call: (service, stock) => (chunk) => service.disassociateStores({ ...stock, storeList: chunk.map((storeId) => ({ storeId })) })
 }
@@ -318,14 +318,15 @@ export const checkOptions = (options: Options): Effect.Effect<void, Configuratio
 export const runUnchecked = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options,
-  direction: Direction
+  direction: Direction,
+  span: string
 ): Effect.Effect<BulkEngine.Report, BulkEngine.JobSourceError | ConfigurationError | RequestValidationError, R | ProductCouponStores> =>
   Effect.zipRight(
     checkOptions(options),
     // Without verification the report is the engine's, field for field, as this job always gave it.
     options.verify === false ? runPlain(ids, options, direction) : runChecked(ids, options, direction, { status: "off" })
   ).pipe(
-    Effect.withSpan(direction.span, {
+    Effect.withSpan(span, {
       attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
     })
   )
