@@ -24,12 +24,10 @@ import * as Journal from "./Journal.js"
 import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
 import { readAll } from "./ReadAll.js"
 import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
+import { merge, notStarted } from "./PartOutcomes.js"
 import { NO_BUNDLE_SNAPSHOT, snapshotFields, snapshotOf } from "./Snapshot.js"
-import { type FailedStore, settleStoreLists, type StoreListAnswer, type UnresolvedStore } from "./Settle.js"
+import { settleStoreLists, type StoreListAnswer } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
-
-/** The reason of a store whose call was in flight when the job was cut short, before the listing settles it. */
-export const IN_FLIGHT_AT_INTERRUPTION = "in flight when the job was interrupted: the call may or may not have been applied"
 
 /** The stock or bundle a durable job works on. */
 export type Target =
@@ -66,9 +64,6 @@ const stockDirection = (d: Journal.Direction): StockJob.Direction =>
 const bundleDirection = (d: Journal.Direction): BundleJob.Direction =>
   d === "associate" ? BundleJob.associating : BundleJob.disassociating
 
-/** A store the job's own call took to the state asked for (one shared record: there are 100,000s). */
-const SUCCEEDED: Journal.StoreState = { _tag: "Succeeded", byListing: false }
-
 /** Everything a run needs. */
 interface Context {
   readonly location: string | undefined
@@ -85,35 +80,6 @@ export const targetOf = (header: Journal.Header): Target =>
   header.target.stockBundleId !== undefined
     ? { _tag: "bundle", productCouponId: header.target.productCouponId, stockBundleId: header.target.stockBundleId, brandId: header.target.brandId }
     : { _tag: "stock", productCouponId: header.target.productCouponId, stockId: header.target.stockId ?? "", brandId: header.target.brandId }
-
-/**
- * A part's outcomes after a run over recorded state: what earlier runs recorded, then this run's, in the
- * part's id order. (A part with nothing recorded before the run has exactly the engine's lists.)
- */
-const merge = (state: Journal.PartState, ran: BulkEngine.Report, inFlight: ReadonlyArray<string>) => {
-  for (const id of ran.succeeded) state.stores.set(id, SUCCEEDED)
-  for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
-  for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
-  for (const id of inFlight) {
-    state.stores.set(id, { _tag: "Unresolved", store: { storeId: id, reason: IN_FLIGHT_AT_INTERRUPTION } })
-  }
-  const succeeded: Array<string> = []
-  const failed: Array<FailedStore> = []
-  const unresolved: Array<UnresolvedStore> = []
-  const listed: Array<string> = []
-  for (const id of state.ids) {
-    const s = state.stores.get(id)
-    if (s === undefined || s._tag === "InFlight" || s._tag === "NotSent") {
-      // Not reachable: every id was sent, recorded or settled above. Kept honest, not assumed.
-      unresolved.push({ storeId: id, reason: "no outcome recorded" })
-    } else if (s._tag === "Succeeded") {
-      succeeded.push(id)
-      if (s.byListing) listed.push(id)
-    } else if (s._tag === "Failed") failed.push(s.store)
-    else unresolved.push(s.store)
-  }
-  return { succeeded, failed, unresolved, listed }
-}
 
 /**
  * Runs one part to its end from its recorded state: never-sent stores are sent, in-flight ones are
@@ -252,36 +218,6 @@ const endsTheJob = (report: BulkEngine.Report): boolean =>
   report.stoppedBy?.tag === BulkEngine.STOPPED_BY_CALLER || report.stoppedBy?.tag === BulkEngine.ABORTED_BY_CALLER ||
   report.stoppedBy?.code === JOURNAL_FAILED
 
-/** A part that was never started because the one before it was stopped: all its stores unresolved, not sent. */
-const notStarted = (ctx: Context, index: number, why: BulkEngine.StopReason): BulkEngine.Report => {
-  const ids = ctx.parts[index]!.ids
-  const reason = "not sent: the sync was stopped before this part"
-  return {
-    summary: {
-      input: ids.length,
-      unique: ids.length,
-      duplicates: 0,
-      succeeded: 0,
-      failed: 0,
-      unresolved: ids.length,
-      chunks: 0,
-      requests: 0,
-      retries: {},
-      settledByListing: 0,
-      resent: 0
-    },
-    succeeded: [],
-    failed: [],
-    unresolved: ids.map((storeId) => ({ storeId, reason })),
-    anomalies: [],
-    stoppedBy: why,
-    preflight: ctx.header.preflight as BulkEngine.PreflightReport,
-    verification: StockJob.noVerification("skipped", `the sync stopped (${why.code}): ${why.message}`),
-    settledByListing: [],
-    ...snapshotFields(ctx.header, ctx.parts[index]!)
-  }
-}
-
 /** Runs every part of a job from its journal's state and records the run's report. */
 const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | ConfigurationError> =>
   Effect.gen(function*() {
@@ -289,7 +225,7 @@ const continueJob = (ctx: Context): Effect.Effect<AnyReport, JournalIoError | Co
     let report: AnyReport
     if (ctx.header.operation === "sync") {
       const first = yield* runPart(ctx, 0)
-      const second = endsTheJob(first) ? notStarted(ctx, 1, first.stoppedBy!) : yield* runPart(ctx, 1)
+      const second = endsTheJob(first) ? notStarted(ctx.header, ctx.parts[1]!, first.stoppedBy!) : yield* runPart(ctx, 1)
       const plan = ctx.header.plan as Omit<SyncPlan, "toAssociate" | "toDisassociate">
       const sync: SyncReport = {
         job: infoOf(ctx, yield* nowIso),
