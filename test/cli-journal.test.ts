@@ -138,6 +138,17 @@ describe("cli jobs keep a journal", () => {
       assert.isFalse(yield* exists(named))
     }))
 
+  it.scopedLive("--snapshot with --no-journal: exit 1, one line, nothing sent (only a journaled job takes a snapshot)", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const c = capture()
+      const flags = job.filter((a) => a !== "--no-snapshot")
+      assert.strictEqual(yield* cli([...flags, "--stores", stores, "--no-journal", "--snapshot"], c), 1)
+      assert.match(c.err(), /^wechatpay-stores: --snapshot needs the job's journal; drop --no-journal\nusage: /)
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("--journal with --no-journal: exit 1, one line", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup()

@@ -339,6 +339,10 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       yield* checkRate(a)
       const { http, io } = yield* Program.CliContext
       const journal = yield* journalOf(a, io)
+      if (a.snapshot && a.noJournal && !a.dryRun) {
+        // Only a journaled job takes one: asked for and silently skipped, the undo would not be what was asked.
+        return yield* new Program.UsageError({ message: "--snapshot needs the job's journal; drop --no-journal" })
+      }
       return yield* runJob(operation, {
         productCouponId: a.productCouponId,
         ...target(a.stock),
