@@ -23,7 +23,7 @@ export interface Writer {
  */
 export const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
   Effect.gen(function*() {
-    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> | undefined }> = []
+    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> }> = []
     let idle: Deferred.Deferred<void> | undefined
     let failed: JournalIoError | undefined
     const drain = Effect.suspend(() => {
@@ -37,7 +37,7 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
             const error = Cause.failureOption(exit.cause)
             if (error._tag === "Some") failed = error.value
           }
-          for (const b of batch) if (b.done !== undefined) Deferred.unsafeDone(b.done, exit)
+          for (const b of batch) Deferred.unsafeDone(b.done, exit)
         }))
     })
     // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
@@ -48,7 +48,7 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
       return Deferred.await(wake)
     })
     yield* Effect.forkScoped(Effect.forever(step))
-    const push = (text: string, done: Deferred.Deferred<void, JournalIoError> | undefined) => {
+    const push = (text: string, done: Deferred.Deferred<void, JournalIoError>) => {
       pending.push({ text, done })
       if (idle !== undefined) {
         const wake = idle
@@ -56,23 +56,14 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
         Deferred.unsafeDone(wake, Exit.void)
       }
     }
-    const writer: Writer = {
-      write: (text) =>
-        Effect.suspend(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-          push(text, done)
-          return Deferred.await(done)
-        }),
-      queue: (text) =>
-        Effect.sync(() => {
-          if (failed !== undefined) return Effect.fail(failed)
-          const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-          push(text, done)
-          return Deferred.await(done)
-        }),
-      failure: () => failed
-    }
+    const queue = (text: string) =>
+      Effect.sync((): Effect.Effect<void, JournalIoError> => {
+        if (failed !== undefined) return Effect.fail(failed)
+        const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
+        push(text, done)
+        return Deferred.await(done)
+      })
+    const writer: Writer = { write: (text) => Effect.flatten(queue(text)), queue, failure: () => failed }
     return writer
   })
 
