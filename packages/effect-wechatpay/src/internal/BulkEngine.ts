@@ -7,7 +7,7 @@
  * The endpoint is a parameter ({@link Job}): the call, and how its answer settles
  * a chunk. What a failed call means is read from the error's own `behaviour`.
  */
-import { Cause, Deferred, Effect, Either, Fiber, Option, Predicate, Ref, Stream } from "effect"
+import { Cause, Deferred, Effect, Either, Fiber, Option, Predicate, Stream } from "effect"
 import { AttemptObserver, StopSignal } from "../ProductCouponStores.js"
 import type { AttemptEvent } from "../ProductCouponStores.js"
 import type { HasBehaviour } from "../WechatPayError.js"
@@ -17,6 +17,7 @@ import { Tally } from "./bulk/Tally.js"
 import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
 import { wholeNumber } from "./Options.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
+import { ABORTED_BY_CALLER, makeStop, STOPPED_BY_CALLER } from "./bulk/Stop.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
 import { classify, settleFailure, unresolvedAll } from "./bulk/Settle.js"
 
@@ -193,10 +194,7 @@ export interface JobSourceError {
   readonly report: Report
 }
 
-/** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
-export const STOPPED_BY_CALLER = "StoppedByCaller"
-/** `stoppedBy.tag` (code `ABORTED`) when the job was aborted through `abortWhen`. */
-export const ABORTED_BY_CALLER = "AbortedByCaller"
+export { ABORTED_BY_CALLER, STOPPED_BY_CALLER } from "./bulk/Stop.js"
 /** The reason of a store whose call was interrupted by `abortWhen`. */
 export const ABORTED_IN_FLIGHT = "aborted while in flight: the call may or may not have been applied"
 /** `stoppedBy.code` when the id source broke part-way. */
@@ -220,40 +218,6 @@ const notSent = (why: StopReason): string =>
 /** A line for `stoppedBy.message`: an error's message, or the value itself. */
 const describeCause = (cause: unknown): string =>
   Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
-
-/**
- * Why and whether the job stopped. The first reason stays, except an abort: that is
- * how the job ended, whatever stopped it before.
- */
-const makeStop = (progress: (event: ProgressEvent) => Effect.Effect<void>) =>
-  Effect.gen(function*() {
-    const reason = yield* Ref.make(Option.none<StopReason>())
-    // The service watches this: once it is done, no call starts another attempt.
-    const signal = yield* Deferred.make<void>()
-    // Calls in flight race this.
-    const aborted = yield* Deferred.make<void>()
-    const stop = (why: StopReason) =>
-      Effect.flatMap(
-        Ref.modify(reason, (now) => Option.isSome(now) ? [false, now] as const : [true, Option.some(why)] as const),
-        (first) => first ? Effect.zipRight(Deferred.succeed(signal, undefined), progress({ _tag: "Stopped", ...why })) : Effect.void
-      )
-    const abort = Effect.gen(function*() {
-      const before = yield* Ref.get(reason)
-      const earlier = Option.isSome(before) && before.value.tag !== STOPPED_BY_CALLER
-        ? ` (the job had already stopped after ${before.value.code}: ${before.value.message})`
-        : ""
-      const why = {
-        tag: ABORTED_BY_CALLER,
-        code: "ABORTED",
-        message: `aborted by the caller: calls in flight were interrupted, nothing more was sent${earlier}`
-      }
-      yield* Ref.set(reason, Option.some(why))
-      yield* Deferred.succeed(signal, undefined)
-      yield* Deferred.succeed(aborted, undefined)
-      yield* progress({ _tag: "Stopped", ...why })
-    })
-    return { reason: Ref.get(reason), keep: (why: StopReason) => Ref.update(reason, Option.orElseSome(() => why)), signal, aborted, stop, abort }
-  })
 
 const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkEngine/aborted")
 
