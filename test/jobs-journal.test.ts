@@ -15,6 +15,7 @@ import * as Path from "node:path"
 import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, operations, stockOf, withFake } from "./support/Bulk.js"
+import { expand } from "./support/JournalRecords.js"
 import {
   assertSameSet,
   crashing,
@@ -118,7 +119,19 @@ describe("a file journal", () => {
         // Every write is followed by its fsync before anything else is written.
         assert.isAbove(ops.length, 10)
         ops.forEach((op, i) => assert.strictEqual(op, i % 2 === 0 ? "write" : "sync", `op ${i}`))
-        const recs = linesOf(file).map((l) => JSON.parse(l) as Record<string, any>)
+        const raw = linesOf(file).map((l) => JSON.parse(l) as Record<string, any>)
+        // A fresh run's calls are consecutive ids, named by position; so is an outcome where every store
+        // succeeded. One with a failure (three of the ids are refused) lists its stores.
+        for (const r of raw.filter((r) => r.t === "call")) {
+          assert.containsAllKeys(r, ["from", "count"])
+          assert.doesNotHaveAnyKeys(r, ["stores"])
+        }
+        const byPosition = raw.filter((r) => r.t === "outcome" && r.from !== undefined)
+        const byList = raw.filter((r) => r.t === "outcome" && r.from === undefined)
+        assert.isAbove(byPosition.length, 0)
+        for (const r of byPosition) assert.doesNotHaveAnyKeys(r, ["succeeded", "failed", "unresolved"])
+        for (const r of byList) assert.isAbove(r.failed.length, 0)
+        const recs = expand(raw)
         const header = recs[0]!
         assert.strictEqual(header.t, "header")
         assert.strictEqual(header.format, "effect-wechatpay/journal")
@@ -145,6 +158,27 @@ describe("a file journal", () => {
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
 
+  it.effect("a version 1 journal (every call and outcome naming its stores, none by position) still resumes", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const file = Path.join(dir, "job.jsonl")
+        const { bytes, logAtCrash } = yield* crashedJournal(fake, 6)
+        const recs = records(bytes)
+        assert.isTrue(recs.some((r) => r.t === "call"), "the crash came after a call")
+        // `records` spells out what is written by position, as version 1 writes every call and outcome.
+        const v1 = recs.map((r, i) => i === 0 ? { ...r, version: 1 } : r)
+        Fs.writeFileSync(file, v1.map((r) => JSON.stringify(r) + "\n").join(""))
+        const before = recorded(recs)
+        const report = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayer))
+        if ("plan" in report) return assert.fail("a job report")
+        assertPartition(report, IDS)
+        assert.strictEqual(report.summary.succeeded + report.summary.failed, report.summary.unique)
+        assert.strictEqual(report.job.runs, 2)
+        for (const c of storeCallsFrom(fake, logAtCrash)) for (const id of c.stores) assert.isFalse(before.settled.has(id), id)
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
   it.effect("a torn last line (a crash mid-write) is ignored with a warning, the resume completes, and the torn bytes are cut", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {
@@ -168,7 +202,7 @@ describe("a file journal", () => {
         assert.notInclude(text, partial + "\n")
         assert.isTrue(text.startsWith(new TextDecoder().decode(bytes)))
         assert.strictEqual(text.indexOf(partial), -1)
-        const recs = linesOf(file).map((l) => JSON.parse(l) as Record<string, any>)
+        const recs = expand(linesOf(file).map((l) => JSON.parse(l) as Record<string, any>))
         assert.deepStrictEqual(recs.filter((r) => r.t === "run").length, 2)
         const logged = fake.log.length
         const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
@@ -249,6 +283,14 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           JSON.stringify({ t: "call", job, part: -1, stores: [s(1)] }),
           JSON.stringify({ t: "outcome", job, part: 0, sent: true, succeeded: "all", failed: [], unresolved: [] }),
           JSON.stringify({ t: "outcome", job, part: 0, sent: true, succeeded: [], failed: [null], unresolved: [] }),
+          // Calls and outcomes by position in the part's ids: a range the ids do not have, or one that is not a range.
+          JSON.stringify({ t: "call", job, part: 0, from: header.parts[0].count - 1, count: 2 }),
+          JSON.stringify({ t: "call", job, part: 0, from: -1, count: 2 }),
+          JSON.stringify({ t: "call", job, part: 0, from: 1.5, count: 2 }),
+          JSON.stringify({ t: "call", job, part: 0, from: 0, count: 0 }),
+          JSON.stringify({ t: "call", job, part: 0, from: "0", count: 2 }),
+          JSON.stringify({ t: "outcome", job, part: 0, sent: true, count: 2 }),
+          JSON.stringify({ t: "outcome", job, part: 0, sent: true, from: 0, count: 2, succeeded: [] }),
           JSON.stringify({ t: "listed", job, part: 0, stores: {} }),
           JSON.stringify({ t: "ids", job, part: 0, ids: [s(1)] }),
           JSON.stringify({ t: "whatever", job, part: 0 }),
@@ -273,7 +315,7 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         assert.strictEqual(foreign.line, 2)
         assert.include(foreign.reason!, "another job")
         // Not a journal at all.
-        for (const first of ["not json", JSON.stringify({ ...header, format: "other" }), JSON.stringify({ ...header, version: 2 })]) {
+        for (const first of ["not json", JSON.stringify({ ...header, format: "other" }), JSON.stringify({ ...header, version: 99 })]) {
           Fs.writeFileSync(file, [first, ...lines.slice(1)].map((l) => l + "\n").join(""))
           const error = yield* refused(fake, file)
           assert.strictEqual(error._tag, "JournalCorruptError", first)
@@ -533,7 +575,7 @@ describe("one journal, one run at a time", () => {
         )
         const sent = storeCallsFrom(fake, logAtCrash).flatMap((c) => c.stores)
         assert.strictEqual(new Set(sent).size, sent.length, "a store was sent by both resumes")
-        const calls = new Set(linesOf(file).map((l) => JSON.parse(l)).filter((r) => r.t === "call").map((r) => [...r.stores].sort().join()))
+        const calls = new Set(expand(linesOf(file).map((l) => JSON.parse(l))).filter((r) => r.t === "call").map((r) => [...r.stores].sort().join()))
         for (const c of storeCallsFrom(fake, 0)) assert.isTrue(calls.has([...c.stores].sort().join()), "a call without its record")
         Fs.rmSync(dir, { recursive: true, force: true })
       })))

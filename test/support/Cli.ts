@@ -15,6 +15,7 @@ import type * as CliReport from "../../packages/wechatpay-stores/src/Report.js"
 import type * as CliIo from "../../packages/wechatpay-stores/src/Io.js"
 import { run } from "../../packages/wechatpay-stores/src/main.js"
 import { type FakeWechatPay, SandboxSettings } from "../../packages/effect-wechatpay/src/testing/index.js"
+import { parse } from "./JournalRecords.js"
 import { keys } from "./Keys.js"
 import * as Sandbox from "./Sandbox.js"
 
@@ -251,7 +252,7 @@ export const readAnyReport = (path: string) =>
 /** A journal's records (one JSON object a line; a torn last line left out). */
 export const journalRecords = (path: string) =>
   Effect.promise(() => Fs.readFile(path, "utf8")).pipe(
-    Effect.map((t) => t.split("\n").slice(0, -1).map((line) => JSON.parse(line) as Record<string, unknown> & { readonly t: string }))
+    Effect.map((t) => parse(t) as Array<Record<string, unknown> & { readonly t: string }>)
   )
 
 /** The journals written to `dir` under the default name. */

@@ -6,6 +6,7 @@ import { Deferred, Effect, Fiber, Logger } from "effect"
 import { JobJournal, StoreJobs } from "../../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../../packages/effect-wechatpay/src/testing/index.js"
 import { storesOf } from "./Bulk.js"
+import { expand } from "./JournalRecords.js"
 import { keys } from "./Keys.js"
 
 export { keys }
@@ -97,18 +98,21 @@ export const failingAfter = (files: Map<string, Uint8Array>, k: number, failures
   return { service, failures: () => failed, appends: () => appends }
 }
 
-/** A journal's complete lines as records (the bytes after the last newline are a torn write). */
+/**
+ * A journal's complete lines as records (the bytes after the last newline are a torn write), calls and
+ * outcomes written by position spelled out.
+ */
 export const records = (bytes: Uint8Array | undefined): Array<Record<string, any>> => {
   if (bytes === undefined) return []
   const end = bytes.lastIndexOf(0x0a)
   if (end < 0) return []
-  return new TextDecoder().decode(bytes.subarray(0, end)).split("\n").map((l, i) => {
+  return expand(new TextDecoder().decode(bytes.subarray(0, end)).split("\n").map((l, i) => {
     try {
       return JSON.parse(l) as Record<string, any>
     } catch (e) {
       throw new Error(`line ${i + 1} of ${bytes.length} bytes (end ${end}): ${String(e)}: ${l.slice(0, 80)}…${l.slice(-80)}`)
     }
-  })
+  }))
 }
 
 /** What a journal's records say: stores called, stores with a recorded outcome, per outcome. */

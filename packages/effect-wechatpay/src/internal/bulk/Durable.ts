@@ -127,7 +127,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       abortWhen: ctx.run.abortWhen,
       distinct: true
     }
-    const recorder = recorderFor(ctx.writer, header.job, index)
+    // A fresh part sends its ids as the journal holds them, so its calls can name them by position.
+    const recorder = recorderFor(ctx.writer, header.job, index, fresh ? state.ids : undefined)
     const engine = yield* BulkEngine.run<StoreListAnswer, HasBehaviour, never, never>(toSend, job, engineOptions).pipe(
       Effect.provideService(CallRecorder, recorder),
       Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))

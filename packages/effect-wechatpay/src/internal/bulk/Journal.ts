@@ -3,7 +3,9 @@
  * record names its job. The header says what the job is, the `ids` records hold its
  * unique store ids once (one list per part: a job has one, a sync two), and then, in the
  * order they happened, each run's start, each call before it is sent, each call's outcome,
- * what the listing settled, and each run's final report.
+ * what the listing settled, and each run's final report. A call of consecutive ids of its part
+ * names them by position (`from`, `count`) rather than again by value, and so does its outcome
+ * when every one of them succeeded (or none was sent): a job's stores are written once.
  *
  * Reading replays the records into the last known state of every store. Everything after
  * the last newline is a write the crash cut short (it was never acknowledged, so nothing
@@ -18,7 +20,8 @@ import type { PreflightReport, Report } from "../BulkEngine.js"
 import type { Anomaly, FailedStore, UnresolvedStore } from "./Settle.js"
 
 export const FORMAT = "effect-wechatpay/journal"
-export const VERSION = 1
+/** Version 2 added calls and outcomes by position; a version 1 journal (ids by value) still reads. */
+export const VERSION = 2
 
 /** Ids a single `ids` record holds: keeps a line, and a torn write, short. */
 export const IDS_PER_RECORD = 10_000
@@ -45,7 +48,7 @@ export type Part = typeof Part.Type
 export const Header = Schema.Struct({
   t: Schema.Literal("header"),
   format: Schema.Literal(FORMAT),
-  version: Schema.Literal(VERSION),
+  version: Schema.Literal(1, VERSION),
   job: Schema.String,
   operation: Schema.Literal("associate", "disassociate", "sync"),
   target: Target,
@@ -153,6 +156,24 @@ const isObjectArray = (u: unknown): u is ReadonlyArray<Record<string, unknown>> 
 
 const decodeHeader = Schema.decodeUnknownEither(Header)
 
+/** The ids a record names: by position in its part (`from`, `count`), or given as `stores`. */
+const idsOf = (
+  r: Record<string, unknown>,
+  p: PartState,
+  count: number
+): Either.Either<ReadonlyArray<string> | undefined, string> => {
+  if (!("from" in r) && !("count" in r)) return Either.right(undefined)
+  const { from } = r
+  const n = r.count
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(n) || (from as number) < 0 || (n as number) < 1) {
+    return Either.left("a position that is not a range of ids")
+  }
+  const end = (from as number) + (n as number)
+  // The ids are written with the header, before any call: a range past them names stores this job does not have.
+  if (p.ids.length < count || end > count) return Either.left(`ids ${from} to ${end - 1}, which the journal does not hold`)
+  return Either.right(p.ids.slice(from as number, end))
+}
+
 /**
  * What makes a well-formed header unusable: parts that are not its operation's (a sync's two, associate then
  * disassociate; a job's one, its own direction), a target that is not one stock or one bundle (a sync's is a
@@ -245,6 +266,9 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     }
     const p = typeof r.part === "number" ? parts[r.part] : undefined
     if (p === undefined) return corrupt(n, `no part ${JSON.stringify(r.part)} in this job`)
+    const byPosition = r.t === "call" || r.t === "outcome" ? idsOf(r, p, h.parts[r.part as number]!.count) : undefined
+    if (byPosition !== undefined && Either.isLeft(byPosition)) return corrupt(n, `a ${r.t} of ${byPosition.left}`)
+    const range = byPosition === undefined ? undefined : byPosition.right
     switch (r.t) {
       case "ids": {
         if (!isStringArray(r.ids)) return corrupt(n, "ids that are not strings")
@@ -252,11 +276,24 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
         break
       }
       case "call": {
-        if (!isStringArray(r.stores)) return corrupt(n, "a call whose stores are not strings")
-        for (const id of r.stores) p.stores.set(id, { _tag: "InFlight" })
+        const stores = range ?? r.stores
+        if (!isStringArray(stores)) return corrupt(n, "a call whose stores are not strings")
+        for (const id of stores) p.stores.set(id, { _tag: "InFlight" })
         break
       }
       case "outcome": {
+        if (range !== undefined) {
+          // By position: every store of the call succeeded, or (not sent) none was sent.
+          if ("succeeded" in r || "failed" in r || "unresolved" in r) return corrupt(n, "an outcome both by position and by lists")
+          if (r.sent === false) {
+            for (const id of range) p.stores.set(id, { _tag: "NotSent" })
+            break
+          }
+          p.chunks++
+          for (const id of range) p.stores.set(id, { _tag: "Succeeded", byListing: false })
+          totals(p, r)
+          break
+        }
         const { failed, succeeded, unresolved } = r
         if (!isStringArray(succeeded) || !isObjectArray(failed) || !isObjectArray(unresolved)) {
           return corrupt(n, "an outcome whose lists are malformed")
@@ -285,13 +322,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
             }
           })
         }
-        if (isObjectArray(r.anomalies)) for (const a of r.anomalies) p.anomalies.push(a as unknown as Anomaly)
-        if (typeof r.requests === "number") p.requests += r.requests
-        if (typeof r.retries === "object" && r.retries !== null) {
-          for (const [tag, k] of Object.entries(r.retries as Record<string, unknown>)) {
-            if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
-          }
-        }
+        totals(p, r)
         break
       }
       case "already": {
@@ -316,6 +347,17 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     }
   }
   return Either.right({ header: h, parts, runs, lastReport, length: end, torn })
+}
+
+/** An outcome's anomalies, requests and retries, added to its part's. */
+const totals = (p: PartState, r: Record<string, unknown>): void => {
+  if (isObjectArray(r.anomalies)) for (const a of r.anomalies) p.anomalies.push(a as unknown as Anomaly)
+  if (typeof r.requests === "number") p.requests += r.requests
+  if (typeof r.retries === "object" && r.retries !== null) {
+    for (const [tag, k] of Object.entries(r.retries as Record<string, unknown>)) {
+      if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
+    }
+  }
 }
 
 /** Whether a report (a job's, or a sync's two) ended without being cut short. */

@@ -67,28 +67,62 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
     return writer
   })
 
-export const recorderFor = (writer: Writer, job: string, part: number): Recorder => {
+/**
+ * The recorder of one part. `ids` are the part's ids in the order the engine sends them (a run that
+ * sends them all): a call of the next consecutive ids is recorded by position, and so is its outcome
+ * when the call settled whole (every store succeeded, or it was not sent). Anything else names its stores.
+ */
+export const recorderFor = (writer: Writer, job: string, part: number, ids?: ReadonlyArray<string>): Recorder => {
   const failure = (e: JournalIoError) => ({ message: e.message })
   const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
+  // Where each call recorded by position starts; calls are recorded in the order they are sent.
+  const positions = new WeakMap<ReadonlyArray<string>, number>()
+  let next = 0
+  const positionOf = (chunk: ReadonlyArray<string>): number | undefined => {
+    if (ids === undefined || next + chunk.length > ids.length) return undefined
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] !== ids[next + i]) return undefined
+    const from = next
+    next += chunk.length
+    positions.set(chunk, from)
+    return from
+  }
+  const counts = (totals: { readonly requests: number; readonly retries: Readonly<Record<string, number>> }) => ({
+    requests: totals.requests,
+    ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
+  })
   return {
     beforeCall: (stores) =>
-      Effect.map(writer.queue(Journal.line({ t: "call", job, part, stores })), (durable) => Effect.mapError(durable, failure)),
-    afterCall: (_chunk, s, sent, totals) =>
-      Effect.mapError(
-        writer.write(Journal.line({
-          t: "outcome",
-          job,
-          part,
-          sent,
-          succeeded: s.succeeded,
-          failed: s.failed,
-          unresolved: s.unresolved,
-          ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
-          requests: totals.requests,
-          ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
-        })),
+      Effect.suspend(() => {
+        const from = positionOf(stores)
+        const call = from === undefined
+          ? { t: "call", job, part, stores }
+          : { t: "call", job, part, from, count: stores.length }
+        return Effect.map(writer.queue(Journal.line(call)), (durable) => Effect.mapError(durable, failure))
+      }),
+    afterCall: (chunk, s, sent, totals) => {
+      const from = positions.get(chunk)
+      // The settlement splits the chunk: no failure and nothing unresolved means every store succeeded.
+      const whole = from !== undefined && (!sent || (s.failed.length === 0 && s.unresolved.length === 0))
+      const anomalies = s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }
+      return Effect.mapError(
+        writer.write(Journal.line(
+          whole
+            ? { t: "outcome", job, part, sent, from, count: chunk.length, ...anomalies, ...counts(totals) }
+            : {
+              t: "outcome",
+              job,
+              part,
+              sent,
+              succeeded: s.succeeded,
+              failed: s.failed,
+              unresolved: s.unresolved,
+              ...anomalies,
+              ...counts(totals)
+            }
+        )),
         failure
-      ),
+      )
+    },
     listed: (stores) => record({ t: "listed", job, part, stores })
   }
 }

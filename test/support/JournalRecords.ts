@@ -1,0 +1,29 @@
+/**
+ * A journal's records as tests read them: a call or an outcome written by position (`from`, `count`
+ * into its part's `ids`) gets the lists it stands for, so assertions name stores whatever the form.
+ */
+
+/** Every record of a journal with the stores it names spelled out. */
+export const expand = <T extends Record<string, any>>(recs: ReadonlyArray<T>): Array<T> => {
+  const ids = new Map<number, Array<string>>()
+  return recs.map((r): T => {
+    if (r.t === "ids") {
+      const part = ids.get(r.part) ?? []
+      ids.set(r.part, [...part, ...r.ids])
+      return r
+    }
+    if ((r.t !== "call" && r.t !== "outcome") || typeof r.from !== "number") return r
+    // The same record as a version 1 journal writes it: written back, it reads the same.
+    const { count, from, ...rest } = r
+    const stores = (ids.get(r.part) ?? []).slice(from, from + count)
+    if (stores.length !== count) throw new Error(`a ${r.t} names ids ${from}+${count} the journal does not hold`)
+    if (r.t === "call") return { ...rest, stores } as unknown as T
+    return (r.sent === true
+      ? { ...rest, succeeded: stores, failed: [], unresolved: [] }
+      : { ...rest, succeeded: [], failed: [], unresolved: stores.map((storeId) => ({ storeId, reason: "not sent" })) }) as unknown as T
+  })
+}
+
+/** A journal's text (complete lines only) as expanded records. */
+export const parse = (text: string): Array<Record<string, any>> =>
+  expand(text.split("\n").slice(0, -1).map((line) => JSON.parse(line) as Record<string, any>))
