@@ -2,7 +2,7 @@
  * The behaviours error classes are built from (see `WechatPayError.Behaviour`):
  * named once, so each class states what it is in one word.
  */
-import type { Behaviour } from "../WechatPayError.js"
+import type { Behaviour } from "./errors/Behaviour.js"
 
 /** An outcome nobody can know, and nothing to retry: verification failures, probes, decode failures. */
 export const UNKNOWN_OUTCOME: Behaviour = { retry: "never", outcome: "unresolved", stopsJob: false, triggersFailover: false }
