@@ -404,13 +404,21 @@ const journalState = (location: string) => {
   let outcomes = 0
   for (const line of text.slice(0, end).split("\n")) {
     if (line === "") continue
-    const r = JSON.parse(line) as { t: string; stores?: Array<unknown>; succeeded?: Array<unknown>; failed?: Array<unknown>; unresolved?: Array<unknown> }
+    const r = JSON.parse(line) as {
+      t: string
+      count?: number
+      stores?: Array<unknown>
+      succeeded?: Array<unknown>
+      failed?: Array<unknown>
+      unresolved?: Array<unknown>
+    }
+    // A call or outcome names its stores by position (`count` of them) or by list.
     if (r.t === "call") {
       calls++
-      called += r.stores?.length ?? 0
+      called += r.count ?? r.stores?.length ?? 0
     } else if (r.t === "outcome") {
       outcomes++
-      settled += (r.succeeded?.length ?? 0) + (r.failed?.length ?? 0) + (r.unresolved?.length ?? 0)
+      settled += r.count ?? (r.succeeded?.length ?? 0) + (r.failed?.length ?? 0) + (r.unresolved?.length ?? 0)
     }
   }
   return { callsWithoutOutcome: calls - outcomes, storesInFlight: called - settled, tornBytes: text.length - end, bytes: text.length }

@@ -29,6 +29,7 @@ import type { Effect } from "effect"
 import type * as BulkStores from "./BulkStores.js"
 import type * as BulkEngine from "./internal/BulkEngine.js"
 import * as Durable from "./internal/bulk/Durable.js"
+import * as Journaled from "./internal/bulk/Journaled.js"
 import type { StoreIds } from "./internal/bulk/Ids.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
 import * as Sync from "./internal/bulk/Sync.js"
@@ -125,27 +126,27 @@ export type JobError = BulkStores.JobError | JournalError
 export const disassociateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
-): Effect.Effect<JobReport, JobError, R | ProductCouponStores | JobJournal> => Durable.startStock(ids, options, "disassociate")
+): Effect.Effect<JobReport, JobError, R | ProductCouponStores | JobJournal> => Journaled.startStock(ids, options, "disassociate")
 
 /** `BulkStores.associateAll`, journaled: as {@link disassociateAll}, the other way. */
 export const associateAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: Options
-): Effect.Effect<JobReport, JobError, R | ProductCouponStores | JobJournal> => Durable.startStock(ids, options, "associate")
+): Effect.Effect<JobReport, JobError, R | ProductCouponStores | JobJournal> => Journaled.startStock(ids, options, "associate")
 
 /** `BulkStores.disassociateBundleAll`, journaled. */
 export const disassociateBundleAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: BundleOptions
 ): Effect.Effect<JobReport, BulkStores.BundleJobError | JournalError, R | ProductCouponStores | JobJournal> =>
-  Durable.startBundle(ids, options, "disassociate")
+  Journaled.startBundle(ids, options, "disassociate")
 
 /** `BulkStores.associateBundleAll`, journaled. */
 export const associateBundleAll = <E = never, R = never>(
   ids: StoreIds<E, R>,
   options: BundleOptions
 ): Effect.Effect<JobReport, BulkStores.BundleJobError | JournalError, R | ProductCouponStores | JobJournal> =>
-  Durable.startBundle(ids, options, "associate")
+  Journaled.startBundle(ids, options, "associate")
 
 /** How a resumed job runs; its stock, chunk size and checks come from the journal. */
 export interface ResumeOptions extends Omit<BulkEngine.JobOptions, "chunkSize"> {

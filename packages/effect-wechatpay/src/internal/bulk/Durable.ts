@@ -15,17 +15,15 @@ import {
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../StoreJobs.js"
-import type { ConfigurationError, HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
+import type { ConfigurationError, HasBehaviour } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
-import type { StoreIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
 import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
-import { readAll } from "./ReadAll.js"
 import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
 import { merge, notStarted } from "./PartOutcomes.js"
-import { NO_BUNDLE_SNAPSHOT, snapshotFields, snapshotOf } from "./Snapshot.js"
+import { snapshotFields } from "./Snapshot.js"
 import { settleStoreLists, type StoreListAnswer } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 
@@ -301,74 +299,9 @@ export const start = (
   })
 
 /** Options as the engine checks them, checked before anything is read or written. */
-const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
+export const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
 
-/** Starts a stock job (either direction), journaled at `options.journal`. */
-export const startStock = <E, R>(
-  ids: StoreIds<E, R>,
-  options: StockJob.Options & { readonly journal: string; readonly snapshot?: boolean | undefined },
-  direction: Journal.Direction
-): Effect.Effect<
-  JobReport,
-  BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | StockJob.PreflightFailure | JournalError,
-  R | ProductCouponStores | JobJournal
-> =>
-  Effect.gen(function*() {
-    yield* StockJob.checkOptions(options)
-    const service = yield* ProductCouponStores
-    const read = yield* readAll(ids)
-    const target = StockJob.toStock(options)
-    const preflight: BulkEngine.PreflightReport = options.preflight === false
-      ? { status: "off" }
-      : yield* StockJob.preflight(service, target)
-    const snapshot = options.snapshot !== true
-      ? { report: { status: "off", requests: 0 } as const, already: [[]] }
-      : yield* snapshotOf(service, target, [{ direction, ids: read.unique }], options)
-    const report = yield* start({
-      operation: direction,
-      target: { _tag: "stock", ...target },
-      snapshot: snapshot.report,
-      already: snapshot.already,
-      parts: [{ direction, ids: read.unique }],
-      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
-      options: optionsOf(options),
-      preflight
-    }, options.journal, options)
-    return report as JobReport
-  }).pipe(Effect.withSpan(`StoreJobs.${direction}All`, {
-    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
-  }))
-
-/** Starts a bundle job (either direction), journaled at `options.journal`. */
-export const startBundle = <E, R>(
-  ids: StoreIds<E, R>,
-  options: BundleJob.Options & { readonly journal: string },
-  direction: Journal.Direction
-): Effect.Effect<
-  JobReport,
-  BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | JournalError,
-  R | ProductCouponStores | JobJournal
-> =>
-  Effect.gen(function*() {
-    yield* BundleJob.checkIds(options)
-    yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
-    yield* checkRun(options)
-    const read = yield* readAll(ids)
-    const target = BundleJob.toBundle(options)
-    const report = yield* start({
-      operation: direction,
-      target: { _tag: "bundle", ...target },
-      parts: [{ direction, ids: read.unique }],
-      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
-      options: optionsOf(options),
-      preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 },
-      snapshot: { status: "skipped", reason: NO_BUNDLE_SNAPSHOT, requests: 0 }
-    }, options.journal, options)
-    return report as JobReport
-  }).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {
-    attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
-  }))
-
+/** The options a job's header records, defaults filled in. */
 export const optionsOf = (options: {
   readonly chunkSize?: number | undefined
   readonly concurrency?: number | undefined
