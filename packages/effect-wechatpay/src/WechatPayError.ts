@@ -5,127 +5,57 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import {
-  InvalidRequestError,
-  NoAuthError,
-  NotFoundError,
-  ParamError,
-  ProductCouponNotFoundError,
-  RateLimitExceededError,
-  SignError,
-  StockExpiredError,
-  StockNotFoundError,
-  StockScopeNotSpecificError,
-  SystemError,
-  UnknownApiError
-} from "./internal/errors/ApiErrors.js"
-import {
-  ConfigurationError,
-  KeyFormatError,
-  NotSentError,
-  RequestEncodeError,
-  RequestValidationError,
-  SigningError
-} from "./internal/errors/LocalErrors.js"
+import * as Api from "./internal/errors/ApiErrors.js"
+import * as Local from "./internal/errors/LocalErrors.js"
 import { PreflightError } from "./internal/errors/PreflightErrors.js"
-import {
-  InvalidSignatureError,
-  MissingSignatureHeadersError,
-  ResponseDecodeError,
-  SignatureProbeError,
-  StaleTimestampError,
-  TimeoutError,
-  TransportError,
-  UnexpectedResponseError,
-  UnknownSerialError,
-  WechatPayApiError
-} from "./internal/errors/ResponseErrors.js"
+import * as Responses from "./internal/errors/ResponseErrors.js"
 
 /** Why an attempt got no answer (refused, DNS, TLS, timeout, reset), read from the platform's error. */
 export { describeTransport, diagnoseTransport, type TransportDiagnosis } from "./internal/TransportDiagnosis.js"
-export type { Behaviour, HasBehaviour } from "./internal/errors/Behaviour.js"
-export {
-  ConfigurationError,
-  KeyFormatError,
-  NotSentError,
-  RequestEncodeError,
-  RequestValidationError,
-  SigningError
-} from "./internal/errors/LocalErrors.js"
-export {
-  EXCERPT_LIMIT,
-  InvalidSignatureError,
-  MissingSignatureHeadersError,
-  ResponseDecodeError,
-  SignatureProbeError,
-  StaleTimestampError,
-  TimeoutError,
-  TransportError,
-  UnexpectedResponseError,
-  UnknownSerialError,
-  type VerificationError,
-  WechatPayApiError
-} from "./internal/errors/ResponseErrors.js"
-export {
-  type ApiError,
-  type ApiErrorProps,
-  InvalidRequestError,
-  NoAuthError,
-  NotFoundError,
-  ParamError,
-  ProductCouponNotFoundError,
-  RateLimitExceededError,
-  SignError,
-  StockExpiredError,
-  StockNotFoundError,
-  StockScopeNotSpecificError,
-  SystemError,
-  UnknownApiError
-} from "./internal/errors/ApiErrors.js"
-export {
-  PreflightError,
-  PreflightStockEndedError,
-  PreflightStockStateError,
-  PreflightStoreScopeError
-} from "./internal/errors/PreflightErrors.js"
+// The error modules hold the public errors and nothing else: all they export is this module's.
+export type * from "./internal/errors/Behaviour.js"
+export * from "./internal/errors/ApiErrors.js"
+export * from "./internal/errors/LocalErrors.js"
+export * from "./internal/errors/PreflightErrors.js"
+export * from "./internal/errors/ResponseErrors.js"
 
 const callErrors = [
-  RequestValidationError,
-  RequestEncodeError,
-  SigningError,
-  TransportError,
-  TimeoutError,
-  MissingSignatureHeadersError,
-  StaleTimestampError,
-  UnknownSerialError,
-  InvalidSignatureError,
-  SignatureProbeError,
-  UnexpectedResponseError,
-  ResponseDecodeError,
-  NotSentError,
-  UnknownApiError
+  Local.RequestValidationError,
+  Local.RequestEncodeError,
+  Local.SigningError,
+  Responses.TransportError,
+  Responses.TimeoutError,
+  Responses.MissingSignatureHeadersError,
+  Responses.StaleTimestampError,
+  Responses.UnknownSerialError,
+  Responses.InvalidSignatureError,
+  Responses.SignatureProbeError,
+  Responses.UnexpectedResponseError,
+  Responses.ResponseDecodeError,
+  Local.NotSentError,
+  Api.UnknownApiError
 ] as const
 
 /** The 400 sub-cases of the store-changing calls: a stock that is expired, or not limited to specific stores. */
-const stockStateErrors = [StockExpiredError, StockScopeNotSpecificError] as const
+const stockStateErrors = [Api.StockExpiredError, Api.StockScopeNotSpecificError] as const
 
 /** The 404s every call under a product coupon can get: the coupon by name, or unnamed. */
-const productCouponNotFound = [NotFoundError, ProductCouponNotFoundError] as const
+const productCouponNotFound = [Api.NotFoundError, Api.ProductCouponNotFoundError] as const
 
 /**
  * Everything `disassociateStores` can fail with: exactly this union, as a Schema (a report can
  * carry it). Its page's table, row for row.
  */
 export const DisassociateStoresError = Schema.Union(
-  ParamError,
-  InvalidRequestError,
+  Api.ParamError,
+  Api.InvalidRequestError,
   ...stockStateErrors,
-  SignError,
-  NoAuthError,
+  Api.SignError,
+  Api.NoAuthError,
   ...productCouponNotFound,
-  StockNotFoundError,
-  RateLimitExceededError,
-  SystemError,
+  Api.StockNotFoundError,
+  Api.RateLimitExceededError,
+  Api.SystemError,
   ...callErrors
 )
 export type DisassociateStoresError = typeof DisassociateStoresError.Type
@@ -142,14 +72,14 @@ export type AssociateStoresError = typeof AssociateStoresError.Type
  * table was not found either: the common codes and the 404s of its path ids.
  */
 export const ListAssociatedStoresError = Schema.Union(
-  ParamError,
-  InvalidRequestError,
-  SignError,
-  NoAuthError,
+  Api.ParamError,
+  Api.InvalidRequestError,
+  Api.SignError,
+  Api.NoAuthError,
   ...productCouponNotFound,
-  StockNotFoundError,
-  RateLimitExceededError,
-  SystemError,
+  Api.StockNotFoundError,
+  Api.RateLimitExceededError,
+  Api.SystemError,
   ...callErrors
 )
 export type ListAssociatedStoresError = typeof ListAssociatedStoresError.Type
@@ -164,14 +94,14 @@ export type GetStockError = typeof GetStockError.Type
  * missing bundle apart, so that is the generic `NotFoundError`).
  */
 export const StockBundleStoresError = Schema.Union(
-  ParamError,
-  InvalidRequestError,
+  Api.ParamError,
+  Api.InvalidRequestError,
   ...stockStateErrors,
-  SignError,
-  NoAuthError,
+  Api.SignError,
+  Api.NoAuthError,
   ...productCouponNotFound,
-  RateLimitExceededError,
-  SystemError,
+  Api.RateLimitExceededError,
+  Api.SystemError,
   ...callErrors
 )
 export type StockBundleStoresError = typeof StockBundleStoresError.Type
@@ -180,9 +110,9 @@ export type StockBundleStoresError = typeof StockBundleStoresError.Type
 export const WechatPayError = Schema.Union(
   ...DisassociateStoresError.members,
   ...PreflightError.members,
-  ConfigurationError,
-  KeyFormatError,
-  WechatPayApiError
+  Local.ConfigurationError,
+  Local.KeyFormatError,
+  Responses.WechatPayApiError
 )
 export type WechatPayError = typeof WechatPayError.Type
 
