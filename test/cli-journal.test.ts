@@ -318,6 +318,39 @@ describe("cli resume", () => {
       assert.strictEqual(fake.associatedCount(F.stockId), 0)
     }))
 
+  it.scopedLive("the ids given with the journal: another stock, bundle, coupon or brand is refused in one line, nothing sent; its own are accepted", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
+      yield* fake.clearLog
+      const refused: ReadonlyArray<readonly [ReadonlyArray<string>, string, string, string]> = [
+        [["--stock-id", "987654321"], "stockId", F.stockId, "987654321"],
+        [["--product-coupon-id", "200000002"], "productCouponId", F.productCouponId, "200000002"],
+        [["--brand-id", "999999"], "brandId", F.brandId, "999999"],
+        [["--stock-id", F.stockId, "--brand-id", "999999"], "brandId", F.brandId, "999999"]
+      ]
+      for (const [flags, field, found, expected] of refused) {
+        const c = capture()
+        assert.strictEqual(yield* cli(["resume", journal, ...flags], c), 1, flags.join(" "))
+        assertOneLine(
+          c.err(),
+          `the journal ${journal} is for ${field} "${found}", not "${expected}"; nothing was sent. Check the journal's path and the ids given with it`
+        )
+      }
+      // A stock job's journal names no bundle.
+      const bundle = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--stock-bundle-id", "555"], bundle), 1)
+      assert.include(bundle.err(), `is for stockBundleId "(none)", not "555"`)
+      assert.deepStrictEqual(fake.log, [])
+      const c = capture()
+      const own = ["--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+      assert.strictEqual(yield* cli(["resume", journal, ...own], c), 0, c.err())
+      assert.match(c.out(), /\| succeeded\s+\|\s+10 \|/)
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
   it.scopedLive("a journal another run is using (its lock names a live process): exit 1, one line; nothing sent", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup()

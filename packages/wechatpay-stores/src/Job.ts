@@ -230,7 +230,7 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
     case "JournalLockedError":
       return Output.oneLine(`${e.message}; nothing was sent`)
     case "JournalMismatchError":
-      return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path`)
+      return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path and the ids given with it`)
     case "JournalIoError":
       return Output.oneLine(`${e.message}; nothing more was sent. Check the path, its permissions and the free space`)
     case "SyncGuardError":

@@ -8,7 +8,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Effect, type Layer } from "effect"
+import { Effect, type Layer, Option } from "effect"
 import { StoreJobs } from "effect-wechatpay"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
@@ -23,6 +23,8 @@ export interface ResumeArgs {
   readonly concurrency: number | undefined
   readonly rate: number
   readonly json: boolean
+  /** The coupon, stock, bundle or brand the operator expects the journal's job to be of: any other is refused. */
+  readonly expect?: StoreJobs.ResumeOptions["expect"]
 }
 
 /** The resume itself; exported for the tests, which pass their own transport. */
@@ -37,7 +39,12 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
       io,
       JobCommand.serviceAt(args.rate, http),
       undefined,
-      (hooks) => StoreJobs.resume(args.journal, args.concurrency === undefined ? hooks : { ...hooks, concurrency: args.concurrency })
+      (hooks) =>
+        StoreJobs.resume(args.journal, {
+          ...hooks,
+          ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+          ...(args.expect === undefined ? {} : { expect: args.expect })
+        })
     )
     if (result._tag === "Left") {
       const e = result.left
@@ -65,6 +72,12 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
     return Job.exitCode({ report, kept })
   })
 
+const expectFlag = (name: string, inPath: boolean, what: string) =>
+  JobCommand.idFlag(name, inPath).pipe(
+    Options.withDescription(`Refuse the journal (nothing is sent) unless its job is of this ${what}.`),
+    Options.optional
+  )
+
 export const command = Program.command(
   "resume",
   {
@@ -77,7 +90,12 @@ export const command = Program.command(
       Options.optional
     ),
     ...JobCommand.rateFlags,
-    json: JobCommand.jsonFlag
+    json: JobCommand.jsonFlag,
+    // Optional checks: the journal is refused, before anything is sent, unless its job names these.
+    productCouponId: expectFlag("product-coupon-id", true, "product coupon"),
+    stockId: expectFlag("stock-id", true, "stock"),
+    stockBundleId: expectFlag("stock-bundle-id", true, "stock bundle"),
+    brandId: expectFlag("brand-id", false, "brand")
   },
   (a) =>
     Effect.gen(function*() {
@@ -88,7 +106,13 @@ export const command = Program.command(
         report: a.report._tag === "Some" ? a.report.value : undefined,
         concurrency: a.concurrency._tag === "Some" ? a.concurrency.value : undefined,
         rate: a.rate,
-        json: a.json
+        json: a.json,
+        expect: {
+          productCouponId: Option.getOrUndefined(a.productCouponId),
+          stockId: Option.getOrUndefined(a.stockId),
+          stockBundleId: Option.getOrUndefined(a.stockBundleId),
+          brandId: Option.getOrUndefined(a.brandId)
+        }
       }, io, http)
     })
 ).pipe(Program.withHelp(
@@ -101,6 +125,7 @@ export const command = Program.command(
     "run (no journal there, a journal that cannot be trusted, flags, configuration: nothing was sent).",
   [
     "wechatpay-stores resume wechatpay-stores-journal-2026-01-05T10-00-00-000Z-4242.jsonl",
-    "wechatpay-stores resume job.jsonl --report job-report.json --rate 10"
+    "wechatpay-stores resume job.jsonl --report job-report.json --rate 10",
+    "wechatpay-stores resume job.jsonl --product-coupon-id 1000000013 --stock-id 1000000013001 --brand-id 120344"
   ]
 ))
