@@ -32,6 +32,16 @@ const assertOneLine = (text: string, expected: string) => {
   assert.strictEqual(text, `wechatpay-stores: ${expected}\n`)
 }
 
+/** A 10-store job run to its end with its journal at job.jsonl, the sandbox's log cleared after it. */
+const finishedJob = Effect.gen(function*() {
+  const sandbox = yield* setup()
+  const stores = yield* sandbox.file("stores.txt", ids(10).join("\n"))
+  const journal = Path.join(sandbox.dir, "job.jsonl")
+  assert.strictEqual(yield* sandbox.cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
+  yield* sandbox.fake.clearLog
+  return { ...sandbox, journal }
+})
+
 const exists = (path: string) => Effect.promise(() => Fs.stat(path).then(() => true, () => false))
 
 /** Calls that changed stores (not the stock query, not the listing). */
@@ -320,11 +330,7 @@ describe("cli resume", () => {
 
   it.scopedLive("the ids given with the journal: another stock, bundle, coupon or brand is refused in one line, nothing sent; its own are accepted", () =>
     Effect.gen(function*() {
-      const { dir, fake, file, cli } = yield* setup()
-      const stores = yield* file("stores.txt", ids(10).join("\n"))
-      const journal = Path.join(dir, "job.jsonl")
-      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
-      yield* fake.clearLog
+      const { cli, fake, journal } = yield* finishedJob
       const refused: ReadonlyArray<readonly [ReadonlyArray<string>, string, string, string]> = [
         [["--stock-id", "987654321"], "stockId", F.stockId, "987654321"],
         [["--product-coupon-id", "200000002"], "productCouponId", F.productCouponId, "200000002"],
@@ -353,11 +359,7 @@ describe("cli resume", () => {
 
   it.scopedLive("a journal another run is using (its lock names a live process): exit 1, one line; nothing sent", () =>
     Effect.gen(function*() {
-      const { dir, fake, file, cli } = yield* setup()
-      const stores = yield* file("stores.txt", ids(10).join("\n"))
-      const journal = Path.join(dir, "job.jsonl")
-      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
-      yield* fake.clearLog
+      const { cli, fake, file, journal } = yield* finishedJob
       yield* file("job.jsonl.lock", JSON.stringify({ pid: process.ppid, since: new Date().toISOString() }))
       const c = capture()
       assert.strictEqual(yield* cli(["resume", journal], c), 1)
