@@ -80,6 +80,13 @@ export type StoreState =
   | { readonly _tag: "Failed"; readonly store: FailedStore }
   | { readonly _tag: "Unresolved"; readonly store: UnresolvedStore }
 
+// The states without a store of their own, shared: a part holds one per store, and there are 100,000s.
+const IN_FLIGHT: StoreState = { _tag: "InFlight" }
+const NOT_SENT: StoreState = { _tag: "NotSent" }
+/** A store the job's own call took to the state asked for. */
+export const SUCCEEDED: StoreState = { _tag: "Succeeded", byListing: false }
+const SUCCEEDED_BY_LISTING: StoreState = { _tag: "Succeeded", byListing: true }
+
 /** What a part's records say so far. */
 export interface PartState {
   readonly ids: Array<string>
@@ -278,34 +285,26 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       case "call": {
         const stores = range ?? r.stores
         if (!isStringArray(stores)) return corrupt(n, "a call whose stores are not strings")
-        for (const id of stores) p.stores.set(id, { _tag: "InFlight" })
+        for (const id of stores) p.stores.set(id, IN_FLIGHT)
         break
       }
       case "outcome": {
-        if (range !== undefined) {
-          // By position: every store of the call succeeded, or (not sent) none was sent.
-          if ("succeeded" in r || "failed" in r || "unresolved" in r) return corrupt(n, "an outcome both by position and by lists")
-          if (r.sent === false) {
-            for (const id of range) p.stores.set(id, { _tag: "NotSent" })
-            break
-          }
-          p.chunks++
-          for (const id of range) p.stores.set(id, { _tag: "Succeeded", byListing: false })
-          totals(p, r)
-          break
+        if (range !== undefined && ("succeeded" in r || "failed" in r || "unresolved" in r)) {
+          return corrupt(n, "an outcome both by position and by lists")
         }
-        const { failed, succeeded, unresolved } = r
+        // By position: every store of the call succeeded, or (not sent) none was sent.
+        const { failed, succeeded, unresolved } = range === undefined ? r : { succeeded: range, failed: [], unresolved: [] }
         if (!isStringArray(succeeded) || !isObjectArray(failed) || !isObjectArray(unresolved)) {
           return corrupt(n, "an outcome whose lists are malformed")
         }
         if (r.sent === false) {
           for (const id of [...succeeded, ...failed.map((f) => String(f.storeId)), ...unresolved.map((u) => String(u.storeId))]) {
-            p.stores.set(id, { _tag: "NotSent" })
+            p.stores.set(id, NOT_SENT)
           }
           break
         }
         p.chunks++
-        for (const id of succeeded) p.stores.set(id, { _tag: "Succeeded", byListing: false })
+        for (const id of succeeded) p.stores.set(id, SUCCEEDED)
         for (const f of failed) {
           p.stores.set(String(f.storeId), {
             _tag: "Failed",
@@ -322,7 +321,13 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
             }
           })
         }
-        totals(p, r)
+        if (isObjectArray(r.anomalies)) for (const a of r.anomalies) p.anomalies.push(a as unknown as Anomaly)
+        if (typeof r.requests === "number") p.requests += r.requests
+        if (typeof r.retries === "object" && r.retries !== null) {
+          for (const [tag, k] of Object.entries(r.retries as Record<string, unknown>)) {
+            if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
+          }
+        }
         break
       }
       case "already": {
@@ -332,7 +337,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       }
       case "listed": {
         if (!isStringArray(r.stores)) return corrupt(n, "listed stores that are not strings")
-        for (const id of r.stores) p.stores.set(id, { _tag: "Succeeded", byListing: true })
+        for (const id of r.stores) p.stores.set(id, SUCCEEDED_BY_LISTING)
         break
       }
       default:
@@ -347,17 +352,6 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     }
   }
   return Either.right({ header: h, parts, runs, lastReport, length: end, torn })
-}
-
-/** An outcome's anomalies, requests and retries, added to its part's. */
-const totals = (p: PartState, r: Record<string, unknown>): void => {
-  if (isObjectArray(r.anomalies)) for (const a of r.anomalies) p.anomalies.push(a as unknown as Anomaly)
-  if (typeof r.requests === "number") p.requests += r.requests
-  if (typeof r.retries === "object" && r.retries !== null) {
-    for (const [tag, k] of Object.entries(r.retries as Record<string, unknown>)) {
-      if (typeof k === "number") p.retries[tag] = (p.retries[tag] ?? 0) + k
-    }
-  }
 }
 
 /** Whether a report (a job's, or a sync's two) ended without being cut short. */

@@ -3,7 +3,7 @@
  * part a stopped sync never started, all unresolved.
  */
 import type * as BulkEngine from "../BulkEngine.js"
-import type * as Journal from "./Journal.js"
+import * as Journal from "./Journal.js"
 import type { FailedStore, UnresolvedStore } from "./Settle.js"
 import { snapshotFields } from "./Snapshot.js"
 import * as StockJob from "./StockJob.js"
@@ -11,15 +11,12 @@ import * as StockJob from "./StockJob.js"
 /** The reason of a store whose call was in flight when the job was cut short, before the listing settles it. */
 export const IN_FLIGHT_AT_INTERRUPTION = "in flight when the job was interrupted: the call may or may not have been applied"
 
-/** A store the job's own call took to the state asked for (one shared record: there are 100,000s). */
-const SUCCEEDED: Journal.StoreState = { _tag: "Succeeded", byListing: false }
-
 /**
  * A part's outcomes after a run over recorded state: what earlier runs recorded, then this run's, in the
  * part's id order. (A part with nothing recorded before the run has exactly the engine's lists.)
  */
 export const merge = (state: Journal.PartState, ran: BulkEngine.Report, inFlight: ReadonlyArray<string>) => {
-  for (const id of ran.succeeded) state.stores.set(id, SUCCEEDED)
+  for (const id of ran.succeeded) state.stores.set(id, Journal.SUCCEEDED)
   for (const f of ran.failed) state.stores.set(f.storeId, { _tag: "Failed", store: f })
   for (const u of ran.unresolved) state.stores.set(u.storeId, { _tag: "Unresolved", store: u })
   for (const id of inFlight) {
