@@ -86,42 +86,27 @@ export const recorderFor = (writer: Writer, job: string, part: number, ids?: Rea
     positions.set(chunk, from)
     return from
   }
-  const counts = (totals: { readonly requests: number; readonly retries: Readonly<Record<string, number>> }) => ({
-    requests: totals.requests,
-    ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
-  })
   return {
     beforeCall: (stores) =>
       Effect.suspend(() => {
         const from = positionOf(stores)
-        const call = from === undefined
-          ? { t: "call", job, part, stores }
-          : { t: "call", job, part, from, count: stores.length }
+        const call = { t: "call", job, part, ...(from === undefined ? { stores } : { from, count: stores.length }) }
         return Effect.map(writer.queue(Journal.line(call)), (durable) => Effect.mapError(durable, failure))
       }),
     afterCall: (chunk, s, sent, totals) => {
       const from = positions.get(chunk)
       // The settlement splits the chunk: no failure and nothing unresolved means every store succeeded.
       const whole = from !== undefined && (!sent || (s.failed.length === 0 && s.unresolved.length === 0))
-      const anomalies = s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }
-      return Effect.mapError(
-        writer.write(Journal.line(
-          whole
-            ? { t: "outcome", job, part, sent, from, count: chunk.length, ...anomalies, ...counts(totals) }
-            : {
-              t: "outcome",
-              job,
-              part,
-              sent,
-              succeeded: s.succeeded,
-              failed: s.failed,
-              unresolved: s.unresolved,
-              ...anomalies,
-              ...counts(totals)
-            }
-        )),
-        failure
-      )
+      return record({
+        t: "outcome",
+        job,
+        part,
+        sent,
+        ...(whole ? { from, count: chunk.length } : { succeeded: s.succeeded, failed: s.failed, unresolved: s.unresolved }),
+        ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
+        requests: totals.requests,
+        ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
+      })
     },
     listed: (stores) => record({ t: "listed", job, part, stores })
   }
