@@ -14,6 +14,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
+import { withOutcome } from "./support/JournalRecords.js"
 
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
@@ -475,11 +476,7 @@ describe("wechatpay-stores as a real process: killed with SIGKILL mid-job, then 
       const recorded = outcomes(journal)
       // The calls in flight at the kill: recorded as sent, no outcome (with two workers there is always one waiting on the rate).
       const atKill = yield* Cli.journalRecords(journal)
-      const settled = new Set(atKill.filter((x) => x.t === "outcome").flatMap((x) => [
-        ...(x["succeeded"] as ReadonlyArray<string>),
-        ...(x["failed"] as ReadonlyArray<{ storeId: string }>).map((f) => f.storeId),
-        ...(x["unresolved"] as ReadonlyArray<{ storeId: string }>).map((u) => u.storeId)
-      ]))
+      const settled = withOutcome(atKill)
       const inFlight = atKill.filter((x) => x.t === "call").flatMap((x) => x["stores"] as ReadonlyArray<string>).filter((id) => !settled.has(id))
       assert.isAbove(inFlight.length, 0, "a call was in flight at the kill")
       const calls = Math.ceil(unique.length / 200)

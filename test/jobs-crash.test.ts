@@ -24,6 +24,7 @@ import {
   storeCallsFrom,
   withWarnings
 } from "./support/Jobs.js"
+import { withOutcome } from "./support/JournalRecords.js"
 
 const JOURNAL = "crash.journal"
 const stock = stockOf(F.stockId)
@@ -159,17 +160,12 @@ const exhaustive = (scenario: Scenario, torn: boolean) =>
           // Everything but the journal's bytes is dropped here.
           const atCrash = files.get(JOURNAL)
           const logAtCrash = fake.log.length
-          const before = recorded(records(atCrash))
+          const recs = records(atCrash)
+          const before = recorded(recs)
           // A crash loses the outcome of at most `concurrency` calls: a call holds its permit until its outcome is
           // durable. (Calls recorded ahead of their permits but never sent are not among the fake's calls.)
-          const withOutcome = new Set(
-            records(atCrash).filter((r) => r.t === "outcome").flatMap((r) => [
-              ...(r.succeeded as Array<string>),
-              ...(r.failed as Array<{ storeId: string }>).map((f) => f.storeId),
-              ...(r.unresolved as Array<{ storeId: string }>).map((u) => u.storeId)
-            ])
-          )
-          const lost = storeCallsFrom(fake, 0).filter((c) => !c.stores.some((id) => withOutcome.has(id)))
+          const kept = withOutcome(recs)
+          const lost = storeCallsFrom(fake, 0).filter((c) => !c.stores.some((id) => kept.has(id)))
           assert.isAtMost(lost.length, running.concurrency, `n=${n}`)
           const [resumed, warnings] = yield* withWarnings(
             Effect.either(StoreJobs.resume(JOURNAL).pipe(Effect.provide(JobJournal.layerMemory(files))))

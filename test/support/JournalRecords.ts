@@ -9,7 +9,8 @@ export const expand = <T extends Record<string, any>>(recs: ReadonlyArray<T>): A
   return recs.map((r): T => {
     if (r.t === "ids") {
       const part = ids.get(r.part) ?? []
-      ids.set(r.part, [...part, ...r.ids])
+      for (const id of r.ids) part.push(id)
+      ids.set(r.part, part)
       return r
     }
     if ((r.t !== "call" && r.t !== "outcome") || typeof r.from !== "number") return r
@@ -23,6 +24,14 @@ export const expand = <T extends Record<string, any>>(recs: ReadonlyArray<T>): A
       : { ...rest, succeeded: [], failed: [], unresolved: stores.map((storeId) => ({ storeId, reason: "not sent" })) }) as unknown as T
   })
 }
+
+/** The stores an outcome record names, in any of its three lists: those a crash did not lose. */
+export const withOutcome = (recs: ReadonlyArray<Record<string, any>>): Set<string> =>
+  new Set(recs.filter((r) => r.t === "outcome").flatMap((r) => [
+    ...(r.succeeded as ReadonlyArray<string>),
+    ...(r.failed as ReadonlyArray<{ storeId: string }>).map((f) => f.storeId),
+    ...(r.unresolved as ReadonlyArray<{ storeId: string }>).map((u) => u.storeId)
+  ]))
 
 /** A journal's text (complete lines only) as expanded records. */
 export const parse = (text: string): Array<Record<string, any>> =>
