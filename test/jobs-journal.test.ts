@@ -78,6 +78,17 @@ const leftOf = <A, E>(either: Either.Either<A, E>): Tagged => {
   return either.left as unknown as Tagged
 }
 
+/** A journal's path in a fresh directory, and the lock a run that died left on it (its process has exited). */
+const staleLock = () => {
+  const dir = tempDir()
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid
+  return {
+    dir,
+    file: Path.join(dir, "job.jsonl"),
+    stale: JSON.stringify({ pid: dead, since: "2026-01-01T00:00:00.000Z", token: "gone" })
+  }
+}
+
 /** A job resumed once after a crash: every store once, and nothing whose outcome was recorded sent again. */
 const resumedOnce = (
   report: StoreJobs.AnyReport,
@@ -588,12 +599,9 @@ describe("one journal, one run at a time", () => {
   it.live("two runs that find the same stale lock at once: exactly one takes it over, the other is refused", () =>
     // Both read the dead run's lock before either replaces it: the second must not remove the first one's new lock.
     Effect.gen(function*() {
-      const dir = tempDir()
-      const file = Path.join(dir, "job.jsonl")
-      // A process that has exited: its id names no running process.
-      const dead = spawnSync(process.execPath, ["-e", ""]).pid
+      const { dir, file, stale } = staleLock()
       for (let round = 0; round < 20; round++) {
-        Fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: dead, since: "2026-01-01T00:00:00.000Z", token: "gone" }))
+        Fs.writeFileSync(`${file}.lock`, stale)
         // The file system scripts the race, every round: both runs read the dead run's lock, then the second one to
         // read it goes on only once the first has written a lock of its own.
         const both = yield* Deferred.make<void>()
@@ -641,10 +649,7 @@ describe("one journal, one run at a time", () => {
 
   it.effect("a stale lock whose takeover was left by a run that died taking it over: refused, naming the file to delete", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
-      const file = Path.join(dir, "job.jsonl")
-      const dead = spawnSync(process.execPath, ["-e", ""]).pid
-      const stale = JSON.stringify({ pid: dead, since: "2026-01-01T00:00:00.000Z", token: "gone" })
+      const { dir, file, stale } = staleLock()
       Fs.writeFileSync(`${file}.lock`, stale)
       Fs.writeFileSync(`${file}.lock.takeover`, stale)
       const journal = yield* JobJournal.JobJournal
