@@ -10,9 +10,12 @@ import { Deferred, Duration, Effect, type Exit, Fiber, type Scope } from "effect
 
 interface Entry {
   readonly deadline: number
-  /** Set once the attempt ended or was given up: the entry is skipped. */
-  done: boolean
-  readonly fire: () => void
+  /**
+   * Ends the attempt with its timeout; cleared once the attempt ended or was given up, so the
+   * entry is skipped. The queue keeps entries until the deadline passes (10 s by default): a
+   * cleared entry must not hold on to the attempt's fiber and whatever its answer was.
+   */
+  fire: (() => void) | undefined
 }
 
 export interface Timeouts {
@@ -38,7 +41,7 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
 
     // Sleeps until the earliest live deadline, fires what is due, and waits for work when there is none.
     const tick: Effect.Effect<void> = Effect.suspend(() => {
-      while (head < queue.length && queue[head]!.done) head++
+      while (head < queue.length && queue[head]!.fire === undefined) head++
       if (head === queue.length) {
         queue = []
         head = 0
@@ -57,8 +60,9 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
       const wait = entry.deadline - clock.unsafeCurrentTimeMillis()
       if (wait > 0) return clock.sleep(Duration.millis(wait))
       head++
-      entry.done = true
-      entry.fire()
+      const fire = entry.fire!
+      entry.fire = undefined
+      fire()
       return Effect.void
     })
     yield* Effect.forkScoped(Effect.forever(tick))
@@ -68,12 +72,11 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
         Effect.flatMap(Effect.fork(restore(self)), (fiber) =>
           restore(Effect.async<A, E | E2>((resume) => {
             const finished = (exit: Exit.Exit<A, E>) => {
-              entry.done = true
+              entry.fire = undefined
               resume(exit)
             }
             const entry: Entry = {
               deadline: clock.unsafeCurrentTimeMillis() + millis,
-              done: false,
               fire: () => {
                 fiber.removeObserver(finished)
                 resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
@@ -83,7 +86,7 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
             fiber.addObserver(finished)
             // The caller was interrupted: forget the deadline and stop the attempt.
             return Effect.suspend(() => {
-              entry.done = true
+              entry.fire = undefined
               fiber.removeObserver(finished)
               return Fiber.interrupt(fiber)
             })
