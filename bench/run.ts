@@ -5,7 +5,9 @@
  * Per call and in bulk it also records CPU time (this process and the sandbox's), since
  * with both on one machine's cores the bulk ratio follows the CPU each spends per call.
  * A transport phase splits what the HTTP layers cost apart from crypto.
- * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,transport,bulk,rate,memory`.
+ * Options: `--quick` (fewer rounds, for a smoke run), `--only=percall,transport,bulk,rate,memory`,
+ * `--clients=floor-undici,platform,library-undici` (the per-call clients to run; the first is the floor
+ * ratios are taken against), for a shorter same-hour A/B of two builds.
  * `--only=jobs` runs issue #15's journal overhead and resume figures (bench/jobs-core.ts, also
  * `npm run bench:jobs`); being long (a quarter of an hour), it runs only when named.
  */
@@ -46,6 +48,10 @@ const json = args.includes("--json")
 const quick = args.includes("--quick")
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",")
 const wants = (phase: string) => only === undefined || only.includes(phase)
+const chosen = args.find((a) => a.startsWith("--clients="))?.slice(10).split(",")
+const perCallKinds = chosen === undefined
+  ? PER_CALL_KINDS
+  : PER_CALL_KINDS.filter((kind) => chosen.includes(kind))
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -81,7 +87,7 @@ const perCall = async (): Promise<{
   const request = ids(0, 200)
   // The first is the floor every ratio is taken against: the fastest honest client.
   const clients: Array<Client> = []
-  for (const kind of PER_CALL_KINDS) clients.push(await makeClient(kind, s))
+  for (const kind of perCallKinds) clients.push(await makeClient(kind, s))
   const { perRound, rounds, warm } = PER_CALL
   for (const c of clients) {
     for (let i = 0; i < warm; i++) await c.call(i % 2 === 0 ? request : warmIds)
@@ -139,7 +145,7 @@ const perCallRows = (
 const perCallIsolated = async () => {
   const sandbox = await spawnSandbox({ stores: 1_000, rateLimit: false })
   const workers: Array<ClientProcess> = []
-  for (const kind of PER_CALL_KINDS) workers.push(await spawnClient(kind, sandbox.ready))
+  for (const kind of perCallKinds) workers.push(await spawnClient(kind, sandbox.ready))
   const { perRound, rounds, warm } = PER_CALL
   // One process works at a time, the others wait on IPC.
   for (const w of workers) await w.ask("warm", warm)
@@ -176,6 +182,7 @@ const transport = async () => {
   const server = await spawnStaticServer()
   const path = disassociatePath("x", "y")
   const body = JSON.stringify({ brand_id: F.brandId, store_list: ids(0, 200).map((store_id) => ({ store_id })) })
+  const bodyBytes = new TextEncoder().encode(body)
   const headers = { accept: "application/json", "content-type": "application/json", authorization: `WECHATPAY2-SHA256-RSA2048 ${"x".repeat(480)}` }
   const pool = new Undici.Pool(server.baseUrl)
   const send = () => pool.request({ path, method: "POST", headers, body })
@@ -209,6 +216,19 @@ const transport = async () => {
             http.execute(HttpClientRequest.post(server.baseUrl + path).pipe(
               HttpClientRequest.setHeaders(headers),
               HttpClientRequest.bodyText(body, "application/json")
+            )),
+            (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
+          )
+        )
+    },
+    {
+      name: "… the body as bytes (bodyUint8Array), as the library sends it",
+      call: () =>
+        runtime.runPromise(
+          Effect.flatMap(
+            http.execute(HttpClientRequest.post(server.baseUrl + path).pipe(
+              HttpClientRequest.setHeaders(headers),
+              HttpClientRequest.bodyUint8Array(bodyBytes, "application/json")
             )),
             (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
           )
