@@ -160,3 +160,41 @@ describe("the new requests through the compiled codec", () => {
     )
   })
 })
+
+describe("the compiled decoder keeps a nested value that needs no change", () => {
+  const request = Schema.typeSchema(ProductCoupon.DisassociateStoresRequest)
+  const compiled = SchemaCodec.decoder(request)
+  const reference = Schema.decodeUnknownEither(request)
+  const id = FastCheck.stringMatching(/^[0-9A-Za-z_-]{1,12}$/)
+  // Store entries as callers build them: plain, with keys the Schema drops, or class instances.
+  class Store {
+    constructor(readonly storeId: string) {}
+  }
+  const store = FastCheck.oneof(
+    id.map((storeId) => ({ storeId })),
+    FastCheck.tuple(id, extras).map(([storeId, extra]) => ({ ...extra, storeId })),
+    id.map((storeId) => new Store(storeId))
+  )
+  const input = FastCheck.record({
+    productCouponId: id,
+    stockId: id,
+    brandId: id,
+    storeList: FastCheck.array(store, { minLength: 1, maxLength: 20 })
+  })
+
+  it("gives what the Schema gives, a fresh outer object, and the caller's own entries only when they are already exact", () => {
+    FastCheck.assert(
+      FastCheck.property(input, (raw) => {
+        const a = Either.getOrThrow(compiled(raw))
+        assert.deepStrictEqual(a, Either.getOrThrow(reference(raw)))
+        assert.notStrictEqual<unknown>(a, raw)
+        a.storeList.forEach((entry, i) => {
+          const given = raw.storeList[i]!
+          const exact = Object.getPrototypeOf(given) === Object.prototype && Object.keys(given).length === 1
+          assert.strictEqual(entry === given, exact)
+        })
+      }),
+      { numRuns: 300 }
+    )
+  })
+})

@@ -39,7 +39,13 @@ const compileFields = (
   return fields
 }
 
-const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | undefined => {
+/**
+ * `nested`: the value sits inside a struct or an array. There a decoded struct or array that
+ * came out equal to its input is the input itself, not a copy (a 200-store request is 201
+ * objects). Only the outermost value is always a fresh object, so the fields read after
+ * validation (path ids) are the ones validated; a nested value is read once more, when encoded.
+ */
+const compileAst = (ast: AST.AST, decoding: boolean, trusted = false, nested = false): Fast | undefined => {
   switch (ast._tag) {
     case "StringKeyword":
       return (u) => typeof u === "string" ? u : MISS
@@ -57,7 +63,7 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | un
       return (u) => u === literal ? u : MISS
     }
     case "Refinement": {
-      const from = compileAst(ast.from, decoding, trusted)
+      const from = compileAst(ast.from, decoding, trusted, nested)
       if (from === undefined) return undefined
       if (trusted) return from
       // The filter judges the type side: the decoded value, or the value being encoded.
@@ -73,25 +79,55 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false): Fast | un
     }
     case "TupleType": {
       if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
-      const item = compileAst(ast.rest[0]!.type, decoding, trusted)
+      const item = compileAst(ast.rest[0]!.type, decoding, trusted, true)
       if (item === undefined) return undefined
+      const keep = decoding && nested
       return (u) => {
         if (!Array.isArray(u)) return MISS
-        const out = new Array(u.length)
+        // Copied only from the first element that decodes to something else.
+        let out: Array<unknown> | undefined = keep && Object.getPrototypeOf(u) === Array.prototype ? undefined : new Array(u.length)
         for (let i = 0; i < u.length; i++) {
           const a = item(u[i])
           if (a === MISS) return MISS
+          if (out === undefined) {
+            if (a === u[i]) continue
+            out = u.slice(0, i)
+          }
           out[i] = a
         }
-        return out
+        return out ?? u
       }
     }
     case "TypeLiteral": {
       if (ast.indexSignatures.length !== 0 || ast.propertySignatures.length === 0) return undefined
-      const fields = compileFields(ast.propertySignatures, (ps) => compileAst(ps.type, decoding, trusted))
+      const fields = compileFields(ast.propertySignatures, (ps) => compileAst(ps.type, decoding, trusted, true))
       if (fields === undefined) return undefined
+      const keep = decoding && nested && fields.every((field) => typeof field.name === "string")
+      // The input itself when every field decodes to itself and it has no key the Schema would drop.
+      const unchanged = (u: Record<PropertyKey, unknown>): boolean | typeof MISS => {
+        if (Object.getPrototypeOf(u) !== Object.prototype) return false
+        let present = 0
+        for (const field of fields) {
+          if (!Object.hasOwn(u, field.name)) {
+            if (field.optional) continue
+            return MISS
+          }
+          const value = u[field.name]
+          const a = field.parse(value)
+          if (a === MISS) return MISS
+          if (a !== value) return false
+          present++
+        }
+        let keys = 0
+        for (const _ in u) keys++
+        return keys === present
+      }
       return (u) => {
         if (!isObject(u)) return MISS
+        if (keep) {
+          const same = unchanged(u)
+          if (same !== false) return same === MISS ? MISS : u
+        }
         const out: Record<PropertyKey, unknown> = {}
         for (const field of fields) {
           if (!Object.hasOwn(u, field.name)) {
