@@ -188,6 +188,13 @@ const transport = async () => {
   const send = () => pool.request({ path, method: "POST", headers, body })
   const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
   const http = HttpClient.withTracerDisabledWhen(await runtime.runPromise(HttpClient.HttpClient), () => true)
+  const platformPost = (withBody: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest) =>
+    runtime.runPromise(
+      Effect.flatMap(
+        http.execute(withBody(HttpClientRequest.post(server.baseUrl + path).pipe(HttpClientRequest.setHeaders(headers)))),
+        (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
+      )
+    )
   const rows: ReadonlyArray<{ readonly name: string; readonly call: () => Promise<number> }> = [
     { name: "undici Pool.request", call: async () => (await (await send()).body.arrayBuffer()).byteLength },
     {
@@ -210,29 +217,11 @@ const transport = async () => {
     },
     {
       name: "@effect/platform HttpClient (layerUndici)",
-      call: () =>
-        runtime.runPromise(
-          Effect.flatMap(
-            http.execute(HttpClientRequest.post(server.baseUrl + path).pipe(
-              HttpClientRequest.setHeaders(headers),
-              HttpClientRequest.bodyText(body, "application/json")
-            )),
-            (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
-          )
-        )
+      call: () => platformPost(HttpClientRequest.bodyText(body, "application/json"))
     },
     {
       name: "… the body as bytes (bodyUint8Array), as the library sends it",
-      call: () =>
-        runtime.runPromise(
-          Effect.flatMap(
-            http.execute(HttpClientRequest.post(server.baseUrl + path).pipe(
-              HttpClientRequest.setHeaders(headers),
-              HttpClientRequest.bodyUint8Array(bodyBytes, "application/json")
-            )),
-            (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
-          )
-        )
+      call: () => platformPost(HttpClientRequest.bodyUint8Array(bodyBytes, "application/json"))
     }
   ]
   const rounds = quick ? 3 : 8
