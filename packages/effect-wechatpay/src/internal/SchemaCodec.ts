@@ -103,11 +103,23 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false, nested = f
       const fields = compileFields(ast.propertySignatures, (ps) => compileAst(ps.type, decoding, trusted, true))
       if (fields === undefined) return undefined
       const keep = decoding && nested && fields.every((field) => typeof field.name === "string")
-      // The input itself when every field decodes to itself and it has no key the Schema would drop.
-      const unchanged = (u: Record<PropertyKey, unknown>): boolean | typeof MISS => {
-        if (Object.getPrototypeOf(u) !== Object.prototype) return false
+      // The first `upTo` fields the input has, as they are (each one decoded to itself).
+      const copy = (u: Record<PropertyKey, unknown>, upTo: number) => {
+        const out: Record<PropertyKey, unknown> = {}
+        for (let j = 0; j < upTo; j++) {
+          const name = fields[j]!.name
+          if (Object.hasOwn(u, name)) out[name] = u[name]
+        }
+        return out
+      }
+      // Kept as the input itself when every field decodes to itself and it has no key the Schema
+      // would drop; copied from the first field that decodes to something else.
+      return (u) => {
+        if (!isObject(u)) return MISS
+        let out: Record<PropertyKey, unknown> | undefined = keep && Object.getPrototypeOf(u) === Object.prototype ? undefined : {}
         let present = 0
-        for (const field of fields) {
+        for (let i = 0; i < fields.length; i++) {
+          const field = fields[i]!
           if (!Object.hasOwn(u, field.name)) {
             if (field.optional) continue
             return MISS
@@ -115,30 +127,17 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false, nested = f
           const value = u[field.name]
           const a = field.parse(value)
           if (a === MISS) return MISS
-          if (a !== value) return false
           present++
-        }
-        let keys = 0
-        for (const _ in u) keys++
-        return keys === present
-      }
-      return (u) => {
-        if (!isObject(u)) return MISS
-        if (keep) {
-          const same = unchanged(u)
-          if (same !== false) return same === MISS ? MISS : u
-        }
-        const out: Record<PropertyKey, unknown> = {}
-        for (const field of fields) {
-          if (!Object.hasOwn(u, field.name)) {
-            if (field.optional) continue
-            return MISS
+          if (out === undefined) {
+            if (a === value) continue
+            out = copy(u, i)
           }
-          const a = field.parse(u[field.name])
-          if (a === MISS) return MISS
           out[field.name] = a
         }
-        return out
+        if (out !== undefined) return out
+        let keys = 0
+        for (const _ in u) keys++
+        return keys === present ? u : copy(u, fields.length)
       }
     }
     case "Union": {
