@@ -15,6 +15,7 @@ import * as Inspector from "node:inspector/promises"
 import * as Fs from "node:fs"
 import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import { disassociatePath } from "./paths.js"
 
 const N = Number(process.argv.find((a) => a.startsWith("--calls="))?.slice(8) ?? 20_000)
 const profile = process.argv.includes("--profile")
@@ -51,12 +52,12 @@ const http = HttpClient.make((request) =>
   })
 )
 const answer = (request: HttpClientRequest.HttpClientRequest) =>
-    ({
-      request,
-      status: 200,
-      headers: { ...answerHeaders(), "content-length": String(bytes.length) },
-      arrayBuffer: Effect.sync(() => bytes.slice().buffer)
-    }) as unknown as HttpClientResponse.HttpClientResponse
+  ({
+    request,
+    status: 200,
+    headers: { ...answerHeaders(), "content-length": String(bytes.length) },
+    arrayBuffer: Effect.sync(() => bytes.slice().buffer)
+  }) as unknown as HttpClientResponse.HttpClientResponse
 const freeSigner = Layer.effect(
   Signer.Signer,
   Effect.map(Signer.Signer, (real) => Signer.Signer.of({ ...real, sign: () => Effect.succeed("c2ln"), verify: () => Effect.succeed(true) }))
@@ -74,7 +75,7 @@ const layer = ProductCouponStores.layer({ rateLimit: false }).pipe(
 // checks, over the same in-memory client with its span off. The library's own cost is the difference.
 const referenceCall = (runtime: ManagedRuntime.ManagedRuntime<never, never>) => {
   const client = HttpClient.withTracerDisabledWhen(http, () => true)
-  const url = "https://api.mch.weixin.qq.com/v3/marketing/partner/product-coupon/product-coupons/200000001/stocks/123456789/disassociate-stores"
+  const url = `https://api.mch.weixin.qq.com${disassociatePath(input.productCouponId, input.stockId)}`
   return () => {
     const bodyText = JSON.stringify({ brand_id: input.brandId, store_list: input.storeList.map((s) => ({ store_id: s.storeId })) })
     const req = HttpClientRequest.post(url).pipe(
@@ -93,13 +94,20 @@ const referenceCall = (runtime: ManagedRuntime.ManagedRuntime<never, never>) => 
   }
 }
 
-const main = async () => {
-  const reference = process.argv.includes("--reference")
+// The reference runs in a runtime of its own, as in `npm run bench`: none of the library's services in its context.
+const makeCall = async (reference: boolean): Promise<{ readonly call: () => Promise<unknown>; readonly dispose: () => Promise<void> }> => {
+  if (reference) {
+    const runtime = ManagedRuntime.make(Layer.empty)
+    return { call: referenceCall(runtime), dispose: () => runtime.dispose() }
+  }
   const runtime = ManagedRuntime.make(layer)
   const stores = await runtime.runPromise(ProductCouponStores.ProductCouponStores)
-  const call = reference
-    ? referenceCall(ManagedRuntime.make(Layer.empty))
-    : () => runtime.runPromise(stores.disassociateStores(input))
+  return { call: () => runtime.runPromise(stores.disassociateStores(input)), dispose: () => runtime.dispose() }
+}
+
+const main = async () => {
+  const reference = process.argv.includes("--reference")
+  const { call, dispose } = await makeCall(reference)
   for (let i = 0; i < 2_000; i++) await call()
   const session = new Inspector.Session()
   if (profile) {
@@ -135,6 +143,6 @@ const main = async () => {
   process.stdout.write(
     `${reference ? "reference" : "library"}: ${N} calls: ${(wall / N * 1000).toFixed(1)} µs wall, ${((used.user + used.system) / N).toFixed(1)} µs CPU per call${allocated}\n`
   )
-  await runtime.dispose()
+  await dispose()
 }
 main()
