@@ -49,6 +49,8 @@ const quick = args.includes("--quick")
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",")
 const wants = (phase: string) => only === undefined || only.includes(phase)
 const chosen = args.find((a) => a.startsWith("--clients="))?.slice(10).split(",")
+const unknownKinds = chosen?.filter((kind) => !(PER_CALL_KINDS as ReadonlyArray<string>).includes(kind)) ?? []
+if (unknownKinds.length > 0) throw new Error(`--clients: unknown ${unknownKinds.join(", ")}; known: ${PER_CALL_KINDS.join(", ")}`)
 const perCallKinds = chosen === undefined
   ? PER_CALL_KINDS
   : PER_CALL_KINDS.filter((kind) => chosen.includes(kind))
