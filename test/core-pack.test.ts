@@ -1,6 +1,7 @@
 // Packaging: build the library package (packages/effect-wechatpay) with its tsconfig.build.json,
-// `npm pack`, install the tarball into an empty folder offline, then import both entry points (and
-// type-check against them) from there. The CLI's dependencies must not come with it.
+// `npm pack`, install the tarball into an empty folder offline, then import its three entry points (and
+// type-check against them) from there. The CLI's dependencies must not come with it, and only the
+// optional `effect-wechatpay/undici` entry may load undici (an optional peer).
 //
 // The package is staged in a temp folder (package.json + README.md + a fresh dist/ built by the same
 // `tsc -p tsconfig.build.json` that `npm run build` runs), so this test never deletes or rewrites the
@@ -35,6 +36,8 @@ import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platf
 import { Effect, Layer } from "effect"
 import * as Lib from "effect-wechatpay"
 import * as Testing from "effect-wechatpay/testing"
+import { UndiciHttpClient } from "effect-wechatpay/undici"
+import * as Http from "node:http"
 const { MerchantConfig, WechatPayClient } = Lib
 const { ServerProtocol, TestKeys } = Testing
 const keys = await Effect.runPromise(TestKeys.generate())
@@ -46,7 +49,20 @@ const layer = WechatPayClient.layer(TestKeys.merchantOptions(keys)).pipe(Layer.p
 const res = await Effect.runPromise(
   Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(HttpClientRequest.get(MerchantConfig.DEFAULT_BASE_URL + "/v3/ping"))).pipe(Effect.provide(layer))
 )
-console.log(JSON.stringify({ main: Object.keys(Lib).sort(), testing: Object.keys(Testing).sort(), status: res.status }))
+// The same call over loopback HTTP through the optional undici transport.
+const server = Http.createServer((req, res) => {
+  req.resume()
+  req.on("end", () => res.writeHead(200, ServerProtocol.signResponse(keys, "{}", Math.floor(Date.now() / 1000))).end("{}"))
+})
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+const base = "http://127.0.0.1:" + server.address().port
+const overUndici = await Effect.runPromise(
+  Effect.flatMap(WechatPayClient.WechatPayClient, (c) => c.execute(HttpClientRequest.get(base + "/v3/ping"))).pipe(
+    Effect.provide(WechatPayClient.layer(TestKeys.merchantOptions(keys, { baseUrl: base })).pipe(Layer.provide(UndiciHttpClient.layer)))
+  )
+)
+server.close()
+console.log(JSON.stringify({ main: Object.keys(Lib).sort(), testing: Object.keys(Testing).sort(), status: res.status, undiciStatus: overUndici.status }))
 `
 
 const CONSUMER_TS = `
@@ -54,16 +70,20 @@ import { HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { MerchantConfig, WechatPayClient, WechatPayError } from "effect-wechatpay"
 import { TestKeys } from "effect-wechatpay/testing"
+import { UndiciHttpClient } from "effect-wechatpay/undici"
+import type { HttpClient } from "@effect/platform"
+import type { Layer } from "effect"
+const transport: Layer.Layer<HttpClient.HttpClient> = UndiciHttpClient.layerWith({ maxResponseBytes: 65536 })
 const base: string = MerchantConfig.DEFAULT_BASE_URL
 const attempt = (client: WechatPayClient.Service): Effect.Effect<WechatPayClient.VerifiedResponse, WechatPayClient.ExecuteError> =>
   client.execute(HttpClientRequest.get(base + "/v3/ping"))
 const limit: number = WechatPayError.EXCERPT_LIMIT
 const keys: Effect.Effect<TestKeys.TestKeys> = TestKeys.generate()
-export { attempt, base, keys, limit }
+export { attempt, base, keys, limit, transport }
 `
 
 describe("npm pack", () => {
-  it("builds, packs, installs offline into an empty folder, and imports both entry points", async () => {
+  it("builds, packs, installs offline into an empty folder, and imports its three entry points", async () => {
     // 1. Stage and build exactly as `npm run build` does, into the stage.
     const stage = join(work, "stage")
     mkdirSync(stage)
@@ -86,13 +106,16 @@ describe("npm pack", () => {
     mkdirSync(join(app, "node_modules/@effect"), { recursive: true })
     symlinkSync(join(root, "node_modules/effect"), join(app, "node_modules/effect"), "dir")
     symlinkSync(join(root, "node_modules/@effect/platform"), join(app, "node_modules/@effect/platform"), "dir")
+    // undici, as an application that chooses effect-wechatpay/undici installs it.
+    symlinkSync(join(root, "node_modules/undici"), join(app, "node_modules/undici"), "dir")
     mkdirSync(join(app, "node_modules/@types"), { recursive: true })
     symlinkSync(join(root, "node_modules/@types/node"), join(app, "node_modules/@types/node"), "dir")
 
     const installed = JSON.parse(readFileSync(join(app, "node_modules/effect-wechatpay/package.json"), "utf8"))
-    assert.deepStrictEqual(Object.keys(installed.peerDependencies).sort(), ["@effect/platform", "effect"])
+    assert.deepStrictEqual(Object.keys(installed.peerDependencies).sort(), ["@effect/platform", "effect", "undici"])
+    assert.deepStrictEqual(installed.peerDependenciesMeta, { undici: { optional: true } })
     assert.deepStrictEqual(installed.dependencies ?? {}, {})
-    assert.deepStrictEqual(readdirSync(join(app, "node_modules")).filter((name) => name !== ".package-lock.json").sort(), ["@effect", "@types", "effect", "effect-wechatpay"])
+    assert.deepStrictEqual(readdirSync(join(app, "node_modules")).filter((name) => name !== ".package-lock.json").sort(), ["@effect", "@types", "effect", "effect-wechatpay", "undici"])
     // Nothing the library ships imports what only the CLI needs (so nothing loads it either).
     const shippedJs = readdirSync(join(app, "node_modules/effect-wechatpay/dist"), { recursive: true, encoding: "utf8" })
       .filter((file) => file.endsWith(".js"))
@@ -100,6 +123,7 @@ describe("npm pack", () => {
     for (const file of shippedJs) {
       const text = readFileSync(join(app, "node_modules/effect-wechatpay/dist", file), "utf8")
       for (const name of CLI_ONLY) assert.notInclude(text, `"${name}`, `${file} imports ${name}`)
+      if (!/^(undici|UndiciHttpClient)\.js$/.test(file)) assert.notInclude(text, `"undici"`, `${file} imports undici`)
     }
     // Only the build output and docs ship: no sources, no tests, no fixtures with keys.
     const shipped = readdirSync(join(app, "node_modules/effect-wechatpay"))
@@ -111,6 +135,7 @@ describe("npm pack", () => {
     assert.includeMembers(report.main, ["KeyStore", "MerchantConfig", "Signer", "WechatPayClient", "WechatPayError"])
     assert.includeMembers(report.testing, ["ServerProtocol", "TestKeys"])
     assert.strictEqual(report.status, 200)
+    assert.strictEqual(report.undiciStatus, 200)
 
     // 5. The declarations and the exports map type-check for a NodeNext consumer.
     writeFileSync(join(app, "consumer.ts"), CONSUMER_TS)

@@ -1,5 +1,5 @@
-// Hostile answers over real loopback HTTP, with both transports an application may provide
-// (FetchHttpClient and NodeHttpClient.layerUndici): redirects are never followed and never look like
+// Hostile answers over real loopback HTTP, with every transport an application may provide
+// (FetchHttpClient, NodeHttpClient.layerUndici and this project's UndiciHttpClient): redirects are never followed and never look like
 // an unreachable domain, and an encoded answer is bounded after decoding. Each server counts what
 // reaches it.
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { ProductCouponStores, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
 import { ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 import { keys } from "./support/Keys.js"
 import { NOW } from "./support/Time.js"
 import { signed } from "./support/RecordingHttpClient.js"
@@ -21,8 +22,12 @@ const MAX = WechatPayClient.MAX_RESPONSE_BYTES
 
 const transports: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
   ["fetch", FetchHttpClient.layer],
-  ["undici", NodeHttpClient.layerUndici]
+  ["undici", NodeHttpClient.layerUndici],
+  ["UndiciHttpClient", UndiciHttpClient.layer]
 ]
+
+/** The transports over undici, which hands over the bytes as sent (no decoding). */
+const undiciTransports = transports.filter(([name]) => name !== "fetch")
 
 const input: ProductCouponStores.DisassociateStoresInput = {
   productCouponId: "200000001",
@@ -239,16 +244,18 @@ describe("an encoded answer is bounded after decoding", () => {
       }))
 
     // undici does not decode: it hands over the ~64 KiB as sent, which is not what was signed.
-    it.scopedLive(`undici: a gzip ${status} that inflates to 64 MiB is read as its compressed bytes`, () =>
-      Effect.gen(function*() {
-        const { url } = yield* bombServer(status)
-        const started = Date.now()
-        const result = yield* overHttp(url, NodeHttpClient.layerUndici)
-        const error = Either.isLeft(result) ? result.left : undefined
-        // Signed, so checked (an error answer too): the signature covers other bytes.
-        assert.strictEqual(error?._tag, "InvalidSignatureError")
-        assert.isBelow(Date.now() - started, 2_000)
-      }))
+    for (const [name, transport] of undiciTransports) {
+      it.scopedLive(`${name}: a gzip ${status} that inflates to 64 MiB is read as its compressed bytes`, () =>
+        Effect.gen(function*() {
+          const { url } = yield* bombServer(status)
+          const started = Date.now()
+          const result = yield* overHttp(url, transport)
+          const error = Either.isLeft(result) ? result.left : undefined
+          // Signed, so checked (an error answer too): the signature covers other bytes.
+          assert.strictEqual(error?._tag, "InvalidSignatureError")
+          assert.isBelow(Date.now() - started, 2_000)
+        }))
+    }
   }
 
   it.scopedLive("fetch sends accept-encoding: identity; so does undici", () =>
@@ -283,7 +290,9 @@ describe("an encoded answer is bounded after decoding", () => {
       const viaFetch = yield* overHttp(url, FetchHttpClient.layer)
       assert.isTrue(Either.isRight(viaFetch))
       if (Either.isRight(viaFetch)) assert.strictEqual(new TextDecoder().decode(viaFetch.right.body), body)
-      const viaUndici = yield* overHttp(url, NodeHttpClient.layerUndici)
-      assert.strictEqual(Either.isLeft(viaUndici) ? viaUndici.left._tag : "success", "InvalidSignatureError")
+      for (const [, transport] of undiciTransports) {
+        const viaUndici = yield* overHttp(url, transport)
+        assert.strictEqual(Either.isLeft(viaUndici) ? viaUndici.left._tag : "success", "InvalidSignatureError")
+      }
     }))
 })

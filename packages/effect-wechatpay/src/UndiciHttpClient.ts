@@ -1,0 +1,360 @@
+/**
+ * An optional `HttpClient` for request/response APIs such as WeChat Pay's: undici's dispatcher, with every
+ * answer read whole before the response is handed over. The library never picks it: an application that
+ * wants it provides `UndiciHttpClient.layer` where it would provide `NodeHttpClient.layerUndici`.
+ *
+ * What it leaves out, and why that is the point: `@effect/platform-node`'s undici layer hands over the
+ * response at its headers and reads the body later through a Node stream, a cached effect run on its own
+ * fiber, an `AbortController` and a `FinalizationRegistry` entry per request. Here the body arrives through
+ * undici's handler callbacks into one buffer and the request is one `Effect.async`; interrupting it aborts
+ * the request. What it keeps: the platform's client span and trace propagation (a request the tracer
+ * would see goes through `HttpClient.make`, as the platform's transports do), redirects never followed,
+ * bodies never decoded (`Content-Encoding` is left to the caller), and undici's own errors as the `cause`
+ * of a `RequestError` / `ResponseError`.
+ *
+ * The price: an answer is held in memory whole, so it is bounded by `maxResponseBytes` (1 MiB unless set;
+ * past it the request is aborted and fails with a `ResponseError`). For streaming downloads use the
+ * platform's layers.
+ *
+ * @since 0.1.0
+ */
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface Options {
+  /** The largest answer body read, in bytes; a longer one aborts the request. Default 1 MiB. */
+  readonly maxResponseBytes?: number | undefined
+}
+
+/** The default {@link Options.maxResponseBytes}: WeChat Pay's answers are a few KiB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1_048_576
+
+/**
+ * The undici dispatcher requests go through (an `Agent`, a `Pool`, a `ProxyAgent`, …).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Dispatcher extends Context.Tag("effect-wechatpay/UndiciHttpClient/Dispatcher")<
+  Dispatcher,
+  UndiciDispatcher
+>() {}
+
+const decoder = new TextDecoder()
+
+/** A response whose body is already in memory: every accessor is a value, not a read. */
+class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    readonly status: number,
+    readonly headers: Headers.Headers,
+    private readonly setCookie: ReadonlyArray<string>,
+    private readonly body: Uint8Array
+  ) {
+    super()
+  }
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+  private cachedCookies: Cookies.Cookies | undefined
+  get cookies(): Cookies.Cookies {
+    return this.cachedCookies ??= this.setCookie.length === 0 ? Cookies.empty : Cookies.fromSetCookie(this.setCookie)
+  }
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    // A copy when the bytes are a view into a larger buffer: undici's chunks are views of a socket read,
+    // headers included. (`Buffer#slice` would not copy.)
+    const { body } = this
+    if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+      return Effect.succeed(body.buffer)
+    }
+    const copy = new Uint8Array(body.byteLength)
+    copy.set(body)
+    return Effect.succeed(copy.buffer)
+  }
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.succeed(decoder.decode(this.body))
+  }
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => {
+        const text = decoder.decode(this.body)
+        return text === "" ? null : JSON.parse(text)
+      },
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => UrlParams.fromInput(new URLSearchParams(decoder.decode(this.body))),
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.tryPromise({
+      try: () => new Response(this.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": this.headers["content-type"] ?? "" } }).formData(),
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.body.length === 0 ? Stream.empty : Stream.succeed(this.body)
+  }
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+/** What undici's dispatch API accepts as a body, from a request's body; `FormData` and streams are read first. */
+const toWireBody = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<
+  { readonly body: string | Uint8Array | null; readonly contentType?: string },
+  HttpClientError.RequestError
+> => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed({ body: null })
+    case "Uint8Array":
+      return Effect.succeed({ body: body.body })
+    case "Raw":
+      return typeof body.body === "string" || body.body instanceof Uint8Array
+        ? Effect.succeed({ body: body.body })
+        : Effect.fail(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Encode",
+            description: "a Raw body must be a string or bytes for UndiciHttpClient"
+          })
+        )
+    case "FormData": {
+      return Effect.tryPromise({
+        try: async () => {
+          // The multipart encoding and its boundary, as fetch would send them.
+          const encoded = new Response(body.formData)
+          const bytes = new Uint8Array(await encoded.arrayBuffer())
+          const contentType = encoded.headers.get("content-type")
+          return contentType === null ? { body: bytes } : { body: bytes, contentType }
+        },
+        catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
+      })
+    }
+    case "Stream":
+      return body.stream.pipe(
+        Stream.runCollect,
+        Effect.map((chunks) => ({ body: concat(Chunk.toReadonlyArray(chunks)) })),
+        Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
+      )
+  }
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  let size = 0
+  for (const part of parts) size += part.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+const empty = new Uint8Array(0)
+
+/** Response headers as `Headers` (repeated ones joined, as the platform does) and the raw `Set-Cookie` list. */
+const toHeaders = (raw: Record<string, string | Array<string> | undefined>) => {
+  const headers: Record<string, string> = Object.create(Object.getPrototypeOf(Headers.empty))
+  let setCookie: ReadonlyArray<string> = []
+  for (const name in raw) {
+    const value = raw[name]
+    if (value === undefined) continue
+    if (name === "set-cookie") setCookie = Array.isArray(value) ? value : [value]
+    headers[name] = Array.isArray(value) ? value.join(", ") : value
+  }
+  return { headers: headers as Headers.Headers, setCookie }
+}
+
+/** One request through the dispatcher's handler API, the answer collected into one buffer. */
+const send = (
+  dispatcher: UndiciDispatcher,
+  maxResponseBytes: number,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  wire: { readonly body: string | Uint8Array | null; readonly contentType?: string }
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+    let controller: UndiciDispatcher.DispatchController | undefined
+    let interrupted = false
+    let status = 0
+    let received: ReturnType<typeof toHeaders> | undefined
+    const parts: Array<Uint8Array> = []
+    let size = 0
+    let overLimit = false
+    const headers = wire.contentType === undefined
+      ? request.headers
+      : { ...request.headers, "content-type": wire.contentType }
+    const handler: UndiciDispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c
+        // Interrupted while queued for a connection: nothing has been written yet.
+        if (interrupted) c.abort(new Error("interrupted"))
+      },
+      onResponseStart(_c, statusCode, responseHeaders) {
+        status = statusCode
+        received = toHeaders(responseHeaders as Record<string, string | Array<string> | undefined>)
+      },
+      onResponseData(c, chunk) {
+        size += chunk.length
+        if (size > maxResponseBytes) {
+          overLimit = true
+          c.abort(new Error(`the answer's body is over the ${maxResponseBytes}-byte limit`))
+          return
+        }
+        parts.push(chunk)
+      },
+      onResponseEnd() {
+        const body = parts.length === 0 ? empty : concat(parts)
+        const { headers, setCookie } = received ?? { headers: Headers.empty, setCookie: [] }
+        resume(Effect.succeed(new BufferedResponse(request, status, headers, setCookie, body)))
+      },
+      onResponseError(_c, error) {
+        if (interrupted) return
+        if (received === undefined) {
+          resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
+          return
+        }
+        const response = new BufferedResponse(request, status, received.headers, received.setCookie, empty)
+        resume(
+          Effect.fail(
+            new HttpClientError.ResponseError({
+              request,
+              response,
+              reason: "Decode",
+              cause: error,
+              ...(overLimit ? { description: `the answer's body is over the ${maxResponseBytes}-byte limit` } : {})
+            })
+          )
+        )
+      }
+    }
+    try {
+      dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: request.method as UndiciDispatcher.HttpMethod,
+          headers,
+          body: wire.body,
+          // Deadlines are the caller's (Effect.timeout and the like), as in the platform's undici layer.
+          headersTimeout: 0,
+          bodyTimeout: 0
+        },
+        handler
+      )
+    } catch (cause) {
+      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+    }
+    return Effect.sync(() => {
+      interrupted = true
+      controller?.abort(new Error("interrupted"))
+    })
+  })
+
+/**
+ * An `HttpClient` over `dispatcher`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (dispatcher: UndiciDispatcher, options: Options = {}): HttpClient.HttpClient => {
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  const execute = (
+    request: HttpClientRequest.HttpClientRequest,
+    url: URL
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+    Effect.flatMap(toWireBody(request), (wire) => send(dispatcher, maxResponseBytes, request, url, wire))
+  // A request the tracer would record takes the platform's own path: its span, trace headers and abort.
+  const traced = HttpClient.make((request, url) => execute(request, url))
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (effect) =>
+      Effect.flatMap(effect, (request) =>
+        Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+          if (
+            fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
+            !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+          ) return traced.execute(request)
+          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+          return Either.isLeft(url)
+            ? Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
+            : execute(request, url.right)
+        })),
+    Effect.succeed
+  )
+}
+
+/**
+ * The client over the {@link Dispatcher} in the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDispatcher = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, never, Dispatcher> =>
+  Layer.effect(HttpClient.HttpClient, Effect.map(Dispatcher, (dispatcher) => make(dispatcher, options)))
+
+/**
+ * The client over an undici `Agent` of its own (keep-alive, one pool per origin), destroyed with the layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (
+  options: Options & { readonly agent?: Agent.Options | undefined } = {}
+): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.scoped(
+    HttpClient.HttpClient,
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.sync(() => new Agent(options.agent)),
+        (agent) => Effect.promise(() => agent.destroy())
+      ),
+      (agent) => make(agent, options)
+    )
+  )
+
+/**
+ * {@link layerWith} with the defaults: its own `Agent`, answers up to 1 MiB.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<HttpClient.HttpClient> = layerWith()
