@@ -19,6 +19,7 @@ import * as Undici from "undici"
 import { Wechatpay } from "wechatpay-axios-plugin"
 import WxPay from "wechatpay-node-v3"
 import * as ProductCouponStores from "../packages/effect-wechatpay/src/ProductCouponStores.js"
+import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { DISASSOCIATE_TEMPLATE, disassociatePath } from "./paths.js"
 import type { Ready } from "./sandbox-process.js"
@@ -49,8 +50,11 @@ interface AnswerBody {
 const successCount = (json: unknown): number =>
   (json as AnswerBody | null)?.success_store_list?.length ?? 0
 
-/** How a client reaches the sandbox: Node's global `fetch`, or undici's own `request` API. */
-export type Transport = "undici" | "fetch"
+/**
+ * How a client reaches the sandbox: Node's global `fetch`, undici (its own `request` API for the floor,
+ * `NodeHttpClient.layerUndici` for Effect clients), or this project's optional `UndiciHttpClient.layer`.
+ */
+export type Transport = "undici" | "fetch" | "lean"
 
 /** The signed request every client sends, built with `node:crypto` and keys parsed once. */
 const floorSigner = (s: Ready) => {
@@ -98,7 +102,7 @@ const single = (value: string | ReadonlyArray<string> | undefined): string | und
  * then either undici's `request` on a keep-alive pool (the fastest way Node has)
  * or the global `fetch` (Node's bundled undici behind the WHATWG API).
  */
-export const floor = (s: Ready, transport: Transport = "undici"): Client => {
+export const floor = (s: Ready, transport: Exclude<Transport, "lean"> = "undici"): Client => {
   const { answer, request } = floorSigner(s)
   if (transport === "fetch") {
     const url = s.baseUrl + PATH
@@ -122,7 +126,7 @@ export const floor = (s: Ready, transport: Transport = "undici"): Client => {
 
 /** `@effect/platform`'s client over each transport, as an application would provide it. */
 const httpLayer = (transport: Transport): Layer.Layer<HttpClient.HttpClient> =>
-  transport === "fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici
+  transport === "fetch" ? FetchHttpClient.layer : transport === "lean" ? UndiciHttpClient.layer : NodeHttpClient.layerUndici
 
 /**
  * Reference, not a competitor: the floor's own signing and checking, sent
@@ -130,9 +134,9 @@ const httpLayer = (transport: Transport): Layer.Layer<HttpClient.HttpClient> =>
  * directly. No library code runs; the gap to the floor is what the transport
  * abstraction itself costs, a share of the library's own gap.
  */
-export const platformOnly = async (s: Ready, tracer = false): Promise<Client> => {
+export const platformOnly = async (s: Ready, tracer = false, transport: Transport = "undici"): Promise<Client> => {
   const { answer, request } = floorSigner(s)
-  const runtime = ManagedRuntime.make(httpLayer("undici"))
+  const runtime = ManagedRuntime.make(httpLayer(transport))
   // The platform's request span off, as the library has it (it records its own span per attempt).
   const platform = await runtime.runPromise(HttpClient.HttpClient)
   const http = tracer ? platform : HttpClient.withTracerDisabledWhen(platform, () => true)
@@ -148,7 +152,8 @@ export const platformOnly = async (s: Ready, tracer = false): Promise<Client> =>
         Effect.map(res.arrayBuffer, (buffer) => answer(res.status, (name) => res.headers[name], Buffer.from(buffer))))
     )
   }
-  return { name: "@effect/platform HttpClient only", call, close: () => runtime.dispose() }
+  const name = transport === "lean" ? "@effect/platform HttpClient only (UndiciHttpClient)" : "@effect/platform HttpClient only"
+  return { name, call, close: () => runtime.dispose() }
 }
 
 /**
@@ -185,7 +190,8 @@ export const library = async (
         (r) => r.successStoreList.length
       )
     )
-  return { name: `effect-wechatpay (${transport})`, call, close: () => runtime.dispose(), runtime }
+  const name = transport === "lean" ? "effect-wechatpay (UndiciHttpClient)" : `effect-wechatpay (${transport})`
+  return { name, call, close: () => runtime.dispose(), runtime }
 }
 
 /** 3. wechatpay-axios-plugin: it signs and verifies 2xx answers itself (certs keyed by PUB_KEY_ID). */
@@ -285,6 +291,8 @@ export const PER_CALL_KINDS = [
   "platform",
   "library-undici",
   "library-fetch",
+  "platform-lean",
+  "library-lean",
   "axios-plugin",
   "node-v3"
 ] as const
@@ -302,6 +310,10 @@ export const makeClient = (kind: ClientKind, s: Ready): Promise<Client> => {
       return library(s, undefined, "undici")
     case "library-fetch":
       return library(s, undefined, "fetch")
+    case "platform-lean":
+      return platformOnly(s, false, "lean")
+    case "library-lean":
+      return library(s, undefined, "lean")
     case "axios-plugin":
       return Promise.resolve(axiosPlugin(s))
     case "node-v3":

@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url"
 import * as BulkDisassociation from "../packages/effect-wechatpay/src/BulkDisassociation.js"
 import * as Ids from "../packages/effect-wechatpay/src/internal/bulk/Ids.js"
 import { FakeWechatPay, SandboxSettings, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 import { type Client, F, floor, library, makeClient, PER_CALL_KINDS, platformOnly, type Transport } from "./clients.js"
 import {
   allSucceeded,
@@ -197,6 +198,8 @@ const transport = async () => {
         (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
       )
     )
+  const lean = ManagedRuntime.make(UndiciHttpClient.layer)
+  const leanHttp = HttpClient.withTracerDisabledWhen(await lean.runPromise(HttpClient.HttpClient), () => true)
   const rows: ReadonlyArray<{ readonly name: string; readonly call: () => Promise<number> }> = [
     { name: "undici Pool.request", call: async () => (await (await send()).body.arrayBuffer()).byteLength },
     {
@@ -224,6 +227,21 @@ const transport = async () => {
     {
       name: "… the body as bytes (bodyUint8Array), as the library sends it",
       call: () => platformPost(HttpClientRequest.bodyUint8Array(bodyBytes, "application/json"))
+    },
+    {
+      name: "effect-wechatpay/undici UndiciHttpClient (bytes body)",
+      call: () =>
+        lean.runPromise(
+          Effect.flatMap(
+            leanHttp.execute(
+              HttpClientRequest.post(server.baseUrl + path).pipe(
+                HttpClientRequest.setHeaders(headers),
+                HttpClientRequest.bodyUint8Array(bodyBytes, "application/json")
+              )
+            ),
+            (res) => Effect.map(res.arrayBuffer, (b) => b.byteLength)
+          )
+        )
     }
   ]
   const rounds = quick ? 3 : 8
@@ -235,6 +253,7 @@ const transport = async () => {
     }))
   await pool.close()
   await runtime.dispose()
+  await lean.dispose()
   server.stop()
   return rows.map((r, j) => ({
     client: r.name,
@@ -301,7 +320,8 @@ const bulkClient = async (
     return { client: c, job: async () => (await c.runtime.runPromise(bulkJob(storeIds))).summary.succeeded }
   }
   // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
-  const c = which === "floor" ? floor(ready, transport) : await platformOnly(ready)
+  // The floor has no lean variant: undici's own request API is already the leanest.
+  const c = which === "floor" ? floor(ready, transport === "fetch" ? "fetch" : "undici") : await platformOnly(ready)
   return { client: c, job: () => floorBulk(c, storeIds) }
 }
 
