@@ -2,15 +2,16 @@
 // (FetchHttpClient, NodeHttpClient.layerUndici and this project's UndiciHttpClient): redirects are never followed and never look like
 // an unreachable domain, and an encoded answer is bounded after decoding. Each server counts what
 // reaches it.
-import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Either, Layer, TestClock } from "effect"
+import { Context, Deferred, Effect, Either, Layer, Option, TestClock } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { ProductCouponStores, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
 import { ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import { markNeverFollowsRedirects } from "../packages/effect-wechatpay/src/internal/TransportTraits.js"
 import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 import { keys } from "./support/Keys.js"
 import { NOW } from "./support/Time.js"
@@ -294,5 +295,38 @@ describe("an encoded answer is bounded after decoding", () => {
         const viaUndici = yield* overHttp(url, transport)
         assert.strictEqual(Either.isLeft(viaUndici) ? viaUndici.left._tag : "success", "InvalidSignatureError")
       }
+    }))
+})
+
+// fetch's `redirect: "manual"` is set per request through `FetchHttpClient.Fetch`; a transport of this
+// package that never follows a redirect is spared that step, and only the exact object its layer provides.
+describe("the redirect guard is skipped only where it provably has nothing to do", () => {
+  /** A transport that reports whether the guard's `Fetch` was in its context, as a 204. */
+  const probe = () => {
+    const seen: Array<boolean> = []
+    const http = HttpClient.make((request) =>
+      Effect.map(Effect.serviceOption(FetchHttpClient.Fetch), (fetch) => {
+        seen.push(Option.isSome(fetch))
+        return HttpClientResponse.fromWeb(request, new Response(null, { status: 204 }))
+      })
+    )
+    return { http, seen }
+  }
+  const once = (http: HttpClient.HttpClient) =>
+    Effect.flatMap(WechatPayClient.WechatPayClient, (client) => Effect.either(client.execute(request()))).pipe(
+      Effect.provide(
+        WechatPayClient.layer(TestKeys.merchantOptions(keys)).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
+      )
+    )
+
+  it.effect("kept for any transport; skipped for a marked one; kept again once the application wraps it", () =>
+    Effect.gen(function*() {
+      const plain = probe()
+      yield* once(plain.http)
+      const marked = probe()
+      yield* once(markNeverFollowsRedirects(marked.http))
+      const wrapped = probe()
+      yield* once(HttpClient.mapRequest(markNeverFollowsRedirects(wrapped.http), (r) => r))
+      assert.deepStrictEqual([plain.seen, marked.seen, wrapped.seen], [[true], [false], [true]])
     }))
 })

@@ -36,6 +36,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
+import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
 
 /**
  * @since 0.1.0
@@ -305,7 +306,8 @@ export const make = (dispatcher: UndiciDispatcher, options: Options = {}): HttpC
     Effect.flatMap(toWireBody(request), (wire) => send(dispatcher, maxResponseBytes, request, url, wire))
   // A request the tracer would record takes the platform's own path: its span, trace headers and abort.
   const traced = HttpClient.make((request, url) => execute(request, url))
-  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+  // Marked: the library's client skips the per-request guard that tells fetch not to follow redirects.
+  return markNeverFollowsRedirects(HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) =>
         Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
@@ -319,7 +321,7 @@ export const make = (dispatcher: UndiciDispatcher, options: Options = {}): HttpC
             : execute(request, url.right)
         })),
     Effect.succeed
-  )
+  ))
 }
 
 /**

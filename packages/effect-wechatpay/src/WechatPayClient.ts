@@ -22,6 +22,7 @@ import { MerchantConfig } from "./MerchantConfig.js"
 import * as MerchantConfigModule from "./MerchantConfig.js"
 import { excerpt } from "./internal/excerpt.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
+import * as TransportTraits from "./internal/TransportTraits.js"
 import { VERSION } from "./internal/version.js"
 import { Signer } from "./Signer.js"
 import * as SignerModule from "./Signer.js"
@@ -232,13 +233,17 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     // The application's HttpClient, composed: the platform's per-request span off (each attempt gets
     // our own span, which records no headers and sends no trace context to WeChat Pay), the fixed
     // headers, the signature, and fetch told never to follow a redirect.
+    // (The fetch guard is left out only for a transport of this package that provably never follows one.)
     const fetchManual = manualRedirects(Option.getOrUndefined(yield* Effect.serviceOption(FetchHttpClient.Fetch)))
-    const http = (yield* HttpClient.HttpClient).pipe(
+    const transport = yield* HttpClient.HttpClient
+    const composed = transport.pipe(
       HttpClient.withTracerDisabledWhen(() => true),
       HttpClient.mapRequest(HttpClientRequest.setHeaders(fixedHeaders)),
-      HttpClient.mapRequestEffect(sign),
-      HttpClient.transformResponse(Effect.provideService(FetchHttpClient.Fetch, fetchManual))
+      HttpClient.mapRequestEffect(sign)
     )
+    const http = TransportTraits.neverFollowsRedirects(transport)
+      ? composed
+      : HttpClient.transformResponse(composed, Effect.provideService(FetchHttpClient.Fetch, fetchManual))
 
     // Every answer, signed or not, is judged here; only 2xx with a good signature is believed.
     const settle = (
