@@ -9,7 +9,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-wechatpay$/, replacement: source("packages/effect-wechatpay/src/index.ts") },
-      { find: /^effect-wechatpay\/testing$/, replacement: source("packages/effect-wechatpay/src/testing/index.ts") }
+      { find: /^effect-wechatpay\/testing$/, replacement: source("packages/effect-wechatpay/src/testing/index.ts") },
+      { find: /^effect-wechatpay\/undici$/, replacement: source("packages/effect-wechatpay/src/undici.ts") }
     ]
   },
   test: {

@@ -1,4 +1,4 @@
-// The CLI reaches WeChat Pay through undici (NodeHttpClient.layerUndici), the fastest transport Node
+// The CLI reaches WeChat Pay through undici (the library's UndiciHttpClient), the fastest transport Node
 // offers, not fetch (issue #13). Seen from the wire: a recording proxy in front of the loopback sandbox
 // keeps the headers of every request, and fetch's own (sec-fetch-mode, accept-language) never appear.
 import { assert, describe, it } from "@effect/vitest"

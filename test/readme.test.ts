@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, Stream } from "effect"
 import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
+import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 
 const F = FakeWechatPay.Fixture
 
@@ -38,6 +39,17 @@ describe("README examples", () => {
       const main = program.pipe(
         Effect.provide(ProductCouponStores.layerConfig({ retry: { maxRateLimitRetries: 8 }, timeout: "5 seconds" })),
         Effect.provide(FetchHttpClient.layer)
+      )
+      const error = yield* main.pipe(Effect.flip, Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      assert.strictEqual(error._tag, "ConfigurationError")
+      assert.include(error.message, "WECHATPAY_MCHID")
+    }))
+
+  it.effect("the same wiring over effect-wechatpay/undici's UndiciHttpClient", () =>
+    Effect.gen(function*() {
+      const main = program.pipe(
+        Effect.provide(ProductCouponStores.layerConfig()),
+        Effect.provide(UndiciHttpClient.layer)
       )
       const error = yield* main.pipe(Effect.flip, Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
       assert.strictEqual(error._tag, "ConfigurationError")

@@ -175,7 +175,11 @@ const transportFailure = (method: string, url: string, error: HttpClientError.Ht
     phase: error._tag === "RequestError" ? "request" : "response",
     method,
     url,
-    reason: error._tag === "RequestError" ? `${error.reason}: ${error.description ?? "request failed"}` : error.reason,
+    reason: error._tag === "RequestError"
+      ? `${error.reason}: ${error.description ?? "request failed"}`
+      : error.description === undefined
+      ? error.reason
+      : `${error.reason}: ${error.description}`,
     cause: error.cause
   })
 

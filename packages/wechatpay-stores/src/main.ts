@@ -14,8 +14,8 @@
  * Standard output or error failing (a closed pipe, a full disk) changes none
  * of these: the job goes on and its report is still written.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Cause, Deferred, Effect, Exit } from "effect"
+import { UndiciHttpClient } from "effect-wechatpay/undici"
 import { readFileSync } from "node:fs"
 import * as Path from "node:path"
 import * as Commands from "./Commands.js"
@@ -26,11 +26,12 @@ import * as Program from "./Program.js"
 export { parseFaults } from "./commands/sandbox.js"
 
 /**
- * Runs one command line; resolves to the exit code. WeChat Pay is reached through
- * undici (NodeHttpClient.layerUndici), the fastest transport Node offers. Exported for the tests.
+ * Runs one command line; resolves to the exit code. WeChat Pay is reached through undici, by the
+ * library's UndiciHttpClient (each answer read whole, a few KiB), which costs less a call than
+ * @effect/platform-node's undici layer (docs/benchmarks.md). Exported for the tests.
  */
 export const run = (argv: ReadonlyArray<string>, io: Io.Io = Io.processIo): Effect.Effect<number> =>
-  Program.run(argv, io, Commands.all, NodeHttpClient.layerUndici, Commands.SUMMARY)
+  Program.run(argv, io, Commands.all, UndiciHttpClient.layer, Commands.SUMMARY)
 
 /** The signals that ask for a stop: Ctrl-C, `kill`, and a terminal or ssh session that hangs up. */
 const STOP_SIGNALS: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP"]
