@@ -36,6 +36,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
+import { concatBytes } from "./internal/bytes.js"
 import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
 
 /**
@@ -171,38 +172,21 @@ const toWireBody = (
     case "Stream":
       return body.stream.pipe(
         Stream.runCollect,
-        Effect.map((chunks) => ({ body: concat(Chunk.toReadonlyArray(chunks)) })),
+        Effect.map((chunks) => ({ body: concatBytes(Chunk.toReadonlyArray(chunks)) })),
         Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
       )
   }
-}
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let size = 0
-  for (const part of parts) size += part.length
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
 }
 
 const empty = new Uint8Array(0)
 
 /** Response headers as `Headers` (repeated ones joined, as the platform does) and the raw `Set-Cookie` list. */
 const toHeaders = (raw: Record<string, string | Array<string> | undefined>) => {
-  const headers: Record<string, string> = Object.create(Object.getPrototypeOf(Headers.empty))
-  let setCookie: ReadonlyArray<string> = []
-  for (const name in raw) {
-    const value = raw[name]
-    if (value === undefined) continue
-    if (name === "set-cookie") setCookie = Array.isArray(value) ? value : [value]
-    headers[name] = Array.isArray(value) ? value.join(", ") : value
+  const cookies = raw["set-cookie"]
+  return {
+    headers: Headers.fromInput(raw),
+    setCookie: cookies === undefined ? [] : Array.isArray(cookies) ? cookies : [cookies]
   }
-  return { headers: headers as Headers.Headers, setCookie }
 }
 
 /** One request through the dispatcher's handler API, the answer collected into one buffer. */
@@ -244,7 +228,7 @@ const send = (
         parts.push(chunk)
       },
       onResponseEnd() {
-        const body = parts.length === 0 ? empty : concat(parts)
+        const body = parts.length === 0 ? empty : concatBytes(parts)
         const { headers, setCookie } = received ?? { headers: Headers.empty, setCookie: [] }
         resume(Effect.succeed(new BufferedResponse(request, status, headers, setCookie, body)))
       },

@@ -20,6 +20,7 @@ import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as MerchantConfigModule from "./MerchantConfig.js"
+import { concatBytes } from "./internal/bytes.js"
 import { excerpt } from "./internal/excerpt.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
 import * as TransportTraits from "./internal/TransportTraits.js"
@@ -102,19 +103,6 @@ export const MAX_RESPONSE_BYTES = 1_048_576
 const declaredLength = (headers: Headers.Headers): number | undefined => {
   const value = headers["content-length"]
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined
-}
-
-const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let size = 0
-  for (const part of parts) size += part.length
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
 }
 
 const empty = new Uint8Array(0)
