@@ -73,13 +73,14 @@ import { TestKeys } from "effect-wechatpay/testing"
 import { UndiciHttpClient } from "effect-wechatpay/undici"
 import type { HttpClient } from "@effect/platform"
 import type { Layer } from "effect"
-const transport: Layer.Layer<HttpClient.HttpClient> = UndiciHttpClient.layerWith({ maxResponseBytes: 65536 })
+const transport: Layer.Layer<HttpClient.HttpClient, WechatPayError.ConfigurationError> = UndiciHttpClient.layerWith({ maxResponseBytes: 65536 })
+const plain: Layer.Layer<HttpClient.HttpClient> = UndiciHttpClient.layer
 const base: string = MerchantConfig.DEFAULT_BASE_URL
 const attempt = (client: WechatPayClient.Service): Effect.Effect<WechatPayClient.VerifiedResponse, WechatPayClient.ExecuteError> =>
   client.execute(HttpClientRequest.get(base + "/v3/ping"))
 const limit: number = WechatPayError.EXCERPT_LIMIT
 const keys: Effect.Effect<TestKeys.TestKeys> = TestKeys.generate()
-export { attempt, base, keys, limit, transport }
+export { attempt, base, keys, limit, plain, transport }
 `
 
 describe("npm pack", () => {

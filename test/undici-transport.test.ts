@@ -5,6 +5,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
 import * as Http from "node:http"
+import { Agent } from "undici"
 import type { AddressInfo } from "node:net"
 import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
@@ -322,6 +323,55 @@ describe("UndiciHttpClient: limits, errors and interruption", () => {
       for (let i = 0; i < 100 && server.sockets.open > 0; i++) yield* Effect.sleep("10 millis")
       assert.strictEqual(server.received.length, 1)
       assert.strictEqual(server.sockets.open, 0)
+    }))
+})
+
+describe("UndiciHttpClient: options", () => {
+  for (const bad of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+    it.effect(`maxResponseBytes ${bad} is a ConfigurationError from make, layerWith and layerDispatcher, not "no limit"`, () =>
+      Effect.gen(function*() {
+        const agent = new Agent()
+        const fromMake = yield* Effect.flip(UndiciHttpClient.make(agent, { maxResponseBytes: bad }))
+        const fromLayer = yield* Effect.flip(Effect.scoped(Layer.build(UndiciHttpClient.layerWith({ maxResponseBytes: bad }))))
+        const fromDispatcher = yield* Effect.flip(
+          Effect.scoped(Layer.build(UndiciHttpClient.layerDispatcher({ maxResponseBytes: bad }))).pipe(
+            Effect.provideService(UndiciHttpClient.Dispatcher, agent)
+          )
+        )
+        yield* Effect.promise(() => agent.close())
+        for (const error of [fromMake, fromLayer, fromDispatcher]) {
+          assert.strictEqual(error._tag, "ConfigurationError")
+          assert.strictEqual(error.variable, "UndiciHttpClient.maxResponseBytes")
+        }
+      }))
+  }
+
+  it.effect("Agent options undici refuses are a ConfigurationError naming them, not a defect", () =>
+    Effect.gen(function*() {
+      // What a plain-JavaScript caller (or one that casts) can hand over: undici throws on it.
+      const agent = { connect: 1 } as unknown as Agent.Options
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(UndiciHttpClient.layerWith({ agent }))))
+      assert.strictEqual(error._tag, "ConfigurationError")
+      assert.strictEqual(error.variable, "UndiciHttpClient.agent")
+      assert.include(error.reason, "connect must be")
+    }))
+
+  it.scopedLive("a dispatcher the application provides is used, and maxResponseBytes 0 allows only empty answers", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => res.writeHead(200).end(req.url === "/empty" ? "" : "x"))
+      const agent = new Agent()
+      yield* Effect.addFinalizer(() => Effect.promise(() => agent.close()))
+      const context = yield* Layer.build(
+        UndiciHttpClient.layerDispatcher({ maxResponseBytes: 0 }).pipe(
+          Layer.provide(Layer.succeed(UndiciHttpClient.Dispatcher, agent))
+        )
+      )
+      const http = HttpClient.withTracerDisabledWhen(Context.get(context, HttpClient.HttpClient), () => true)
+      const empty = yield* Effect.flatMap(http.get(`${server.url}/empty`), (r) => r.text)
+      const tooLong = yield* Effect.either(http.get(`${server.url}/x`))
+      assert.strictEqual(empty, "")
+      assert.isTrue(Either.isLeft(tooLong))
+      assert.strictEqual(server.received.length, 2)
     }))
 })
 

@@ -37,7 +37,9 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
 import { concatBytes } from "./internal/bytes.js"
+import { integerAtLeast } from "./internal/Options.js"
 import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
+import { ConfigurationError } from "./WechatPayError.js"
 
 /**
  * @since 0.1.0
@@ -275,14 +277,8 @@ const send = (
     })
   })
 
-/**
- * An `HttpClient` over `dispatcher`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (dispatcher: UndiciDispatcher, options: Options = {}): HttpClient.HttpClient => {
-  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+/** The client over `dispatcher` with a limit already checked. */
+const unsafeMake = (dispatcher: UndiciDispatcher, maxResponseBytes: number): HttpClient.HttpClient => {
   const execute = (
     request: HttpClientRequest.HttpClientRequest,
     url: URL
@@ -308,14 +304,49 @@ export const make = (dispatcher: UndiciDispatcher, options: Options = {}): HttpC
   ))
 }
 
+/** `maxResponseBytes`, checked: an unusable one would otherwise mean no limit at all (`size > NaN` is never true). */
+const checkedLimit = (options: Options): Either.Either<number, ConfigurationError> =>
+  options.maxResponseBytes === undefined
+    ? Either.right(DEFAULT_MAX_RESPONSE_BYTES)
+    : integerAtLeast("UndiciHttpClient.maxResponseBytes", options.maxResponseBytes, 0)
+
+/**
+ * An `HttpClient` over `dispatcher`; a `maxResponseBytes` that is not a non-negative integer is a
+ * `ConfigurationError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  dispatcher: UndiciDispatcher,
+  options: Options = {}
+): Effect.Effect<HttpClient.HttpClient, ConfigurationError> =>
+  Effect.map(checkedLimit(options), (limit) => unsafeMake(dispatcher, limit))
+
 /**
  * The client over the {@link Dispatcher} in the context.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerDispatcher = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, never, Dispatcher> =>
-  Layer.effect(HttpClient.HttpClient, Effect.map(Dispatcher, (dispatcher) => make(dispatcher, options)))
+export const layerDispatcher = (
+  options: Options = {}
+): Layer.Layer<HttpClient.HttpClient, ConfigurationError, Dispatcher> =>
+  Layer.effect(HttpClient.HttpClient, Effect.flatMap(Dispatcher, (dispatcher) => make(dispatcher, options)))
+
+/** An `Agent` of the layer's own, destroyed with it; options undici refuses are a `ConfigurationError`. */
+const scopedAgent = (options: Agent.Options | undefined) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => new Agent(options),
+      catch: (cause) =>
+        new ConfigurationError({
+          variable: "UndiciHttpClient.agent",
+          reason: cause instanceof Error ? cause.message : "undici refused the Agent options"
+        })
+    }),
+    (agent) => Effect.promise(() => agent.destroy())
+  )
 
 /**
  * The client over an undici `Agent` of its own (keep-alive, one pool per origin), destroyed with the layer.
@@ -325,22 +356,23 @@ export const layerDispatcher = (options: Options = {}): Layer.Layer<HttpClient.H
  */
 export const layerWith = (
   options: Options & { readonly agent?: Agent.Options | undefined } = {}
-): Layer.Layer<HttpClient.HttpClient> =>
+): Layer.Layer<HttpClient.HttpClient, ConfigurationError> =>
   Layer.scoped(
     HttpClient.HttpClient,
-    Effect.map(
-      Effect.acquireRelease(
-        Effect.sync(() => new Agent(options.agent)),
-        (agent) => Effect.promise(() => agent.destroy())
-      ),
-      (agent) => make(agent, options)
-    )
+    Effect.flatMap(checkedLimit(options), (limit) =>
+      Effect.map(scopedAgent(options.agent), (agent) => unsafeMake(agent, limit)))
   )
 
 /**
- * {@link layerWith} with the defaults: its own `Agent`, answers up to 1 MiB.
+ * The client over an `Agent` of its own with the defaults (answers up to 1 MiB); it cannot fail.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<HttpClient.HttpClient> = layerWith()
+export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
+  HttpClient.HttpClient,
+  Effect.map(
+    Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.destroy())),
+    (agent) => unsafeMake(agent, DEFAULT_MAX_RESPONSE_BYTES)
+  )
+)
