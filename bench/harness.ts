@@ -105,8 +105,10 @@ export interface ClientProcess {
 
 export const spawnClient = (kind: string, ready: Ready): Promise<ClientProcess> =>
   new Promise((resolve, reject) => {
+    // BENCH_CLIENT_NODE_FLAGS (space-separated) goes to each client process: a V8 flag under test, say.
+    const flags = (process.env["BENCH_CLIENT_NODE_FLAGS"] ?? "").split(" ").filter((flag) => flag !== "")
     const child = fork(Path.join(here, "percall-worker.ts"), [JSON.stringify({ kind, ready })], {
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...flags],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
     const label = `client process ${kind}`
