@@ -206,7 +206,8 @@ const send = (
     let received: ReturnType<typeof toHeaders> | undefined
     const parts: Array<Uint8Array> = []
     let size = 0
-    let overLimit = false
+    // Set when the body passed the limit: the reason the request was aborted, and what the error says.
+    let tooLong: Error | undefined
     const headers = wire.contentType === undefined
       ? request.headers
       : { ...request.headers, "content-type": wire.contentType }
@@ -223,8 +224,8 @@ const send = (
       onResponseData(c, chunk) {
         size += chunk.length
         if (size > maxResponseBytes) {
-          overLimit = true
-          c.abort(new Error(`the answer's body is over the ${maxResponseBytes}-byte limit`))
+          tooLong = new Error(`the answer's body is over the ${maxResponseBytes}-byte limit`)
+          c.abort(tooLong)
           return
         }
         parts.push(chunk)
@@ -248,7 +249,7 @@ const send = (
               response,
               reason: "Decode",
               cause: error,
-              ...(overLimit ? { description: `the answer's body is over the ${maxResponseBytes}-byte limit` } : {})
+              ...(tooLong === undefined ? {} : { description: tooLong.message })
             })
           )
         )
@@ -334,19 +335,20 @@ export const layerDispatcher = (
 ): Layer.Layer<HttpClient.HttpClient, ConfigurationError, Dispatcher> =>
   Layer.effect(HttpClient.HttpClient, Effect.flatMap(Dispatcher, (dispatcher) => make(dispatcher, options)))
 
-/** An `Agent` of the layer's own, destroyed with it; options undici refuses are a `ConfigurationError`. */
+/** An `Agent` of the layer's own, destroyed with it. */
+const scoped = <E>(agent: Effect.Effect<Agent, E>) =>
+  Effect.acquireRelease(agent, (agent) => Effect.promise(() => agent.destroy()))
+
+/** Options undici refuses are a `ConfigurationError`. */
 const scopedAgent = (options: Agent.Options | undefined) =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => new Agent(options),
-      catch: (cause) =>
-        new ConfigurationError({
-          variable: "UndiciHttpClient.agent",
-          reason: cause instanceof Error ? cause.message : "undici refused the Agent options"
-        })
-    }),
-    (agent) => Effect.promise(() => agent.destroy())
-  )
+  scoped(Effect.try({
+    try: () => new Agent(options),
+    catch: (cause) =>
+      new ConfigurationError({
+        variable: "UndiciHttpClient.agent",
+        reason: cause instanceof Error ? cause.message : "undici refused the Agent options"
+      })
+  }))
 
 /**
  * The client over an undici `Agent` of its own (keep-alive, one pool per origin), destroyed with the layer.
@@ -371,8 +373,5 @@ export const layerWith = (
  */
 export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
   HttpClient.HttpClient,
-  Effect.map(
-    Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.destroy())),
-    (agent) => unsafeMake(agent, DEFAULT_MAX_RESPONSE_BYTES)
-  )
+  Effect.map(scoped(Effect.sync(() => new Agent())), (agent) => unsafeMake(agent, DEFAULT_MAX_RESPONSE_BYTES))
 )

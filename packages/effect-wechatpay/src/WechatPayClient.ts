@@ -158,18 +158,16 @@ const readBody = (
 const manualRedirects = (fetch: typeof globalThis.fetch | undefined): typeof globalThis.fetch => (input, init) =>
   (fetch ?? globalThis.fetch)(input, { ...init, redirect: "manual" })
 
-const transportFailure = (method: string, url: string, error: HttpClientError.HttpClientError): TransportError =>
-  new TransportError({
+const transportFailure = (method: string, url: string, error: HttpClientError.HttpClientError): TransportError => {
+  const description = error.description ?? (error._tag === "RequestError" ? "request failed" : undefined)
+  return new TransportError({
     phase: error._tag === "RequestError" ? "request" : "response",
     method,
     url,
-    reason: error._tag === "RequestError"
-      ? `${error.reason}: ${error.description ?? "request failed"}`
-      : error.description === undefined
-      ? error.reason
-      : `${error.reason}: ${error.description}`,
+    reason: description === undefined ? error.reason : `${error.reason}: ${description}`,
     cause: error.cause
   })
+}
 
 /** Reads a WeChat Pay error body leniently: `code` and `message` strings, `detail` as whatever it is. */
 const parseErrorBody = (
