@@ -2,6 +2,7 @@
 // so a TestClock drives exactly the code production runs.
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, TestClock } from "effect"
+import * as AttemptDeadline from "../packages/effect-wechatpay/src/internal/AttemptDeadline.js"
 import * as Timeout from "../packages/effect-wechatpay/src/internal/Timeout.js"
 
 const timedOut = "timed out" as const
@@ -80,5 +81,67 @@ describe("Timeout (one sleeping fiber for every attempt in flight)", () => {
       const last = yield* Effect.fork(timeouts.run(Effect.never, () => timedOut))
       yield* TestClock.adjust(Duration.seconds(1))
       assert.deepStrictEqual(yield* Fiber.await(last), Exit.fail(timedOut))
+    }))
+})
+
+describe("Timeout.runInPlace (the attempt on the caller's fiber, its transport stopping itself)", () => {
+  /** A request that only its deadline's `stop` ends, as UndiciHttpClient's does. */
+  const stoppableRequest = Effect.withFiberRuntime<never, string>((fiber) =>
+    Effect.async<never, string>((resume) => {
+      const deadline = AttemptDeadline.of(fiber)
+      if (deadline !== undefined) deadline.stop = () => resume(Effect.fail("stopped"))
+    })
+  )
+
+  it.scoped("the deadline stops the request and the attempt ends with its timeout, on the caller's own fiber", () =>
+    Effect.gen(function*() {
+      const timeouts = yield* Timeout.make(1_000)
+      const fiber = yield* Effect.fork(timeouts.runInPlace(stoppableRequest, () => timedOut))
+      yield* TestClock.adjust(Duration.millis(10))
+      assert.isFunction(AttemptDeadline.of(fiber)?.stop)
+      yield* TestClock.adjust(Duration.millis(989))
+      assert.strictEqual((yield* Fiber.poll(fiber))._tag, "None")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.fail(timedOut))
+      assert.isUndefined(AttemptDeadline.of(fiber))
+    }))
+
+  it.scoped("an attempt done in time keeps its result, and its deadline fires nothing later", () =>
+    Effect.gen(function*() {
+      const timeouts = yield* Timeout.make(1_000)
+      let stops = 0
+      const quick = Effect.withFiberRuntime<number>((fiber) => {
+        const deadline = AttemptDeadline.of(fiber)!
+        deadline.stop = () => stops++
+        return Effect.as(Effect.sleep(Duration.millis(500)), 7)
+      })
+      const fiber = yield* Effect.fork(timeouts.runInPlace(quick, () => timedOut))
+      yield* TestClock.adjust(Duration.millis(500))
+      assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.succeed(7))
+      assert.isUndefined(AttemptDeadline.of(fiber))
+      yield* TestClock.adjust(Duration.seconds(5))
+      assert.strictEqual(stops, 0)
+    }))
+
+  it.scoped("an attempt that ends after its deadline without a request to stop is still its timeout, as with run", () =>
+    Effect.gen(function*() {
+      const timeouts = yield* Timeout.make(1_000)
+      const slow = Effect.as(Effect.sleep(Duration.millis(1_500)), 7)
+      const inPlace = yield* Effect.fork(timeouts.runInPlace(slow, () => timedOut))
+      const forked = yield* Effect.fork(timeouts.run(slow, () => timedOut))
+      yield* TestClock.adjust(Duration.millis(1_500))
+      assert.deepStrictEqual(yield* Fiber.await(inPlace), Exit.fail(timedOut))
+      assert.deepStrictEqual(yield* Fiber.await(forked), Exit.fail(timedOut))
+    }))
+
+  it.scoped("an interrupted caller is interrupted, not timed out, and its deadline is forgotten", () =>
+    Effect.gen(function*() {
+      const timeouts = yield* Timeout.make(1_000)
+      const fiber = yield* Effect.fork(timeouts.runInPlace(stoppableRequest, () => timedOut))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.await(fiber)))
+      assert.isUndefined(AttemptDeadline.of(fiber))
+      yield* TestClock.adjust(Duration.seconds(5))
     }))
 })

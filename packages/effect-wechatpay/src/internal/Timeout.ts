@@ -3,10 +3,12 @@
  * tests run the code production runs). `Effect.timeoutFail` races two forked
  * fibers per attempt; here one long-lived fiber per service sleeps until the
  * earliest deadline of all attempts in flight, and each attempt forks only
- * itself (see docs/benchmarks.md for what that saves). Every attempt gets the
- * same timeout, so deadlines arrive in the order attempts start: a FIFO queue.
+ * itself, or nothing when its transport stops its own request at the deadline
+ * (`runInPlace`; see docs/benchmarks.md for what each saves). Every attempt gets
+ * the same timeout, so deadlines arrive in the order attempts start: a FIFO queue.
  */
-import { Deferred, Duration, Effect, type Exit, Fiber, type Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, type Scope } from "effect"
+import * as AttemptDeadline from "./AttemptDeadline.js"
 
 interface Entry {
   readonly deadline: number
@@ -21,6 +23,12 @@ interface Entry {
 export interface Timeouts {
   /** `self`, or `onTimeout()` once `millis` passed on the Clock; a late attempt is interrupted. */
   readonly run: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2) => Effect.Effect<A, E | E2, R>
+  /**
+   * The same on the caller's fiber, for an attempt whose transport stops itself at the deadline
+   * (see AttemptDeadline.ts): the request is stopped instead of the attempt's fiber, and an attempt
+   * that ends after its deadline, however it ended, is `onTimeout()`, as `run` would have made it.
+   */
+  readonly runInPlace: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2) => Effect.Effect<A, E | E2, R>
 }
 
 export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope> =>
@@ -94,5 +102,28 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
         )
       )
 
-    return { run }
+    const runInPlace = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2): Effect.Effect<A, E | E2, R> =>
+      Effect.withFiberRuntime((fiber) => {
+        const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
+        const entry: Entry = {
+          deadline: clock.unsafeCurrentTimeMillis() + millis,
+          fire: () => {
+            deadline.expired = true
+            deadline.stop?.()
+          }
+        }
+        push(entry)
+        AttemptDeadline.arm(fiber, deadline)
+        const settle = Effect.sync(() => {
+          entry.fire = undefined
+          AttemptDeadline.disarm(fiber)
+        })
+        // An interrupted caller is not caught here: `ensuring` still settles, and the interruption goes on.
+        return Effect.flatMap(Effect.exit(Effect.ensuring(self, settle)), (exit): Effect.Effect<A, E | E2> =>
+          deadline.expired && !(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
+            ? Effect.fail(onTimeout())
+            : exit)
+      })
+
+    return { run, runInPlace }
   })

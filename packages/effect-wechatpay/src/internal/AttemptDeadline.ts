@@ -1,0 +1,47 @@
+/**
+ * A per-attempt deadline that the transport itself enforces. The core's timeout otherwise runs each
+ * attempt in a fiber of its own so that it can interrupt it; with a transport of this package that
+ * stops its own request when told, the attempt stays on the caller's fiber and the deadline (still
+ * kept on effect's Clock by Timeout.ts) stops the request instead. The extra fiber per attempt cost
+ * more than its own work: it made V8 promote the whole call's garbage (docs/benchmarks.md).
+ *
+ * The deadline is found by the fiber running the attempt; the marks are set only on the exact objects
+ * this package's layers provide, so any client or signer the application wraps keeps the fiber.
+ */
+
+/** The deadline of the attempt a fiber is running. */
+export interface Deadline {
+  /** Set once the deadline has passed: a request not yet sent must not be sent. */
+  expired: boolean
+  /** Set by the transport while its request is out: stops it, so the attempt fails at once. */
+  stop: (() => void) | undefined
+}
+
+const deadlines = new WeakMap<object, Deadline>()
+
+export const arm = (fiber: object, deadline: Deadline): void => {
+  deadlines.set(fiber, deadline)
+}
+
+export const disarm = (fiber: object): void => {
+  deadlines.delete(fiber)
+}
+
+export const of = (fiber: object): Deadline | undefined => deadlines.get(fiber)
+
+/**
+ * On an `HttpClient`: it runs a request on the calling fiber and stops it at that fiber's deadline.
+ * On a `WechatPayClient`: its transport does, and every other step of an attempt ends by itself.
+ */
+const StopsAtDeadline: unique symbol = Symbol.for("effect-wechatpay/AttemptDeadline/StopsAtDeadline")
+
+/** On a `Signer` or a `KeyStore`: every effect it gives ends by itself (this package's own). */
+const SettlesByItself: unique symbol = Symbol.for("effect-wechatpay/AttemptDeadline/SettlesByItself")
+
+const mark = <A extends object>(target: A, key: symbol): A => Object.defineProperty(target, key, { value: true })
+const has = (target: object, key: symbol): boolean => (target as Record<symbol, unknown>)[key] === true
+
+export const markStopsAtDeadline = <A extends object>(client: A): A => mark(client, StopsAtDeadline)
+export const stopsAtDeadline = (client: object): boolean => has(client, StopsAtDeadline)
+export const markSettlesByItself = <A extends object>(service: A): A => mark(service, SettlesByItself)
+export const settlesByItself = (service: object): boolean => has(service, SettlesByItself)
