@@ -1,13 +1,15 @@
 // effect-wechatpay/undici's UndiciHttpClient against real loopback servers: what it sends, what it hands
 // back (the body exactly, however the socket split it), its limit, its errors, interruption, the
-// platform's span when the tracer would record one, and the library end to end over it.
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+// platform's span when the tracer would record one, the library end to end over it, and the library's
+// per-attempt timeout stopping the request itself.
+import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import * as Http from "node:http"
 import { Agent } from "undici"
 import type { AddressInfo } from "node:net"
-import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import * as AttemptDeadline from "../packages/effect-wechatpay/src/internal/AttemptDeadline.js"
 import { FakeWechatPay, SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 import { keys } from "./support/Keys.js"
@@ -424,5 +426,111 @@ describe("UndiciHttpClient: the library over it", () => {
       assert.deepStrictEqual(result.successStoreList.map((x) => x.storeId), [s(0), s(1)])
       assert.isFalse(fake.isAssociated(F.stockId, s(0)))
       assert.strictEqual(fake.log.length, 1)
+    }))
+})
+
+describe("UndiciHttpClient: the library's per-attempt timeout", () => {
+  const input = {
+    productCouponId: F.productCouponId,
+    stockId: F.stockId,
+    brandId: F.brandId,
+    storeList: [{ storeId: FakeWechatPay.storeId(0) }]
+  }
+  /** A server that takes each request and never answers; `arrived` is done once one came. */
+  const hanging = Effect.flatMap(Deferred.make<void>(), (arrived) =>
+    Effect.map(serve(() => Deferred.unsafeDone(arrived, Exit.void)), (server) => ({ ...server, arrived })))
+  const storesOver = (baseUrl: string, http: Layer.Layer<HttpClient.HttpClient>, signer?: Layer.Layer<Signer.Signer, never, Signer.Signer>) =>
+    Effect.map(
+      Layer.build(
+        ProductCouponStores.layer({ rateLimit: false, retry: false, timeout: "2 seconds" }).pipe(
+          Layer.provideMerge(WechatPayClient.layerServices),
+          Layer.provide(signer === undefined ? Signer.layer : Layer.provide(signer, Signer.layer)),
+          Layer.provideMerge(KeyStore.layer),
+          Layer.provideMerge(MerchantConfig.layer(TestKeys.merchantOptions(keys, { baseUrl }))),
+          Layer.provide(http)
+        )
+      ),
+      (context) => ({
+        stores: Context.get(context, ProductCouponStores.ProductCouponStores),
+        client: Context.get(context, WechatPayClient.WechatPayClient)
+      })
+    )
+  // The application's own signer: the package cannot know that its effects end.
+  const ownSigner = Layer.effect(Signer.Signer, Effect.map(Signer.Signer, (real) => Signer.Signer.of({ ...real })))
+  const wrapped = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, HttpClient.tapRequest(() => Effect.void))
+  ).pipe(Layer.provide(UndiciHttpClient.layer))
+
+  it.scopedLive("the request is stopped at the deadline on the caller's fiber: a TimeoutError, the connection closed", () =>
+    Effect.gen(function*() {
+      const server = yield* hanging
+      const { client, stores } = yield* storesOver(server.url, UndiciHttpClient.layer)
+      assert.isTrue(AttemptDeadline.stopsAtDeadline(client))
+      const started = Date.now()
+      const error = yield* Effect.flip(stores.disassociateStores(input))
+      assert.strictEqual(error._tag, "TimeoutError")
+      assert.strictEqual(error.behaviour.outcome, "unresolved")
+      assert.isAtLeast(Date.now() - started, 1_900)
+      assert.strictEqual(server.received.length, 1)
+      for (let i = 0; i < 100 && server.sockets.open > 0; i++) yield* Effect.sleep("10 millis")
+      assert.strictEqual(server.sockets.open, 0)
+    }), 10_000)
+
+  it.scoped("the attempt runs on the caller's fiber, and under a TestClock its deadline passes when the clock says so", () =>
+    Effect.gen(function*() {
+      const server = yield* hanging
+      const { stores } = yield* storesOver(server.url, UndiciHttpClient.layer)
+      const call = yield* Effect.fork(stores.disassociateStores(input))
+      yield* Deferred.await(server.arrived)
+      // The attempt runs on the call's own fiber, and the request on the wire can be stopped.
+      assert.isFunction(AttemptDeadline.of(call)?.stop)
+      yield* TestClock.adjust("1999 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(call)))
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(call)
+      assert.isTrue(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe(Option.exists((e) => e._tag === "TimeoutError")))
+    }), 10_000)
+
+  it.scopedLive("a wrapped transport or the application's own signer keeps a fiber per attempt, with the same outcome", () =>
+    Effect.gen(function*() {
+      const server = yield* hanging
+      const viaWrapper = yield* storesOver(server.url, wrapped)
+      const viaOwnSigner = yield* storesOver(server.url, UndiciHttpClient.layer, ownSigner)
+      assert.isFalse(AttemptDeadline.stopsAtDeadline(viaWrapper.client))
+      assert.isFalse(AttemptDeadline.stopsAtDeadline(viaOwnSigner.client))
+      const errors = yield* Effect.all([viaWrapper, viaOwnSigner].map((s) => Effect.flip(s.stores.disassociateStores(input))), {
+        concurrency: 2
+      })
+      assert.deepStrictEqual(errors.map((e) => e._tag), ["TimeoutError", "TimeoutError"])
+      assert.strictEqual(server.received.length, 2)
+    }), 10_000)
+
+  it.scopedLive("a request whose deadline passed before it went out is not sent", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
+      const result = yield* withClient((http) =>
+        Effect.withFiberRuntime<HttpClientError.HttpClientError, HttpClientResponse.HttpClientResponse>((fiber) => {
+          AttemptDeadline.arm(fiber, { expired: true, stop: undefined })
+          return Effect.ensuring(Effect.flip(http.get(`${server.url}/`)), Effect.sync(() => AttemptDeadline.disarm(fiber)))
+        })
+      )
+      assert.strictEqual(result._tag, "RequestError")
+      assert.match(result.message, /deadline passed/)
+      assert.strictEqual(server.received.length, 0)
+    }))
+
+  it.scopedLive("an answered request leaves nothing to stop, and a stop after it changes nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
+      const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
+      const text = yield* withClient((http) =>
+        Effect.withFiberRuntime<string, unknown>((fiber) => {
+          AttemptDeadline.arm(fiber, deadline)
+          return Effect.ensuring(Effect.flatMap(http.get(`${server.url}/`), (r) => r.text), Effect.sync(() => AttemptDeadline.disarm(fiber)))
+        })
+      )
+      assert.strictEqual(text, "ok")
+      assert.isUndefined(deadline.stop)
     }))
 })

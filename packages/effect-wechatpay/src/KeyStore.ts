@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
+import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as Pem from "./internal/Pem.js"
 import { KeyFormatError } from "./WechatPayError.js"
@@ -90,7 +91,7 @@ export const fromKeys = (
   keys: Iterable<VerificationKey>
 ): Effect.Effect<Service> =>
   Effect.map(Ref.make(new Map(Array.from(keys, (k) => [k.serial, k] as const))), (ref) =>
-    KeyStore.of({
+    AttemptDeadline.markSettlesByItself(KeyStore.of({
       merchantKey,
       lookup: (serial) => Effect.map(Ref.get(ref), (m) => Option.fromNullable(m.get(serial))),
       knownSerials: Effect.map(Ref.get(ref), (m) => Array.from(m.keys())),
@@ -101,7 +102,7 @@ export const fromKeys = (
           next.delete(serial)
           return next
         })
-    }))
+    })))
 
 /** Parses every key of the configuration, once. */
 export const make: Effect.Effect<Service, KeyFormatError, MerchantConfig> = Effect.gen(function*() {

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Either, Encoding, Layer, Redacted } from "effect"
+import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import { KeyStore, type VerificationKey } from "./KeyStore.js"
 import { KeyFormatError, SigningError } from "./WechatPayError.js"
 
@@ -77,7 +78,7 @@ export const makeNode: Effect.Effect<Service, KeyFormatError, KeyStore> = Effect
       yield* Effect.try({ try: () => publicKeyFor(key.value), catch: (cause) => importFailed(serial, cause) })
     }
   }
-  return Signer.of({
+  return AttemptDeadline.markSettlesByItself(Signer.of({
     backend: "node:crypto",
     sign: (message) =>
       Effect.try({
@@ -100,7 +101,7 @@ export const makeNode: Effect.Effect<Service, KeyFormatError, KeyStore> = Effect
           return false
         }
       })
-  })
+  }))
 })
 
 const RSA = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as const
@@ -139,7 +140,7 @@ export const makeWebCrypto: Effect.Effect<Service, KeyFormatError, KeyStore> = E
       yield* Effect.tryPromise({ try: () => publicKeyFor(k), catch: (cause) => importFailed(serial, cause) })
     }
   }
-  return Signer.of({
+  return AttemptDeadline.markSettlesByItself(Signer.of({
     backend: "webcrypto",
     sign: (message) =>
       Effect.tryPromise({
@@ -155,7 +156,7 @@ export const makeWebCrypto: Effect.Effect<Service, KeyFormatError, KeyStore> = E
           .catch(() => false)
       )
     }
-  })
+  }))
 })
 
 /** The default backend: `node:crypto`. */

@@ -38,6 +38,7 @@ import * as Stream from "effect/Stream"
 import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
 import { concatBytes } from "./internal/bytes.js"
 import { integerAtLeast } from "./internal/Options.js"
+import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
 import { ConfigurationError } from "./WechatPayError.js"
 
@@ -182,6 +183,8 @@ const toWireBody = (
 
 const empty = new Uint8Array(0)
 
+const PAST_DEADLINE = "stopped: the attempt's deadline passed"
+
 /** Response headers as `Headers` (repeated ones joined, as the platform does) and the raw `Set-Cookie` list. */
 const toHeaders = (raw: Record<string, string | Array<string> | undefined>) => {
   const cookies = raw["set-cookie"]
@@ -191,17 +194,33 @@ const toHeaders = (raw: Record<string, string | Array<string> | undefined>) => {
   }
 }
 
-/** One request through the dispatcher's handler API, the answer collected into one buffer. */
+/**
+ * One request through the dispatcher's handler API, the answer collected into one buffer. A `deadline`
+ * (the library's per-attempt timeout, see internal/AttemptDeadline.ts) stops the request when it passes.
+ */
 const send = (
   dispatcher: UndiciDispatcher,
   maxResponseBytes: number,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
-  wire: { readonly body: string | Uint8Array | null; readonly contentType?: string }
+  wire: { readonly body: string | Uint8Array | null; readonly contentType?: string },
+  deadline: AttemptDeadline.Deadline | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+    if (deadline?.expired === true) {
+      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: PAST_DEADLINE })))
+      return
+    }
     let controller: UndiciDispatcher.DispatchController | undefined
     let interrupted = false
+    // Answered: by undici, or by the deadline; whatever undici reports after that is not.
+    let settled = false
+    const answer = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
+      if (settled) return
+      settled = true
+      if (deadline !== undefined) deadline.stop = undefined
+      resume(effect)
+    }
     let status = 0
     let received: ReturnType<typeof toHeaders> | undefined
     const parts: Array<Uint8Array> = []
@@ -214,8 +233,8 @@ const send = (
     const handler: UndiciDispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c
-        // Interrupted while queued for a connection: nothing has been written yet.
-        if (interrupted) c.abort(new Error("interrupted"))
+        // Interrupted or past its deadline while queued for a connection: nothing has been written yet.
+        if (interrupted || settled) c.abort(new Error(interrupted ? "interrupted" : PAST_DEADLINE))
       },
       onResponseStart(_c, statusCode, responseHeaders) {
         status = statusCode
@@ -233,16 +252,16 @@ const send = (
       onResponseEnd() {
         const body = parts.length === 0 ? empty : concatBytes(parts)
         const { headers, setCookie } = received ?? { headers: Headers.empty, setCookie: [] }
-        resume(Effect.succeed(new BufferedResponse(request, status, headers, setCookie, body)))
+        answer(Effect.succeed(new BufferedResponse(request, status, headers, setCookie, body)))
       },
       onResponseError(_c, error) {
         if (interrupted) return
         if (received === undefined) {
-          resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
+          answer(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
           return
         }
         const response = new BufferedResponse(request, status, received.headers, received.setCookie, empty)
-        resume(
+        answer(
           Effect.fail(
             new HttpClientError.ResponseError({
               request,
@@ -270,7 +289,21 @@ const send = (
         handler
       )
     } catch (cause) {
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      answer(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+    }
+    if (deadline !== undefined && !settled) {
+      deadline.stop = () => {
+        const stopped = received === undefined
+          ? new HttpClientError.RequestError({ request, reason: "Transport", description: PAST_DEADLINE })
+          : new HttpClientError.ResponseError({
+            request,
+            response: new BufferedResponse(request, status, received.headers, received.setCookie, empty),
+            reason: "Decode",
+            description: PAST_DEADLINE
+          })
+        answer(Effect.fail(stopped))
+        controller?.abort(new Error(PAST_DEADLINE))
+      }
     }
     return Effect.sync(() => {
       interrupted = true
@@ -282,13 +315,16 @@ const send = (
 const unsafeMake = (dispatcher: UndiciDispatcher, maxResponseBytes: number): HttpClient.HttpClient => {
   const execute = (
     request: HttpClientRequest.HttpClientRequest,
-    url: URL
+    url: URL,
+    fiber: object
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-    Effect.flatMap(toWireBody(request), (wire) => send(dispatcher, maxResponseBytes, request, url, wire))
+    Effect.flatMap(toWireBody(request), (wire) =>
+      send(dispatcher, maxResponseBytes, request, url, wire, AttemptDeadline.of(fiber)))
   // A request the tracer would record takes the platform's own path: its span, trace headers and abort.
-  const traced = HttpClient.make((request, url) => execute(request, url))
-  // Marked: the library's client skips the per-request guard that tells fetch not to follow redirects.
-  return markNeverFollowsRedirects(HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+  const traced = HttpClient.make((request, url, _signal, fiber) => execute(request, url, fiber))
+  // Marked: the library's client skips the per-request guard that tells fetch not to follow redirects,
+  // and runs each attempt on the caller's fiber, since a request here stops itself at its deadline.
+  return AttemptDeadline.markStopsAtDeadline(markNeverFollowsRedirects(HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) =>
         Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
@@ -299,10 +335,10 @@ const unsafeMake = (dispatcher: UndiciDispatcher, maxResponseBytes: number): Htt
           const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
           return Either.isLeft(url)
             ? Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-            : execute(request, url.right)
+            : execute(request, url.right, fiber)
         })),
     Effect.succeed
-  ))
+  )))
 }
 
 /** `maxResponseBytes`, checked: an unusable one would otherwise mean no limit at all (`size > NaN` is never true). */

@@ -15,6 +15,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import { Context, Effect, Either, Layer, Option, Stream, type Tracer } from "effect"
+import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import * as Authorization from "./internal/Authorization.js"
 import { KeyStore } from "./KeyStore.js"
 import * as KeyStoreModule from "./KeyStore.js"
@@ -338,7 +339,13 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
       })
     }
 
-    return WechatPayClient.of({ execute })
+    // Every step of an attempt but the request ends by itself, and the transport stops its request at
+    // the attempt's deadline: the core's timeout then needs no fiber per attempt.
+    const service = WechatPayClient.of({ execute })
+    return AttemptDeadline.stopsAtDeadline(transport) && AttemptDeadline.settlesByItself(signer) &&
+        AttemptDeadline.settlesByItself(keys)
+      ? AttemptDeadline.markStopsAtDeadline(service)
+      : service
   })
 
 /** The client over services you provide (e.g. to swap the `Signer` backend). */

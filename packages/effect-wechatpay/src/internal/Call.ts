@@ -17,6 +17,7 @@ import {
   TimeoutError,
   type WechatPayApiError
 } from "../WechatPayError.js"
+import * as AttemptDeadline from "./AttemptDeadline.js"
 import * as DomainFailover from "./DomainFailover.js"
 import { finiteMillis } from "./Options.js"
 import * as RateLimiter from "./RateLimiter.js"
@@ -140,6 +141,8 @@ export const make = (
     const policy = options.retry === false ? RetryPolicy.NONE : yield* RetryPolicy.resolve(options.retry)
     const timeoutMillis = yield* finiteMillis("timeout", options.timeout ?? DEFAULT_TIMEOUT, true)
     const timeouts = yield* Timeout.make(timeoutMillis)
+    // A client whose transport stops its own request at the deadline needs no fiber per attempt.
+    const withTimeout = AttemptDeadline.stopsAtDeadline(client) ? timeouts.runInPlace : timeouts.run
     const failover = options.failover === false
       ? DomainFailover.disabled(config.baseUrl)
       : yield* DomainFailover.make({
@@ -200,7 +203,7 @@ export const make = (
           return client.execute(HttpClientRequest.prependUrl(request, url)).pipe(
             Effect.catchTag("WechatPayApiError", (e) => Effect.fail(reading.apiError(e))),
             (attempt) =>
-              timeouts.run(attempt, () => new TimeoutError({ method: request.method, url: url + request.url, timeoutMillis })),
+              withTimeout(attempt, () => new TimeoutError({ method: request.method, url: url + request.url, timeoutMillis })),
             Effect.flatMap((response) => Either.map(reading.decode(response), (value) => [response.status, value] as const))
           )
         }))
