@@ -8,6 +8,10 @@
  * `--allocations` adds the bytes allocated per call (V8's sampling heap profiler, collected objects
  * included): the garbage a call leaves is a large share of its CPU.
  * `--profile` writes a V8 CPU profile of the timed loop to bench/overhead.cpuprofile.
+ * `--in-place` takes the path the library takes over its own `UndiciHttpClient`: the in-memory transport is
+ * marked as one that stops its request at the attempt's deadline (it answers on the next turn, long before one)
+ * and never follows redirects, and the free signer as one of the package's, so each attempt runs on the
+ * caller's fiber instead of a fiber of its own (see src/internal/AttemptDeadline.ts).
  */
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer, ManagedRuntime } from "effect"
@@ -15,11 +19,14 @@ import * as Inspector from "node:inspector/promises"
 import * as Fs from "node:fs"
 import { KeyStore, MerchantConfig, ProductCouponStores, Signer, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, ServerProtocol, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import * as AttemptDeadline from "../packages/effect-wechatpay/src/internal/AttemptDeadline.js"
+import { markNeverFollowsRedirects } from "../packages/effect-wechatpay/src/internal/TransportTraits.js"
 import { disassociatePath } from "./paths.js"
 
 const N = Number(process.argv.find((a) => a.startsWith("--calls="))?.slice(8) ?? 20_000)
 const profile = process.argv.includes("--profile")
 const allocations = process.argv.includes("--allocations")
+const inPlace = process.argv.includes("--in-place")
 
 const keys = Effect.runSync(TestKeys.generate())
 const storeList = Array.from({ length: 200 }, (_, i) => ({ storeId: FakeWechatPay.storeId(i) }))
@@ -46,11 +53,12 @@ const answerHeaders = () => {
 const bytes = new TextEncoder().encode(body)
 // The answer comes on a later turn of the event loop, as a socket's would: an in-flight attempt is
 // then seen in flight (by the per-attempt timeout's timer, for one), as it is on a real network.
-const http = HttpClient.make((request) =>
+const inMemory = HttpClient.make((request) =>
   Effect.async<HttpClientResponse.HttpClientResponse>((resume) => {
     setImmediate(() => resume(Effect.succeed(answer(request))))
   })
 )
+const http = inPlace ? AttemptDeadline.markStopsAtDeadline(markNeverFollowsRedirects(inMemory)) : inMemory
 const answer = (request: HttpClientRequest.HttpClientRequest) =>
   ({
     request,
@@ -60,7 +68,10 @@ const answer = (request: HttpClientRequest.HttpClientRequest) =>
   }) as unknown as HttpClientResponse.HttpClientResponse
 const freeSigner = Layer.effect(
   Signer.Signer,
-  Effect.map(Signer.Signer, (real) => Signer.Signer.of({ ...real, sign: () => Effect.succeed("c2ln"), verify: () => Effect.succeed(true) }))
+  Effect.map(Signer.Signer, (real) => {
+    const free = Signer.Signer.of({ ...real, sign: () => Effect.succeed("c2ln"), verify: () => Effect.succeed(true) })
+    return inPlace ? AttemptDeadline.markSettlesByItself(free) : free
+  })
 ).pipe(Layer.provide(Signer.layer))
 
 const layer = ProductCouponStores.layer({ rateLimit: false }).pipe(
@@ -141,7 +152,7 @@ const main = async () => {
     Fs.writeFileSync(new URL("overhead.cpuprofile", import.meta.url), JSON.stringify(p))
   }
   process.stdout.write(
-    `${reference ? "reference" : "library"}: ${N} calls: ${(wall / N * 1000).toFixed(1)} µs wall, ${((used.user + used.system) / N).toFixed(1)} µs CPU per call${allocated}\n`
+    `${reference ? "reference" : inPlace ? "library (attempts in place)" : "library"}: ${N} calls: ${(wall / N * 1000).toFixed(1)} µs wall, ${((used.user + used.system) / N).toFixed(1)} µs CPU per call${allocated}\n`
   )
   await dispose()
 }
