@@ -10,6 +10,7 @@ import * as BulkDisassociation from "../packages/effect-wechatpay/src/BulkDisass
 import * as ProductCouponStores from "../packages/effect-wechatpay/src/ProductCouponStores.js"
 import type * as RetryPolicy from "../packages/effect-wechatpay/src/internal/RetryPolicy.js"
 import { FakeWechatPay, Prng, SandboxServer, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
+import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 
 const F = FakeWechatPay.Fixture
 
@@ -29,6 +30,13 @@ export interface SoakOptions {
   readonly failoverWindowMillis: number
   /** The primary listener is closed from `afterMillis` for `forMillis`. */
   readonly primaryDown: { readonly afterMillis: number; readonly forMillis: number }
+  /**
+   * The application's transport: `FetchHttpClient` (the default), or this package's `UndiciHttpClient`, over
+   * which each attempt runs on the caller's fiber and the transport stops its own request at the deadline.
+   */
+  readonly transport?: "fetch" | "undici" | undefined
+  /** Fault rates over {@link FAULT_RATES}, for a soak that must meet a rarer fault at a small size. */
+  readonly faultRates?: Partial<Record<FakeWechatPay.Fault, number>> | undefined
 }
 
 /** The issue's fault mix: 20% 429, 5% 500, 2% resets, 1% timeouts, 1% probes, 1% truncated bodies. */
@@ -115,7 +123,7 @@ export const run = (o: SoakOptions): Effect.Effect<SoakResult, SandboxServer.San
     const fake = FakeWechatPay.makeWith(keys, {
       seed: FakeWechatPay.generate({ stores: o.stores, otherBrandStores: o.foreignStores }),
       rateLimit: false,
-      faults: { seed: o.seed, rates: FAULT_RATES, slowMillis: o.slowMillis }
+      faults: { seed: o.seed, rates: { ...FAULT_RATES, ...o.faultRates }, slowMillis: o.slowMillis }
     })
     const server = yield* SandboxServer.make(fake)
     const input = makeInput(o)
@@ -137,7 +145,7 @@ export const run = (o: SoakOptions): Effect.Effect<SoakResult, SandboxServer.San
         timeout: Duration.millis(o.timeoutMillis),
         failover: { window: Duration.millis(o.failoverWindowMillis) }
       }
-    ).pipe(Layer.provide(FetchHttpClient.layer))
+    ).pipe(Layer.provide(o.transport === "undici" ? UndiciHttpClient.layer : FetchHttpClient.layer))
 
     // The primary goes down for a stretch while the job runs.
     let outageStarted = false

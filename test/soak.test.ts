@@ -19,6 +19,22 @@ const options: Soak.SoakOptions = {
 }
 
 describe("fault soak, 10,000 stores", () => {
+  it.live("over UndiciHttpClient (attempts on the caller's fiber, the transport stopping itself at the deadline): the same guarantees", () =>
+    Effect.gen(function*() {
+      // Slow answers made common enough that a 10,000-store run meets them.
+      const undici: Soak.SoakOptions = { ...options, transport: "undici", faultRates: { slow: 0.08 } }
+      const result = yield* Soak.run(undici)
+      assert.deepStrictEqual(result.problems, [], Soak.describe(undici, result))
+      const s = result.summary
+      assert.strictEqual(s.unique, 10_100)
+      // The slow answers outlived the 200 ms timeout: the deadline stopped those requests, and they were retried.
+      assert.isAbove(result.sandbox.faults["slow"] ?? 0, 0)
+      assert.isAbove(s.retries["TimeoutError"] ?? 0, 0)
+      assert.isAbove(s.retries["TransportError"] ?? 0, 0)
+      assert.isAbove(s.succeeded, 9_000)
+      assert.strictEqual(result.unhandledRejections, 0)
+    }), { timeout: 60_000 })
+
   it.live("every store accounted for once, every claim true of the sandbox, retries counted by reason", () =>
     Effect.gen(function*() {
       const result = yield* Soak.run(options)
