@@ -314,7 +314,9 @@ const bulkClient = async (
   }
   // The reference row runs the floor's job driver too, its requests sent through @effect/platform.
   // The floor has no lean variant: undici's own request API is already the leanest.
-  const c = which === "floor" ? floor(ready, transport === "fetch" ? "fetch" : "undici") : await platformOnly(ready)
+  const c = which === "floor"
+    ? floor(ready, transport === "fetch" ? "fetch" : "undici")
+    : await platformOnly(ready, false, transport === "lean" ? "lean" : "undici")
   return { client: c, job: () => floorBulk(c, storeIds) }
 }
 
@@ -357,12 +359,13 @@ const bulkOnce = async (which: BulkClient, transport: Transport): Promise<BulkRu
 const bulk = async () => {
   const runs: Array<BulkRun> = []
   const repeats = quick ? 1 : 5
-  const pairs: ReadonlyArray<Transport> = ["undici", "fetch"]
+  // "lean": the library and the reference over this package's UndiciHttpClient, against the same undici floor.
+  const pairs: ReadonlyArray<Transport> = ["undici", "lean", "fetch"]
   for (let r = 0; r < repeats; r++) {
     for (const transport of pairs) {
       const order = r % 2 === 0 ? (["floor", "platform", "library"] as const) : (["library", "platform", "floor"] as const)
       for (const which of order) {
-        if (which === "platform" && transport !== "undici") continue
+        if (which === "platform" && transport === "fetch") continue
         const run = await bulkOnce(which, transport)
         runs.push(run)
         log(`  bulk ${run.client}: ${run.seconds} s, ${run.storesPerSecond} stores/s`)
@@ -378,7 +381,7 @@ const bulk = async () => {
   const byTransport = pairs.map((transport) => {
     const floorRate = med("floor", transport)
     const libraryRate = med("library", transport)
-    const platformRate = transport === "undici" ? med("platform", transport) : undefined
+    const platformRate = transport === "fetch" ? undefined : med("platform", transport)
     const floorCpu = cpuPerCall("floor", transport)
     return {
       transport,
