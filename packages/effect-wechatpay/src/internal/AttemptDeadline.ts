@@ -9,6 +9,8 @@
  * this package's layers provide, so any client or signer the application wraps keeps the fiber.
  */
 
+import { trait } from "./TransportTraits.js"
+
 /** The deadline of the attempt a fiber is running. */
 export interface Deadline {
   /** Set once the deadline has passed: a request not yet sent must not be sent. */
@@ -33,15 +35,12 @@ export const of = (fiber: object): Deadline | undefined => deadlines.get(fiber)
  * On an `HttpClient`: it runs a request on the calling fiber and stops it at that fiber's deadline.
  * On a `WechatPayClient`: its transport does, and every other step of an attempt ends by itself.
  */
-const StopsAtDeadline: unique symbol = Symbol.for("effect-wechatpay/AttemptDeadline/StopsAtDeadline")
+const StopsAtDeadline = trait("AttemptDeadline/StopsAtDeadline")
 
 /** On a `Signer` or a `KeyStore`: every effect it gives ends by itself (this package's own). */
-const SettlesByItself: unique symbol = Symbol.for("effect-wechatpay/AttemptDeadline/SettlesByItself")
+const SettlesByItself = trait("AttemptDeadline/SettlesByItself")
 
-const mark = <A extends object>(target: A, key: symbol): A => Object.defineProperty(target, key, { value: true })
-const has = (target: object, key: symbol): boolean => (target as Record<symbol, unknown>)[key] === true
-
-export const markStopsAtDeadline = <A extends object>(client: A): A => mark(client, StopsAtDeadline)
-export const stopsAtDeadline = (client: object): boolean => has(client, StopsAtDeadline)
-export const markSettlesByItself = <A extends object>(service: A): A => mark(service, SettlesByItself)
-export const settlesByItself = (service: object): boolean => has(service, SettlesByItself)
+export const markStopsAtDeadline = StopsAtDeadline.mark
+export const stopsAtDeadline = StopsAtDeadline.has
+export const markSettlesByItself = SettlesByItself.mark
+export const settlesByItself = SettlesByItself.has
