@@ -207,10 +207,6 @@ const send = (
   deadline: AttemptDeadline.Deadline | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-    if (deadline?.expired === true) {
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: PAST_DEADLINE })))
-      return
-    }
     let controller: UndiciDispatcher.DispatchController | undefined
     let interrupted = false
     // Answered: by undici, or by the deadline; whatever undici reports after that is not.
@@ -227,6 +223,23 @@ const send = (
     let size = 0
     // Set when the body passed the limit: the reason the request was aborted, and what the error says.
     let tooLong: Error | undefined
+    // A request that ended without its answer: before the headers a RequestError, after them a
+    // ResponseError carrying the status and headers.
+    const failure = (cause: unknown, description: string | undefined): HttpClientError.HttpClientError => {
+      const why = { ...(cause === undefined ? {} : { cause }), ...(description === undefined ? {} : { description }) }
+      return received === undefined
+        ? new HttpClientError.RequestError({ request, reason: "Transport", ...why })
+        : new HttpClientError.ResponseError({
+          request,
+          response: new BufferedResponse(request, status, received.headers, received.setCookie, empty),
+          reason: "Decode",
+          ...why
+        })
+    }
+    if (deadline?.expired === true) {
+      resume(Effect.fail(failure(undefined, PAST_DEADLINE)))
+      return
+    }
     const headers = wire.contentType === undefined
       ? request.headers
       : { ...request.headers, "content-type": wire.contentType }
@@ -256,22 +269,7 @@ const send = (
       },
       onResponseError(_c, error) {
         if (interrupted) return
-        if (received === undefined) {
-          answer(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
-          return
-        }
-        const response = new BufferedResponse(request, status, received.headers, received.setCookie, empty)
-        answer(
-          Effect.fail(
-            new HttpClientError.ResponseError({
-              request,
-              response,
-              reason: "Decode",
-              cause: error,
-              ...(tooLong === undefined ? {} : { description: tooLong.message })
-            })
-          )
-        )
+        answer(Effect.fail(failure(error, tooLong?.message)))
       }
     }
     try {
@@ -289,19 +287,11 @@ const send = (
         handler
       )
     } catch (cause) {
-      answer(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      answer(Effect.fail(failure(cause, undefined)))
     }
     if (deadline !== undefined && !settled) {
       deadline.stop = () => {
-        const stopped = received === undefined
-          ? new HttpClientError.RequestError({ request, reason: "Transport", description: PAST_DEADLINE })
-          : new HttpClientError.ResponseError({
-            request,
-            response: new BufferedResponse(request, status, received.headers, received.setCookie, empty),
-            reason: "Decode",
-            description: PAST_DEADLINE
-          })
-        answer(Effect.fail(stopped))
+        answer(Effect.fail(failure(undefined, PAST_DEADLINE)))
         controller?.abort(new Error(PAST_DEADLINE))
       }
     }
