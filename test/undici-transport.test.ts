@@ -2,7 +2,7 @@
 // back (the body exactly, however the socket split it), its limit, its errors, interruption, the
 // platform's span when the tracer would record one, the library end to end over it, and the library's
 // per-attempt timeout stopping the request itself.
-import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import * as Http from "node:http"
@@ -455,6 +455,12 @@ describe("UndiciHttpClient: the library's per-attempt timeout", () => {
         client: Context.get(context, WechatPayClient.WechatPayClient)
       })
     )
+  /** `effect` on this fiber with `deadline` armed, as the library's timeout arms it for an attempt. */
+  const withDeadline = <A, E>(deadline: AttemptDeadline.Deadline, effect: Effect.Effect<A, E>) =>
+    Effect.withFiberRuntime<A, E>((fiber) => {
+      AttemptDeadline.arm(fiber, deadline)
+      return Effect.ensuring(effect, Effect.sync(() => AttemptDeadline.disarm(fiber)))
+    })
   // The application's own signer: the package cannot know that its effects end.
   const ownSigner = Layer.effect(Signer.Signer, Effect.map(Signer.Signer, (real) => Signer.Signer.of({ ...real })))
   const wrapped = Layer.effect(
@@ -510,10 +516,7 @@ describe("UndiciHttpClient: the library's per-attempt timeout", () => {
     Effect.gen(function*() {
       const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
       const result = yield* withClient((http) =>
-        Effect.withFiberRuntime<HttpClientError.HttpClientError, HttpClientResponse.HttpClientResponse>((fiber) => {
-          AttemptDeadline.arm(fiber, { expired: true, stop: undefined })
-          return Effect.ensuring(Effect.flip(http.get(`${server.url}/`)), Effect.sync(() => AttemptDeadline.disarm(fiber)))
-        })
+        withDeadline({ expired: true, stop: undefined }, Effect.flip(http.get(`${server.url}/`)))
       )
       assert.strictEqual(result._tag, "RequestError")
       assert.match(result.message, /deadline passed/)
@@ -524,12 +527,7 @@ describe("UndiciHttpClient: the library's per-attempt timeout", () => {
     Effect.gen(function*() {
       const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
       const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
-      const text = yield* withClient((http) =>
-        Effect.withFiberRuntime<string, unknown>((fiber) => {
-          AttemptDeadline.arm(fiber, deadline)
-          return Effect.ensuring(Effect.flatMap(http.get(`${server.url}/`), (r) => r.text), Effect.sync(() => AttemptDeadline.disarm(fiber)))
-        })
-      )
+      const text = yield* withClient((http) => withDeadline(deadline, Effect.flatMap(http.get(`${server.url}/`), (r) => r.text)))
       assert.strictEqual(text, "ok")
       assert.isUndefined(deadline.stop)
     }))

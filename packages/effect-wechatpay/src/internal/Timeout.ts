@@ -39,12 +39,15 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
     let wake = yield* Deferred.make<void>()
     let waiting = false
 
-    const push = (entry: Entry) => {
+    // A deadline `millis` from now that calls `fire` unless cleared first.
+    const enqueue = (fire: () => void): Entry => {
+      const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + millis, fire }
       queue.push(entry)
       if (waiting) {
         waiting = false
         Deferred.unsafeDone(wake, Effect.void)
       }
+      return entry
     }
 
     // Sleeps until the earliest live deadline, fires what is due, and waits for work when there is none.
@@ -83,14 +86,10 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
               entry.fire = undefined
               resume(exit)
             }
-            const entry: Entry = {
-              deadline: clock.unsafeCurrentTimeMillis() + millis,
-              fire: () => {
-                fiber.removeObserver(finished)
-                resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
-              }
-            }
-            push(entry)
+            const entry = enqueue(() => {
+              fiber.removeObserver(finished)
+              resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
+            })
             fiber.addObserver(finished)
             // The caller was interrupted: forget the deadline and stop the attempt.
             return Effect.suspend(() => {
@@ -105,14 +104,10 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
     const runInPlace = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2): Effect.Effect<A, E | E2, R> =>
       Effect.withFiberRuntime((fiber) => {
         const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
-        const entry: Entry = {
-          deadline: clock.unsafeCurrentTimeMillis() + millis,
-          fire: () => {
-            deadline.expired = true
-            deadline.stop?.()
-          }
-        }
-        push(entry)
+        const entry = enqueue(() => {
+          deadline.expired = true
+          deadline.stop?.()
+        })
         AttemptDeadline.arm(fiber, deadline)
         const settle = Effect.sync(() => {
           entry.fire = undefined
