@@ -42,6 +42,17 @@ const compileFields = (
   return fields
 }
 
+/** A union's members, each compiled, or `undefined` if one cannot be. */
+const compileMembers = (types: ReadonlyArray<AST.AST>, compile: (type: AST.AST) => Fast | undefined): ReadonlyArray<Fast> | undefined => {
+  const members: Array<Fast> = []
+  for (const type of types) {
+    const member = compile(type)
+    if (member === undefined) return undefined
+    members.push(member)
+  }
+  return members
+}
+
 /**
  * `nested`: the value sits inside a struct or an array. There a decoded struct or array that
  * came out equal to its input is the input itself, not a copy (a 200-store request is 201
@@ -144,12 +155,8 @@ const compileAst = (ast: AST.AST, decoding: boolean, trusted = false, nested = f
       }
     }
     case "Union": {
-      const members: Array<Fast> = []
-      for (const type of ast.types) {
-        const member = compileAst(type, decoding, trusted)
-        if (member === undefined) return undefined
-        members.push(member)
-      }
+      const members = compileMembers(ast.types, (type) => compileAst(type, decoding, trusted))
+      if (members === undefined) return undefined
       // Only the first member that accepts counts; the Schema would too for the disjoint
       // members endpoint schemas use (an array, null, undefined).
       return (u) => {
@@ -420,12 +427,8 @@ const generate = (ast: AST.AST, decoding: boolean, trusted: boolean, nested: boo
         return { code, out: o }
       }
       case "Union": {
-        const members: Array<Fast> = []
-        for (const type of node.types) {
-          const member = compileFast(type, d, t)
-          if (member === undefined) return undefined
-          members.push(member)
-        }
+        const members = compileMembers(node.types, (type) => compileFast(type, d, t))
+        if (members === undefined) return undefined
         // Only the first member that accepts counts, as in the closures.
         const u = fresh("u")
         let code = `let ${u} = M;\n`
