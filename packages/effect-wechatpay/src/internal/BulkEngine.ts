@@ -367,8 +367,8 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       }
 
       // A durable job queues each call's record up to `concurrency` calls ahead of its permit, and the call
-      // awaits the record's flush once it has the permit: the flush overlaps the calls in flight, so a call
-      // rarely finds its record still on the way to disk, and records queued together share one flush. A
+      // awaits the record's flush once it has the permit: the record goes to disk with the outcomes of the
+      // calls before it (the writer's next flush), so a call rarely waits for its own. A
       // recorded call the stop then keeps back is recorded as not sent; one a crash catches before it is
       // sent is settled on resume like any call in flight. A chunk after the stop is settled at once, with
       // nothing recorded: it was never a call.

@@ -11,7 +11,10 @@ import type { Recorder } from "./Recorder.js"
 export interface Writer {
   /** Returns once the record is durable, or fails with the append's error. */
   readonly write: (text: string) => Effect.Effect<void, JournalIoError>
-  /** Queues the record and gives what to await for it to be durable (fails at once after a failed append). */
+  /**
+   * Queues the record and gives what to await for it to be durable (fails at once after a failed append).
+   * It is flushed with the next record someone awaits, or when it is awaited itself.
+   */
   readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
   /** The first append that failed: after it, nothing more is written. */
   readonly failure: () => JournalIoError | undefined
@@ -19,18 +22,35 @@ export interface Writer {
 
 /**
  * One writer fiber per journal: the records that arrive while it writes wait together for its next
- * write and flush, so calls in flight share an fsync. The fiber lives in the job's scope.
+ * write and flush, so calls in flight share an fsync. A record queued ahead (a call's, before its
+ * permit) waits for a flush someone awaits rather than starting one: the records of the next calls
+ * go to disk with the outcomes of the calls before them, one flush for both. The fiber lives in the
+ * job's scope.
  */
 export const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
   Effect.gen(function*() {
-    let pending: Array<{ readonly text: string; readonly done: Deferred.Deferred<void, JournalIoError> }> = []
+    interface Entry {
+      readonly text: string
+      readonly done: Deferred.Deferred<void, JournalIoError>
+      /** A drain took it: its append is under way or done. */
+      taken: boolean
+      /** Someone waits for it: the writer must flush it. */
+      awaited: boolean
+    }
+    let pending: Array<Entry> = []
+    // Entries of `pending` someone waits for: a flush starts only when there is one.
+    let awaited = 0
     let idle: Deferred.Deferred<void> | undefined
     let failed: JournalIoError | undefined
     const drain = Effect.suspend(() => {
       const batch = pending
       pending = []
+      awaited = 0
       let text = ""
-      for (const b of batch) text += b.text
+      for (const b of batch) {
+        b.taken = true
+        text += b.text
+      }
       return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
         Effect.sync(() => {
           if (Exit.isFailure(exit) && failed === undefined) {
@@ -40,28 +60,42 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
           for (const b of batch) Deferred.unsafeDone(b.done, exit)
         }))
     })
-    // The check and the wait are set up in one synchronous step: a record pushed in between would sleep.
+    // The check and the wait are set up in one synchronous step: a record awaited in between would sleep.
     const step = Effect.suspend(() => {
-      if (pending.length > 0) return drain
+      if (awaited > 0) return drain
       const wake = Deferred.unsafeMake<void>(FiberId.none)
       idle = wake
       return Deferred.await(wake)
     })
     yield* Effect.forkScoped(Effect.forever(step))
-    const push = (text: string, done: Deferred.Deferred<void, JournalIoError>) => {
-      pending.push({ text, done })
-      if (idle !== undefined) {
-        const wake = idle
-        idle = undefined
-        Deferred.unsafeDone(wake, Exit.void)
-      }
-    }
+    const await_ = (entry: Entry): Effect.Effect<void, JournalIoError> =>
+      Effect.suspend(() => {
+        if (entry.taken) return Deferred.await(entry.done)
+        // Never written, and after a failed append nothing more is.
+        if (failed !== undefined) return Effect.fail(failed)
+        // Still pending, and nobody waited for it yet: now someone does, so the writer flushes.
+        if (!entry.awaited) {
+          entry.awaited = true
+          awaited++
+          if (idle !== undefined) {
+            const wake = idle
+            idle = undefined
+            Deferred.unsafeDone(wake, Exit.void)
+          }
+        }
+        return Deferred.await(entry.done)
+      })
     const queue = (text: string) =>
       Effect.sync((): Effect.Effect<void, JournalIoError> => {
         if (failed !== undefined) return Effect.fail(failed)
-        const done = Deferred.unsafeMake<void, JournalIoError>(FiberId.none)
-        push(text, done)
-        return Deferred.await(done)
+        const entry: Entry = {
+          text,
+          done: Deferred.unsafeMake<void, JournalIoError>(FiberId.none),
+          taken: false,
+          awaited: false
+        }
+        pending.push(entry)
+        return await_(entry)
       })
     const writer: Writer = { write: (text) => Effect.flatten(queue(text)), queue, failure: () => failed }
     return writer
