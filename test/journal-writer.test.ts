@@ -38,14 +38,16 @@ const recordingAppender = () =>
     }
   })
 
+/** A writer over a fresh recording appender, in the test's scope. */
+const writerOnDisk = Effect.flatMap(recordingAppender(), (disk) => Effect.map(makeWriter(disk.appender), (writer) => ({ disk, writer })))
+
 // Lets the writer fiber run whatever it was woken for.
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
 describe("the journal's writer", () => {
   it.scoped("a record queued ahead starts no append; the next awaited record takes it along, in queue order", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       const ahead = yield* writer.queue("call 2\n")
       yield* settle
       assert.deepStrictEqual(disk.appends, [])
@@ -59,8 +61,7 @@ describe("the journal's writer", () => {
 
   it.scoped("awaiting a record queued ahead flushes it, with anything queued before it", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       yield* writer.queue("call 1\n")
       const second = yield* writer.queue("call 2\n")
       yield* second
@@ -69,8 +70,7 @@ describe("the journal's writer", () => {
 
   it.scoped("records awaited while an append runs share the next one", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       yield* disk.hold()
       const first = yield* Effect.fork(writer.write("a\n"))
       yield* settle
@@ -86,8 +86,7 @@ describe("the journal's writer", () => {
 
   it.scoped("after a failed append, a record never written fails when awaited and nothing more is appended", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       yield* disk.failNextAppend()
       const failed = yield* Effect.either(writer.write("outcome 1\n"))
       assert.isTrue(Either.isLeft(failed))
@@ -99,8 +98,7 @@ describe("the journal's writer", () => {
 
   it.scoped("a record queued ahead of a failed append is not reported durable", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       yield* writer.write("header\n")
       const ahead = yield* writer.queue("call 2\n")
       yield* disk.failNextAppend()
@@ -112,8 +110,7 @@ describe("the journal's writer", () => {
 
   it.scoped("a record queued ahead and still pending when an append fails is refused, not written", () =>
     Effect.gen(function*() {
-      const disk = yield* recordingAppender()
-      const writer = yield* makeWriter(disk.appender)
+      const { disk, writer } = yield* writerOnDisk
       yield* disk.hold()
       const first = yield* Effect.fork(Effect.either(writer.write("outcome 1\n")))
       yield* settle
