@@ -34,18 +34,16 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
       readonly done: Deferred.Deferred<void, JournalIoError>
       /** A drain took it: its append is under way or done. */
       taken: boolean
-      /** Someone waits for it: the writer must flush it. */
-      awaited: boolean
     }
     let pending: Array<Entry> = []
-    // Entries of `pending` someone waits for: a flush starts only when there is one.
-    let awaited = 0
+    // Someone waits for a record of `pending`: a flush starts only then.
+    let wanted = false
     let idle: Deferred.Deferred<void> | undefined
     let failed: JournalIoError | undefined
     const drain = Effect.suspend(() => {
       const batch = pending
       pending = []
-      awaited = 0
+      wanted = false
       let text = ""
       for (const b of batch) {
         b.taken = true
@@ -62,7 +60,7 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
     })
     // The check and the wait are set up in one synchronous step: a record awaited in between would sleep.
     const step = Effect.suspend(() => {
-      if (awaited > 0) return drain
+      if (wanted) return drain
       const wake = Deferred.unsafeMake<void>(FiberId.none)
       idle = wake
       return Deferred.await(wake)
@@ -73,15 +71,12 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
         if (entry.taken) return Deferred.await(entry.done)
         // Never written, and after a failed append nothing more is.
         if (failed !== undefined) return Effect.fail(failed)
-        // Still pending, and nobody waited for it yet: now someone does, so the writer flushes.
-        if (!entry.awaited) {
-          entry.awaited = true
-          awaited++
-          if (idle !== undefined) {
-            const wake = idle
-            idle = undefined
-            Deferred.unsafeDone(wake, Exit.void)
-          }
+        // Still pending: someone waits for it now, so the writer flushes.
+        wanted = true
+        if (idle !== undefined) {
+          const wake = idle
+          idle = undefined
+          Deferred.unsafeDone(wake, Exit.void)
         }
         return Deferred.await(entry.done)
       })
@@ -91,8 +86,7 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
         const entry: Entry = {
           text,
           done: Deferred.unsafeMake<void, JournalIoError>(FiberId.none),
-          taken: false,
-          awaited: false
+          taken: false
         }
         pending.push(entry)
         return await_(entry)
