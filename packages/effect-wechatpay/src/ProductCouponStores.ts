@@ -15,6 +15,7 @@ import { Chunk, Context, Effect, Layer, Option, type Scope, Stream } from "effec
 import * as Call from "./internal/Call.js"
 import * as Endpoint from "./internal/Endpoint.js"
 import * as endpoints from "./internal/endpoints.js"
+import * as SendGate from "./internal/SendGate.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as ProductCoupon from "./ProductCoupon.js"
 import * as WechatPayClientModule from "./WechatPayClient.js"
@@ -156,7 +157,7 @@ export const make = (
     const getStock = yield* bound(core, compiled.getStock)
     const associateStockBundleStores = yield* bound(core, compiled.associateStockBundleStores)
     const disassociateStockBundleStores = yield* bound(core, compiled.disassociateStockBundleStores)
-    return ProductCouponStores.of({
+    const service = ProductCouponStores.of({
       disassociateStores,
       associateStores,
       listAssociatedStores,
@@ -165,6 +166,8 @@ export const make = (
       associateStockBundleStores,
       disassociateStockBundleStores
     })
+    // Every call goes through the client: it awaits a durable job's gate if the client does.
+    return SendGate.awaitedBy(yield* WechatPayClient) ? SendGate.markAwaitedBy(service) : service
   })
 
 /** The service over a `WechatPayClient` and `MerchantConfig` you provide (e.g. `WechatPayClient.layer(...)`). */

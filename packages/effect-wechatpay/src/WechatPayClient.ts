@@ -24,6 +24,7 @@ import * as MerchantConfigModule from "./MerchantConfig.js"
 import { concatBytes } from "./internal/bytes.js"
 import { excerpt } from "./internal/excerpt.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
+import * as SendGate from "./internal/SendGate.js"
 import * as TransportTraits from "./internal/TransportTraits.js"
 import { VERSION } from "./internal/version.js"
 import { Signer } from "./Signer.js"
@@ -31,6 +32,7 @@ import * as SignerModule from "./Signer.js"
 import {
   type ConfigurationError,
   type KeyFormatError,
+  type NotSentError,
   RequestEncodeError,
   type SigningError,
   TransportError,
@@ -61,6 +63,8 @@ export type ExecuteError =
   | VerificationError
   | WechatPayApiError
   | UnexpectedResponseError
+  /** Held back before it was sent: a durable job's journal could not be written. */
+  | NotSentError
 
 /** @since 0.1.0 */
 export interface Service {
@@ -230,7 +234,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
     const composed = transport.pipe(
       HttpClient.withTracerDisabledWhen(() => true),
       HttpClient.mapRequest(HttpClientRequest.setHeaders(fixedHeaders)),
-      HttpClient.mapRequestEffect(sign)
+      HttpClient.mapRequestEffect(sign),
+      // Signed first, so that a durable job's journal flushes while the calls started with it are signed.
+      HttpClient.mapRequestEffect(SendGate.pass)
     )
     const http = TransportTraits.neverFollowsRedirects(transport)
       ? composed
@@ -341,7 +347,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
 
     // Every step of an attempt but the request ends by itself, and the transport stops its request at
     // the attempt's deadline: the core's timeout then needs no fiber per attempt.
-    const service = WechatPayClient.of({ execute })
+    const service = SendGate.markAwaitedBy(WechatPayClient.of({ execute }))
     return AttemptDeadline.stopsAtDeadline(transport) && AttemptDeadline.settlesByItself(signer) &&
         AttemptDeadline.settlesByItself(keys)
       ? AttemptDeadline.markStopsAtDeadline(service)

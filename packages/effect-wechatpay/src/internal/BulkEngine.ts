@@ -16,6 +16,7 @@ import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
 import { Tally } from "./bulk/Tally.js"
 import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
 import { wholeNumber } from "./Options.js"
+import { SendGate } from "./SendGate.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
 import { ABORTED_BY_CALLER, makeStop, STOPPED_BY_CALLER } from "./bulk/Stop.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
@@ -177,6 +178,8 @@ export interface Job<Result, E extends HasBehaviour> {
   readonly maxChunk: number
   /** One call for a chunk of distinct, valid store ids. */
   readonly call: (chunk: ReadonlyArray<string>) => Effect.Effect<Result, E>
+  /** The call awaits the `SendGate` in its context before it sends (else the engine waits before the call). */
+  readonly awaitsSendGate?: boolean | undefined
   /** What a successful call's answer says about each store of its chunk. */
   readonly settle: (chunk: ReadonlyArray<string>, result: Result) => Settlement
 }
@@ -204,8 +207,8 @@ export { UNREACHABLE, UNREACHABLE_AFTER_CALLS } from "./bulk/Reachability.js"
 /** Chunks sent (or settled as not sent) ahead of the oldest chunk still in flight. */
 const READ_AHEAD = 16
 
-/** A chunk, its index, and for a durable job the flush of its call record to await before it is sent. */
-type Prepared = readonly [ReadonlyArray<string>, number, Effect.Effect<void, RecordFailure> | undefined]
+/** A chunk, its index, and whether a durable job recorded it as a call. */
+type Prepared = readonly [ReadonlyArray<string>, number, boolean]
 
 /** Why the stores of a call that was never made are unresolved. */
 const notSent = (why: StopReason): string =>
@@ -295,7 +298,6 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       ? (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> => Effect.map(settleCall(chunk), ([s]) => s)
       : (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
         Effect.gen(function*() {
-          // Its call record was made durable by `dispatch`, before the call got its permit.
           // This call's own attempts, for the record; the job's observer still counts them.
           const totals = { requests: 0, retries: {} as Record<string, number> }
           const [settlement, sent] = yield* settleCall(chunk).pipe(
@@ -310,6 +312,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
                 )
             })
           )
+          // Queued, not awaited: the next call on this permit waits for it before it is sent (see dispatch).
           const after = yield* Effect.either(recorder.value.afterCall(chunk, settlement, sent, totals))
           if (Either.isLeft(after)) yield* journalStopped(after.left)
           return settlement
@@ -337,8 +340,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       // Starts a chunk's call once a permit is free, or settles it at once when the job has stopped;
       // gives what to wait for. The first call holds every permit: it goes out alone, so an error
       // that fails every call (an expired stock, NO_AUTH) stops the job after exactly one call.
-      // `durable` is the call's record being flushed, for a durable job (see `recordAhead`).
-      const dispatch = ([chunk, index, durable]: Prepared): Effect.Effect<Effect.Effect<Settlement>> => {
+      const dispatch = ([chunk, index, recorded]: Prepared): Effect.Effect<Effect.Effect<Settlement>> => {
         const n = index === 0 ? concurrency : 1
         // `sent`: the call, once it has its permit; `unsent`: a chunk the stop kept back.
         const start = (sent: Effect.Effect<Settlement>, unsent: (s: Settlement) => Effect.Effect<void>) =>
@@ -352,36 +354,47 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
               return Effect.zipRight(permits.release(n), Effect.as(unsent(kept), Effect.succeed(kept)))
             })
           )
-        if (durable === undefined || Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
+        if (!recorded || Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
         const record = recorder.value
+        const unsent = (kept: Settlement) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
+        // Nothing is sent before every record queued ahead of it is durable: its own, and the outcomes of
+        // the calls before it. A service that awaits the gate does so once the request is signed.
+        if (job.awaitsSendGate === true) {
+          const gate = Effect.catchAll(record.barrier, (failure) =>
+            Effect.zipRight(
+              journalStopped(failure),
+              Effect.fail(new NotSentError({ reason: `the journal could not be written: ${failure.message}` }))
+            ))
+          return start(Effect.provideService(send(chunk), SendGate, gate), unsent)
+        }
         return start(
-          Effect.flatMap(Effect.either(durable), (flushed) =>
+          Effect.flatMap(Effect.either(record.barrier), (flushed) =>
             Either.isRight(flushed)
               ? send(chunk)
               : Effect.as(
                 journalStopped(flushed.left),
                 unresolvedAll(chunk, `not sent: the journal could not be written: ${flushed.left.message}`)
               )),
-          (kept) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
+          unsent
         )
       }
 
-      // A durable job queues each call's record up to `concurrency` calls ahead of its permit, and the call
-      // awaits the record's flush once it has the permit: the record goes to disk with the outcomes of the
-      // calls before it (the writer's next flush), so a call rarely waits for its own. A
+      // A durable job records each call up to `concurrency` calls ahead of its permit; the record goes to
+      // disk with the outcomes of the calls before it, in the flush the call awaits before it is sent. A
       // recorded call the stop then keeps back is recorded as not sent; one a crash catches before it is
       // sent is settled on resume like any call in flight. A chunk after the stop is settled at once, with
-      // nothing recorded: it was never a call.
+      // nothing recorded: it was never a call. A record refused (the journal failed) is still a call: the
+      // flush it awaits fails, and it is not sent.
       const recordAhead = Option.isNone(recorder)
         ? <E2>(chunks: Stream.Stream<readonly [ReadonlyArray<string>, number], E2, R>): Stream.Stream<Prepared, E2, R> =>
-          Stream.map(chunks, ([chunk, index]): Prepared => [chunk, index, undefined])
+          Stream.map(chunks, ([chunk, index]): Prepared => [chunk, index, false])
         : <E2>(chunks: Stream.Stream<readonly [ReadonlyArray<string>, number], E2, R>): Stream.Stream<Prepared, E2, R> =>
           chunks.pipe(
             Stream.mapEffect(([chunk, index]) =>
               Effect.flatMap(stop.reason, (stopped): Effect.Effect<Prepared> =>
                 Option.isSome(stopped)
-                  ? Effect.succeed([chunk, index, undefined])
-                  : Effect.map(recorder.value.beforeCall(chunk), (durable): Prepared => [chunk, index, durable]))
+                  ? Effect.succeed([chunk, index, false])
+                  : Effect.as(Effect.ignore(recorder.value.beforeCall(chunk)), [chunk, index, true] as const))
             ),
             Stream.buffer({ capacity: concurrency })
           )

@@ -16,6 +16,7 @@ import type { Service } from "../../ProductCouponStores.js"
 import { type ConfigurationError, type HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
+import * as SendGate from "../SendGate.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
 
@@ -126,6 +127,7 @@ export const run = <E = never, R = never>(
       name: direction.name,
       maxChunk: ProductCoupon.MAX_STORES,
       call: direction.call(service, toBundle(options)),
+      awaitsSendGate: SendGate.awaitedBy(service),
       settle: settleStoreLists
     }
     const report = yield* BulkEngine.run(ids, job, options).pipe(

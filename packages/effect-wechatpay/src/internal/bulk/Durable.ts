@@ -18,6 +18,7 @@ import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../
 import type { ConfigurationError, HasBehaviour } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
+import * as SendGate from "../SendGate.js"
 import * as BundleJob from "./BundleJob.js"
 import * as Journal from "./Journal.js"
 import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
@@ -115,6 +116,7 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       name: target._tag === "stock" ? stockDirection(direction).name : bundleDirection(direction).name,
       maxChunk: ProductCoupon.MAX_STORES,
       call,
+      awaitsSendGate: SendGate.awaitedBy(service),
       settle: settleStoreLists
     }
     const engineOptions = {
@@ -131,6 +133,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       Effect.provideService(CallRecorder, recorder),
       Effect.catchTag("StoreSourceError", (e) => Effect.succeed(e.report))
     )
+    // The last calls' outcomes were queued, not awaited: on disk before anything reads the record.
+    yield* Effect.ignore(ctx.writer.barrier)
     // An outcome that could not be written after the last call: the job's record is incomplete, as a stop says.
     const lost = ctx.writer.failure()
     const ran: BulkEngine.Report = lost === undefined || engine.stoppedBy !== undefined ? engine : {

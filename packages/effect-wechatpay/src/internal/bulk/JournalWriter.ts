@@ -1,8 +1,8 @@
 /**
- * How a durable job writes its journal: one writer fiber that flushes every waiting record at once,
- * and the recorder the bulk engine reports each call to.
+ * How a durable job writes its journal: a writer that flushes every waiting record at once, and the
+ * recorder the bulk engine reports each call to.
  */
-import { Cause, Deferred, Effect, Exit, FiberId } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberId, Runtime } from "effect"
 import type { JournalIoError } from "../../JobJournal.js"
 import * as Journal from "./Journal.js"
 import type { Recorder } from "./Recorder.js"
@@ -12,35 +12,41 @@ export interface Writer {
   /** Returns once the record is durable, or fails with the append's error. */
   readonly write: (text: string) => Effect.Effect<void, JournalIoError>
   /**
-   * Queues the record and gives what to await for it to be durable (fails at once after a failed append).
-   * It is flushed with the next record someone awaits, or when it is awaited itself.
+   * Queues the record (refused after a failed append). It goes to disk with the next flush someone
+   * awaits: a record written, or the barrier.
    */
-  readonly queue: (text: string) => Effect.Effect<Effect.Effect<void, JournalIoError>>
+  readonly queue: (text: string) => Effect.Effect<void, JournalIoError>
+  /** Returns once every record queued so far is durable; fails if any append has failed. */
+  readonly barrier: Effect.Effect<void, JournalIoError>
   /** The first append that failed: after it, nothing more is written. */
   readonly failure: () => JournalIoError | undefined
 }
 
 /**
- * One writer fiber per journal: the records that arrive while it writes wait together for its next
- * write and flush, so calls in flight share an fsync. A record queued ahead (a call's, before its
- * permit) waits for a flush someone awaits rather than starting one: the records of the next calls
- * go to disk with the outcomes of the calls before them, one flush for both. The fiber lives in the
- * job's scope.
+ * Records wait in a queue until someone awaits one; then everything queued goes out in one append, and
+ * the records awaited while it runs share the next. The appends run in a fiber of their own, started
+ * at once by the first fiber that waits (not scheduled after every fiber ready to run): a job's calls,
+ * started together, then sign their requests while the append runs (see `SendGate`). That fiber lives
+ * in the job's scope: closing it interrupts an append that hangs.
  */
 export const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
   Effect.gen(function*() {
     interface Entry {
       readonly text: string
       readonly done: Deferred.Deferred<void, JournalIoError>
-      /** A drain took it: its append is under way or done. */
+      /** An append took it: under way or done. */
       taken: boolean
     }
     let pending: Array<Entry> = []
-    // Someone waits for a record of `pending`: a flush starts only then.
+    let last: Entry | undefined
+    // Someone waits for a record of `pending`: appends run only then.
     let wanted = false
-    let idle: Deferred.Deferred<void> | undefined
+    // The fiber running the appends, while one does.
+    let flushing = false
+    let flusher: Fiber.RuntimeFiber<void> | undefined
+    let closed = false
     let failed: JournalIoError | undefined
-    const drain = Effect.suspend(() => {
+    const appendPending = Effect.suspend(() => {
       const batch = pending
       pending = []
       wanted = false
@@ -49,49 +55,67 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
         b.taken = true
         text += b.text
       }
-      return Effect.flatMap(Effect.exit(appender.append(text)), (exit) =>
+      // After a failed append nothing more is written: the file may end in a torn line.
+      const appended = failed === undefined ? Effect.exit(appender.append(text)) : Effect.succeed(Exit.fail(failed))
+      return Effect.flatMap(appended, (exit) =>
         Effect.sync(() => {
           if (Exit.isFailure(exit) && failed === undefined) {
             const error = Cause.failureOption(exit.cause)
             if (error._tag === "Some") failed = error.value
           }
           for (const b of batch) Deferred.unsafeDone(b.done, exit)
-        }))
+        })).pipe(
+          // Interrupted with the job: its records are not known to be on disk.
+          Effect.onInterrupt((ids) => Effect.sync(() => {
+            for (const b of batch) Deferred.unsafeDone(b.done, Exit.interrupt(FiberId.combineAll(ids)))
+          }))
+        )
     })
-    // The check and the wait are set up in one synchronous step: a record awaited in between would sleep.
-    const step = Effect.suspend(() => {
-      if (wanted) return drain
-      const wake = Deferred.unsafeMake<void>(FiberId.none)
-      idle = wake
-      return Deferred.await(wake)
+    const flush: Effect.Effect<void> = Effect.suspend(() => {
+      if (wanted && pending.length > 0) return Effect.zipRight(appendPending, flush)
+      flushing = false
+      return Effect.void
     })
-    yield* Effect.forkScoped(Effect.forever(step))
+    const run = Runtime.runFork(yield* Effect.runtime<never>())
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        return flushing && flusher !== undefined ? Fiber.interrupt(flusher) : Effect.void
+      })
+    )
     const await_ = (entry: Entry): Effect.Effect<void, JournalIoError> =>
       Effect.suspend(() => {
         if (entry.taken) return Deferred.await(entry.done)
         // Never written, and after a failed append nothing more is.
         if (failed !== undefined) return Effect.fail(failed)
-        // Still pending: someone waits for it now, so the writer flushes.
         wanted = true
-        if (idle !== undefined) {
-          const wake = idle
-          idle = undefined
-          Deferred.unsafeDone(wake, Exit.void)
+        if (!flushing && !closed) {
+          flushing = true
+          // It may finish before `run` returns (an appender that never waits).
+          const fiber = run(flush)
+          if (flushing) flusher = fiber
         }
         return Deferred.await(entry.done)
       })
-    const queue = (text: string) =>
-      Effect.sync((): Effect.Effect<void, JournalIoError> => {
-        if (failed !== undefined) return Effect.fail(failed)
-        const entry: Entry = {
-          text,
-          done: Deferred.unsafeMake<void, JournalIoError>(FiberId.none),
-          taken: false
-        }
-        pending.push(entry)
-        return await_(entry)
-      })
-    const writer: Writer = { write: (text) => Effect.flatten(queue(text)), queue, failure: () => failed }
+    const enqueue = (text: string): Entry => {
+      const entry: Entry = { text, done: Deferred.unsafeMake<void, JournalIoError>(FiberId.none), taken: false }
+      pending.push(entry)
+      last = entry
+      return entry
+    }
+    const writer: Writer = {
+      write: (text) => Effect.suspend(() => failed !== undefined ? Effect.fail(failed) : await_(enqueue(text))),
+      queue: (text) =>
+        Effect.suspend(() => {
+          if (failed !== undefined) return Effect.fail(failed)
+          enqueue(text)
+          return Effect.void
+        }),
+      barrier: Effect.suspend(() =>
+        failed !== undefined ? Effect.fail(failed) : last === undefined ? Effect.void : await_(last)
+      ),
+      failure: () => failed
+    }
     return writer
   })
 
@@ -103,6 +127,7 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
 export const recorderFor = (writer: Writer, job: string, part: number, ids?: ReadonlyArray<string>): Recorder => {
   const failure = (e: JournalIoError) => ({ message: e.message })
   const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
+  const queue = (r: object) => Effect.mapError(writer.queue(Journal.line(r)), failure)
   // Where each call recorded by position starts; calls are recorded in the order they are sent.
   const positions = new WeakMap<ReadonlyArray<string>, number>()
   let next = 0
@@ -119,13 +144,14 @@ export const recorderFor = (writer: Writer, job: string, part: number, ids?: Rea
       Effect.suspend(() => {
         const from = positionOf(stores)
         const call = { t: "call", job, part, ...(from === undefined ? { stores } : { from, count: stores.length }) }
-        return Effect.map(writer.queue(Journal.line(call)), (durable) => Effect.mapError(durable, failure))
+        return queue(call)
       }),
+    barrier: Effect.mapError(writer.barrier, failure),
     afterCall: (chunk, s, sent, totals) => {
       const from = positions.get(chunk)
       // The settlement splits the chunk: no failure and nothing unresolved means every store succeeded.
       const whole = from !== undefined && (!sent || (s.failed.length === 0 && s.unresolved.length === 0))
-      return record({
+      return queue({
         t: "outcome",
         job,
         part,

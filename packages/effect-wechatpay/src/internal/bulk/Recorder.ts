@@ -12,16 +12,19 @@ export interface RecordFailure {
 }
 
 export interface Recorder {
+  /** Queues the call's record, before the call waits for its permit. */
+  readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<void, RecordFailure>
   /**
-   * Queues the call's record before the call waits for its permit, and gives what to await before it is
-   * sent: the record made durable. When that fails, the call is not sent.
+   * Returns once every record queued so far is durable. A call is sent only after it: its own record,
+   * and the outcomes of the calls that gave up their permits before it, are then on disk, so the calls
+   * sent whose outcome a crash can lose are never more than the concurrency. When it fails, the call is
+   * not sent.
    */
-  readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<Effect.Effect<void, RecordFailure>>
+  readonly barrier: Effect.Effect<void, RecordFailure>
   /**
-   * After it settles; returns once the outcome is durable, and the call holds its permit until then, so
-   * the calls whose outcome a crash can lose are never more than the concurrency. `sent` is false for a
-   * call the stop signal kept from being sent; `requests` and `retries` are this call's HTTP attempts and
-   * its retries by cause.
+   * Queues the call's outcome once it settles; the call then gives up its permit. `sent` is false for a
+   * call the stop signal (or the journal) kept from being sent; `requests` and `retries` are this call's
+   * HTTP attempts and its retries by cause.
    */
   readonly afterCall: (
     chunk: ReadonlyArray<string>,

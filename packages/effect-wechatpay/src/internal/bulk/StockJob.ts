@@ -19,6 +19,7 @@ import {
 } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
+import * as SendGate from "../SendGate.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { CallRecorder } from "./Recorder.js"
 import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
@@ -342,6 +343,7 @@ export const engineJob = (service: Service, options: Options, direction: Directi
   name: direction.name,
   maxChunk: ProductCoupon.MAX_STORES,
   call: direction.call(service, toStock(options)),
+  awaitsSendGate: SendGate.awaitedBy(service),
   settle: settleStoreLists
 })
 
