@@ -23,7 +23,7 @@ const ids = Array.from({ length: o.stores }, (_, i) => FakeWechatPay.storeId(i))
 const main = async () => {
   const client = await library(o.ready, { rateLimit: false }, "undici")
   process.send?.({ _tag: "started" })
-  const journal = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+  const journal = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
   await client.runtime.runPromise(StoreJobs.disassociateAll(ids, {
     productCouponId: F.productCouponId,
     stockId: F.stockId,

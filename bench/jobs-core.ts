@@ -3,7 +3,8 @@
  *
  * 1. Journal overhead: a 100,000-store disassociate job, `BulkStores.disassociateAll` (no
  *    journal) vs `StoreJobs.disassociateAll` journaling to a fresh file in os.tmpdir()
- *    (`JobJournal.layerFile` over `NodeFileSystem.layer`, an fsync after each append),
+ *    (`JobJournal.layerNodeFile`, as the CLI ships: each append one O_DSYNC write; and
+ *    `JobJournal.layerFile`, through `FileSystem`: a write, then an fsync),
  *    preflight and verify on (the defaults), rate limit off, at concurrency 4 and 16. Both
  *    over the in-memory fake (`SandboxStores.layer`, this process) and over loopback HTTP
  *    (the sandbox in a process of its own). Variants alternate within each round, the one
@@ -65,11 +66,12 @@ export const optionsFrom = (args: ReadonlyArray<string>, log: (line: string) => 
   }
 }
 
-type Variant = "plain" | "journal" | "snapshot" | "records" | "nofsync"
+type Variant = "plain" | "journal" | "fsjournal" | "snapshot" | "records" | "nofsync"
 
 const VARIANT_NAMES: Record<Variant, string> = {
   plain: "BulkStores (no journal)",
   journal: "StoreJobs (defaults)",
+  fsjournal: "  … journal through FileSystem (layerFile)",
   snapshot: "StoreJobs, snapshot: true",
   records: "  … defaults, records written nowhere",
   nofsync: "  … defaults, file without fsync"
@@ -77,7 +79,7 @@ const VARIANT_NAMES: Record<Variant, string> = {
 
 /** The variants of a comparison: StoreJobs as it ships, with its snapshot walk, then (split) taken apart. */
 const variantsOf = (split: boolean): ReadonlyArray<Variant> =>
-  split ? ["plain", "journal", "snapshot", "records", "nofsync"] : ["plain", "journal", "snapshot"]
+  split ? ["plain", "journal", "fsjournal", "snapshot", "records", "nofsync"] : ["plain", "journal", "fsjournal", "snapshot"]
 
 interface Run {
   readonly variant: Variant
@@ -117,8 +119,10 @@ const counting = (service: JobJournal.Service, counts: { appends: number; bytes:
   }
 }
 
-/** The production journal: files through @effect/platform's FileSystem, an fsync after each append. */
-const fileJournal = Layer.effect(JobJournal.JobJournal, JobJournal.makeFile).pipe(Layer.provide(NodeFileSystem.layer))
+/** The CLI's journal: files, each append one O_DSYNC write through node:fs. */
+const fileJournal = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
+/** Files through @effect/platform's FileSystem alone: a write, then an fsync, per append. */
+const fsJournal = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
 
 /** Every record built and group-committed as for a file, then dropped. */
 const recordsOnly: JobJournal.Service = {
@@ -151,9 +155,9 @@ const noFsync: JobJournal.Service = {
 
 /** A journal layer for a variant, counting into `counts`. */
 const journalFor = (variant: Variant, counts: { appends: number; bytes: number }): Layer.Layer<JobJournal.JobJournal> => {
-  if (variant === "journal") {
+  if (variant === "journal" || variant === "fsjournal") {
     return Layer.effect(JobJournal.JobJournal, Effect.map(JobJournal.JobJournal, (s) => counting(s, counts))).pipe(
-      Layer.provide(fileJournal)
+      Layer.provide(variant === "journal" ? fileJournal : fsJournal)
     )
   }
   return Layer.succeed(JobJournal.JobJournal, counting(variant === "nofsync" ? noFsync : recordsOnly, counts))
@@ -196,7 +200,7 @@ const timed = async (
   if (report.summary.succeeded !== ids.length) {
     throw new Error(`${variant}: ${report.summary.succeeded} of ${ids.length} succeeded`)
   }
-  if (variant === "journal" || variant === "snapshot") {
+  if (variant === "journal" || variant === "fsjournal" || variant === "snapshot") {
     const size = Fs.statSync(location).size
     if (size !== counts.bytes) throw new Error(`journal: ${size} bytes on disk, ${counts.bytes} written`)
   }

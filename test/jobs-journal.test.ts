@@ -35,6 +35,8 @@ import {
 const stock = stockOf(F.stockId)
 const running = { concurrency: 2, chunkSize: 100 }
 const fileLayer = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+const fileLayerFs = fileLayer
+const nodeFileLayer = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
 
 /** 600 stores of the brand with duplicates, and 3 foreign ones (failed). */
 const IDS: ReadonlyArray<string> = (() => {
@@ -199,58 +201,104 @@ describe("a file journal", () => {
         resumedOnce(yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayer)), fake, logAtCrash, recorded(recs).settled)
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
+})
 
-  it.effect("a torn last line (a crash mid-write) is ignored with a warning, the resume completes, and the torn bytes are cut", () =>
+/** The open flags of this process's descriptors on `file` (Linux shows them, in octal, in /proc). */
+const descriptorFlags = (file: string): Array<number> => {
+  const target = Fs.realpathSync(file)
+  const flags: Array<number> = []
+  for (const fd of Fs.readdirSync("/proc/self/fd")) {
+    let link: string
+    try {
+      link = Fs.readlinkSync(`/proc/self/fd/${fd}`)
+    } catch {
+      continue
+    }
+    if (link !== target) continue
+    const line = Fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8").split("\n").find((l) => l.startsWith("flags:"))
+    if (line !== undefined) flags.push(parseInt(line.slice("flags:".length).trim(), 8))
+  }
+  return flags
+}
+
+describe("a Node file journal (layerNodeFile)", () => {
+  it.effect("appends through a descriptor opened with O_APPEND and O_DSYNC, and keeps the journal layerFile reads", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {
         const dir = tempDir()
         const file = Path.join(dir, "job.jsonl")
-        const { bytes, logAtCrash } = yield* crashedJournal(fake, 3)
-        const job = records(bytes)[0]!.job as string
-        const partial = `{"t":"outcome","job":"${job}","part":0,"sent":true,"succeeded":["${s(0)}","${s(1)}`
-        Fs.writeFileSync(file, Buffer.concat([Buffer.from(bytes), Buffer.from(partial)]))
-        const [resumed, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
-        assert.isTrue(warnings.some((w) => w.includes(file) && w.includes(`${partial.length} byte(s)`)), warnings.join("\n"))
-        const report = resumedOnce(resumed, fake, logAtCrash, recorded(records(bytes)).settled)
-        for (const id of report.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
-        // The torn bytes are gone; every line is a record; the journal is usable: resumed again, it gives the report back.
-        const text = Fs.readFileSync(file, "utf8")
-        assert.notInclude(text, partial + "\n")
-        assert.isTrue(text.startsWith(new TextDecoder().decode(bytes)))
-        assert.strictEqual(text.indexOf(partial), -1)
-        const recs = expand(linesOf(file).map((l) => JSON.parse(l) as Record<string, any>))
-        assert.deepStrictEqual(recs.filter((r) => r.t === "run").length, 2)
+        const seen: Array<number> = []
+        const onProgress = () => Effect.sync(() => seen.push(...descriptorFlags(file)))
+        const report = yield* disassociate(file, IDS, { onProgress }).pipe(Effect.provide(nodeFileLayer))
+        const { O_APPEND, O_DSYNC } = Fs.constants
+        assert.isTrue(seen.some((f) => (f & O_APPEND) !== 0 && (f & O_DSYNC) !== 0), seen.map((f) => f.toString(8)).join(" "))
+        assertPartition(report, IDS)
+        assert.deepStrictEqual(descriptorFlags(file), [], "closed with the job")
+        // The file is the one layerFile keeps: it resumes there as a finished job, and nothing is sent.
         const logged = fake.log.length
-        const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+        const again = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayerFs))
         assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
-        assert.deepStrictEqual(quiet, [])
         assert.strictEqual(fake.log.length, logged)
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
-
-  it.effect("a finished journal truncated mid-way through its last line: the outcomes stand, nothing is sent again", () =>
-    withFake(fakeOptions, (fake) =>
-      Effect.gen(function*() {
-        const dir = tempDir()
-        const file = Path.join(dir, "job.jsonl")
-        const first = yield* disassociate(file).pipe(Effect.provide(fileLayer))
-        const size = Fs.statSync(file).size
-        const lastLine = linesOf(file).at(-1)!
-        Fs.truncateSync(file, size - Math.floor(lastLine.length / 2))
-        const logged = fake.log.length
-        const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
-        assert.strictEqual(warnings.filter((w) => w.includes("never completed")).length, 1)
-        assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
-        if ("plan" in report) return assert.fail("a job report")
-        assertPartition(report, IDS)
-        assertSameSet(report.succeeded, first.succeeded)
-        assertSameSet(report.failed.map((f) => f.storeId), first.failed.map((f) => f.storeId))
-        assert.strictEqual(report.job.id, first.job.id)
-        assert.strictEqual(report.job.runs, 2)
-        assert.strictEqual(linesOf(file).at(-1)!.includes(`"t":"finished"`), true)
-        Fs.rmSync(dir, { recursive: true, force: true })
-      })))
 })
+
+// Both file layers keep the same file; layerNodeFile appends through its own O_DSYNC descriptor, which a
+// resume opens after cutting the torn bytes off.
+for (const [name, fileLayer] of [["layerFile", fileLayerFs], ["layerNodeFile", nodeFileLayer]] as const) {
+  describe(`a file journal cut short (${name})`, () => {
+    it.effect("a torn last line (a crash mid-write) is ignored with a warning, the resume completes, and the torn bytes are cut", () =>
+      withFake(fakeOptions, (fake) =>
+        Effect.gen(function*() {
+          const dir = tempDir()
+          const file = Path.join(dir, "job.jsonl")
+          const { bytes, logAtCrash } = yield* crashedJournal(fake, 3)
+          const job = records(bytes)[0]!.job as string
+          const partial = `{"t":"outcome","job":"${job}","part":0,"sent":true,"succeeded":["${s(0)}","${s(1)}`
+          Fs.writeFileSync(file, Buffer.concat([Buffer.from(bytes), Buffer.from(partial)]))
+          const [resumed, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          assert.isTrue(warnings.some((w) => w.includes(file) && w.includes(`${partial.length} byte(s)`)), warnings.join("\n"))
+          const report = resumedOnce(resumed, fake, logAtCrash, recorded(records(bytes)).settled)
+          for (const id of report.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
+          // The torn bytes are gone; every line is a record; the journal is usable: resumed again, it gives the report back.
+          const text = Fs.readFileSync(file, "utf8")
+          assert.notInclude(text, partial + "\n")
+          assert.isTrue(text.startsWith(new TextDecoder().decode(bytes)))
+          assert.strictEqual(text.indexOf(partial), -1)
+          const recs = expand(linesOf(file).map((l) => JSON.parse(l) as Record<string, any>))
+          assert.deepStrictEqual(recs.filter((r) => r.t === "run").length, 2)
+          const logged = fake.log.length
+          const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
+          assert.deepStrictEqual(quiet, [])
+          assert.strictEqual(fake.log.length, logged)
+          Fs.rmSync(dir, { recursive: true, force: true })
+        })))
+
+    it.effect("a finished journal truncated mid-way through its last line: the outcomes stand, nothing is sent again", () =>
+      withFake(fakeOptions, (fake) =>
+        Effect.gen(function*() {
+          const dir = tempDir()
+          const file = Path.join(dir, "job.jsonl")
+          const first = yield* disassociate(file).pipe(Effect.provide(fileLayer))
+          const size = Fs.statSync(file).size
+          const lastLine = linesOf(file).at(-1)!
+          Fs.truncateSync(file, size - Math.floor(lastLine.length / 2))
+          const logged = fake.log.length
+          const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          assert.strictEqual(warnings.filter((w) => w.includes("never completed")).length, 1)
+          assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
+          if ("plan" in report) return assert.fail("a job report")
+          assertPartition(report, IDS)
+          assertSameSet(report.succeeded, first.succeeded)
+          assertSameSet(report.failed.map((f) => f.storeId), first.failed.map((f) => f.storeId))
+          assert.strictEqual(report.job.id, first.job.id)
+          assert.strictEqual(report.job.runs, 2)
+          assert.strictEqual(linesOf(file).at(-1)!.includes(`"t":"finished"`), true)
+          Fs.rmSync(dir, { recursive: true, force: true })
+        })))
+  })
+}
 
 describe("journals that cannot be trusted: a typed error, nothing sent", () => {
   /** A finished journal's lines, rewritten by `edit`, at a new file. */

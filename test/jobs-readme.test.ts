@@ -29,7 +29,7 @@ const example = (dir: string) => {
     const plan = yield* StoreJobs.planSync(desired, stock)
     const synced = yield* StoreJobs.syncStores(desired, { ...stock, journal: journalOf("sync.jsonl") })
     return { removed, same, undone, plan, synced }
-  }).pipe(Effect.provide(JobJournal.layerFile), Effect.provide(NodeFileSystem.layer))
+  }).pipe(Effect.provide(JobJournal.layerNodeFile), Effect.provide(NodeFileSystem.layer))
   // README example: end
   return program
 }

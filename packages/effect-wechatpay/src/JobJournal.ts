@@ -6,6 +6,8 @@
  * - `layerFile`: files, through `@effect/platform`'s `FileSystem` (give it
  *   `NodeFileSystem.layer` or any other platform's); every append is followed by an
  *   fsync, so a journal survives `kill -9` and a power cut up to its last acknowledged line.
+ * - `layerNodeFile`: the same files, appended through `node:fs` with `O_DSYNC`: each append
+ *   is one write that returns once it is on disk. For Node; it still needs a `FileSystem`.
  * - `layerMemory` / `makeMemory`: a map of texts, for tests (a test can drop the job and
  *   keep the journal, as a crash would).
  *
@@ -266,6 +268,58 @@ const isRunning = (pid: number): boolean => {
 
 /** Journals as files, through the platform's `FileSystem`. */
 export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeFile)
+
+/**
+ * Journals as files, as `makeFile` keeps them, but appended through `node:fs` on a descriptor opened with
+ * `O_DSYNC`: an append is one write that returns once its bytes are on disk, one trip to Node's thread
+ * pool where `makeFile` makes two (a write, then an fsync). A job at low concurrency waits for its journal
+ * on every wave of calls, so the trip saved is on its path. Creating, reading, reopening and locking still
+ * go through `FileSystem`, which must be the platform's real one (`NodeFileSystem.layer`). Where `node:fs`
+ * or `O_DSYNC` is missing, this is `makeFile`.
+ */
+export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.gen(function*() {
+  const files = yield* makeFile
+  const nodeFs = yield* Effect.option(Effect.tryPromise(() => import("node:fs")))
+  if (nodeFs._tag === "None") return files
+  const fs = nodeFs.value
+  const durable = fs.constants.O_DSYNC ?? fs.constants.O_SYNC
+  if (durable === undefined) return files
+  const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | durable
+  const appenderAt = (location: string, operation: "create" | "reopen"): Effect.Effect<Appender, JournalIoError, Scope.Scope> =>
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.async<number, JournalIoError>((resume) => {
+          fs.open(location, flags, (error, fd) =>
+            resume(error === null ? Effect.succeed(fd) : Effect.fail(new JournalIoError({ location, operation, reason: error.message }))))
+        }),
+        (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
+      ),
+      (fd): Appender => {
+        // A regular file takes a write whole, but the call may say otherwise: the rest is written after.
+        const writeFrom = (bytes: Uint8Array, offset: number): Effect.Effect<void, JournalIoError> =>
+          Effect.flatMap(
+            Effect.async<number, JournalIoError>((resume) => {
+              fs.write(fd, bytes, offset, bytes.length - offset, null, (error, written) =>
+                resume(
+                  error === null
+                    ? Effect.succeed(written)
+                    : Effect.fail(new JournalIoError({ location, operation: "append", reason: error.message }))
+                ))
+            }),
+            (written) => offset + written < bytes.length ? writeFrom(bytes, offset + written) : Effect.void
+          )
+        return { append: (text) => writeFrom(encoder.encode(text), 0) }
+      }
+    )
+  return {
+    ...files,
+    create: (location, text) => Effect.zipRight(files.create(location, text), appenderAt(location, "create")),
+    reopen: (location, length) => Effect.zipRight(files.reopen(location, length), appenderAt(location, "reopen"))
+  }
+})
+
+/** Journals as files appended with `O_DSYNC` through `node:fs` (see `makeNodeFile`). */
+export const layerNodeFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeNodeFile)
 
 /** In-memory journals, and their texts (location → content), for tests. */
 export interface Memory {

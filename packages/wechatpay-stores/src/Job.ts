@@ -56,7 +56,7 @@ export type ServiceLayer = (
 ) => Layer.Layer<ProductCouponStores.ProductCouponStores, WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
 
 /** Journals as files, where the durable jobs keep them. */
-export const journalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+export const journalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
 
 /** A finished job: its report and where the report went. */
 export interface Finished<R extends Report.AnyReport = Report.JobReport> {
