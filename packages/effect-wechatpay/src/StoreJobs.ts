@@ -20,7 +20,8 @@
  * - **Undo.** `undo(source)` puts back what a job changed: the stores of its `succeeded`
  *   list, the other way, on the job's own stock (taken from its report or journal).
  *
- * The journal lives in the `JobJournal` service: `JobJournal.layerFile` (files) or
+ * The journal lives in the `JobJournal` service: `JobJournal.layerFile` (files),
+ * `JobJournal.layerNodeFile` (the same files, each append one `O_DSYNC` write on Node) or
  * `JobJournal.layerMemory` (tests).
  *
  * @since 0.1.0
