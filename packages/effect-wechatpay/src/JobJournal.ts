@@ -142,6 +142,10 @@ const reasonOf = (cause: unknown): string =>
     ? cause.message
     : String(cause)
 
+/** What an operation on the journal at `location` failed with. */
+const io = (location: string, operation: JournalIoError["operation"]) => (cause: unknown) =>
+  new JournalIoError({ location, operation, reason: reasonOf(cause) })
+
 const parentOf = (location: string): string => {
   const cut = Math.max(location.lastIndexOf("/"), location.lastIndexOf("\\"))
   return cut < 0 ? "." : cut === 0 ? "/" : location.slice(0, cut)
@@ -149,8 +153,6 @@ const parentOf = (location: string): string => {
 
 /** Journals as files: created exclusively, appended with an fsync after each write. */
 export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.map(FileSystem.FileSystem, (fs) => {
-  const io = (location: string, operation: JournalIoError["operation"]) => (cause: unknown) =>
-    new JournalIoError({ location, operation, reason: reasonOf(cause) })
   const appender = (location: string, file: FileSystem.File): Appender => ({
     append: (text) =>
       Effect.zipRight(file.writeAll(encoder.encode(text)), file.sync).pipe(Effect.mapError(io(location, "append")))
@@ -290,7 +292,7 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> 
       Effect.acquireRelease(
         Effect.async<number, JournalIoError>((resume) => {
           fs.open(location, flags, (error, fd) =>
-            resume(error === null ? Effect.succeed(fd) : Effect.fail(new JournalIoError({ location, operation, reason: error.message }))))
+            resume(error === null ? Effect.succeed(fd) : Effect.fail(io(location, operation)(error))))
         }),
         (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
       ),
@@ -300,11 +302,7 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> 
           Effect.flatMap(
             Effect.async<number, JournalIoError>((resume) => {
               fs.write(fd, bytes, offset, bytes.length - offset, null, (error, written) =>
-                resume(
-                  error === null
-                    ? Effect.succeed(written)
-                    : Effect.fail(new JournalIoError({ location, operation: "append", reason: error.message }))
-                ))
+                resume(error === null ? Effect.succeed(written) : Effect.fail(io(location, "append")(error))))
             }),
             (written) => offset + written < bytes.length ? writeFrom(bytes, offset + written) : Effect.void
           )
