@@ -2,11 +2,11 @@
 // the request is signed (so the flush runs while it is signed); over a service the application built, before
 // the call. Either way nothing reaches WeChat Pay before the records queued ahead of it are on disk.
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { JobJournal, ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
-import { records, storeCallsFrom } from "./support/Jobs.js"
+import { failingAfter, records, storeCallsFrom } from "./support/Jobs.js"
 import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const F = FakeWechatPay.Fixture
@@ -91,5 +91,85 @@ describe("a durable job's call waits for its journal", () => {
         assert.deepStrictEqual(attempts, [])
         assertPartition(report, IDS)
         assert.strictEqual(report.summary.succeeded, IDS.length)
+      })))
+
+  it.effect("a journal that fails at a call's flush: the same report over either service, that call's stores 'not sent'", () =>
+    Effect.gen(function*() {
+      const run = (k: number, own: boolean) =>
+        withFake(fakeOptions, () =>
+          Effect.gen(function*() {
+            const service = yield* ProductCouponStores.ProductCouponStores
+            const journal = failingAfter(new Map(), k)
+            const report = yield* StoreJobs.disassociateAll(IDS, { ...stockOf(F.stockId), concurrency: 1, journal: "j" }).pipe(
+              Effect.provideService(ProductCouponStores.ProductCouponStores, own ? ProductCouponStores.ProductCouponStores.of({ ...service }) : service),
+              Effect.provideService(JobJournal.JobJournal, journal.service)
+            )
+            return { report, failures: journal.failures() }
+          }))
+      const refusedOwn: Array<string> = []
+      for (const k of [1, 2, 3]) {
+        const ours = yield* run(k, false)
+        const theirs = yield* run(k, true)
+        assert.isAbove(ours.failures, 0, `k=${k}`)
+        assertPartition(ours.report, IDS)
+        assert.strictEqual(ours.report.stoppedBy?.code, "JOURNAL_FAILED", `k=${k}`)
+        const view = (r: typeof ours.report) => ({ succeeded: r.succeeded, failed: r.failed, unresolved: r.unresolved, stoppedBy: r.stoppedBy })
+        assert.deepStrictEqual(view(ours.report), view(theirs.report), `k=${k}`)
+        for (const u of ours.report.unresolved) if (u.reason.startsWith("not sent: the journal")) refusedOwn.push(u.reason)
+      }
+      // Some k caught a call at its own flush (rather than keeping it back after the stop).
+      assert.isAbove(refusedOwn.length, 0)
+      for (const reason of refusedOwn) assert.strictEqual(reason, "not sent: the journal could not be written: cannot append the journal j: ENOSPC: no space left on device")
+    }))
+
+  it.effect("a retry is not held at the gate: a call recorded and sent finishes after the journal fails", () =>
+    // Three calls at concurrency 2: the first alone, then two together. The third request answers 500 and its call
+    // retries after a second on the TestClock, by which time the other call's outcome waits to be written and the
+    // disk has failed. Its record was on disk before its first attempt: the retry goes out, as calls in flight do.
+    withFake({
+      ...fakeOptions,
+      faults: { script: ["none", "none", "systemError"] },
+      service: { retry: { baseDelay: "1 second" } }
+    }, (fake) =>
+      Effect.gen(function*() {
+        const ids = IDS.concat(Array.from({ length: 200 }, (_, i) => FakeWechatPay.storeId(400 + i)))
+        const faulted = () => fake.log.some((e) => e.fault === "systemError")
+        const inner = JobJournal.makeMemory(new Map()).service
+        const wrap = (location: string, appender: JobJournal.Appender): JobJournal.Appender => ({
+          append: (text) =>
+            Effect.suspend(() =>
+              faulted()
+                ? Effect.fail(new JobJournal.JournalIoError({ location, operation: "append", reason: "EIO: i/o error" }))
+                : appender.append(text)
+            )
+        })
+        const breaking: JobJournal.Service = {
+          ...inner,
+          create: (location, text) => Effect.map(inner.create(location, text), (a) => wrap(location, a)),
+          reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a))
+        }
+        const job = yield* StoreJobs.disassociateAll(ids, {
+          ...stockOf(F.stockId),
+          concurrency: 2,
+          preflight: false,
+          verify: false,
+          journal: "j"
+        }).pipe(Effect.provideService(JobJournal.JobJournal, breaking), Effect.fork)
+        // Three requests made; the one answered 200 then settles while the faulted one waits out its back-off.
+        while (storeCallsFrom(fake, 0).length < 3) yield* Effect.yieldNow()
+        yield* Effect.repeatN(Effect.yieldNow(), 200)
+        assert.isTrue(faulted())
+        assert.strictEqual(storeCallsFrom(fake, 0).length, 3)
+        yield* TestClock.adjust("1 second")
+        const report = yield* Fiber.join(job)
+        const sent = storeCallsFrom(fake, 0)
+        assert.strictEqual(sent.length, 4)
+        // The retry carried the faulted request's stores again.
+        assert.deepStrictEqual(sent[3]!.stores, sent[2]!.stores)
+        assertPartition(report, ids)
+        // Every call settled by its answer (the fake has 500 of these 600 stores; the rest fail): none "not sent".
+        assert.strictEqual(report.summary.unresolved, 0)
+        assert.strictEqual(report.summary.succeeded, 500)
+        assert.strictEqual(report.stoppedBy?.code, "JOURNAL_FAILED")
       })))
 })

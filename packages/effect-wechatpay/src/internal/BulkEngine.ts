@@ -292,8 +292,9 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
     // A durable job records each call before it is sent and after it settles; a call whose
     // record cannot be written is not sent, and the job stops.
     const recorder = yield* Effect.serviceOption(CallRecorder)
+    const journalRefused = (failure: RecordFailure) => `the journal could not be written: ${failure.message}`
     const journalStopped = (failure: RecordFailure) =>
-      stop.stop({ tag: "JournalError", code: JOURNAL_FAILED, message: `the journal could not be written: ${failure.message}` })
+      stop.stop({ tag: "JournalError", code: JOURNAL_FAILED, message: journalRefused(failure) })
     const send = Option.isNone(recorder)
       ? (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> => Effect.map(settleCall(chunk), ([s]) => s)
       : (chunk: ReadonlyArray<string>): Effect.Effect<Settlement> =>
@@ -358,23 +359,35 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
         const record = recorder.value
         const unsent = (kept: Settlement) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
         // Nothing is sent before every record queued ahead of it is durable: its own, and the outcomes of
-        // the calls before it. A service that awaits the gate does so once the request is signed.
+        // the calls before it. A service that awaits the gate does so once the request is signed, and
+        // only before its first attempt: a retry belongs to a call already recorded and sent, which
+        // finishes like any call in flight.
         if (job.awaitsSendGate === true) {
-          const gate = Effect.catchAll(record.barrier, (failure) =>
-            Effect.zipRight(
-              journalStopped(failure),
-              Effect.fail(new NotSentError({ reason: `the journal could not be written: ${failure.message}` }))
-            ))
-          return start(Effect.provideService(send(chunk), SendGate, gate), unsent)
+          let refused: RecordFailure | undefined
+          let passed = false
+          const gate = Effect.suspend(() =>
+            passed ? Effect.void : Effect.matchEffect(record.barrier, {
+              onFailure: (failure) => {
+                refused = failure
+                return Effect.zipRight(journalStopped(failure), Effect.fail(new NotSentError({ reason: journalRefused(failure) })))
+              },
+              onSuccess: () => Effect.sync(() => {
+                passed = true
+              })
+            })
+          )
+          // Reported as when the engine waits for the flush itself, whatever the stop says.
+          const sent = Effect.map(
+            Effect.provideService(send(chunk), SendGate, gate),
+            (s) => refused === undefined ? s : unresolvedAll(chunk, `not sent: ${journalRefused(refused)}`)
+          )
+          return start(sent, unsent)
         }
         return start(
           Effect.flatMap(Effect.either(record.barrier), (flushed) =>
             Either.isRight(flushed)
               ? send(chunk)
-              : Effect.as(
-                journalStopped(flushed.left),
-                unresolvedAll(chunk, `not sent: the journal could not be written: ${flushed.left.message}`)
-              )),
+              : Effect.as(journalStopped(flushed.left), unresolvedAll(chunk, `not sent: ${journalRefused(flushed.left)}`))),
           unsent
         )
       }

@@ -1,8 +1,10 @@
 /**
  * What a request must wait for after it is signed and before the transport sends it: a durable job's
  * journal (every record queued before the call on disk). Awaited this late, the flush runs while the
- * calls started with it are signed, rather than before. A client of this package awaits it; the bulk
- * engine asks the service whether it does (`awaitedBy`) and, if not, waits before the call instead.
+ * calls started with it are signed, rather than before. A client of this package awaits it on every
+ * attempt; the engine's gate waits only before a call's first (a retry belongs to a call already on
+ * disk and sent). The engine asks the service whether it awaits the gate (`awaitedBy`) and, if not,
+ * waits before the call instead.
  */
 import { Context, Effect } from "effect"
 import type { NotSentError } from "../WechatPayError.js"

@@ -16,9 +16,8 @@ import type { Service } from "../../ProductCouponStores.js"
 import { type ConfigurationError, type HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
-import * as SendGate from "../SendGate.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
-import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
+import { type StoreListAnswer, storeListJob } from "./Settle.js"
 
 /** The bundle a job works on. */
 export interface Bundle {
@@ -123,13 +122,7 @@ export const run = <E = never, R = never>(
     yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
     yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
     const service = yield* ProductCouponStores
-    const job: BulkEngine.Job<StoreListAnswer, HasBehaviour> = {
-      name: direction.name,
-      maxChunk: ProductCoupon.MAX_STORES,
-      call: direction.call(service, toBundle(options)),
-      awaitsSendGate: SendGate.awaitedBy(service),
-      settle: settleStoreLists
-    }
+    const job = storeListJob(direction.name, service, direction.call(service, toBundle(options)))
     const report = yield* BulkEngine.run(ids, job, options).pipe(
       Effect.mapError((error): BulkEngine.JobSourceError | ConfigurationError =>
         error._tag === "StoreSourceError" ? { ...error, report: withChecks(options, error.report) } : error

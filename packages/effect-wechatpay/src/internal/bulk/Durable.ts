@@ -18,14 +18,13 @@ import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../
 import type { ConfigurationError, HasBehaviour } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
-import * as SendGate from "../SendGate.js"
 import * as BundleJob from "./BundleJob.js"
 import * as Journal from "./Journal.js"
 import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
 import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
 import { merge, notStarted } from "./PartOutcomes.js"
 import { snapshotFields } from "./Snapshot.js"
-import { settleStoreLists, type StoreListAnswer } from "./Settle.js"
+import { type StoreListAnswer, storeListJob } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 
 /** The stock or bundle a durable job works on. */
@@ -109,16 +108,9 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
         }
       }
     }
-    const call = target._tag === "stock"
-      ? stockDirection(direction).call(service, target)
-      : bundleDirection(direction).call(service, target)
-    const job: BulkEngine.Job<StoreListAnswer, HasBehaviour> = {
-      name: target._tag === "stock" ? stockDirection(direction).name : bundleDirection(direction).name,
-      maxChunk: ProductCoupon.MAX_STORES,
-      call,
-      awaitsSendGate: SendGate.awaitedBy(service),
-      settle: settleStoreLists
-    }
+    const job = target._tag === "stock"
+      ? storeListJob(stockDirection(direction).name, service, stockDirection(direction).call(service, target))
+      : storeListJob(bundleDirection(direction).name, service, bundleDirection(direction).call(service, target))
     const engineOptions = {
       concurrency: ctx.run.concurrency ?? header.options.concurrency,
       chunkSize: header.options.chunkSize,

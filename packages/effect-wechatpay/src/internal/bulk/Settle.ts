@@ -2,8 +2,12 @@
  * What one call means for each store it carried: the pure accounting of a bulk job.
  * Every store of a chunk lands in exactly one of three lists.
  */
+import type { Effect } from "effect"
+import { MAX_STORES } from "../../ProductCoupon.js"
 import type { HasBehaviour } from "../../WechatPayError.js"
 import { describeTransport, TransportError } from "../../WechatPayError.js"
+import type { Job } from "../BulkEngine.js"
+import * as SendGate from "../SendGate.js"
 
 /** A store WeChat Pay (or this client, for ids it cannot send) refused. */
 export interface FailedStore {
@@ -180,3 +184,20 @@ const settleMixed = (chunk: ReadonlyArray<string>, answer: StoreListAnswer): Set
   }
   return { succeeded, failed, unresolved, anomalies }
 }
+
+/**
+ * The engine's job for a store-list endpoint (associate or disassociate, stock or bundle): its calls
+ * carry up to 200 stores and are settled by the answer's lists. `service` is what `call` goes through:
+ * whether it awaits the journal's send gate itself is read from it.
+ */
+export const storeListJob = (
+  name: string,
+  service: object,
+  call: (chunk: ReadonlyArray<string>) => Effect.Effect<StoreListAnswer, HasBehaviour>
+): Job<StoreListAnswer, HasBehaviour> => ({
+  name,
+  maxChunk: MAX_STORES,
+  call,
+  awaitsSendGate: SendGate.awaitedBy(service),
+  settle: settleStoreLists
+})

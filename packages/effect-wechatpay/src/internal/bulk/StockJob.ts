@@ -19,10 +19,9 @@ import {
 } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
-import * as SendGate from "../SendGate.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { CallRecorder } from "./Recorder.js"
-import { type StoreListAnswer, settleStoreLists } from "./Settle.js"
+import { type StoreListAnswer, storeListJob } from "./Settle.js"
 
 /** The stock a job works on. */
 export interface Stock {
@@ -339,13 +338,8 @@ const runPlain = <E, R>(
 ): Effect.Effect<BulkEngine.Report, BulkEngine.JobSourceError | ConfigurationError, R | ProductCouponStores> =>
   Effect.flatMap(ProductCouponStores, (service) => BulkEngine.run(ids, engineJob(service, options, direction), options))
 
-export const engineJob = (service: Service, options: Options, direction: Direction): BulkEngine.Job<StoreListAnswer, HasBehaviour> => ({
-  name: direction.name,
-  maxChunk: ProductCoupon.MAX_STORES,
-  call: direction.call(service, toStock(options)),
-  awaitsSendGate: SendGate.awaitedBy(service),
-  settle: settleStoreLists
-})
+export const engineJob = (service: Service, options: Options, direction: Direction): BulkEngine.Job<StoreListAnswer, HasBehaviour> =>
+  storeListJob(direction.name, service, direction.call(service, toStock(options)))
 
 const runChecked = <E, R>(
   ids: StoreIds<E, R>,
