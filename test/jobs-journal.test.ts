@@ -35,7 +35,6 @@ import {
 const stock = stockOf(F.stockId)
 const running = { concurrency: 2, chunkSize: 100 }
 const fileLayer = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
-const fileLayerFs = fileLayer
 const nodeFileLayer = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
 
 /** 600 stores of the brand with duplicates, and 3 foreign ones (failed). */
@@ -236,7 +235,7 @@ describe("a Node file journal (layerNodeFile)", () => {
         assert.deepStrictEqual(descriptorFlags(file), [], "closed with the job")
         // The file is the one layerFile keeps: it resumes there as a finished job, and nothing is sent.
         const logged = fake.log.length
-        const again = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayerFs))
+        const again = yield* StoreJobs.resume(file).pipe(Effect.provide(fileLayer))
         assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
         assert.strictEqual(fake.log.length, logged)
         Fs.rmSync(dir, { recursive: true, force: true })
@@ -245,7 +244,7 @@ describe("a Node file journal (layerNodeFile)", () => {
 
 // Both file layers keep the same file; layerNodeFile appends through its own O_DSYNC descriptor, which a
 // resume opens after cutting the torn bytes off.
-for (const [name, fileLayer] of [["layerFile", fileLayerFs], ["layerNodeFile", nodeFileLayer]] as const) {
+for (const [name, layer] of [["layerFile", fileLayer], ["layerNodeFile", nodeFileLayer]] as const) {
   describe(`a file journal cut short (${name})`, () => {
     it.effect("a torn last line (a crash mid-write) is ignored with a warning, the resume completes, and the torn bytes are cut", () =>
       withFake(fakeOptions, (fake) =>
@@ -256,7 +255,7 @@ for (const [name, fileLayer] of [["layerFile", fileLayerFs], ["layerNodeFile", n
           const job = records(bytes)[0]!.job as string
           const partial = `{"t":"outcome","job":"${job}","part":0,"sent":true,"succeeded":["${s(0)}","${s(1)}`
           Fs.writeFileSync(file, Buffer.concat([Buffer.from(bytes), Buffer.from(partial)]))
-          const [resumed, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          const [resumed, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(layer)))
           assert.isTrue(warnings.some((w) => w.includes(file) && w.includes(`${partial.length} byte(s)`)), warnings.join("\n"))
           const report = resumedOnce(resumed, fake, logAtCrash, recorded(records(bytes)).settled)
           for (const id of report.succeeded) assert.isFalse(fake.isAssociated(F.stockId, id))
@@ -268,7 +267,7 @@ for (const [name, fileLayer] of [["layerFile", fileLayerFs], ["layerNodeFile", n
           const recs = expand(linesOf(file).map((l) => JSON.parse(l) as Record<string, any>))
           assert.deepStrictEqual(recs.filter((r) => r.t === "run").length, 2)
           const logged = fake.log.length
-          const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          const [again, quiet] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(layer)))
           assert.deepStrictEqual(again, JSON.parse(JSON.stringify(report)))
           assert.deepStrictEqual(quiet, [])
           assert.strictEqual(fake.log.length, logged)
@@ -280,12 +279,12 @@ for (const [name, fileLayer] of [["layerFile", fileLayerFs], ["layerNodeFile", n
         Effect.gen(function*() {
           const dir = tempDir()
           const file = Path.join(dir, "job.jsonl")
-          const first = yield* disassociate(file).pipe(Effect.provide(fileLayer))
+          const first = yield* disassociate(file).pipe(Effect.provide(layer))
           const size = Fs.statSync(file).size
           const lastLine = linesOf(file).at(-1)!
           Fs.truncateSync(file, size - Math.floor(lastLine.length / 2))
           const logged = fake.log.length
-          const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(fileLayer)))
+          const [report, warnings] = yield* withWarnings(StoreJobs.resume(file).pipe(Effect.provide(layer)))
           assert.strictEqual(warnings.filter((w) => w.includes("never completed")).length, 1)
           assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
           if ("plan" in report) return assert.fail("a job report")
