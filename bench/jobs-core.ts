@@ -10,8 +10,9 @@
  *    (the sandbox in a process of its own). Variants alternate within each round, the one
  *    going first rotated every round; medians over the rounds. StoreJobs runs as it ships
  *    (no snapshot) and with `snapshot: true` (a walk of the stock's listing first). `--split`
- *    adds two in-memory variants that take the journal apart: every record built and
- *    group-committed but written nowhere, and written to the file without an fsync.
+ *    adds two variants that take the journal apart: every record built and group-committed
+ *    but written nowhere, and written to the file without an fsync. Each run also records how
+ *    long this process's event loop sat idle and its main thread's CPU.
  * 2. Resume: a journaled 100,000-store job interrupted once 50,000 stores have outcomes (as
  *    a crash: no report, the journal as the writes left it), then `StoreJobs.resume`; the
  *    stores the fake received in a call both before and after the kill are the ones sent a
@@ -25,6 +26,7 @@ import { fork } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, SandboxStores, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
@@ -43,7 +45,7 @@ export interface JobsOptions {
   readonly httpRounds: number
   /** Kill-and-resume runs per concurrency and verify setting. */
   readonly resumeRuns: number
-  /** Adds the "records only" and "no fsync" in-memory variants. */
+  /** Adds the "records only" and "no fsync" variants. */
   readonly split: boolean
   readonly log: (line: string) => void
 }
@@ -87,6 +89,9 @@ interface Run {
   readonly ms: number
   /** This process's CPU (user + system, all threads) during the job. */
   readonly cpuMs: number
+  /** The main thread's CPU alone (Linux; NaN elsewhere), and how long its event loop sat idle. */
+  readonly mainCpuMs: number
+  readonly idleMs: number
   /** Appends (each one write and, for the file journal, one fsync) and the journal's bytes. */
   readonly appends: number
   readonly bytes: number
@@ -163,6 +168,17 @@ const journalFor = (variant: Variant, counts: { appends: number; bytes: number }
   return Layer.succeed(JobJournal.JobJournal, counting(variant === "nofsync" ? noFsync : recordsOnly, counts))
 }
 
+/** The main thread's CPU (user + system) from /proc, in ms at the kernel's 10 ms tick; NaN where there is no /proc. */
+const mainThreadCpuMs = (): number => {
+  try {
+    const stat = Fs.readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** A fresh journal path per run, in one temporary directory. */
 const journals = () => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "wechatpay-jobs-bench-"))
@@ -190,13 +206,16 @@ const timed = async (
     )
   const measured = Effect.gen(function*() {
     const cpu0 = process.cpuUsage()
+    const main0 = mainThreadCpuMs()
+    const loop0 = performance.eventLoopUtilization()
     const t0 = performance.now()
     const report = yield* job
     const ms = performance.now() - t0
+    const idleMs = performance.eventLoopUtilization(loop0).idle
     const cpu = process.cpuUsage(cpu0)
-    return { report, ms, cpuMs: (cpu.user + cpu.system) / 1000 }
+    return { report, ms, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs: mainThreadCpuMs() - main0, idleMs }
   })
-  const { cpuMs, ms, report } = await runJob(measured)
+  const { cpuMs, idleMs, mainCpuMs, ms, report } = await runJob(measured)
   if (report.summary.succeeded !== ids.length) {
     throw new Error(`${variant}: ${report.summary.succeeded} of ${ids.length} succeeded`)
   }
@@ -207,7 +226,14 @@ const timed = async (
   Fs.rmSync(location, { force: true })
   const extra = report as { readonly snapshot?: { readonly requests?: number }; readonly preflight?: { readonly requests?: number } }
   const requests = report.summary.requests + (extra.snapshot?.requests ?? 0)
-  return { variant, concurrency, ms: round(ms, 1), cpuMs: round(cpuMs, 1), appends: counts.appends, bytes: counts.bytes, requests }
+  return {
+    variant,
+    concurrency,
+    ms: round(ms, 1),
+    cpuMs: round(cpuMs, 1),
+    mainCpuMs: round(mainCpuMs, 1),
+    idleMs: round(idleMs, 1),
+    appends: counts.appends, bytes: counts.bytes, requests }
 }
 
 interface Comparison {
@@ -217,6 +243,8 @@ interface Comparison {
     readonly name: string
     readonly medianMs: number
     readonly medianCpuMs: number
+    readonly medianMainCpuMs: number
+    readonly medianIdleMs: number
     /** Median of the per-round ratios to the plain job of the same round, and the ratio of medians. */
     readonly roundRatio: number
     readonly ratioOfMedians: number
@@ -240,6 +268,8 @@ const compare = (concurrency: number, variants: ReadonlyArray<Variant>, runs: Re
         name: VARIANT_NAMES[variant],
         medianMs: round(median(mine.map((r) => r.ms)), 1),
         medianCpuMs: round(median(mine.map((r) => r.cpuMs)), 1),
+        medianMainCpuMs: round(median(mine.map((r) => r.mainCpuMs)), 1),
+        medianIdleMs: round(median(mine.map((r) => r.idleMs)), 1),
         roundRatio: round(median(mine.map((r, i) => r.ms / plain[i]!.ms)), 3),
         ratioOfMedians: round(median(mine.map((r) => r.ms)) / median(plain.map((r) => r.ms)), 3),
         appends: median(mine.map((r) => r.appends)),
@@ -294,7 +324,7 @@ const inMemory = async (o: JobsOptions, keys: TestKeys.TestKeys) => {
 const overHttp = async (o: JobsOptions) => {
   const ids = storeIds(o.stores)
   const paths = journals()
-  const variants = variantsOf(false)
+  const variants = variantsOf(o.split)
   const once = (concurrency: number) => async (variant: Variant) => {
     const sandbox = await spawnSandbox({ stores: o.stores, rateLimit: false })
     const client = await library(sandbox.ready, { rateLimit: false }, "undici")
@@ -558,9 +588,9 @@ export const describe = (r: JobsResult): string => {
   const table = (title: string, comparisons: ReadonlyArray<Comparison>) => {
     for (const c of comparisons) {
       lines.push(`${title}, concurrency ${c.concurrency} (${c.runs.length / c.rows.length} rounds):`)
-      lines.push(`  ${"variant".padEnd(44)}${"median ms".padStart(10)}${"× plain".padStart(9)}${"round ×".padStart(9)}${"CPU ms".padStart(9)}${"appends".padStart(9)}${"bytes".padStart(10)}${"requests".padStart(10)}`)
+      lines.push(`  ${"variant".padEnd(44)}${"median ms".padStart(10)}${"× plain".padStart(9)}${"round ×".padStart(9)}${"CPU ms".padStart(9)}${"main".padStart(7)}${"idle".padStart(7)}${"appends".padStart(9)}${"bytes".padStart(10)}${"requests".padStart(10)}`)
       for (const row of c.rows) {
-        lines.push(`  ${row.name.padEnd(44)}${row.medianMs.toFixed(0).padStart(10)}${row.ratioOfMedians.toFixed(3).padStart(9)}${row.roundRatio.toFixed(3).padStart(9)}${row.medianCpuMs.toFixed(0).padStart(9)}${String(row.appends).padStart(9)}${String(row.bytes).padStart(10)}${String(row.requests).padStart(10)}`)
+        lines.push(`  ${row.name.padEnd(44)}${row.medianMs.toFixed(0).padStart(10)}${row.ratioOfMedians.toFixed(3).padStart(9)}${row.roundRatio.toFixed(3).padStart(9)}${row.medianCpuMs.toFixed(0).padStart(9)}${row.medianMainCpuMs.toFixed(0).padStart(7)}${row.medianIdleMs.toFixed(0).padStart(7)}${String(row.appends).padStart(9)}${String(row.bytes).padStart(10)}${String(row.requests).padStart(10)}`)
       }
       const perRun = c.rows.map((row) =>
         `${row.variant}: ${c.runs.filter((x) => x.variant === row.variant).map((x) => Math.round(x.ms)).join(" ")}`
