@@ -608,10 +608,21 @@ describe("runs stopped by the caller, and jobs that never start", () => {
     const files = new Map<string, Uint8Array>()
     return withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {
+        // 50 stores, one id no call can carry, one repeated; then the source breaks.
+        const read = [...range(0, 50), "", s(3)]
         const broken = yield* Effect.flip(
-          disassociate("a", Stream.concat(Stream.fromIterable(range(0, 50)), Stream.fail("disk gone")) as never)
+          disassociate("a", Stream.concat(Stream.fromIterable(read), Stream.fail("disk gone")) as never)
         )
         assert.strictEqual(broken._tag, "StoreSourceError")
+        if (broken._tag !== "StoreSourceError") return
+        // As the engine reports a broken source: the unsendable id failed, the others not sent, each once.
+        const report = broken.report
+        assertPartition(report, read)
+        assert.deepStrictEqual(report.failed.map((f) => [f.storeId, f.code]), [["", "INVALID_STORE_ID"]])
+        assert.deepStrictEqual(report.unresolved.map((u) => u.storeId), range(0, 50))
+        assert.deepStrictEqual(new Set(report.unresolved.map((u) => u.reason)), new Set(["not sent: the id source broke before the job started"]))
+        assert.deepStrictEqual([report.summary.input, report.summary.unique, report.summary.duplicates], [52, 51, 1])
+        assert.strictEqual(report.stoppedBy?.code, "SOURCE_FAILED")
         const expired = yield* Effect.flip(StoreJobs.disassociateAll(range(0, 50), { ...stockOf(F.expiredStockId), journal: "b" }))
         assert.strictEqual(expired._tag, "PreflightStockStateError")
         assert.strictEqual(files.size, 0)

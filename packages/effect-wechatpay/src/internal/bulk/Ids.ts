@@ -83,13 +83,18 @@ export class Intake {
       this.seen.add(storeId)
     }
     this.unique++
-    const problem = ProductCoupon.idProblem(storeId)
-    if (problem === undefined) return true
-    const store = { storeId, code: "INVALID_STORE_ID", message: problem }
+    const store = unsendable(storeId)
+    if (store === undefined) return true
     this.invalid.push(store)
     this.onInvalid(store)
     return false
   }
+}
+
+/** An id no call can carry, as the report fails it; `undefined` for a valid one. */
+export const unsendable = (storeId: string): FailedStore | undefined => {
+  const problem = ProductCoupon.idProblem(storeId)
+  return problem === undefined ? undefined : { storeId, code: "INVALID_STORE_ID", message: problem }
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import { Chunk, Effect, Stream } from "effect"
 import * as BulkEngine from "../BulkEngine.js"
-import { type StoreIds, toStream } from "./Ids.js"
+import { type StoreIds, toStream, unsendable } from "./Ids.js"
+import type { FailedStore, UnresolvedStore } from "./Settle.js"
 
 /** The ids of a source read whole: how many, and the unique ones in first-seen order (unsendable ones too). */
 export interface Read {
@@ -39,22 +40,30 @@ export const readAll = <E, R>(ids: StoreIds<E, R>): Effect.Effect<Read, BulkEngi
       // Counted while the stream ran: read once it has ended.
       Effect.map((): Read => ({ input, unique })),
       Effect.catchAll((cause) => {
+        // As the engine reports a source that breaks: an id no call can carry is failed, the rest were not sent.
         const reason = "not sent: the id source broke before the job started"
+        const failed: Array<FailedStore> = []
+        const unresolved: Array<UnresolvedStore> = []
+        for (const storeId of unique) {
+          const invalid = unsendable(storeId)
+          if (invalid === undefined) unresolved.push({ storeId, reason })
+          else failed.push(invalid)
+        }
         const report: BulkEngine.Report = {
           summary: {
             input,
             unique: unique.length,
             duplicates: input - unique.length,
             succeeded: 0,
-            failed: 0,
-            unresolved: unique.length,
+            failed: failed.length,
+            unresolved: unresolved.length,
             chunks: 0,
             requests: 0,
             retries: {}
           },
           succeeded: [],
-          failed: [],
-          unresolved: unique.map((storeId) => ({ storeId, reason })),
+          failed,
+          unresolved,
           anomalies: [],
           stoppedBy: {
             tag: "StoreSourceError",
