@@ -91,7 +91,9 @@ const errorSamples: ReadonlyArray<{ readonly error: DisassociateStoresError; rea
   { error: new E.UnexpectedResponseError({ status: 502, excerpt: "<html>", verified: false }), kind: "Unknown", stops: false },
   { error: new E.ResponseDecodeError({ status: 200, issue: "i", excerpt: "e" }), kind: "Unknown", stops: false },
   // Only under a stop signal; the job accounts such a call as not sent.
-  { error: new E.NotSentError({ reason: "stopped" }), kind: "Unknown", stops: false }
+  { error: new E.NotSentError({ reason: "stopped" }), kind: "Unknown", stops: false },
+  // Nothing was sent, and every other call waits on the same limiter.
+  { error: new E.RateLimiterError({ quota: "partner/product-coupon", reason: "unreachable" }), kind: "Unknown", stops: true }
 ]
 
 /** Every error class src/WechatPayError.ts exports that says how it behaves: taken from the module, not from a list. */
@@ -140,10 +142,19 @@ describe("classify", () => {
     })
   }
 
-  it("the errors that stop a job are exactly the issue's list", () => {
+  it("the errors that stop a job are exactly the issue's list, and a limiter that cannot grant permits", () => {
     assert.deepStrictEqual(
       [...new Set(errorSamples.filter((s) => s.error.behaviour.stopsJob).map((s) => s.error._tag))].sort(),
-      ["NoAuthError", "NotFoundError", "ProductCouponNotFoundError", "SignError", "StockExpiredError", "StockNotFoundError", "StockScopeNotSpecificError"]
+      [
+        "NoAuthError",
+        "NotFoundError",
+        "ProductCouponNotFoundError",
+        "RateLimiterError",
+        "SignError",
+        "StockExpiredError",
+        "StockNotFoundError",
+        "StockScopeNotSpecificError"
+      ]
     )
   })
 })

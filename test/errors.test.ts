@@ -34,6 +34,7 @@ const callErrors = [
   WechatPayError.UnexpectedResponseError,
   WechatPayError.ResponseDecodeError,
   WechatPayError.NotSentError,
+  WechatPayError.RateLimiterError,
   WechatPayError.UnknownApiError
 ]
 

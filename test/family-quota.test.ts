@@ -3,7 +3,7 @@
 // is read off the TestClock times at which the recording client received each request.
 import { assert, describe, it } from "@effect/vitest"
 import { type Duration, Effect, Fiber, Layer, TestClock } from "effect"
-import { ProductCouponStores } from "../packages/effect-wechatpay/src/index.js"
+import { BulkStores, ProductCouponStores, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { baseOptions, keys } from "./support/Keys.js"
 import * as RecordingHttpClient from "./support/RecordingHttpClient.js"
 import { NOW } from "./support/Time.js"
@@ -184,6 +184,65 @@ describe("the limiter is replaceable behind ProductCouponStores.RateLimiter", ()
       assert.deepStrictEqual(off.specs, [])
       assert.strictEqual(off.permits(), 0)
     }))
+
+  /** A quota kept outside the process whose store cannot be reached for its first `failures` permits. */
+  const unreachableLimiter = (failures: number) => {
+    let refused = 0
+    const layer = Layer.succeed(ProductCouponStores.RateLimiter, {
+      limiter: (spec) =>
+        Effect.succeed<ProductCouponStores.Limiter>({
+          run: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.suspend((): Effect.Effect<A, E | WechatPayError.RateLimiterError, R> => {
+              if (refused >= failures) return effect
+              refused++
+              return Effect.fail(new WechatPayError.RateLimiterError({ quota: spec.quota, reason: "connect ECONNREFUSED 127.0.0.1:6379" }))
+            })
+        })
+    })
+    return { layer, refused: () => refused }
+  }
+
+  it.effect("a permit it cannot grant is a typed, retried error: nothing sent meanwhile, and no attempt observed", () => {
+    const requests: Array<RecordingHttpClient.Recorded> = []
+    const limiter = unreachableLimiter(2)
+    const events: Array<ProductCouponStores.AttemptEvent> = []
+    return Effect.gen(function*() {
+      const offsets = yield* concurrently((s) => [s.disassociateStores({ ...stock, storeList })], requests).pipe(
+        Effect.provideService(ProductCouponStores.AttemptObserver, { onAttempt: (e) => Effect.sync(() => events.push(e)) })
+      )
+      assert.strictEqual(limiter.refused(), 2)
+      // Sent once, after two back-offs (500 ms, then 1 s: jitter off).
+      assert.deepStrictEqual(offsets, [1500])
+      assert.deepStrictEqual(events.map((e) => [e.attempt, e.outcome]), [[1, "success"]])
+    }).pipe(Effect.provide(service(answer, requests, { retry: { jitter: 0 } }).pipe(Layer.provide(limiter.layer))))
+  })
+
+  it.effect("one that never can: the call fails with RateLimiterError, and a bulk job stops after one call, nothing sent", () => {
+    const requests: Array<RecordingHttpClient.Recorded> = []
+    const limiter = unreachableLimiter(Number.POSITIVE_INFINITY)
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const stores = yield* ProductCouponStores.ProductCouponStores
+      const call = yield* Effect.fork(Effect.flip(stores.disassociateStores({ ...stock, storeList })))
+      yield* TestClock.adjust("1 minute")
+      const error = yield* Fiber.join(call)
+      assert.strictEqual(error._tag, "RateLimiterError")
+      assert.include(error.message, "partner/product-coupon")
+      assert.strictEqual(error.behaviour.outcome, "unresolved")
+      // The first try and the three retries a transient failure gets.
+      assert.strictEqual(limiter.refused(), 4)
+
+      const ids = Array.from({ length: 400 }, (_, i) => String(100000001 + i))
+      const job = yield* Effect.fork(BulkStores.disassociateAll(ids, { ...stock, preflight: false, verify: false }))
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(job)
+      assert.strictEqual(report.stoppedBy?.code, "RateLimiterError")
+      assert.strictEqual(report.summary.unresolved, 400)
+      assert.strictEqual(report.summary.requests, 0)
+      assert.strictEqual(limiter.refused(), 8)
+      assert.strictEqual(requests.length, 0)
+    }).pipe(Effect.provide(service(answer, requests, { retry: { jitter: 0 } }).pipe(Layer.provide(limiter.layer))))
+  })
 
   it.effect("a non-positive custom limit is still a ConfigurationError when the layer is built", () =>
     Effect.gen(function*() {

@@ -33,6 +33,7 @@ const callErrors = [
   Responses.UnexpectedResponseError,
   Responses.ResponseDecodeError,
   Local.NotSentError,
+  Local.RateLimiterError,
   Api.UnknownApiError
 ] as const
 

@@ -13,6 +13,7 @@ import {
   type ConfigurationError,
   type HasBehaviour,
   NotSentError,
+  type RateLimiterError,
   type ResponseDecodeError,
   TimeoutError,
   type WechatPayApiError
@@ -94,7 +95,7 @@ export interface Reading<A, E> {
 }
 
 /** The errors any call can end with besides its endpoint's own. */
-export type CallError = Exclude<ExecuteError, WechatPayApiError> | TimeoutError | ResponseDecodeError | NotSentError
+export type CallError = Exclude<ExecuteError, WechatPayApiError> | TimeoutError | ResponseDecodeError | NotSentError | RateLimiterError
 
 /** A request ready to send (URL relative to the base URL), and its span's attributes (never secrets). */
 export interface Prepared {
@@ -189,6 +190,8 @@ export const make = (
       // The call's own record: which attempt this is, where it went, how the last one failed,
       // and whether one is on the wire (a stop waits for that one to finish).
       let attempt = 0
+      // The last attempt the observer heard of: a permit the limiter could not grant sent nothing.
+      let observed = 0
       let baseUrl = config.baseUrl
       let last: (E | CallError) | undefined
       let onWire = false
@@ -232,6 +235,8 @@ export const make = (
       const schedule = RetryPolicy.schedule(policy).pipe(
         Schedule.checkEffect(() => stop === undefined ? Effect.succeed(true) : Effect.negate(Deferred.isDone(stop))),
         Schedule.onDecision((_, decision) => {
+          if (attempt === observed) return Effect.void
+          observed = attempt
           const error = last!
           const willRetry = ScheduleDecision.isContinue(decision)
           return onAttempt({ attempt, baseUrl, outcome: error._tag, ...responseInfo(error), willRetry, error })

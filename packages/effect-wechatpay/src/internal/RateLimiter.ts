@@ -6,7 +6,7 @@
  * from the same limiter.
  */
 import { Clock, Context, Duration, Effect, Either, Scope } from "effect"
-import { ConfigurationError } from "../WechatPayError.js"
+import { ConfigurationError, type RateLimiterError } from "../WechatPayError.js"
 import { finiteMillis } from "./Options.js"
 
 /** A documented limit: `limit` requests per `interval`. */
@@ -39,8 +39,11 @@ export interface QuotaSpec {
 export const WINDOW_GUARD_MILLIS = 20
 
 export interface Limiter {
-  /** Runs `effect` once its permit is granted; an interrupted wait gives the slot back. */
-  readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Runs `effect` once its permit is granted; an interrupted wait gives the slot back. A limiter that
+   * cannot grant one (its store unreachable) fails with `RateLimiterError`, never with a defect.
+   */
+  readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimiterError, R>
 }
 
 /**

@@ -10,6 +10,12 @@ export const UNKNOWN_OUTCOME: Behaviour = { retry: "never", outcome: "unresolved
 /** Refused before anything was sent: the call changed nothing and sending it again changes nothing. */
 export const REFUSED_LOCALLY: Behaviour = { retry: "never", outcome: "failed", stopsJob: false, triggersFailover: false }
 
+/**
+ * The process could not get a permit to send (a shared quota's store is down): nothing was sent,
+ * the wait may clear, and every other call of a job waits on the same store.
+ */
+export const NO_PERMIT: Behaviour = { retry: "transient", outcome: "unresolved", stopsJob: true, triggersFailover: false }
+
 /** Undocumented answers are judged by their status: 429 and the usual 5xx of a busy server are retried. */
 export const byStatus = (status: number): Behaviour => ({
   ...UNKNOWN_OUTCOME,

@@ -3,7 +3,7 @@
  * cannot be used, a request refused or not encodable, signing that failed, a call not sent.
  */
 import { Schema } from "effect"
-import { REFUSED_LOCALLY, UNKNOWN_OUTCOME } from "../behaviours.js"
+import { NO_PERMIT, REFUSED_LOCALLY, UNKNOWN_OUTCOME } from "../behaviours.js"
 import type { Behaviour } from "./Behaviour.js"
 
 /** Configuration that is missing or malformed, naming the variable or option at fault. */
@@ -95,5 +95,24 @@ export class NotSentError extends Schema.TaggedError<NotSentError>("effect-wecha
 
   override get message(): string {
     return `not sent: ${this.reason}`
+  }
+}
+
+/**
+ * The rate limiter could not grant the attempt a permit: a limiter the application provides (a quota
+ * shared through Redis, say) could not reach its store. Nothing was sent. Retried as a transient
+ * failure; a bulk job that still meets it stops, its stores unresolved, since every call waits on
+ * the same limiter.
+ */
+export class RateLimiterError extends Schema.TaggedError<RateLimiterError>("effect-wechatpay/RateLimiterError")(
+  "RateLimiterError",
+  { quota: Schema.String, reason: Schema.String }
+) {
+  get behaviour(): Behaviour {
+    return NO_PERMIT
+  }
+
+  override get message(): string {
+    return `not sent: the rate limiter of quota ${this.quota} could not grant a permit: ${this.reason}`
   }
 }
