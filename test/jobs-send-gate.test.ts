@@ -6,7 +6,7 @@ import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { JobJournal, ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
-import { failingAfter, records, storeCallsFrom } from "./support/Jobs.js"
+import { failingAfter, records, storeCallsFrom, wrapAppends } from "./support/Jobs.js"
 import * as RecordingTracer from "./support/RecordingTracer.js"
 
 const F = FakeWechatPay.Fixture
@@ -20,19 +20,14 @@ const holdingFirstCall = (files: Map<string, Uint8Array>) =>
     const released = yield* Deferred.make<void>()
     const inner = JobJournal.makeMemory(files).service
     let holding = false
-    const wrap = (appender: JobJournal.Appender): JobJournal.Appender => ({
+    const service = wrapAppends(inner, (_, appender) => ({
       append: (text) =>
         Effect.suspend(() => {
           if (holding || !text.includes(`"t":"call"`)) return appender.append(text)
           holding = true
           return Effect.zipRight(Effect.zipRight(Deferred.succeed(held, undefined), Deferred.await(released)), appender.append(text))
         })
-    })
-    const service: JobJournal.Service = {
-      ...inner,
-      create: (location, text) => Effect.map(inner.create(location, text), wrap),
-      reopen: (location, length) => Effect.map(inner.reopen(location, length), wrap)
-    }
+    }))
     return { service, held, release: Deferred.succeed(released, undefined) }
   })
 
@@ -143,11 +138,7 @@ describe("a durable job's call waits for its journal", () => {
                 : appender.append(text)
             )
         })
-        const breaking: JobJournal.Service = {
-          ...inner,
-          create: (location, text) => Effect.map(inner.create(location, text), (a) => wrap(location, a)),
-          reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a))
-        }
+        const breaking = wrapAppends(inner, wrap)
         const job = yield* StoreJobs.disassociateAll(ids, {
           ...stockOf(F.stockId),
           concurrency: 2,

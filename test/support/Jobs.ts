@@ -73,6 +73,16 @@ export const crashing = (
     }
   })
 
+/** `inner` with each appender it creates or reopens passed through `wrap` (`create`'s own write is left alone). */
+export const wrapAppends = (
+  inner: JobJournal.Service,
+  wrap: (location: string, appender: JobJournal.Appender) => JobJournal.Appender
+): JobJournal.Service => ({
+  ...inner,
+  create: (location, text) => Effect.map(inner.create(location, text), (a) => wrap(location, a)),
+  reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a))
+})
+
 /** A journal service whose appends (not its `create`) fail after `k` of them went through, as a full disk would. */
 export const failingAfter = (files: Map<string, Uint8Array>, k: number, failures = Number.POSITIVE_INFINITY) => {
   const inner = JobJournal.makeMemory(files).service
@@ -89,13 +99,7 @@ export const failingAfter = (files: Map<string, Uint8Array>, k: number, failures
         return Effect.fail(new JobJournal.JournalIoError({ location, operation: "append", reason: "ENOSPC: no space left on device" }))
       })
   })
-  const service: JobJournal.Service = {
-    create: (location, text) => Effect.map(inner.create(location, text), (a) => wrap(location, a)),
-    read: inner.read,
-    reopen: (location, length) => Effect.map(inner.reopen(location, length), (a) => wrap(location, a)),
-    lock: inner.lock
-  }
-  return { service, failures: () => failed, appends: () => appends }
+  return { service: wrapAppends(inner, wrap), failures: () => failed, appends: () => appends }
 }
 
 /**
