@@ -233,7 +233,10 @@ const timed = async (
     cpuMs: round(cpuMs, 1),
     mainCpuMs: round(mainCpuMs, 1),
     idleMs: round(idleMs, 1),
-    appends: counts.appends, bytes: counts.bytes, requests }
+    appends: counts.appends,
+    bytes: counts.bytes,
+    requests
+  }
 }
 
 interface Comparison {

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:jobs` (or `npm run bench -- --only=jobs`): issue #15's journal overhead and
  * resume figures (see jobs-core.ts). Options: `--quick` (10,000 stores, one round, for a smoke
- * run), `--split` (adds the records-only and no-fsync variants, in memory and over loopback), `--rounds=N`, `--http-rounds=N`
- * (0 leaves loopback HTTP and the SIGKILL resume out), `--resume-runs=N`, `--stores=N`, `--json`.
+ * run), `--split` (adds the records-only and no-fsync variants, in memory and over loopback),
+ * `--rounds=N`, `--http-rounds=N` (0 leaves loopback HTTP and the SIGKILL resume out),
+ * `--resume-runs=N`, `--stores=N`, `--json`.
  */
 import { machine } from "./harness.js"
 import * as Jobs from "./jobs-core.js"
