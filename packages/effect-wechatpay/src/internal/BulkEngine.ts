@@ -157,13 +157,16 @@ export interface JobOptions {
    * already on the wire finishes (within the service's per-attempt timeout); a
    * call whose retry it cut short reports its last error. Every store not sent is
    * `unresolved` ("not sent"). Interrupting the job instead loses the report.
+   * Started once, when the job starts, and watched by each of its phases (the listing walks
+   * too): a timer counts from the job's start. Interrupted when the job ends.
    */
   readonly stopWhen?: Effect.Effect<void> | undefined
   /**
    * An abort that still reports: when this effect completes, calls in flight are
    * interrupted at once and their stores are `unresolved` ({@link ABORTED_IN_FLIGHT}),
    * nothing more is sent, and the job returns its full report with `stoppedBy`
-   * `{ tag: "AbortedByCaller", code: "ABORTED" }`. Meant for a second Ctrl-C.
+   * `{ tag: "AbortedByCaller", code: "ABORTED" }`. Meant for a second Ctrl-C. Started once,
+   * as `stopWhen` is.
    */
   readonly abortWhen?: Effect.Effect<void> | undefined
   /** The ids are distinct already (a durable job reads and de-duplicates its input first): not checked again. */

@@ -18,6 +18,7 @@ import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
+import * as Stop from "./Stop.js"
 
 /** The bundle a job works on. */
 export interface Bundle {
@@ -116,19 +117,20 @@ export const run = <E = never, R = never>(
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError,
   R | ProductCouponStores
 > =>
-  Effect.gen(function*() {
-    yield* checkIds(options)
-    // The engine checks these too; checked here with the ids so that a bad job reads no id.
-    yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
-    yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
-    const service = yield* ProductCouponStores
-    const job = storeListJob(direction.name, service, direction.call(service, toBundle(options)))
-    const report = yield* BulkEngine.run(ids, job, options).pipe(
-      Effect.mapError((error): BulkEngine.JobSourceError | ConfigurationError =>
-        error._tag === "StoreSourceError" ? { ...error, report: withChecks(options, error.report) } : error
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* checkIds(options)
+      // The engine checks these too; checked here with the ids so that a bad job reads no id.
+      yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
+      yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
+      const service = yield* ProductCouponStores
+      const job = storeListJob(direction.name, service, direction.call(service, toBundle(options)))
+      const report = yield* BulkEngine.run(ids, job, options).pipe(
+        Effect.mapError((error): BulkEngine.JobSourceError | ConfigurationError =>
+          error._tag === "StoreSourceError" ? { ...error, report: withChecks(options, error.report) } : error
+        )
       )
-    )
-    return withChecks(options, report)
-  }).pipe(Effect.withSpan(direction.span, {
-    attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
-  }))
+      return withChecks(options, report)
+    })).pipe(Effect.withSpan(direction.span, {
+      attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
+    }))

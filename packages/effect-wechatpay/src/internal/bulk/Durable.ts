@@ -26,6 +26,7 @@ import { merge, notStarted } from "./PartOutcomes.js"
 import { snapshotFields } from "./Snapshot.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
+import * as Stop from "./Stop.js"
 
 /** The stock or bundle a durable job works on. */
 export type Target =
@@ -344,40 +345,41 @@ export const resume = (
     readonly expect?: Partial<Record<"operation" | "productCouponId" | "stockId" | "stockBundleId" | "brandId" | "id", string | undefined>> | undefined
   }
 ): Effect.Effect<AnyReport, JournalError | ConfigurationError, ProductCouponStores | JobJournal> =>
-  Effect.gen(function*() {
-    yield* checkRun(options)
-    const store = yield* JobJournal
-    // Held from before the journal is read to its last write: a second run would send the same stores.
-    yield* store.lock(location)
-    const replayed = yield* load(location)
-    const h = replayed.header
-    const found: Record<string, string | undefined> = {
-      operation: h.operation,
-      productCouponId: h.target.productCouponId,
-      stockId: h.target.stockId,
-      stockBundleId: h.target.stockBundleId,
-      brandId: h.target.brandId,
-      id: h.job
-    }
-    for (const [field, expected] of Object.entries(options.expect ?? {})) {
-      if (expected !== undefined && found[field] !== expected) {
-        return yield* new JournalMismatchError({ location, field, expected, found: found[field] ?? "(none)" })
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* checkRun(options)
+      const store = yield* JobJournal
+      // Held from before the journal is read to its last write: a second run would send the same stores.
+      yield* store.lock(location)
+      const replayed = yield* load(location)
+      const h = replayed.header
+      const found: Record<string, string | undefined> = {
+        operation: h.operation,
+        productCouponId: h.target.productCouponId,
+        stockId: h.target.stockId,
+        stockBundleId: h.target.stockBundleId,
+        brandId: h.target.brandId,
+        id: h.job
       }
-    }
-    if (replayed.lastReport !== undefined && Journal.isComplete(replayed.lastReport)) {
-      // The job ended: its report, as it was recorded.
-      return replayed.lastReport as AnyReport
-    }
-    const service = yield* ProductCouponStores
-    const appender = yield* store.reopen(location, replayed.length)
-    const writer = yield* makeWriter(appender)
-    return yield* continueJob({
-      location,
-      header: h,
-      parts: replayed.parts as Array<Journal.PartState>,
-      runs: replayed.runs + 1,
-      writer,
-      service,
-      run: options
-    })
-  }).pipe(Effect.scoped, Effect.withSpan("StoreJobs.resume"))
+      for (const [field, expected] of Object.entries(options.expect ?? {})) {
+        if (expected !== undefined && found[field] !== expected) {
+          return yield* new JournalMismatchError({ location, field, expected, found: found[field] ?? "(none)" })
+        }
+      }
+      if (replayed.lastReport !== undefined && Journal.isComplete(replayed.lastReport)) {
+        // The job ended: its report, as it was recorded.
+        return replayed.lastReport as AnyReport
+      }
+      const service = yield* ProductCouponStores
+      const appender = yield* store.reopen(location, replayed.length)
+      const writer = yield* makeWriter(appender)
+      return yield* continueJob({
+        location,
+        header: h,
+        parts: replayed.parts as Array<Journal.PartState>,
+        runs: replayed.runs + 1,
+        writer,
+        service,
+        run: options
+      })
+    })).pipe(Effect.scoped, Effect.withSpan("StoreJobs.resume"))

@@ -18,6 +18,7 @@ import * as Journal from "./Journal.js"
 import { readAll } from "./ReadAll.js"
 import { NO_BUNDLE_SNAPSHOT, snapshotOf } from "./Snapshot.js"
 import * as StockJob from "./StockJob.js"
+import * as Stop from "./Stop.js"
 
 /** Starts a stock job (either direction), journaled at `options.journal`. */
 export const startStock = <E, R>(
@@ -29,31 +30,32 @@ export const startStock = <E, R>(
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | StockJob.PreflightFailure | JournalError,
   R | ProductCouponStores | JobJournal
 > =>
-  Effect.gen(function*() {
-    yield* StockJob.checkOptions(options)
-    const service = yield* ProductCouponStores
-    const read = yield* readAll(ids)
-    const target = StockJob.toStock(options)
-    const preflight: BulkEngine.PreflightReport = options.preflight === false
-      ? { status: "off" }
-      : yield* StockJob.preflight(service, target)
-    const snapshot = options.snapshot !== true
-      ? { report: { status: "off", requests: 0 } as const, already: [[]] }
-      : yield* snapshotOf(service, target, [{ direction, ids: read.unique }], options)
-    const report = yield* Durable.start({
-      operation: direction,
-      target: { _tag: "stock", ...target },
-      snapshot: snapshot.report,
-      already: snapshot.already,
-      parts: [{ direction, ids: read.unique }],
-      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
-      options: Durable.optionsOf(options),
-      preflight
-    }, options.journal, options)
-    return report as JobReport
-  }).pipe(Effect.withSpan(`StoreJobs.${direction}All`, {
-    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
-  }))
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* StockJob.checkOptions(options)
+      const service = yield* ProductCouponStores
+      const read = yield* readAll(ids)
+      const target = StockJob.toStock(options)
+      const preflight: BulkEngine.PreflightReport = options.preflight === false
+        ? { status: "off" }
+        : yield* StockJob.preflight(service, target)
+      const snapshot = options.snapshot !== true
+        ? { report: { status: "off", requests: 0 } as const, already: [[]] }
+        : yield* snapshotOf(service, target, [{ direction, ids: read.unique }], options)
+      const report = yield* Durable.start({
+        operation: direction,
+        target: { _tag: "stock", ...target },
+        snapshot: snapshot.report,
+        already: snapshot.already,
+        parts: [{ direction, ids: read.unique }],
+        input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+        options: Durable.optionsOf(options),
+        preflight
+      }, options.journal, options)
+      return report as JobReport
+    })).pipe(Effect.withSpan(`StoreJobs.${direction}All`, {
+      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+    }))
 
 /** Starts a bundle job (either direction), journaled at `options.journal`. */
 export const startBundle = <E, R>(
@@ -65,22 +67,23 @@ export const startBundle = <E, R>(
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | JournalError,
   R | ProductCouponStores | JobJournal
 > =>
-  Effect.gen(function*() {
-    yield* BundleJob.checkIds(options)
-    yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
-    yield* Durable.checkRun(options)
-    const read = yield* readAll(ids)
-    const target = BundleJob.toBundle(options)
-    const report = yield* Durable.start({
-      operation: direction,
-      target: { _tag: "bundle", ...target },
-      parts: [{ direction, ids: read.unique }],
-      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
-      options: Durable.optionsOf(options),
-      preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 },
-      snapshot: { status: "skipped", reason: NO_BUNDLE_SNAPSHOT, requests: 0 }
-    }, options.journal, options)
-    return report as JobReport
-  }).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {
-    attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
-  }))
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* BundleJob.checkIds(options)
+      yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
+      yield* Durable.checkRun(options)
+      const read = yield* readAll(ids)
+      const target = BundleJob.toBundle(options)
+      const report = yield* Durable.start({
+        operation: direction,
+        target: { _tag: "bundle", ...target },
+        parts: [{ direction, ids: read.unique }],
+        input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+        options: Durable.optionsOf(options),
+        preflight: options.preflight === false ? { status: "off" } : { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 },
+        snapshot: { status: "skipped", reason: NO_BUNDLE_SNAPSHOT, requests: 0 }
+      }, options.journal, options)
+      return report as JobReport
+    })).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {
+      attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
+    }))

@@ -22,6 +22,7 @@ import { wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { CallRecorder } from "./Recorder.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
+import * as Stop from "./Stop.js"
 
 /** The stock a job works on. */
 export interface Stock {
@@ -194,7 +195,7 @@ export const verify = (
     ))
     // The caller's stop and abort still hold while the listing is walked: either ends the walk at
     // once (a walk sends nothing, so there is nothing to let finish), and the stores stay as they are.
-    // They are run again for this: a caller's signal (a Deferred, a process signal) is simply awaited again.
+    // They are the job's signals, started once when the job started (`Stop.once`): awaited here, not restarted.
     const interruptions: Array<Effect.Effect<string>> = [
       ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the listing walk")]),
       ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the listing walk")])
@@ -291,16 +292,17 @@ export const run = <E = never, R = never>(
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | PreflightFailure,
   R | ProductCouponStores
 > =>
-  Effect.gen(function*() {
-    yield* checkOptions(options)
-    const service = yield* ProductCouponStores
-    const checked: BulkEngine.PreflightReport = options.preflight === false
-      ? { status: "off" }
-      : yield* preflight(service, toStock(options))
-    return yield* runChecked(ids, options, direction, checked)
-  }).pipe(Effect.withSpan(direction.span, {
-    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
-  }))
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* checkOptions(options)
+      const service = yield* ProductCouponStores
+      const checked: BulkEngine.PreflightReport = options.preflight === false
+        ? { status: "off" }
+        : yield* preflight(service, toStock(options))
+      return yield* runChecked(ids, options, direction, checked)
+    })).pipe(Effect.withSpan(direction.span, {
+      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+    }))
 
 /** What every job checks before it sends anything, the stock query included. */
 export const checkOptions = (options: Options): Effect.Effect<void, ConfigurationError | RequestValidationError> =>
@@ -321,11 +323,12 @@ export const runUnchecked = <E = never, R = never>(
   direction: Direction,
   span: string
 ): Effect.Effect<BulkEngine.Report, BulkEngine.JobSourceError | ConfigurationError | RequestValidationError, R | ProductCouponStores> =>
-  Effect.zipRight(
-    checkOptions(options),
-    // Without verification the report is the engine's, field for field, as this job always gave it.
-    options.verify === false ? runPlain(ids, options, direction) : runChecked(ids, options, direction, { status: "off" })
-  ).pipe(
+  Stop.once(options, (options) =>
+    Effect.zipRight(
+      checkOptions(options),
+      // Without verification the report is the engine's, field for field, as this job always gave it.
+      options.verify === false ? runPlain(ids, options, direction) : runChecked(ids, options, direction, { status: "off" })
+    )).pipe(
     Effect.withSpan(span, {
       attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
     })

@@ -2,7 +2,7 @@
  * A bulk job's stop: why it stopped (the first reason, or an abort), the signal the service watches
  * so that no call starts another attempt, and the signal calls in flight race when aborted.
  */
-import { Deferred, Effect, Option, Ref } from "effect"
+import { Deferred, Effect, Fiber, Option, Ref } from "effect"
 import type { ProgressEvent, StopReason } from "../BulkEngine.js"
 
 /** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
@@ -43,3 +43,38 @@ export const makeStop = (progress: (event: ProgressEvent) => Effect.Effect<void>
     })
     return { reason: Ref.get(reason), keep: (why: StopReason) => Ref.update(reason, Option.orElseSome(() => why)), signal, aborted, stop, abort }
   })
+
+/** A job's own signals, as its options carry them. */
+export interface Signals {
+  readonly stopWhen?: Effect.Effect<void> | undefined
+  readonly abortWhen?: Effect.Effect<void> | undefined
+}
+
+/**
+ * Runs a job whose phases (the snapshot walk, the calls, the verification walk, a sync's two parts) each
+ * watch the caller's signals: every signal is started once, when the job starts, and each phase awaits
+ * that one run. A phase that ran the caller's effect itself would restart it: a timer given as
+ * `stopWhen` would count from the start of each phase, not of the job.
+ */
+export const once = <O extends Signals, A, E, R>(
+  options: O,
+  job: (options: O) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const { abortWhen, stopWhen } = options
+  if (stopWhen === undefined && abortWhen === undefined) return job(options)
+  const started = (signal: Effect.Effect<void> | undefined) =>
+    // Forked where the acquisition runs uninterruptibly: the signal itself must stay interruptible.
+    signal === undefined ? Effect.succeed(undefined) : Effect.fork(Effect.interruptible(signal))
+  return Effect.acquireUseRelease(
+    Effect.all([started(stopWhen), started(abortWhen)]),
+    ([stop, abort]) =>
+      job({
+        ...options,
+        stopWhen: stop === undefined ? undefined : Fiber.join(stop),
+        abortWhen: abort === undefined ? undefined : Fiber.join(abort)
+      }),
+    ([stop, abort]) => Effect.zipRight(interruptIf(stop), interruptIf(abort))
+  )
+}
+
+const interruptIf = (fiber: Fiber.RuntimeFiber<void> | undefined) => fiber === undefined ? Effect.void : Fiber.interrupt(fiber)

@@ -18,6 +18,7 @@ import type { StoreIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
 import type { FailedStore } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
+import * as Stop from "./Stop.js"
 
 export { SyncGuardError }
 
@@ -98,38 +99,39 @@ export const sync = <E, R>(
   | ListingError,
   R | ProductCouponStores | JobJournal
 > =>
-  Effect.gen(function*() {
-    yield* StockJob.checkOptions(options)
-    if (options.maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", options.maxRemovals, 0)
-    const service = yield* ProductCouponStores
-    const stock = StockJob.toStock(options)
-    const read = yield* ReadAll.readAll(desired)
-    const p = yield* planFrom(service, read, stock)
-    yield* guard(p, options.maxRemovals)
-    if (options.dryRun === true) {
-      const now = new Date(yield* Clock.currentTimeMillis).toISOString()
-      return {
-        job: { operation: "sync", ...stock, id: globalThis.crypto.randomUUID(), startedAt: now, endedAt: now, runs: 0 },
-        plan: p,
-        dryRun: true
-      } satisfies SyncReport
-    }
-    const preflight: BulkEngine.PreflightReport = options.preflight === false
-      ? { status: "off" }
-      : yield* StockJob.preflight(service, stock)
-    const { toAssociate, toDisassociate, ...rest } = p
-    const report = yield* Durable.start({
-      operation: "sync",
-      target: { _tag: "stock", ...stock },
-      parts: [{ direction: "associate", ids: toAssociate }, { direction: "disassociate", ids: toDisassociate }],
-      input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
-      options: Durable.optionsOf(options),
-      preflight,
-      plan: rest,
-      // The plan's listing is the snapshot: the parts hold only stores not yet in the state asked for.
-      snapshot: { status: "done", requests: p.listingRequests }
-    }, options.journal, options)
-    return report as SyncReport
-  }).pipe(Effect.withSpan("StoreJobs.syncStores", {
-    attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
-  }))
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* StockJob.checkOptions(options)
+      if (options.maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", options.maxRemovals, 0)
+      const service = yield* ProductCouponStores
+      const stock = StockJob.toStock(options)
+      const read = yield* ReadAll.readAll(desired)
+      const p = yield* planFrom(service, read, stock)
+      yield* guard(p, options.maxRemovals)
+      if (options.dryRun === true) {
+        const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+        return {
+          job: { operation: "sync", ...stock, id: globalThis.crypto.randomUUID(), startedAt: now, endedAt: now, runs: 0 },
+          plan: p,
+          dryRun: true
+        } satisfies SyncReport
+      }
+      const preflight: BulkEngine.PreflightReport = options.preflight === false
+        ? { status: "off" }
+        : yield* StockJob.preflight(service, stock)
+      const { toAssociate, toDisassociate, ...rest } = p
+      const report = yield* Durable.start({
+        operation: "sync",
+        target: { _tag: "stock", ...stock },
+        parts: [{ direction: "associate", ids: toAssociate }, { direction: "disassociate", ids: toDisassociate }],
+        input: { count: read.input, unique: read.unique.length, digest: yield* Journal.digest(read.unique) },
+        options: Durable.optionsOf(options),
+        preflight,
+        plan: rest,
+        // The plan's listing is the snapshot: the parts hold only stores not yet in the state asked for.
+        snapshot: { status: "done", requests: p.listingRequests }
+      }, options.journal, options)
+      return report as SyncReport
+    })).pipe(Effect.withSpan("StoreJobs.syncStores", {
+      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+    }))

@@ -16,6 +16,7 @@ import { UndoSourceError } from "./Errors.js"
 import { checkJobIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
 import * as StockJob from "./StockJob.js"
+import * as Stop from "./Stop.js"
 
 export { UndoSourceError }
 
@@ -144,65 +145,66 @@ export const undo = (
   source: UndoSource,
   options: UndoOptions
 ): Effect.Effect<AnyReport, UndoError, ProductCouponStores | JobJournal> =>
-  Effect.gen(function*() {
-    const done = yield* ("journal" in source ? fromJournal(source.journal) : fromReport(source.report))
-    const t = done.target
-    if (t._tag === "stock" && !done.snapshot) {
-      yield* Effect.logWarning(
-        "the job took no snapshot of the stock (snapshot: true, or --snapshot), so this undo changes back every store of its " +
-          "succeeded list, including any that was already in the state the job asked for before it ran"
-      )
-    }
-    // The ids came from a file: checked as a job's own ids are, before anything is sent.
-    yield* checkJobIds([
-      ["productCouponId", t.productCouponId, true],
-      [t._tag === "stock" ? "stockId" : "stockBundleId", t._tag === "stock" ? t.stockId : t.stockBundleId, true],
-      ["brandId", t.brandId, false]
-    ])
-    const service = yield* ProductCouponStores
-    const preflight: BulkEngine.PreflightReport = options.preflight === false
-      ? { status: "off" }
-      : t._tag === "bundle"
-      ? { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
-      : yield* StockJob.preflight(service, t)
-    // Associated stores are taken out, disassociated ones put back. A report is JSON anyone may have edited: each
-    // store once per part (a part's ids must be unique, as a job's are), the copies counted as the input's duplicates.
-    const unique = (ids: ReadonlyArray<string>) => [...new Set(ids)]
-    const given = done.associated.length + done.disassociated.length
-    const parts: Array<{ direction: Journal.Direction; ids: ReadonlyArray<string> }> = done.operation === "sync"
-      ? [{ direction: "associate", ids: unique(done.disassociated) }, { direction: "disassociate", ids: unique(done.associated) }]
-      : done.operation === "associate"
-      ? [{ direction: "disassociate", ids: unique(done.associated) }]
-      : [{ direction: "associate", ids: unique(done.disassociated) }]
-    // What the job found done already, it did not change: those stores are left alone.
-    const changed = parts.map((p) => ({ ...p, ids: p.ids.filter((id) => !done.unchanged.has(id)) }))
-    // The undo's own snapshot when asked for, so that an undo of the undo is exact too.
-    const snapshot = t._tag === "bundle"
-      ? { report: { status: "skipped", reason: Snapshot.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
-      : options.snapshot !== true
-      ? { report: { status: "off", requests: 0 } as const, already: [] }
-      : yield* Snapshot.snapshotOf(service, t, changed, options)
-    const all = changed.flatMap((p) => p.ids)
-    const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
-    return yield* Durable.start({
-      operation,
-      target: t,
-      parts: changed,
-      snapshot: snapshot.report,
-      already: snapshot.already,
-      input: { count: given, unique: all.length, digest: yield* Journal.digest(all) },
-      options: Durable.optionsOf(options),
-      preflight,
-      ...(operation === "sync"
-        ? {
-          plan: {
-            desired: { input: 0, unique: 0, duplicates: 0, invalid: [] },
-            current: 0,
-            unchanged: 0,
-            listingRequests: 0
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      const done = yield* ("journal" in source ? fromJournal(source.journal) : fromReport(source.report))
+      const t = done.target
+      if (t._tag === "stock" && !done.snapshot) {
+        yield* Effect.logWarning(
+          "the job took no snapshot of the stock (snapshot: true, or --snapshot), so this undo changes back every store of its " +
+            "succeeded list, including any that was already in the state the job asked for before it ran"
+        )
+      }
+      // The ids came from a file: checked as a job's own ids are, before anything is sent.
+      yield* checkJobIds([
+        ["productCouponId", t.productCouponId, true],
+        [t._tag === "stock" ? "stockId" : "stockBundleId", t._tag === "stock" ? t.stockId : t.stockBundleId, true],
+        ["brandId", t.brandId, false]
+      ])
+      const service = yield* ProductCouponStores
+      const preflight: BulkEngine.PreflightReport = options.preflight === false
+        ? { status: "off" }
+        : t._tag === "bundle"
+        ? { status: "skipped", reason: BundleJob.NO_BUNDLE_QUERY, requests: 0 }
+        : yield* StockJob.preflight(service, t)
+      // Associated stores are taken out, disassociated ones put back. A report is JSON anyone may have edited: each
+      // store once per part (a part's ids must be unique, as a job's are), the copies counted as the input's duplicates.
+      const unique = (ids: ReadonlyArray<string>) => [...new Set(ids)]
+      const given = done.associated.length + done.disassociated.length
+      const parts: Array<{ direction: Journal.Direction; ids: ReadonlyArray<string> }> = done.operation === "sync"
+        ? [{ direction: "associate", ids: unique(done.disassociated) }, { direction: "disassociate", ids: unique(done.associated) }]
+        : done.operation === "associate"
+        ? [{ direction: "disassociate", ids: unique(done.associated) }]
+        : [{ direction: "associate", ids: unique(done.disassociated) }]
+      // What the job found done already, it did not change: those stores are left alone.
+      const changed = parts.map((p) => ({ ...p, ids: p.ids.filter((id) => !done.unchanged.has(id)) }))
+      // The undo's own snapshot when asked for, so that an undo of the undo is exact too.
+      const snapshot = t._tag === "bundle"
+        ? { report: { status: "skipped", reason: Snapshot.NO_BUNDLE_SNAPSHOT, requests: 0 } as const, already: [] }
+        : options.snapshot !== true
+        ? { report: { status: "off", requests: 0 } as const, already: [] }
+        : yield* Snapshot.snapshotOf(service, t, changed, options)
+      const all = changed.flatMap((p) => p.ids)
+      const operation: Journal.Operation = done.operation === "sync" ? "sync" : parts[0]!.direction
+      return yield* Durable.start({
+        operation,
+        target: t,
+        parts: changed,
+        snapshot: snapshot.report,
+        already: snapshot.already,
+        input: { count: given, unique: all.length, digest: yield* Journal.digest(all) },
+        options: Durable.optionsOf(options),
+        preflight,
+        ...(operation === "sync"
+          ? {
+            plan: {
+              desired: { input: 0, unique: 0, duplicates: 0, invalid: [] },
+              current: 0,
+              unchanged: 0,
+              listingRequests: 0
+            }
           }
-        }
-        : {}),
-      undoes: done.id
-    }, options.journal, options)
-  }).pipe(Effect.withSpan("StoreJobs.undo"))
+          : {}),
+        undoes: done.id
+      }, options.journal, options)
+    })).pipe(Effect.withSpan("StoreJobs.undo"))
