@@ -84,6 +84,10 @@ export const toBundle = (options: Bundle): Bundle => ({
   brandId: options.brandId
 })
 
+/** The engine's job for a bundle's calls in one direction. */
+export const engineJob = (service: Service, bundle: Bundle, direction: Direction): BulkEngine.Job<StoreListAnswer, HasBehaviour> =>
+  storeListJob(direction.name, service, direction.call(service, toBundle(bundle)))
+
 const preflightReport = (options: Options): BulkEngine.PreflightReport =>
   options.preflight === false ? { status: "off" } : { status: "skipped", reason: NO_BUNDLE_QUERY, requests: 0 }
 
@@ -124,7 +128,7 @@ export const run = <E = never, R = never>(
       yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
       yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
       const service = yield* ProductCouponStores
-      const job = storeListJob(direction.name, service, direction.call(service, toBundle(options)))
+      const job = engineJob(service, options, direction)
       const report = yield* BulkEngine.run(ids, job, options).pipe(
         Effect.mapError((error): BulkEngine.JobSourceError | ConfigurationError =>
           error._tag === "StoreSourceError" ? { ...error, report: withChecks(options, error.report) } : error

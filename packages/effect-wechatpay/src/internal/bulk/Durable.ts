@@ -24,7 +24,7 @@ import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
 import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
 import { merge, notStarted } from "./PartOutcomes.js"
 import { snapshotFields } from "./Snapshot.js"
-import { type StoreListAnswer, storeListJob } from "./Settle.js"
+import type { StoreListAnswer } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 import * as Stop from "./Stop.js"
 
@@ -110,8 +110,8 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       }
     }
     const job = target._tag === "stock"
-      ? storeListJob(stockDirection(direction).name, service, stockDirection(direction).call(service, target))
-      : storeListJob(bundleDirection(direction).name, service, bundleDirection(direction).call(service, target))
+      ? StockJob.engineJob(service, target, stockDirection(direction))
+      : BundleJob.engineJob(service, target, bundleDirection(direction))
     const engineOptions = {
       concurrency: ctx.run.concurrency ?? header.options.concurrency,
       chunkSize: header.options.chunkSize,
@@ -180,7 +180,7 @@ const runPart = (ctx: Context, index: number): Effect.Effect<BulkEngine.Report, 
       service,
       target,
       stockDirection(direction),
-      StockJob.engineJob(service, stockOptions, stockDirection(direction)),
+      job,
       stockOptions,
       report
     ).pipe(Effect.provideService(CallRecorder, recorder))
