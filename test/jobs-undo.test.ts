@@ -2,7 +2,7 @@
 // a CLI wrote) or from its journal, on the job's own stock or bundle (never one the caller passes), with the undo's
 // report naming the job it undoes. A report that no job wrote, or a dry run, cannot be undone.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import { BulkStores, JobJournal, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
@@ -95,6 +95,29 @@ describe("undo", () => {
           assertSameSet(fake.associatedStores(F.stockId), original)
         }).pipe(Effect.provide(JobJournal.layerMemory()))))
   }
+
+  it.effect("a journal another run holds (its job still running, or a resume of it) is not undone: locked, nothing sent", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        yield* StoreJobs.disassociateAll(range(200, 600), { ...stock, ...running, journal: "job" })
+        const after = [...fake.associatedStores(F.stockId)]
+        const logged = fake.log.length
+        const store = yield* JobJournal.JobJournal
+        // The other run: the lock held in a scope of its own, as the job or its resume holds it.
+        const held = yield* Scope.make()
+        yield* Scope.extend(store.lock("job"), held)
+        const refused = yield* Effect.either(StoreJobs.undo({ journal: "job" }))
+        assert.strictEqual(refused._tag === "Left" ? refused.left._tag : "undone", "JournalLockedError")
+        assert.strictEqual(fake.log.length, logged)
+        assertSameSet(fake.associatedStores(F.stockId), after)
+        // Once that run has ended, the undo runs, and holds the lock itself while it does.
+        yield* Scope.close(held, Exit.void)
+        const undone = yield* StoreJobs.undo({ journal: "job" })
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.summary.succeeded, 400)
+        // Released at its end: the journal can be locked again.
+        yield* Effect.scoped(store.lock("job"))
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
   it.effect("the stock comes from the job, never from the caller: an undo touches only the job's own stock", () =>
     withFake(world(), (fake) =>

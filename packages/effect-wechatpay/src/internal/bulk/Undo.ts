@@ -3,8 +3,8 @@
  * bundle, as a durable job of its own. A job's undo is the other direction; a sync's undo is a
  * sync of two parts, each the other's stores.
  */
-import { Effect, Either, Schema } from "effect"
-import type { JobJournal, JournalError } from "../../JobJournal.js"
+import { Effect, Either, Schema, type Scope } from "effect"
+import { JobJournal, type JournalError } from "../../JobJournal.js"
 import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
 import type { ConfigurationError, RequestValidationError } from "../../WechatPayError.js"
@@ -112,9 +112,16 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
     }
   })
 
-/** From a journal: what its records say succeeded so far, and what may have (a job cut short is undone as far as it may have gone). */
-const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJournal> =>
-  Effect.map(Durable.load(location), (replayed) => {
+/**
+ * From a journal: what its records say succeeded so far, and what may have (a job cut short is undone as far as it
+ * may have gone). Its lock is held until the undo ends: a job still running (or a resume of it) would go on
+ * changing the stores the undo puts back.
+ */
+const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJournal | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* JobJournal
+    yield* store.lock(location)
+    const replayed = yield* Durable.load(location)
     const h = replayed.header
     const lists = { associate: [] as Array<string>, disassociate: [] as Array<string> }
     replayed.parts.forEach((part, i) => {
@@ -207,4 +214,4 @@ export const undo = (
           : {}),
         undoes: done.id
       }, options.journal, options)
-    })).pipe(Effect.withSpan("StoreJobs.undo"))
+    }).pipe(Effect.scoped)).pipe(Effect.withSpan("StoreJobs.undo"))
