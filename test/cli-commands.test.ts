@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Layer } from "effect"
 import { appendFileSync } from "node:fs"
+import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { HttpClient } from "@effect/platform"
@@ -201,6 +202,63 @@ describe("cli disassociate: bad input files exit 1 before anything is sent", () 
       assertOneLine(c.err(), "cannot write the report")
       assert.strictEqual(fake.log.length, 0)
       assert.isTrue(fake.isAssociated(F.stockId, s(0)))
+    }))
+})
+
+describe("cli: the report never replaces a journal or the input, and its path is checked before sending", () => {
+  /** A file that starts as a journal does (another job's). */
+  const otherJournal = '{"t":"header","format":"effect-wechatpay/journal","version":2,"job":"other"}\n'
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly report: (paths: { readonly stores: string; readonly journal: string; readonly other: string }) => string
+    readonly says: string
+  }> = [
+    { name: "the job's own --journal", report: (p) => p.journal, says: "is the job's journal (--journal): the report would replace it" },
+    { name: "the --stores file", report: (p) => p.stores, says: "is the job's input (--stores): the report would replace it" },
+    { name: "another job's journal", report: (p) => p.other, says: "is a job's journal: the report would replace it" },
+    { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "cannot write the report to" },
+    { name: "an empty path", report: () => "", says: "--report needs a file path" }
+  ]
+  for (const c of cases) {
+    it.scopedLive(`--report at ${c.name}: refused in one line, nothing sent, nothing replaced`, () =>
+      Effect.gen(function*() {
+        const { fake, file, dir, cli } = yield* setup()
+        const stores = yield* file("stores.txt", s(0) + "\n")
+        const other = yield* file("other.jsonl", otherJournal)
+        const journal = Path.join(dir, "job.jsonl")
+        const out = capture()
+        const code = yield* cli([...job, "--stores", stores, "--journal", journal, "--report", c.report({ stores, journal, other })], out)
+        assert.strictEqual(code, 1, out.out() + out.err())
+        assertOneLine(out.err(), c.says)
+        assert.strictEqual(fake.log.length, 0)
+        assert.strictEqual(yield* Effect.promise(() => Fs.readFile(stores, "utf8")), s(0) + "\n")
+        assert.strictEqual(yield* Effect.promise(() => Fs.readFile(other, "utf8")), otherJournal)
+        assert.isFalse(yield* Effect.promise(() => Fs.access(journal).then(() => true, () => false)))
+      }))
+  }
+
+  it.scopedLive("resume --report at the journal it resumes, and undo --report at its source: refused, both kept", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", [s(0), s(1)].join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const report = Path.join(dir, "job.json")
+      const first = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--report", report], first), 0, first.err())
+      const journalText = yield* Effect.promise(() => Fs.readFile(journal, "utf8"))
+      const reportText = yield* Effect.promise(() => Fs.readFile(report, "utf8"))
+      const sent = fake.log.length
+      const resumed = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", journal], resumed), 1)
+      assertOneLine(resumed.err(), "is the journal being resumed: the report would replace it")
+      for (const source of [journal, report]) {
+        const undone = capture()
+        assert.strictEqual(yield* cli(["undo", source, "--report", source, "--no-journal"], undone), 1)
+        assertOneLine(undone.err(), "is the report or journal being undone: the report would replace it")
+      }
+      assert.strictEqual(fake.log.length, sent)
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(journal, "utf8")), journalText)
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(report, "utf8")), reportText)
     }))
 })
 

@@ -63,7 +63,11 @@ export const runJob = (
   http: Layer.Layer<HttpClient.HttpClient>
 ): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const refused = yield* preconditions(io, { report: args.report, journal: args.dryRun ? undefined : args.journal })
+    const refused = yield* preconditions(io, {
+      report: args.report,
+      journal: args.dryRun ? undefined : args.journal,
+      kept: inputKept(args.stores)
+    })
     if (refused !== undefined) return refused
     const options = { rateLimit: { limit: args.rate } }
     const service = serviceAt(args.rate, http)
@@ -149,13 +153,19 @@ export const runJob = (
  */
 export const preconditions = (
   io: Io.Io,
-  paths: { readonly report?: string | undefined; readonly journal?: string | undefined }
+  paths: {
+    readonly report?: string | undefined
+    readonly journal?: string | undefined
+    /** Files the report must not replace besides the journal: the input, the journal resumed, the source undone. */
+    readonly kept?: ReadonlyArray<Report.Protected> | undefined
+  }
 ): Effect.Effect<number | undefined> =>
   Effect.gen(function*() {
     const missing = yield* Environment.problem
     if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
     if (paths.report !== undefined) {
-      const writable = yield* Effect.either(Report.checkReportPath(paths.report))
+      const kept = [...(paths.journal === undefined ? [] : [{ path: paths.journal, what: "the job's journal (--journal)" }]), ...(paths.kept ?? [])]
+      const writable = yield* Effect.either(Report.checkReportPath(paths.report, kept))
       if (writable._tag === "Left") return Io.fail(io, writable.left)
     }
     if (paths.journal !== undefined) {
@@ -164,6 +174,9 @@ export const preconditions = (
     }
     return undefined
   })
+
+/** The input file as a file the report must not replace (standard input has none). */
+export const inputKept = (stores: string): ReadonlyArray<Report.Protected> => stores === "-" ? [] : [{ path: stores, what: "the job's input (--stores)" }]
 
 /** The service a job runs against: the `WECHATPAY_*` configuration at `rate` requests a second, sending through a transport the monitor watches (for the progress line). */
 export const serviceAt = (rate: number, http: Layer.Layer<HttpClient.HttpClient>): Job.ServiceLayer => (monitor) =>

@@ -30,7 +30,10 @@ export interface ResumeArgs {
 /** The resume itself; exported for the tests, which pass their own transport. */
 export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const refused = yield* JobCommand.preconditions(io, { report: args.report })
+    const refused = yield* JobCommand.preconditions(io, {
+      report: args.report,
+      kept: [{ path: args.journal, what: "the journal being resumed" }]
+    })
     if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out
     human.write(`resuming the job of ${args.journal}\n`)

@@ -52,7 +52,11 @@ export const refusal = (
 /** The sync itself; exported for the tests, which pass their own transport. */
 export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const refused = yield* JobCommand.preconditions(io, { report: args.report, journal: args.dryRun ? undefined : args.journal })
+    const refused = yield* JobCommand.preconditions(io, {
+      report: args.report,
+      journal: args.dryRun ? undefined : args.journal,
+      kept: JobCommand.inputKept(args.stores)
+    })
     if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out
     const stock = { productCouponId: args.productCouponId, stockId: args.stockId, brandId: args.brandId }

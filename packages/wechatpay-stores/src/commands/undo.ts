@@ -32,7 +32,11 @@ export interface UndoArgs {
 /** The undo itself; exported for the tests, which pass their own transport. */
 export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const refused = yield* JobCommand.preconditions(io, { report: args.report, journal: args.journal })
+    const refused = yield* JobCommand.preconditions(io, {
+      report: args.report,
+      journal: args.journal,
+      kept: [{ path: args.source, what: "the report or journal being undone" }]
+    })
     if (refused !== undefined) return refused
     const source = yield* Effect.either(JournalFile.sourceOf(args.source))
     if (source._tag === "Left") return Io.fail(io, source.left)
