@@ -131,6 +131,8 @@ describe("cli usage errors", () => {
   const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
     [["disassociate", "--stores", "x"], "--product-coupon-id, --stock-id (or --stock-bundle-id) and --brand-id are required"],
     [[...job, "--stores", "a", "--stores", "b"], "--stores was given more than once"],
+    [[...job, "--stock-id", "999", "--stores", "a", "--dry-run"], "--stock-id was given more than once"],
+    [[...job, "--product-coupon-id=1", "--stores", "a"], "--product-coupon-id was given more than once"],
     [[...job, "--stores"], "--stores needs a value"],
     [[...job, "--stores", "x", "--concurrency", "many"], "--concurrency must be a whole number, got \"many\""],
     [[...job, "--stores", "x", "--strores", "y"], "unknown option '--strores'; did you mean --stores?"]

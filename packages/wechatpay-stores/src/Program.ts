@@ -183,6 +183,10 @@ const usageMessage = (
   const name = argv.find((a) => !a.startsWith("-"))
   if (ValidationError.isCommandMismatch(error) && name !== undefined) return `unknown command "${name}"`
   const own = flagsOf(Command.getUsage(find(commands, name) ?? commands[0]!))
+  // A flag given twice can make @effect/cli report others as missing (an id flag of a "one of two" pair does):
+  // the repetition is the mistake, so it is the one named.
+  const repeated = own.find((flag) => flag.startsWith("--") && argv.filter((a) => a.split("=")[0] === flag).length > 1)
+  if (repeated !== undefined) return `${repeated} was given more than once`
   const required: Array<string> = []
   const problems: Array<string> = []
   for (const message of plain(error.error).split(/\n+/).map(Output.oneLine).filter((m) => m !== "")) {
