@@ -171,6 +171,33 @@ describe("cli jobs keep a journal", () => {
     }))
 })
 
+describe("cli: a journal a job never wrote in", () => {
+  it.scopedLive("empty (the job was killed as it created it): the job and resume both say to delete it; a directory is no journal", () =>
+    Effect.gen(function*() {
+      const { cli, dir, fake, file } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const empty = yield* file("empty.jsonl", "")
+      const again = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", empty], again), 1)
+      assertOneLine(
+        again.err(),
+        `the journal ${empty} is empty: the job that made it stopped before it recorded anything, and nothing was sent; ` +
+          "delete it, or pass another --journal"
+      )
+      const resumed = capture()
+      assert.strictEqual(yield* cli(["resume", empty], resumed), 1)
+      assertOneLine(
+        resumed.err(),
+        `the journal ${empty} cannot be trusted: it is empty: the job stopped before it recorded anything, and nothing was sent; ` +
+          "delete it and run the job again"
+      )
+      const directory = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", dir], directory), 1)
+      assertOneLine(directory.err(), `${dir} is a directory: pass the path of a file to create as --journal`)
+      assert.strictEqual(fake.log.length, 0)
+    }))
+})
+
 describe("cli resume", () => {
   it.scopedLive("a finished journal: its report written again, nothing sent, exit 0", () =>
     Effect.gen(function*() {

@@ -223,6 +223,10 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
     case "JournalNotFoundError":
       return `no journal at ${location}: check the path (a job prints its journal's path as it starts); nothing was sent`
     case "JournalCorruptError":
+      // A journal with no complete first record: its job never started, so there is nothing to finish.
+      if ((e as { readonly line?: unknown }).line === 0 && e.message.endsWith("nothing was sent")) {
+        return Output.oneLine(`${e.message}; delete it and run the job again`)
+      }
       return Output.oneLine(
         `${e.message}; nothing was sent. Check that this is the journal a job printed; if it is, its report ` +
           `(when the job wrote one) lists the stores still to do`

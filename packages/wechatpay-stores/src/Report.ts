@@ -156,6 +156,15 @@ export const defaultJournalName = (now: Date = new Date()): string =>
 export const journalExists = (path: string): string =>
   `a journal already exists at ${path}: resume it with \`wechatpay-stores resume ${path}\`, or pass another --journal`
 
+/** Why a new job cannot have its journal at a path that exists: only a journal is to be resumed. */
+const journalTaken = (path: string, found: { isDirectory(): boolean; isFile(): boolean; readonly size: number }): string =>
+  found.isDirectory()
+    ? `${path} is a directory: pass the path of a file to create as --journal`
+    : found.isFile() && found.size === 0
+    ? `the journal ${path} is empty: the job that made it stopped before it recorded anything, and nothing was sent; ` +
+      "delete it, or pass another --journal"
+    : journalExists(path)
+
 /**
  * Checks, before the input is read and anything is sent, that a new job's journal location is
  * free (the library checks it again when it creates the journal, exclusively) and that its
@@ -163,9 +172,9 @@ export const journalExists = (path: string): string =>
  */
 export const checkJournalPath = (path: string): Effect.Effect<void, string> =>
   Effect.flatMap(
-    Effect.promise(() => Fs.lstat(path).then(() => true, () => false)),
-    (exists) =>
-      exists ? Effect.fail(journalExists(path)) : Effect.tryPromise({
+    Effect.promise(() => Fs.lstat(path).catch(() => undefined)),
+    (found) =>
+      found !== undefined ? Effect.fail(journalTaken(path, found)) : Effect.tryPromise({
         try: () => Fs.access(Path.dirname(Path.resolve(path)), Fs.constants.W_OK),
         catch: (cause) =>
           `cannot create the journal ${path}: ${

@@ -233,7 +233,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
   if (lines.length === 0) {
     return corrupt(0, torn > 0
       ? "its first record was never completed: the job never started, and nothing was sent"
-      : "it is empty")
+      : "it is empty: the job stopped before it recorded anything, and nothing was sent")
   }
   let first: unknown
   try {
