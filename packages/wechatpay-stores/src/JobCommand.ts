@@ -66,7 +66,7 @@ export const runJob = (
     const refused = yield* preconditions(io, {
       report: args.report,
       journal: args.dryRun ? undefined : args.journal,
-      kept: inputKept(args.stores)
+      protect: inputProtected(args.stores)
     })
     if (refused !== undefined) return refused
     const options = { rateLimit: { limit: args.rate } }
@@ -157,15 +157,15 @@ export const preconditions = (
     readonly report?: string | undefined
     readonly journal?: string | undefined
     /** Files the report must not replace besides the journal: the input, the journal resumed, the source undone. */
-    readonly kept?: ReadonlyArray<Report.Protected> | undefined
+    readonly protect?: ReadonlyArray<Report.Protected> | undefined
   }
 ): Effect.Effect<number | undefined> =>
   Effect.gen(function*() {
     const missing = yield* Environment.problem
     if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
     if (paths.report !== undefined) {
-      const kept = [...(paths.journal === undefined ? [] : [{ path: paths.journal, what: "the job's journal (--journal)" }]), ...(paths.kept ?? [])]
-      const writable = yield* Effect.either(Report.checkReportPath(paths.report, kept))
+      const journal = paths.journal === undefined ? [] : [{ path: paths.journal, what: "the job's journal (--journal)" }]
+      const writable = yield* Effect.either(Report.checkReportPath(paths.report, [...journal, ...(paths.protect ?? [])]))
       if (writable._tag === "Left") return Io.fail(io, writable.left)
     }
     if (paths.journal !== undefined) {
@@ -176,7 +176,7 @@ export const preconditions = (
   })
 
 /** The input file as a file the report must not replace (standard input has none). */
-export const inputKept = (stores: string): ReadonlyArray<Report.Protected> => stores === "-" ? [] : [{ path: stores, what: "the job's input (--stores)" }]
+export const inputProtected = (stores: string): ReadonlyArray<Report.Protected> => stores === "-" ? [] : [{ path: stores, what: "the job's input (--stores)" }]
 
 /** The service a job runs against: the `WECHATPAY_*` configuration at `rate` requests a second, sending through a transport the monitor watches (for the progress line). */
 export const serviceAt = (rate: number, http: Layer.Layer<HttpClient.HttpClient>): Job.ServiceLayer => (monitor) =>

@@ -11,33 +11,44 @@ import type * as Explain from "./Explain.js"
 /** The most a journal's first line (its header) is read for, to name the stock in advice. */
 const HEADER_BYTES = 64 * 1024
 
+/** A journal's header (its first line) as parsed JSON; undefined when the file holds no such line. */
+const readHeader = async (path: string): Promise<Record<string, unknown> | undefined> => {
+  try {
+    const handle = await Fs.open(path, "r")
+    try {
+      const buffer = Buffer.alloc(HEADER_BYTES)
+      const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
+      const text = buffer.subarray(0, bytesRead).toString("utf8")
+      const end = text.indexOf("\n")
+      const header: unknown = JSON.parse(end < 0 ? text : text.slice(0, end))
+      return typeof header === "object" && header !== null && !Array.isArray(header) ? header as Record<string, unknown> : undefined
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether the file starts with a journal's header: a file no report may replace. */
+export const isJournal = async (path: string): Promise<boolean> => {
+  const header = await readHeader(path)
+  return header?.["t"] === "header" && header["format"] === "effect-wechatpay/journal"
+}
+
 /**
  * The stock a journal is for, read from its header, for the advice of a failure before the
  * library has a report; undefined when it cannot be read (the library then says why).
  */
 export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
   Effect.promise(async () => {
-    try {
-      const handle = await Fs.open(path, "r")
-      try {
-        const buffer = Buffer.alloc(HEADER_BYTES)
-        const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
-        const text = buffer.subarray(0, bytesRead).toString("utf8")
-        const end = text.indexOf("\n")
-        const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { readonly target?: Record<string, unknown> }
-        const t = header.target
-        if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
-        return {
-          productCouponId: t["productCouponId"],
-          brandId: t["brandId"],
-          ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
-          ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
-        }
-      } finally {
-        await handle.close()
-      }
-    } catch {
-      return undefined
+    const t = (await readHeader(path))?.["target"] as Record<string, unknown> | undefined
+    if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
+    return {
+      productCouponId: t["productCouponId"],
+      brandId: t["brandId"],
+      ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
+      ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
     }
   })
 

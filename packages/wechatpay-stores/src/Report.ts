@@ -10,6 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { StoreJobs } from "effect-wechatpay"
 import * as Io from "./Io.js"
+import * as JournalFile from "./JournalFile.js"
 
 /**
  * What a report says about the job it records (`job`, before the lists): the library's
@@ -46,26 +47,10 @@ export interface Protected {
   readonly what: string
 }
 
-/** How a journal's first line starts (its header's first two fields, as the library writes them). */
-const JOURNAL_START = '{"t":"header","format":"effect-wechatpay/journal"'
-
 /** Whether the two paths name one file: the same inode when both exist, else the same absolute path. */
 const sameFile = async (a: string, b: string): Promise<boolean> => {
   const [sa, sb] = await Promise.all([Fs.stat(a).catch(() => undefined), Fs.stat(b).catch(() => undefined)])
   return sa !== undefined && sb !== undefined ? sa.dev === sb.dev && sa.ino === sb.ino : Path.resolve(a) === Path.resolve(b)
-}
-
-/** Whether a regular file starts as a journal does. */
-const holdsJournal = async (path: string): Promise<boolean> => {
-  const handle = await Fs.open(path, "r").catch(() => undefined)
-  if (handle === undefined) return false
-  try {
-    const buffer = Buffer.alloc(JOURNAL_START.length)
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
-    return buffer.subarray(0, bytesRead).toString("utf8") === JOURNAL_START
-  } finally {
-    await handle.close()
-  }
 }
 
 /** A failure of the checks that is already the line to print. */
@@ -77,22 +62,22 @@ class Refused {
  * Checks, before anything is sent, that the report can be written: finding out
  * after a 30,000-store job that the directory does not exist loses the lists.
  * A regular file is replaced by a rename, so its directory must be writable too.
- * The report never replaces a journal (any job's, or one in `kept`) nor the job's input:
+ * The report never replaces a journal (any job's, or one in `protect`) nor the job's input:
  * that would lose the record of the work done.
  */
-export const checkReportPath = (path: string, kept: ReadonlyArray<Protected> = []) =>
+export const checkReportPath = (path: string, protect: ReadonlyArray<Protected> = []) =>
   Effect.tryPromise({
     try: async () => {
       if (path === "") throw new Refused("--report needs a file path")
-      for (const k of kept) {
-        if (await sameFile(path, k.path)) {
-          throw new Refused(`--report ${path} is ${k.what}: the report would replace it; give --report another path`)
+      for (const p of protect) {
+        if (await sameFile(path, p.path)) {
+          throw new Refused(`--report ${path} is ${p.what}: the report would replace it; give --report another path`)
         }
       }
       const stat = await Fs.stat(path).catch(() => undefined)
       if (stat?.isDirectory() === true) throw new Error("EISDIR")
       if (stat !== undefined) await Fs.access(path, Fs.constants.W_OK)
-      if (stat?.isFile() === true && await holdsJournal(path)) {
+      if (stat?.isFile() === true && await JournalFile.isJournal(path)) {
         throw new Refused(`${path} is a job's journal: the report would replace it; give --report another path`)
       }
       if (stat === undefined || stat.isFile()) {

@@ -32,7 +32,7 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
   Effect.gen(function*() {
     const refused = yield* JobCommand.preconditions(io, {
       report: args.report,
-      kept: [{ path: args.journal, what: "the journal being resumed" }]
+      protect: [{ path: args.journal, what: "the journal being resumed" }]
     })
     if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out

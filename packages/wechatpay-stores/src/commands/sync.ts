@@ -55,7 +55,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     const refused = yield* JobCommand.preconditions(io, {
       report: args.report,
       journal: args.dryRun ? undefined : args.journal,
-      kept: JobCommand.inputKept(args.stores)
+      protect: JobCommand.inputProtected(args.stores)
     })
     if (refused !== undefined) return refused
     const human = args.json ? io.err : io.out

@@ -35,7 +35,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     const refused = yield* JobCommand.preconditions(io, {
       report: args.report,
       journal: args.journal,
-      kept: [{ path: args.source, what: "the report or journal being undone" }]
+      protect: [{ path: args.source, what: "the report or journal being undone" }]
     })
     if (refused !== undefined) return refused
     const source = yield* Effect.either(JournalFile.sourceOf(args.source))
