@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { BulkDisassociation, BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
-import { assertPartition, operations, stockOf, withFake } from "./support/Bulk.js"
+import { assertPartition, operations, scriptedStock, stockOf, withFake } from "./support/Bulk.js"
 import { F, range } from "./support/Jobs.js"
 
 const stock = stockOf(F.stockId)
@@ -30,11 +30,7 @@ const counting = () => {
  * 450 stores, all associated; no retries, so the first store call, dropped before the fake applies it,
  * leaves its 200 stores unresolved: the listing walk and a re-send follow the job's calls.
  */
-const dropFirstCall = (script: ReadonlyArray<FakeWechatPay.Fault | "none">) => ({
-  seed: FakeWechatPay.generate({ stores: 450, associated: 450 }),
-  faults: { script },
-  service: { retry: false as const }
-})
+const dropFirstCall = (script: ReadonlyArray<FakeWechatPay.Fault | "none">) => scriptedStock("disassociate", script)
 
 describe("a job's signals: started once, from the job's start", () => {
   // Each job runs at least two phases that watch the signals.

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { BulkDisassociation } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
-import { assertPartition, type Direction, directions, operations, stockJob, stockOf, storesOf, withFake } from "./support/Bulk.js"
+import { assertPartition, type Direction, directions, operations, scriptedStock, stockJob, stockOf, storesOf, withFake } from "./support/Bulk.js"
 
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
@@ -15,11 +15,7 @@ const ids = Array.from({ length: STORES }, (_, i) => s(i))
 const firstChunk = ids.slice(0, 200)
 
 /** 450 stores, all associated for a disassociate job, none for an associate job; no retries. */
-const fakeFor = (direction: Direction, script: ReadonlyArray<FakeWechatPay.Fault | "none">) => ({
-  seed: FakeWechatPay.generate({ stores: STORES, associated: direction === "associate" ? 0 : STORES }),
-  faults: { script },
-  service: { retry: false as const }
-})
+const fakeFor = (direction: Direction, script: ReadonlyArray<FakeWechatPay.Fault | "none">) => scriptedStock(direction, script, STORES)
 
 const storeCall = (direction: Direction) => `${direction}Stores`
 

@@ -23,6 +23,16 @@ export const assertPartition = (report: BulkDisassociation.Report, ids: Readonly
 export type Direction = "associate" | "disassociate"
 export const directions: ReadonlyArray<Direction> = ["disassociate", "associate"]
 
+/**
+ * The fake for a job over `stores` stores (all associated for a disassociate job, none for an associate job)
+ * answering by `script`, and the service without retries: one fault leaves its whole call unresolved.
+ */
+export const scriptedStock = (direction: Direction, script: ReadonlyArray<FakeWechatPay.Fault | "none">, stores = 450) => ({
+  seed: FakeWechatPay.generate({ stores, associated: direction === "associate" ? 0 : stores }),
+  faults: { script },
+  service: { retry: false as const }
+})
+
 /** `BulkStores`' job for a direction. */
 export const stockJob = (direction: Direction) => direction === "associate" ? BulkStores.associateAll : BulkStores.disassociateAll
 
