@@ -41,16 +41,19 @@ export const isJournal = async (path: string): Promise<boolean> => {
  * library has a report; undefined when it cannot be read (the library then says why).
  */
 export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
-  Effect.promise(async () => {
-    const t = (await readHeader(path))?.["target"] as Record<string, unknown> | undefined
-    if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
-    return {
-      productCouponId: t["productCouponId"],
-      brandId: t["brandId"],
-      ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
-      ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
-    }
-  })
+  Effect.promise(async () => idsIn((await readHeader(path))?.["target"]))
+
+/** The coupon, stock or bundle and brand a journal's `target` or a report's `job` names; undefined without them. */
+export const idsIn = (named: unknown): Explain.JobIds | undefined => {
+  const t = named as Record<string, unknown> | undefined
+  if (typeof t?.["productCouponId"] !== "string" || typeof t["brandId"] !== "string") return undefined
+  return {
+    productCouponId: t["productCouponId"],
+    brandId: t["brandId"],
+    ...(typeof t["stockId"] === "string" ? { stockId: t["stockId"] } : {}),
+    ...(typeof t["stockBundleId"] === "string" ? { stockBundleId: t["stockBundleId"] } : {})
+  }
+}
 
 /** Why a file cannot be read: the errno code when there is one. */
 const reason = (cause: unknown): string =>

@@ -52,24 +52,14 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       if (e._tag === "JournalCorruptError" && e.line <= 1) {
         return Io.fail(io, `${args.source} is neither a report nor a journal that wechatpay-stores wrote (${Output.oneLine(e.reason)}); nothing was sent`)
       }
-      const ids = "report" in source.right ? idsOfReport(source.right.report) : yield* JournalFile.journalIds(args.source)
+      const ids = "report" in source.right
+        ? JournalFile.idsIn((source.right.report as { readonly job?: unknown }).job)
+        : yield* JournalFile.journalIds(args.source)
       return Io.fail(io, Job.failure(result.left, ids))
     }
     const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
     return Job.exitCode({ report: result.right, kept })
   })
-
-/** The stock a report's job names, for the advice of a failure. */
-const idsOfReport = (report: unknown) => {
-  const job = (report as { readonly job?: Record<string, unknown> }).job
-  if (typeof job?.["productCouponId"] !== "string" || typeof job["brandId"] !== "string") return undefined
-  return {
-    productCouponId: job["productCouponId"],
-    brandId: job["brandId"],
-    ...(typeof job["stockId"] === "string" ? { stockId: job["stockId"] } : {}),
-    ...(typeof job["stockBundleId"] === "string" ? { stockBundleId: job["stockBundleId"] } : {})
-  }
-}
 
 export const command = Program.command(
   "undo",
