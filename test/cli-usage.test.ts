@@ -127,6 +127,34 @@ describe("cli --rate", () => {
     }))
 })
 
+describe("cli number flags", () => {
+  // Each command's own number flags, found by their N placeholder: sandbox's --stores is a number, a job's a file.
+  const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+    [["sandbox", "--stores", "1e3"], "--stores must be a whole number, got \"1e3\""],
+    [["resume", "journal.jsonl", "--concurrency", "0x2"], "--concurrency must be a whole number, got \"0x2\""],
+    [["sync", "--product-coupon-id", "1", "--stock-id", "2", "--brand-id", "3", "--stores", "x", "--max-removals=1e9"], "--max-removals must be a whole number, got \"1e9\""]
+  ]
+  for (const [argv, says] of cases) {
+    it.effect(`${argv[0]}: ${says}`, () =>
+      Effect.gen(function*() {
+        const c = capture()
+        assert.strictEqual(yield* run(argv, c.io), 1)
+        assert.strictEqual(c.err().split("\n")[0], `wechatpay-stores: ${says}`)
+        assert.include(c.err(), `wechatpay-stores ${argv[0]} --help explains each option`)
+        assert.strictEqual(c.out(), "")
+      }))
+  }
+
+  it.effect("a job's --stores may be named like a number: it is a file, not refused as one", () =>
+    Effect.gen(function*() {
+      const c = capture()
+      // It fails later, for want of the file (or of configuration), never on the flag's form.
+      assert.strictEqual(yield* run([...job, "--stores", "1e3", "--dry-run"], c.io), 1)
+      assert.notInclude(c.err(), "must be a whole number")
+      assert.notMatch(c.err(), /^wechatpay-stores: --stores/)
+    }))
+})
+
 describe("cli usage errors", () => {
   const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
     [["disassociate", "--stores", "x"], "--product-coupon-id, --stock-id (or --stock-bundle-id) and --brand-id are required"],
@@ -135,6 +163,10 @@ describe("cli usage errors", () => {
     [[...job, "--product-coupon-id=1", "--stores", "a"], "--product-coupon-id was given more than once"],
     [[...job, "--stores"], "--stores needs a value"],
     [[...job, "--stores", "x", "--concurrency", "many"], "--concurrency must be a whole number, got \"many\""],
+    // @effect/cli reads a number with Number(): these would be 16, 1000 and 3.
+    [[...job, "--stores", "x", "--rate", "0x10"], "--rate must be a whole number, got \"0x10\""],
+    [[...job, "--stores", "x", "--concurrency=1e3"], "--concurrency must be a whole number, got \"1e3\""],
+    [[...job, "--stores", "x", "--concurrency", " 3"], "--concurrency must be a whole number, got \" 3\""],
     [[...job, "--stores", "x", "--strores", "y"], "unknown option '--strores'; did you mean --stores?"]
   ]
   for (const [argv, says] of cases) {

@@ -12,7 +12,7 @@ import * as Usage from "@effect/cli/Usage"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Context, Data, Effect, Either, type Layer } from "effect"
+import { Context, Data, Effect, Either, type Layer, Option } from "effect"
 import * as EffectConsole from "effect/Console"
 import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
@@ -70,20 +70,63 @@ export const withHelp = (text: string, examples: ReadonlyArray<string>) =>
 export const invalid = (message: string): ValidationError.ValidationError =>
   ValidationError.invalidValue(HelpDoc.p(message))
 
-/** A whole number flag, checked when parsed: `--rate -5` says what is wrong with it, naming the flag. */
-export const wholeNumber = (
-  name: string,
-  options: { readonly min: number; readonly what: string; readonly fallback: number }
-): Options.Options<number> =>
+/**
+ * The placeholder of every whole number flag. @effect/cli reads their values with `Number`,
+ * which takes `0x10`, `1e3` or `0b11`; `run` finds these flags in a command's usage by it
+ * and refuses anything but decimal digits before @effect/cli parses.
+ */
+const NUMBER = "N"
+
+/** A whole number flag with no default, checked when parsed: `--rate -5` says what is wrong with it, naming the flag. */
+export const count = (name: string, options: { readonly min: number; readonly what: string }): Options.Options<number> =>
   Options.integer(name).pipe(
-    Options.withPseudoName("N"),
+    Options.withPseudoName(NUMBER),
     Options.mapEffect((n) =>
       n >= options.min
         ? Effect.succeed(n)
         : Effect.fail(invalid(`--${name} must be ${options.what}, got ${n}`))
-    ),
-    Options.withDefault(options.fallback)
+    )
   )
+
+/** A whole number flag with a default. */
+export const wholeNumber = (
+  name: string,
+  options: { readonly min: number; readonly what: string; readonly fallback: number }
+): Options.Options<number> => count(name, options).pipe(Options.withDefault(options.fallback))
+
+/** The flags of a usage that take a whole number (their placeholder is {@link NUMBER}). */
+const numberFlagsOf = (usage: Usage.Usage): ReadonlyArray<string> => {
+  switch (usage._tag) {
+    case "Named":
+      return Option.getOrUndefined(usage.acceptedValues) === NUMBER ? usage.names : []
+    case "Optional":
+    case "Repeated":
+      return numberFlagsOf(usage.usage)
+    case "Alternation":
+    case "Concat":
+      return [...numberFlagsOf(usage.left), ...numberFlagsOf(usage.right)]
+    default:
+      return []
+  }
+}
+
+/** The first number flag of `argv` whose value is not written in decimal digits (a sign allowed), said in one line. */
+const notDecimal = (argv: ReadonlyArray<string>, command: Cmd | undefined): string | undefined => {
+  if (command === undefined) return undefined
+  const numberFlags = numberFlagsOf(Command.getUsage(command))
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!
+    if (token === "--") return undefined
+    const eq = token.indexOf("=")
+    const flag = eq < 0 ? token : token.slice(0, eq)
+    if (!numberFlags.includes(flag)) continue
+    const value = eq < 0 ? argv[i + 1] : token.slice(eq + 1)
+    // A missing value is @effect/cli's to report.
+    if (value === undefined || (eq < 0 && value.startsWith("--"))) continue
+    if (!/^[+-]?[0-9]+$/.test(value)) return `${flag} must be a whole number, got ${JSON.stringify(value)}`
+  }
+  return undefined
+}
 
 /**
  * A flag naming a file. Plain text, not @effect/cli's `Options.file`: that one refuses
@@ -326,6 +369,11 @@ export const run = (
       }
       io.out.write(script + "\n")
       return 0
+    }
+    const notNumber = notDecimal(argv, find(commands, argv.find((a) => !a.startsWith("-"))))
+    if (notNumber !== undefined) {
+      io.err.write(`${NAME}: ${notNumber}\n${usageOf(commands, argv.find((a) => !a.startsWith("-")))}`)
+      return Io.CANNOT_RUN
     }
     let code = 0
     const cli = Command.run(root, { name: NAME, version: WechatPayClient.VERSION, executable: NAME })

@@ -86,9 +86,7 @@ export const command = Program.command(
   {
     journal: Args.text({ name: "JOURNAL" }).pipe(Args.withDescription("The journal a job wrote (it printed its path as it started).")),
     report: JobCommand.reportFlag("the whole job: job, summary, succeeded, failed, unresolved; for a sync, plan and both parts"),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.withPseudoName("N"),
-      Options.mapEffect((n) => n >= 1 ? Effect.succeed(n) : Effect.fail(Program.invalid(`--concurrency must be a whole number ≥ 1, got ${n}`))),
+    concurrency: Program.count("concurrency", { min: 1, what: "a whole number ≥ 1" }).pipe(
       Options.withDescription("Calls in flight at once. Default: the job's own (kept in its journal)."),
       Options.optional
     ),

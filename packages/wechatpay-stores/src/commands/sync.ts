@@ -110,11 +110,7 @@ export const command = Program.command(
       "Walk the stock's listing and print the plan (counts, and the first stores each way); change nothing. " +
         "Exits 1 when --max-removals would refuse the plan."
     )),
-    maxRemovals: Options.integer("max-removals").pipe(
-      Options.withPseudoName("N"),
-      Options.mapEffect((n) =>
-        n >= 0 ? Effect.succeed(n) : Effect.fail(Program.invalid(`--max-removals must be a whole number ≥ 0, got ${n}`))
-      ),
+    maxRemovals: Program.count("max-removals", { min: 0, what: "a whole number ≥ 0" }).pipe(
       Options.withDescription(
         `The most stores the sync may disassociate. Default: ${Output.fmt(DEFAULT_MAX_REMOVALS)}. An empty --stores ` +
           "(which would remove every store of the stock) is refused unless this covers them all."
