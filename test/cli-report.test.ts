@@ -161,6 +161,19 @@ describe("cli: messages", () => {
       assert.match(c.out(), /\| HTTP requests\s+\|\s+1 \|/)
     }))
 
+  it.scopedLive("the checks around a job have a row of their own: calls sent never exceed their HTTP requests", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", Array.from({ length: 300 }, (_, i) => s(i)).join("\n"))
+      const c = capture()
+      // The preflight's stock query, then two calls; every store answered, so no listing.
+      assert.strictEqual(yield* cli([...jobFor(F.stockId), "--stores", stores, "--no-journal"], c), 0, c.err())
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock", "disassociateStores", "disassociateStores"])
+      assert.match(c.out(), /\| calls sent\s+\|\s+2 \|/)
+      assert.match(c.out(), /\| HTTP requests\s+\|\s+2 \|/)
+      assert.match(c.out(), /\| checks sent\s+\|\s+1 \|/)
+    }))
+
   it.scopedLive("a stock WeChat Pay does not know, by default: the preflight refuses it in one line naming the ids to check, exit 1", () =>
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup()

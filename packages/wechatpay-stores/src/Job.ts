@@ -99,10 +99,10 @@ export interface Hooks {
   readonly abortWhen: Effect.Effect<void> | undefined
 }
 
-/** A job ran: what it gave (or failed with), and the calls that reached WeChat Pay. */
+/** A job ran: what it gave (or failed with), and what reached WeChat Pay. */
 export interface Executed<A, E> {
   readonly result: Either.Either<A, E | WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
-  readonly callsSent: number
+  readonly sent: Output.Sent
 }
 
 /**
@@ -130,7 +130,7 @@ export const execute = <A, E>(
         Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer)
       )
     })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
-    return { result, callsSent: monitor.callsSent() }
+    return { result, sent: { calls: monitor.callsSent(), checks: monitor.checksSent() } }
   })
 
 /** The `job` of a report the CLI writes for a job that kept no journal (or never started one). */
@@ -163,7 +163,7 @@ export const run = (
     const human = spec.json ? io.err : io.out
     if (spec.journal !== undefined) human.write(journalLine(spec.journal))
     const startedAt = new Date()
-    const { callsSent, result } = yield* execute(spec, io, service, total, (hooks) => {
+    const { result, sent } = yield* execute(spec, io, service, total, (hooks) => {
       const common = {
         productCouponId: spec.productCouponId,
         brandId: spec.brandId,
@@ -193,7 +193,7 @@ export const run = (
       return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt), ...e.report }))
     })
     if (result._tag === "Left") return failure(result.left, spec)
-    const kept = yield* publish(result.right, spec, io, callsSent)
+    const kept = yield* publish(result.right, spec, io, sent)
     return { report: result.right, kept }
   })
 
@@ -283,10 +283,10 @@ const partLines = (
   human: Output.Sink,
   report: BulkStores.Report,
   ids: Explain.JobIds,
-  callsSent: number | undefined,
+  sent: Output.Sent | undefined,
   where: string | undefined
 ) => {
-  human.write(Output.summaryTable(report.summary, callsSent))
+  human.write(Output.summaryTable(report.summary, sent))
   if (report.stoppedBy !== undefined) {
     human.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
     const means = Explain.stopReason(report.stoppedBy, ids)
@@ -300,13 +300,13 @@ const partLines = (
 /**
  * Prints a finished run's report (`--json`: on stdout), writes it (unless `keepReport` is
  * off), then its summary: a job's table and lists, or a sync's plan and both parts.
- * `callsSent` counts a job's calls that reached WeChat Pay (undefined: the report's own count).
+ * `sent` counts a job's calls and checks that reached WeChat Pay (undefined: the report's own count of calls).
  */
 export const publish = (
   report: Report.AnyReport,
   printing: Printing,
   io: Io.Io,
-  callsSent: number | undefined
+  sent: Output.Sent | undefined
 ): Effect.Effect<Report.Kept | undefined> =>
   Effect.gen(function*() {
     const human = printing.json ? io.err : io.out
@@ -325,7 +325,7 @@ export const publish = (
         human.write(`${name}:\n`)
         partLines(human, part, report.job, undefined, where)
       }
-    } else partLines(human, report, report.job, callsSent, where)
+    } else partLines(human, report, report.job, sent, where)
     if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)
     // A journaled job cut short is finished from its journal, not by running its stores again.
     const parts = Report.isSync(report) ? [report.associate, report.disassociate] : [report]

@@ -36,8 +36,10 @@ export const retryReason = (event: ProductCouponStores.AttemptEvent): string => 
 export interface Monitor {
   /** What the calls are doing now. */
   readonly activity: () => Output.Activity
-  /** Calls that sent at least one attempt. */
+  /** Calls that change a stock's stores and sent at least one attempt. */
   readonly callsSent: () => number
+  /** The checks around a job (stock queries, listing pages) that sent at least one attempt. */
+  readonly checksSent: () => number
   /** Wraps a service so its calls are followed. */
   readonly service: <E, R>(
     layer: Layer.Layer<ProductCouponStores.ProductCouponStores, E, R>
@@ -51,13 +53,15 @@ export interface Monitor {
 export const make = (): Monitor => {
   let next = 0
   let sent = 0
+  let checks = 0
   let lastRetry: string | undefined
-  const calls = new Map<number, { phase: Phase; sent: boolean }>()
+  const calls = new Map<number, { phase: Phase; sent: boolean; check: boolean }>()
 
-  const follow = <A, E, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  /** `check`: a stock query or a listing page, counted apart from the calls that change stores. */
+  const follow = <A, E, R>(call: Effect.Effect<A, E, R>, check = false): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
       const id = ++next
-      calls.set(id, { phase: "permit", sent: false })
+      calls.set(id, { phase: "permit", sent: false, check })
       return Effect.locally(call, CallId, id).pipe(Effect.ensuring(Effect.sync(() => calls.delete(id))))
     })
 
@@ -67,7 +71,8 @@ export const make = (): Monitor => {
     call.phase = "wire"
     if (!call.sent) {
       call.sent = true
-      sent++
+      if (call.check) checks++
+      else sent++
     }
   }
 
@@ -84,18 +89,19 @@ export const make = (): Monitor => {
       return { inFlight: calls.size, onWire, backingOff, waitingForPermit, lastRetry }
     },
     callsSent: () => sent,
+    checksSent: () => checks,
     service: (layer) =>
       Layer.effect(
         ProductCouponStores.ProductCouponStores,
         Effect.map(ProductCouponStores.ProductCouponStores, (service) => {
-          const listAssociatedStores: typeof service.listAssociatedStores = (input) => follow(service.listAssociatedStores(input))
+          const listAssociatedStores: typeof service.listAssociatedStores = (input) => follow(service.listAssociatedStores(input), true)
           return {
             disassociateStores: (input) => follow(service.disassociateStores(input)),
             associateStores: (input) => follow(service.associateStores(input)),
             listAssociatedStores,
             // Each page of the walk is one followed call.
             associatedStores: ProductCouponStores.associatedStoresOf(listAssociatedStores),
-            getStock: (input) => follow(service.getStock(input)),
+            getStock: (input) => follow(service.getStock(input), true),
             associateStockBundleStores: (input) => follow(service.associateStockBundleStores(input)),
             disassociateStockBundleStores: (input) => follow(service.disassociateStockBundleStores(input))
           }

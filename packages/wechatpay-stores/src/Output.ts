@@ -141,11 +141,18 @@ export const anomalyLine = (anomalies: ReadonlyArray<BulkDisassociation.Anomaly>
     `the report's "anomalies" lists them all\n`
 }
 
+/** What reached WeChat Pay: the calls that change stores, and the checks around them (stock queries, listing pages). */
+export interface Sent {
+  readonly calls: number
+  readonly checks: number
+}
+
 /**
- * The closing table. `callsSent` is what reached WeChat Pay: a job that stopped early
- * settles its remaining chunks without sending them, and those are not calls.
+ * The closing table. `sent` is what reached WeChat Pay: a job that stopped early settles its
+ * remaining chunks without sending them, and those are not calls. "HTTP requests" are the
+ * calls' attempts, so the checks have a row of their own.
  */
-export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: number = summary.chunks): string => {
+export const summaryTable = (summary: BulkDisassociation.Summary, sent?: Sent): string => {
   const rows: Array<[string, number]> = [
     ["input ids", summary.input],
     ["unique stores", summary.unique],
@@ -153,9 +160,10 @@ export const summaryTable = (summary: BulkDisassociation.Summary, callsSent: num
     ["succeeded", summary.succeeded],
     ["failed", summary.failed],
     ["unresolved", summary.unresolved],
-    ["calls sent", callsSent],
+    ["calls sent", sent?.calls ?? summary.chunks],
     ["HTTP requests", summary.requests]
   ]
+  if (sent !== undefined && sent.checks > 0) rows.push(["checks sent", sent.checks])
   if (summary.settledByListing !== undefined && summary.settledByListing > 0) rows.splice(6, 0, ["settled by listing", summary.settledByListing])
   // Found done by a journaled job's listing before its first call: sent all the same, left alone by an undo.
   if (summary.alreadyDone !== undefined && summary.alreadyDone > 0) rows.splice(3, 0, ["already done before", summary.alreadyDone])
