@@ -130,6 +130,20 @@ describe("cli jobs keep a journal", () => {
       assert.deepStrictEqual(fake.log, [])
     }))
 
+  it.scopedLive("a job the preflight refuses: its printed journal was never written, and its one line says there is nothing to resume", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const c = capture()
+      const stopped = job.map((a) => a === F.stockId ? F.expiredStockId : a)
+      assert.strictEqual(yield* cli([...stopped, "--stores", stores, "--journal", journal], c), 1)
+      assert.include(c.out(), `journal: ${journal} (resume with: wechatpay-stores resume ${journal})`)
+      assert.match(c.err(), /^wechatpay-stores: the stock check before the job refused it: .*; no journal was written, so there is nothing to resume\n$/)
+      assert.isFalse(yield* exists(journal))
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock"])
+    }))
+
   it.scopedLive("--no-journal: no journal written, the report's job names none; --dry-run writes none either", () =>
     Effect.gen(function*() {
       const { dir, file, cli } = yield* setup()

@@ -8,6 +8,7 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, type Either, Layer, Logger, LogLevel, Schedule } from "effect"
+import * as Fs from "node:fs"
 import {
   BulkDisassociation,
   type BulkStores,
@@ -192,7 +193,7 @@ export const run = (
       // journaled job reads its whole input before its journal is created: it then has none.)
       return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt), ...e.report }))
     })
-    if (result._tag === "Left") return failure(result.left, spec)
+    if (result._tag === "Left") return yield* failureOf(result.left, spec, spec.journal)
     const kept = yield* publish(result.right, spec, io, sent)
     return { report: result.right, kept }
   })
@@ -250,6 +251,16 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
       )
   }
 }
+
+/**
+ * {@link failure}, and when the run's journal, whose path it printed as it started, was
+ * never created (refused before its first record), that there is nothing to resume.
+ */
+export const failureOf = (failed: Failure, ids: Explain.JobIds | undefined, journal: string | undefined): Effect.Effect<string> =>
+  Effect.sync(() => {
+    const line = failure(failed, ids)
+    return journal === undefined || Fs.existsSync(journal) ? line : `${line}; no journal was written, so there is nothing to resume`
+  })
 
 /** A sync's guard, in the flags' words. */
 export const guardLine = (e: { readonly reason: string; readonly removals: number; readonly maxRemovals: number }): string =>

@@ -87,7 +87,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
           journal: args.journal,
           ...hooks
         }))
-      if (result._tag === "Left") return Io.fail(io, Job.failure(result.left, stock))
+      if (result._tag === "Left") return Io.fail(io, yield* Job.failureOf(result.left, stock, args.journal))
       const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
       return Job.exitCode({ report: result.right, kept })
     }))

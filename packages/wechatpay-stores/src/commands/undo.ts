@@ -55,7 +55,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       const ids = "report" in source.right
         ? JournalFile.idsIn((source.right.report as { readonly job?: unknown }).job)
         : yield* JournalFile.journalIds(args.source)
-      return Io.fail(io, Job.failure(result.left, ids))
+      return Io.fail(io, yield* Job.failureOf(result.left, ids, args.journal))
     }
     const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
     return Job.exitCode({ report: result.right, kept })
