@@ -75,6 +75,21 @@ describe("cli jobs keep a journal", () => {
       assert.strictEqual(records.at(-1)!.t, "finished")
     }))
 
+  it.scopedLive("a relative --journal: printed, kept in the report and resumed as an absolute path, so the advice works from any directory", () =>
+    Effect.gen(function*() {
+      const { dir, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const report = Path.join(dir, "report.json")
+      const absolute = Path.join(dir, "job.jsonl")
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", "job.jsonl", "--report", report], c), 0, c.err())
+      assert.isTrue(c.out().startsWith(`journal: ${absolute} (resume with: wechatpay-stores resume ${absolute})\n`), c.out())
+      assert.strictEqual((yield* readReport(report)).job.journal, absolute)
+      const again = capture()
+      assert.strictEqual(yield* cli(["resume", "job.jsonl", "--report", Path.join(dir, "again.json")], again), 0, again.err())
+      assert.isTrue(again.out().startsWith(`resuming the job of ${absolute}\n`), again.out())
+    }))
+
   it.scopedLive("--json: the journal line goes to stderr, stdout holds the report alone", () =>
     Effect.gen(function*() {
       const { dir, file, cli } = yield* setup()

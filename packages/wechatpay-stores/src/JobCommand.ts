@@ -280,7 +280,8 @@ export const journalOf = (
     return Effect.fail(new Program.UsageError({ message: "--journal and --no-journal cannot both be given; pass one of them" }))
   }
   if (a.noJournal) return Effect.succeed(undefined)
-  return Effect.succeed(a.journal._tag === "Some" ? a.journal.value : Path.join(Io.workingDirectory(io), Report.defaultJournalName()))
+  // Absolute, so that the resume and undo advice printed and kept in the report works from any directory.
+  return Effect.succeed(Path.resolve(Io.workingDirectory(io), a.journal._tag === "Some" ? a.journal.value : Report.defaultJournalName()))
 }
 
 /** `--snapshot`: a journaled stock job's listing walk before its first call, off by default. */

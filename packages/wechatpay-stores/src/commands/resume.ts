@@ -9,6 +9,7 @@ import * as Args from "@effect/cli/Args"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer, Option } from "effect"
+import * as Path from "node:path"
 import { StoreJobs } from "effect-wechatpay"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
@@ -103,7 +104,8 @@ export const command = Program.command(
       yield* JobCommand.checkRate(a)
       const { http, io } = yield* Program.CliContext
       return yield* resume({
-        journal: a.journal,
+        // Absolute, as a job's own journal is: the advice printed names it from any directory.
+        journal: Path.resolve(Io.workingDirectory(io), a.journal),
         report: a.report._tag === "Some" ? a.report.value : undefined,
         concurrency: a.concurrency._tag === "Some" ? a.concurrency.value : undefined,
         rate: a.rate,
