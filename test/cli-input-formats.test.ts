@@ -108,6 +108,31 @@ describe("what a pass skipped or normalised is counted, with the first line of e
     }))
 })
 
+describe("a column's name is never sent as a store id", () => {
+  it.effect("a store_id header in any case or with spaces around it is a CSV header", () =>
+    Effect.gen(function*() {
+      for (const header of ["Store_ID", " STORE_ID ", "name,Store_Id"]) {
+        const row = (id: string) => header.startsWith("name") ? `x,${id}` : id
+        const { ids, notes } = yield* read({ stdin: [`${header}\n${row(s(0))}\n${row(s(1))}\n`] })
+        assert.deepStrictEqual(ids, [s(0), s(1)], header)
+        assert.strictEqual(notes.format, "csv", header)
+      }
+    }))
+
+  it.effect("a list whose first line is another column name is refused on line 1, naming it; an id that merely starts so is not", () =>
+    Effect.gen(function*() {
+      for (const [first, named] of [["id", "id"], ["Store ID", "Store ID"], ["store-ids", "store-ids"], ["\"门店ID\"", "门店ID"], ["门店编号", "门店编号"], ["Stores", "Stores"]]) {
+        const e = yield* Effect.flip(read({ stdin: [`${first}\n${s(0)}\n`] }))
+        assert.strictEqual(
+          e.message,
+          `<stdin>:1: the first line ${JSON.stringify(named)} looks like a column name, not a store id: name the column store_id (a CSV header), or remove the line`
+        )
+      }
+      const { ids } = yield* read({ stdin: ["id7\nstore1\n"] })
+      assert.deepStrictEqual(ids, ["id7", "store1"])
+    }))
+})
+
 describe("a report the CLI wrote is input: its failed and unresolved stores, or the lists selected", () => {
   // Typed as the library's report, so a change to its shape shows here.
   const report: BulkDisassociation.Report = {

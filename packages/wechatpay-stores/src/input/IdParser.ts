@@ -2,8 +2,8 @@
  * One pass over the input's bytes, turned into store ids a read at a time.
  * Lines are split on bytes (LF, CR or CRLF) and bounded before a string is
  * built; the format is told from the first non-blank line: JSON when it starts
- * with `[` or `{`, CSV when it is a header with a `store_id` column, else one
- * id a line.
+ * with `[` or `{`, CSV when it is a header with a `store_id` column (in any case),
+ * else one id a line, whose first line must not read as a column's name.
  */
 import { Chunk, Effect, Option, Stream } from "effect"
 import { MAX_ID_LENGTH, MAX_JSON_BYTES, MAX_LINE_BYTES, StoreFileError, tooLongId } from "./Bounds.js"
@@ -25,6 +25,13 @@ type Mode =
   | { readonly _tag: "Text" }
   | { readonly _tag: "Csv"; readonly column: number }
   | { readonly _tag: "Json" }
+
+/**
+ * Whether the first line of a list of ids reads as the name of their column (`id`, `Store ID`,
+ * `门店ID`) rather than an id. WeChat Pay generates store ids, which are never these words.
+ */
+const looksLikeColumnName = (line: string): boolean =>
+  /^(store[\s_-]*ids?|stores?|ids?|门店(id|编号|号)?)$/i.test(line)
 
 const LF = 0x0a
 const CR = 0x0d
@@ -189,7 +196,7 @@ class IdParser {
         this.mode = { _tag: "Json" }
       } else {
         const header = parseCsvRecord(line)
-        const column = header?.map((h) => h.trim()).indexOf("store_id") ?? -1
+        const column = header?.map((h) => h.trim().toLowerCase()).indexOf("store_id") ?? -1
         if (header !== undefined && column >= 0) {
           if (this.select !== undefined) return this.fail(selectNeedsReport("a CSV"))
           this.notes.format = "csv"
@@ -198,6 +205,14 @@ class IdParser {
         }
         if (header !== undefined && header.length > 1) {
           return this.fail("CSV input needs a store_id column in its header; name the column of store ids store_id")
+        }
+        // A column's name above a list of ids would be sent as a store id, and fail.
+        const name = header?.[0]?.trim()
+        if (name !== undefined && looksLikeColumnName(name)) {
+          return this.fail(
+            `the first line ${JSON.stringify(name)} looks like a column name, not a store id: ` +
+              "name the column store_id (a CSV header), or remove the line"
+          )
         }
         if (this.select !== undefined) return this.fail(selectNeedsReport("a list of ids, one a line"))
         this.notes.format = "text"
