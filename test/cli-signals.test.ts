@@ -153,6 +153,49 @@ describe("wechatpay-stores list: standard output failing ends the listing, no fu
     }), 60_000)
 })
 
+describe("wechatpay-stores list and stock: standard output closed (>&-) or full", () => {
+  const ids = ["--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
+
+  /** `wechatpay-stores ARGS REDIRECT` run by bash; its exit code and stderr. */
+  const shell = (args: ReadonlyArray<string>, redirect: string) =>
+    Effect.gen(function*() {
+      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
+      const errFile = Path.join(dir, "cli.err")
+      const p = yield* spawn("bash", ["-c", `"$@" ${redirect} 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
+        env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
+      })
+      assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
+      return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")), fake }
+    })
+
+  for (const [command, instead] of [["list", "pass --output FILE, or redirect it to a file or a pipe"], ["stock", "redirect it to a file or a pipe"]] as const) {
+    it.scopedLive(`${command} >&-: Node opens /dev/null in its place; refused in one line before anything is sent, exit 1`, () =>
+      Effect.gen(function*() {
+        const { said, stderr, fake } = yield* shell([command, ...ids], ">&-")
+        assert.strictEqual(said, "exit 1\n")
+        assert.strictEqual(
+          stderr,
+          `wechatpay-stores: standard output is closed (>&-), so what this prints would go nowhere; ${instead}; nothing was sent\n`
+        )
+        assert.deepStrictEqual(fake.log, [])
+      }), 60_000)
+
+    it.scopedLive(`${command} > /dev/null is asked for, not closed: it runs, exit 0`, () =>
+      Effect.gen(function*() {
+        const { said, fake } = yield* shell([command, ...ids], ">/dev/null")
+        assert.strictEqual(said, "exit 0\n")
+        assert.isAbove(fake.log.length, 0)
+      }), 60_000)
+  }
+
+  it.scopedLive("stock > /dev/full: one line naming ENOSPC, exit 1", () =>
+    Effect.gen(function*() {
+      const { said, stderr } = yield* shell(["stock", ...ids], ">/dev/full")
+      assert.strictEqual(said, "exit 1\n")
+      assert.strictEqual(stderr, "wechatpay-stores: standard output failed (ENOSPC); the stock was queried but not printed\n")
+    }), 60_000)
+})
+
 describe("wechatpay-stores: a report that cannot be written where asked goes to a printed fallback file (exit 2)", () => {
   it.scopedLive("--report /dev/full", () =>
     Effect.gen(function*() {

@@ -26,11 +26,28 @@ export const workingDirectory = (io: Io): string => io.cwd ?? process.cwd()
 /** Exit code of a command that could not run (bad flags, configuration, input). */
 export const CANNOT_RUN = 1
 
+/**
+ * The exit code when standard output's reader went away before a command's product was printed
+ * (EPIPE): 128 + SIGPIPE (13), what a shell reports for `seq 1 1000000 | head -1`'s `seq`. Quiet:
+ * nothing is printed, as the reader chose to stop reading. Under `set -o pipefail` the
+ * pipeline fails, as it does for any Unix tool cut short by its reader.
+ */
+export const READER_GONE = 141
+
 /** Prints one line on stderr and gives the exit code of a command that could not run. */
 export const fail = (io: Io, message: string): number => {
   io.err.write(`wechatpay-stores: ${message}\n`)
   return CANNOT_RUN
 }
+
+/**
+ * The line a command whose product is its standard output (`list`, `stock`) gives before it
+ * sends anything, when that output was closed as the process started; else undefined.
+ */
+export const closedOutput = (io: Io, instead: string): string | undefined =>
+  io.out.closed?.() === true
+    ? `standard output is closed (>&-), so what this prints would go nowhere; ${instead}; nothing was sent`
+    : undefined
 
 /** A notice for the person running the command: on stderr, or on stdout when stderr is what failed. */
 export const notice = (io: Io, message: string): Effect.Effect<void> =>

@@ -4,6 +4,7 @@
  * table and the first failed and unresolved stores.
  */
 import { Effect } from "effect"
+import * as Fs from "node:fs"
 import type { BulkDisassociation, BulkStores } from "effect-wechatpay"
 
 /** Where output goes; the tests pass their own. */
@@ -26,6 +27,11 @@ export interface Sink {
    * Absent for outputs that cannot fail.
    */
   readonly writeWaiting?: ((text: string) => Effect.Effect<string | undefined>) | undefined
+  /**
+   * Whether this output was closed when the process started (`>&-`): Node then opens /dev/null
+   * in its place, so writes succeed and go nowhere. Absent for outputs that cannot be.
+   */
+  readonly closed?: (() => boolean) | undefined
 }
 
 /** How long to wait for a reader that is not reading before calling the output failed. */
@@ -44,7 +50,7 @@ const errorCode = (e: unknown): string =>
  * EPIPE), a full disk (`> /dev/full`, ENOSPC) or a hung-up terminal (EIO): the
  * job must go on and its report be written, so a failed output only stops printing.
  */
-export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: boolean }): Sink => {
+export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: boolean }, fd?: number): Sink => {
   let failed: string | undefined
   let guarded = false
   const fail = (e: unknown) => {
@@ -90,6 +96,7 @@ export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: bo
       }
       return Effect.sync(() => clearTimeout(timer))
     }),
+    ...(fd === undefined ? {} : { closed: () => closedAtStart(fd) }),
     writeWaiting: (text) =>
       Effect.async<string | undefined>((resume) => {
         guard()
@@ -107,9 +114,25 @@ export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: bo
   }
 }
 
-export const stdout: Sink = streamSink(process.stdout)
+/**
+ * Whether descriptor `fd` was closed when the process started. Node then opens /dev/null in its
+ * place for reading and writing, where a shell's `> /dev/null` opens it for writing only. Read
+ * from /proc, so Linux only; elsewhere, or when anything cannot be read, false.
+ */
+const closedAtStart = (fd: number): boolean => {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(Fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))
+    if (flags === null || (Number.parseInt(flags[1]!, 8) & 3) !== 2) return false
+    const opened = Fs.fstatSync(fd)
+    return opened.isCharacterDevice() && opened.rdev === Fs.statSync("/dev/null").rdev
+  } catch {
+    return false
+  }
+}
 
-export const stderr: Sink = streamSink(process.stderr)
+export const stdout: Sink = streamSink(process.stdout, 1)
+
+export const stderr: Sink = streamSink(process.stderr, 2)
 
 /** A message on one line: a multi-line or control-character message must not break the output. */
 export const oneLine = (text: string): string =>

@@ -78,13 +78,6 @@ class OutputFailed {
   constructor(readonly code: string) {}
 }
 
-/**
- * The exit code when standard output's reader went away before the listing ended (EPIPE):
- * 128 + SIGPIPE (13), what a shell reports for `seq 1 1000000 | head -1`'s `seq`. Quiet:
- * nothing is printed, as the reader chose to stop reading. Under `set -o pipefail` the
- * pipeline fails, as it does for any Unix tool cut short by its reader.
- */
-export const READER_GONE = 141
 
 /** Where the ids go while the listing runs, and what makes them final. */
 interface Writer {
@@ -144,9 +137,9 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
     } satisfies Writer
   })
 
-/** Standard output failed: quietly {@link READER_GONE} when its reader went away, else one line and exit 1. */
+/** Standard output failed: quietly {@link Io.READER_GONE} when its reader went away, else one line and exit 1. */
 const outputFailed = (io: Io.Io, code: string, read: string): number =>
-  code === "EPIPE" ? READER_GONE : Io.fail(io, `standard output failed (${code}) ${read}; the listing was abandoned`)
+  code === "EPIPE" ? Io.READER_GONE : Io.fail(io, `standard output failed (${code}) ${read}; the listing was abandoned`)
 
 /** What the first Ctrl-C during a listing exits with. */
 export const STOPPED = 130
@@ -154,6 +147,8 @@ export const STOPPED = 130
 /** The command itself; exported for the tests. */
 export const list = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.scoped(Effect.gen(function*() {
+    const closed = args.output === undefined ? Io.closedOutput(io, "pass --output FILE, or redirect it to a file or a pipe") : undefined
+    if (closed !== undefined) return Io.fail(io, closed)
     const format: Format = args.output === undefined ? "lines" : formatOf(args.output)
     const opened = args.output === undefined ? Effect.succeed(stdoutWriter(io)) : fileWriter(args.output)
     const writer = yield* Effect.either(opened)

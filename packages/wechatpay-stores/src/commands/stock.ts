@@ -78,17 +78,21 @@ export const table = (stock: ProductCoupon.Stock, requestId: string | undefined)
 /** The command itself; exported for the tests. */
 export const stock = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
+    const closed = Io.closedOutput(io, "redirect it to a file or a pipe")
+    if (closed !== undefined) return Io.fail(io, closed)
     const result = yield* Call.withService(http, args, (service) =>
       service.getStock({ productCouponId: args.productCouponId, stockId: args.stockId, brandId: args.brandId }))
     if (result._tag === "Left") return Io.fail(io, `stock ${args.stockId}: ${result.message}`)
     const { requestId, ...decoded } = result.value
-    if (args.json) {
-      io.out.write(JSON.stringify(decoded, null, 2) + "\n")
-      return 0
+    if (args.json) io.out.write(JSON.stringify(decoded, null, 2) + "\n")
+    else {
+      io.out.write(table(decoded, requestId))
+      for (const warning of warnings(decoded)) io.out.write(`note: ${warning}\n`)
     }
-    io.out.write(table(decoded, requestId))
-    for (const warning of warnings(decoded)) io.out.write(`note: ${warning}\n`)
-    return 0
+    // The stock is this command's product: printed nowhere, it did not do its work.
+    const failed = yield* Io.failureOf(io.out)
+    if (failed === undefined) return 0
+    return failed === "EPIPE" ? Io.READER_GONE : Io.fail(io, `standard output failed (${failed}); the stock was queried but not printed`)
   })
 
 export const command = Program.command(
