@@ -174,8 +174,10 @@ const exhaustive = (scenario: Scenario, torn: boolean) =>
           if (n === 0) {
             // The journal's opening never completed: no job to resume, and nothing was sent.
             assert.isTrue(Either.isLeft(resumed), `n=${n}`)
-            const error = (resumed as Either.Left<{ _tag: string; reason?: string }, unknown>).left
+            const error = (resumed as Either.Left<{ _tag: string; reason?: string; neverStarted?: boolean }, unknown>).left
             assert.strictEqual(error._tag, torn ? "JournalCorruptError" : "JournalNotFoundError")
+            // It says so in a field, for a caller to offer deleting it rather than resuming it.
+            if (torn) assert.isTrue(error.neverStarted, `n=${n}`)
             assert.deepStrictEqual(storeCallsFrom(fake, 0), [])
             return
           }

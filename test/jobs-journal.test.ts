@@ -318,6 +318,8 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         const error = yield* refused(fake, file)
         assert.strictEqual(error._tag, "JournalCorruptError")
         assert.strictEqual(error.line, 5)
+        // Its job ran: deleting it would lose the record of what was sent.
+        assert.isFalse((error as JobJournal.JournalCorruptError).neverStarted)
         Fs.rmSync(dir, { recursive: true, force: true })
       })))
 

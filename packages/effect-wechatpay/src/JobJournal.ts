@@ -62,7 +62,12 @@ export class JournalCorruptError extends Schema.TaggedError<JournalCorruptError>
     location: Schema.String,
     /** 1-based; 0 when the problem is the journal as a whole. */
     line: Schema.Number,
-    reason: Schema.String
+    reason: Schema.String,
+    /**
+     * True when the journal shows that its job never started (it is empty, or its opening write
+     * was cut short): nothing was sent, so it may be deleted and the job run again.
+     */
+    neverStarted: Schema.optionalWith(Schema.Boolean, { default: () => false })
   }
 ) {
   override get message(): string {

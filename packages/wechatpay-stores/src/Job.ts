@@ -224,8 +224,8 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
     case "JournalNotFoundError":
       return `no journal at ${location}: check the path (a job prints its journal's path as it starts); nothing was sent`
     case "JournalCorruptError":
-      // A journal with no complete first record: its job never started, so there is nothing to finish.
-      if ((e as { readonly line?: unknown }).line === 0 && e.message.endsWith("nothing was sent")) {
+      // A journal whose job never started: there is nothing to finish.
+      if (failed instanceof JobJournal.JournalCorruptError && failed.neverStarted) {
         return Output.oneLine(`${e.message}; delete it and run the job again`)
       }
       return Output.oneLine(

@@ -224,7 +224,8 @@ const isReport = (u: unknown, operation: Operation): boolean =>
  * job (a torn last write excepted).
  */
 export const replay = (location: string, content: Uint8Array): Either.Either<Replayed, JournalCorruptError> => {
-  const corrupt = (lineNo: number, reason: string) => Either.left(new JournalCorruptError({ location, line: lineNo, reason }))
+  const corrupt = (lineNo: number, reason: string, neverStarted = false) =>
+    Either.left(new JournalCorruptError({ location, line: lineNo, reason, neverStarted }))
   const end = content.lastIndexOf(0x0a) + 1
   const torn = content.length - end
   const text = new TextDecoder("utf-8", { fatal: false }).decode(content.subarray(0, end))
@@ -233,7 +234,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
   if (lines.length === 0) {
     return corrupt(0, torn > 0
       ? "its first record was never completed: the job never started, and nothing was sent"
-      : "it is empty: the job stopped before it recorded anything, and nothing was sent")
+      : "it is empty: the job stopped before it recorded anything, and nothing was sent", true)
   }
   let first: unknown
   try {
@@ -348,7 +349,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     if (parts[i]!.ids.length !== h.parts[i]!.count) {
       // No run began: the ids are written with the header, before anything is sent, so their write was cut short.
       const never = runs === 0 ? ": the journal's first write was never completed, the job never started, and nothing was sent" : ""
-      return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}${never}`)
+      return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}${never}`, runs === 0)
     }
   }
   return Either.right({ header: h, parts, runs, lastReport, length: end, torn })
