@@ -95,20 +95,8 @@ export const wholeNumber = (
 ): Options.Options<number> => count(name, options).pipe(Options.withDefault(options.fallback))
 
 /** The flags of a usage that take a whole number (their placeholder is {@link NUMBER}). */
-const numberFlagsOf = (usage: Usage.Usage): ReadonlyArray<string> => {
-  switch (usage._tag) {
-    case "Named":
-      return Option.getOrUndefined(usage.acceptedValues) === NUMBER ? usage.names : []
-    case "Optional":
-    case "Repeated":
-      return numberFlagsOf(usage.usage)
-    case "Alternation":
-    case "Concat":
-      return [...numberFlagsOf(usage.left), ...numberFlagsOf(usage.right)]
-    default:
-      return []
-  }
-}
+const numberFlagsOf = (usage: Usage.Usage): ReadonlyArray<string> =>
+  flagsOf(usage, (named) => Option.getOrUndefined(named.acceptedValues) === NUMBER)
 
 /** The first number flag of `argv` whose value is not written in decimal digits (a sign allowed), said in one line. */
 const notDecimal = (argv: ReadonlyArray<string>, command: Cmd | undefined): string | undefined => {
@@ -181,17 +169,17 @@ const nameOf = (cmd: Cmd): string => [...Command.getNames(cmd)][0]!
 const find = (commands: ReadonlyArray<Cmd>, name: string | undefined): Cmd | undefined =>
   commands.find((c) => nameOf(c) === name)
 
-/** Every flag name a command takes, read from its usage. */
-const flagsOf = (usage: Usage.Usage): ReadonlyArray<string> => {
+/** Every flag name a command takes (or those of the options `keep` accepts), read from its usage. */
+const flagsOf = (usage: Usage.Usage, keep: (named: Usage.Named) => boolean = () => true): ReadonlyArray<string> => {
   switch (usage._tag) {
     case "Named":
-      return usage.names
+      return keep(usage) ? usage.names : []
     case "Optional":
     case "Repeated":
-      return flagsOf(usage.usage)
+      return flagsOf(usage.usage, keep)
     case "Alternation":
     case "Concat":
-      return [...flagsOf(usage.left), ...flagsOf(usage.right)]
+      return [...flagsOf(usage.left, keep), ...flagsOf(usage.right, keep)]
     default:
       return []
   }
