@@ -47,6 +47,8 @@ export interface JobsOptions {
   readonly resumeRuns: number
   /** Adds the "records only" and "no fsync" variants. */
   readonly split: boolean
+  /** Over loopback, every answer this many ms late (0: as fast as the sandbox answers). */
+  readonly latency: number
   readonly log: (line: string) => void
 }
 
@@ -64,6 +66,7 @@ export const optionsFrom = (args: ReadonlyArray<string>, log: (line: string) => 
     httpRounds: number("http-rounds", quick ? 1 : 3),
     resumeRuns: number("resume-runs", quick ? 1 : 3),
     split: args.includes("--split"),
+    latency: number("latency", 0),
     log
   }
 }
@@ -329,7 +332,7 @@ const overHttp = async (o: JobsOptions) => {
   const paths = journals()
   const variants = variantsOf(o.split)
   const once = (concurrency: number) => async (variant: Variant) => {
-    const sandbox = await spawnSandbox({ stores: o.stores, rateLimit: false })
+    const sandbox = await spawnSandbox({ stores: o.stores, rateLimit: false, latencyMillis: o.latency })
     const client = await library(sandbox.ready, { rateLimit: false }, "undici")
     // Warm connections and JIT with stores the fake does not have (answered 200 in failed_store_list, nothing changes).
     const foreign = Array.from({ length: 200 }, (_, i) => FakeWechatPay.storeId(o.stores + 100_000 + i))
@@ -563,7 +566,7 @@ export const run = async (o: JobsOptions) => {
   }
   o.log(`jobs: kill half-way and resume (${o.resumeRuns} runs each)…`)
   const resumes = await resume(o, keys)
-  return { stores: o.stores, inMemory: memory, http, resume: resumes, fsyncProbe: fsyncProbe() }
+  return { stores: o.stores, latency: o.latency, inMemory: memory, http, resume: resumes, fsyncProbe: fsyncProbe() }
 }
 
 /** The file system's own write + fsync latency here, for the record (500 appends of 4 KB). */
@@ -602,7 +605,9 @@ export const describe = (r: JobsResult): string => {
     }
   }
   table(`in-memory fake, ${r.stores} stores`, r.inMemory)
-  if (r.http !== undefined) table(`loopback HTTP (sandbox in its own process), ${r.stores} stores`, r.http)
+  if (r.http !== undefined) {
+    table(`loopback HTTP (sandbox in its own process${r.latency > 0 ? `, every answer ${r.latency} ms late` : ""}), ${r.stores} stores`, r.http)
+  }
   lines.push("interrupted half-way, then resumed (in-memory fake in this process, file journal):")
   for (const x of r.resume.interrupted) {
     lines.push(`  c=${x.concurrency} verify=${x.verify}: killed with ${x.doneAtKill} done; sent before ${x.sentBefore}, after ${x.sentAfter}; sent twice ${x.sentTwice} (bound ${x.bound}); resume ${x.resumeRequests} requests, ${x.settledByListing} settled by the listing, report resent ${x.reportResent}; first run ${Math.round(x.firstRunMs)} ms to the kill, resume ${Math.round(x.resumeMs)} ms; ${x.succeeded} succeeded, ${x.leftAssociated} left associated; journal ${x.journalBytes} bytes`)

@@ -3,7 +3,8 @@
  * resume figures (see jobs-core.ts). Options: `--quick` (10,000 stores, one round, for a smoke
  * run), `--split` (adds the records-only and no-fsync variants, in memory and over loopback),
  * `--rounds=N`, `--http-rounds=N` (0 leaves loopback HTTP and the SIGKILL resume out),
- * `--resume-runs=N`, `--stores=N`, `--json`.
+ * `--resume-runs=N`, `--stores=N`, `--latency=MS` (over loopback, every answer MS ms late, as a
+ * network's round trip would make it), `--json`.
  */
 import { machine } from "./harness.js"
 import * as Jobs from "./jobs-core.js"

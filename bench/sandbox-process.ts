@@ -13,6 +13,8 @@ export interface SandboxProcessOptions {
   readonly rateLimit: number | false
   /** Keep the store ids of every store call, for the `stores` message (bench/jobs-core.ts). */
   readonly recordStores?: boolean | undefined
+  /** Answer every request this many ms after processing it (the fake's `slow` fault), as a network would. */
+  readonly latencyMillis?: number | undefined
 }
 
 /** What the client side needs: URLs and throw-away loopback keys (never real ones). */
@@ -43,7 +45,10 @@ const main = Effect.gen(function*() {
   const keys = yield* TestKeys.generate()
   const fake = FakeWechatPay.makeWith(keys, {
     seed: FakeWechatPay.generate({ stores: options.stores }),
-    rateLimit: options.rateLimit
+    rateLimit: options.rateLimit,
+    ...(options.latencyMillis === undefined || options.latencyMillis <= 0
+      ? {}
+      : { faults: { rates: { slow: 1 }, slowMillis: options.latencyMillis } })
   })
   const scope = yield* Scope.make()
   const server = yield* SandboxServer.make(fake).pipe(Scope.extend(scope))
