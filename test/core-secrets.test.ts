@@ -103,6 +103,16 @@ const failingAnswers: ReadonlyArray<readonly [string, Handler]> = [
     (sent) => respond(400, `<pre>Bad request\nAuthorization: ${sent.headers["authorization"]}\n</pre>`, {})(sent)
   ],
   [
+    // WeChat Pay's error shape, so the message becomes WechatPayApiError's.
+    "an echo inside a JSON error's message",
+    (sent) => respond(400, JSON.stringify({ code: "PARAM_ERROR", message: `bad header ${sent.headers["authorization"]}` }), {})(sent)
+  ],
+  [
+    "an echo inside a JSON error's detail",
+    (sent) =>
+      respond(400, JSON.stringify({ code: "PARAM_ERROR", message: "bad header", detail: { header: sent.headers["authorization"] } }), {})(sent)
+  ],
+  [
     "connection refused",
     () => ({
       _tag: "Respond",

@@ -259,17 +259,18 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         return Effect.as(verify(received), { status, requestId, headers, body, url: href } satisfies VerifiedResponse)
       }
       const fail = (verified: boolean): Effect.Effect<never, UnexpectedResponseError | WechatPayApiError> => {
-        const text = decoder.decode(body)
+        // A proxy or echo service may reflect the request back, as text or inside an error's message:
+        // never let our signature into the error, whichever form it takes.
+        const received = decoder.decode(body)
+        const signature = Authorization.parse(sent.headers["authorization"] ?? "")?.signature
+        const text = signature !== undefined && signature !== "" && received.includes(signature)
+          ? received.replaceAll(signature, "<redacted>")
+          : received
         const base = requestId === undefined ? { status } : { status, requestId }
         // A redirect is never WeChat Pay's answer, whatever its body says: the outcome is unknown.
         const apiError = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
         if (Option.isNone(apiError)) {
-          // A proxy or echo service may reflect the request back: never let our signature into the error.
-          const signature = Authorization.parse(sent.headers["authorization"] ?? "")?.signature
-          const safe = signature !== undefined && signature !== "" && text.includes(signature)
-            ? text.replaceAll(signature, "<redacted>")
-            : text
-          return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(safe), verified }))
+          return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(text), verified }))
         }
         return Effect.fail(
           new WechatPayApiError({
