@@ -31,6 +31,29 @@ const onlyListing = (fake: FakeWechatPay.Service) => {
 
 const sorted = (ids: ReadonlyArray<string>) => [...ids].sort()
 
+describe("cli sync: Ctrl-C while the listing is walked for the plan", () => {
+  // 20,000 stores are 100 pages; at --rate 5 the walk takes over 15 s, and the first Ctrl-C comes after 0.5 s.
+  for (const dryRun of [false, true]) {
+    it.scopedLive(`${dryRun ? "--dry-run" : "a sync"}: the walk ends at once, exit 130, nothing changed, no journal`, () =>
+      Effect.gen(function*() {
+        const { cli, dir, fake, file } = yield* Cli.sandbox("wechatpay-cli-sync-test-", { seed: FakeWechatPay.generate({ stores: 20_000 }) })
+        const stores = yield* file("desired.txt", range(0, 2_500).join("\n"))
+        const c = capture({ stop: Effect.sleep("500 millis") })
+        const started = Date.now()
+        assert.strictEqual(yield* cli([...sync, "--stores", stores, "--rate", "5", ...(dryRun ? ["--dry-run"] : [])], c), 130, c.err())
+        assert.isBelow(Date.now() - started, 5_000, "the walk did not run on to its end")
+        assert.match(
+          c.err(),
+          /^wechatpay-stores: stopped while walking the stock's listing for the plan \(\d+ listing requests? sent\): nothing was changed, and no journal was written; run the sync again to apply it\n$/
+        )
+        onlyListing(fake)
+        assert.isBelow(fake.log.length, 100)
+        assert.strictEqual(fake.associatedStores(F.stockId).length, 20_000)
+        assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
+      }))
+  }
+})
+
 describe("cli sync --dry-run: the plan", () => {
   const cases = [
     {

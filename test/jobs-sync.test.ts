@@ -68,6 +68,24 @@ describe("planSync", () => {
         })))
   }
 
+  it.effect("stopped or aborted while the listing is walked: SyncStoppedError, no plan, nothing but the listing sent", () =>
+    withFake(world(3_000, 3_000), (fake) =>
+      Effect.gen(function*() {
+        const stopped = yield* Effect.flip(StoreJobs.planSync(range(0, 10), { ...stock, stopWhen: Effect.void }))
+        assert.strictEqual(stopped._tag, "SyncStoppedError")
+        assert.strictEqual((stopped as StoreJobs.SyncStoppedError).by, "stop")
+        const aborted = yield* Effect.flip(
+          StoreJobs.syncStores(range(0, 10), { ...stock, abortWhen: Effect.void, maxRemovals: 3_000, journal: "sync.jsonl" }).pipe(
+            Effect.provide(memory)
+          )
+        )
+        assert.strictEqual(aborted._tag, "SyncStoppedError")
+        assert.strictEqual((aborted as StoreJobs.SyncStoppedError).by, "abort")
+        assert.isBelow((aborted as StoreJobs.SyncStoppedError).listingRequests, 15, "the walk of 15 pages ended early")
+        for (const op of operations(fake)) assert.strictEqual(op, "listAssociatedStores")
+        assert.strictEqual(fake.associatedStores(F.stockId).length, 3_000)
+      })))
+
   it.effect("invalid desired ids are reported and left out; foreign ones are planned (WeChat Pay refuses them)", () =>
     withFake(world(600, 300), (fake) =>
       Effect.gen(function*() {

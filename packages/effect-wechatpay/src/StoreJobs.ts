@@ -38,7 +38,7 @@ import * as Undo from "./internal/bulk/Undo.js"
 import type { JobJournal, JournalError } from "./JobJournal.js"
 import type { ProductCouponStores } from "./ProductCouponStores.js"
 
-export { SyncGuardError, UndoSourceError } from "./internal/bulk/Errors.js"
+export { SyncGuardError, SyncStoppedError, UndoSourceError } from "./internal/bulk/Errors.js"
 export type { FailedStore }
 
 /** What a durable job is: set by the job, kept in its journal, carried by its report. */
@@ -188,14 +188,15 @@ export interface SyncOptions extends BulkStores.Options {
   readonly journal?: string | undefined
 }
 
-/** What a sync fails with: a job's errors, the journal's, or the guard. */
-export type SyncError = BulkStores.JobError | JournalError | Sync.SyncGuardError | Sync.ListingError
+/** What a sync fails with: a job's errors, the journal's, the guard, or a stop before its plan was made. */
+export type SyncError = BulkStores.JobError | JournalError | Sync.SyncGuardError | Sync.SyncStoppedError | Sync.ListingError
 
-/** The plan of a sync: the stock's listing walked once, nothing else sent. */
+/** The plan of a sync: the stock's listing walked once, nothing else sent. `stopWhen`/`abortWhen` end the walk. */
 export const planSync = <E = never, R = never>(
   desired: StoreIds<E, R>,
-  options: Pick<SyncOptions, "productCouponId" | "stockId" | "brandId">
-): Effect.Effect<SyncPlan, BulkStores.JobError | Sync.ListingError, R | ProductCouponStores> => Sync.plan(desired, options)
+  options: Pick<SyncOptions, "productCouponId" | "stockId" | "brandId" | "stopWhen" | "abortWhen">
+): Effect.Effect<SyncPlan, BulkStores.JobError | Sync.ListingError | Sync.SyncStoppedError, R | ProductCouponStores> =>
+  Sync.plan(desired, options)
 
 /** Makes the stock's associated stores exactly the desired set (see the module's description). */
 export const syncStores = <E = never, R = never>(

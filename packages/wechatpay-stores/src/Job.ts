@@ -207,7 +207,7 @@ export interface Failure {
  * One line for a job that could not run, saying what to do. `ids` name the stock in
  * the advice (unknown for a resume whose journal could not be read).
  */
-export const failure = (failed: Failure, ids: Explain.JobIds | undefined): string => {
+export const failure = (failed: Failure, ids: Explain.JobIds | undefined, check = "the stock check before the job"): string => {
   const e = failed as Failure & { readonly message: string; readonly location?: unknown; readonly cause?: unknown }
   const location = e.location === undefined ? "?" : String(e.location)
   switch (e._tag) {
@@ -245,7 +245,7 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
     default:
       // Anything else is the stock check before the job (or a sync's listing): it refused the stock, or the query was refused.
       return Output.oneLine(
-        `the stock check before the job refused it: ${
+        `${check} refused it: ${
           Explain.callFailure(e as WechatPayError.WechatPayError, ids ?? { productCouponId: "?", brandId: "?" })
         }`
       )
@@ -256,9 +256,14 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined): strin
  * {@link failure}, and when the run's journal, whose path it printed as it started, was
  * never created (refused before its first record), that there is nothing to resume.
  */
-export const failureOf = (failed: Failure, ids: Explain.JobIds | undefined, journal: string | undefined): Effect.Effect<string> =>
+export const failureOf = (
+  failed: Failure,
+  ids: Explain.JobIds | undefined,
+  journal: string | undefined,
+  check?: string
+): Effect.Effect<string> =>
   Effect.sync(() => {
-    const line = failure(failed, ids)
+    const line = failure(failed, ids, check)
     return journal === undefined || Fs.existsSync(journal) ? line : `${line}; no journal was written, so there is nothing to resume`
   })
 

@@ -50,6 +50,19 @@ export const refusal = (
 }
 
 /** The sync itself; exported for the tests, which pass their own transport. */
+/** What a sync's failure before it changed anything blames: its plan's listing walk or its stock query. */
+const CHECK = "the stock's listing (for the plan) or the stock check before the sync"
+
+/** A signal while the listing was walked for the plan: nothing changed, exit 130 as for a job stopped before it sent. */
+const stopped = (io: Io.Io, e: StoreJobs.SyncStoppedError): number => {
+  io.err.write(
+    `wechatpay-stores: ${e.by === "stop" ? "stopped" : "aborted"} while walking the stock's listing for the plan ` +
+      `(${Output.plural(e.listingRequests, "listing request")} sent): nothing was changed, and no journal was written; ` +
+      "run the sync again to apply it\n"
+  )
+  return Job.STOPPED_READING
+}
+
 export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
     const refused = yield* JobCommand.preconditions(io, {
@@ -66,8 +79,11 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       if (typeof checked === "number") return checked
       const service = JobCommand.serviceAt(args.rate, http)
       if (args.dryRun) {
-        const { result } = yield* Job.execute(args, io, service, undefined, () => StoreJobs.planSync(checked.input.ids, stock))
-        if (result._tag === "Left") return Io.fail(io, Job.failure(result.left, stock))
+        const { result } = yield* Job.execute(args, io, service, undefined, (hooks) =>
+          StoreJobs.planSync(checked.input.ids, { ...stock, stopWhen: hooks.stopWhen, abortWhen: hooks.abortWhen }))
+        if (result._tag === "Left") {
+          return result.left._tag === "SyncStoppedError" ? stopped(io, result.left) : Io.fail(io, Job.failure(result.left, stock, CHECK))
+        }
         const plan = result.right
         if (args.json) io.out.write(JSON.stringify({ dryRun: true, plan }, null, 2) + "\n")
         human.write(Job.planLines(plan))
@@ -87,7 +103,11 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
           journal: args.journal,
           ...hooks
         }))
-      if (result._tag === "Left") return Io.fail(io, yield* Job.failureOf(result.left, stock, args.journal))
+      if (result._tag === "Left") {
+        return result.left._tag === "SyncStoppedError"
+          ? stopped(io, result.left)
+          : Io.fail(io, yield* Job.failureOf(result.left, stock, args.journal, CHECK))
+      }
       const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
       return Job.exitCode({ report: result.right, kept })
     }))

@@ -1,4 +1,4 @@
-/** The typed refusals of the durable jobs: a sync's guard, and an undo's source. */
+/** The typed refusals of the durable jobs: a sync's guard and its stop before a plan, and an undo's source. */
 import { Schema } from "effect"
 
 /**
@@ -21,6 +21,23 @@ export class SyncGuardError extends Schema.TaggedError<SyncGuardError>("effect-w
         `allow it with maxRemovals ≥ ${this.removals}`
       : `the sync would remove ${this.removals} store(s), more than maxRemovals (${this.maxRemovals}); ` +
         `check the desired set, or allow it with maxRemovals ≥ ${this.removals}`
+  }
+}
+
+/**
+ * A sync stopped (`stopWhen`) or aborted (`abortWhen`) by its caller while it walked the stock's
+ * listing for its plan: nothing but listing requests was sent, and nothing changed.
+ */
+export class SyncStoppedError extends Schema.TaggedError<SyncStoppedError>("effect-wechatpay/SyncStoppedError")(
+  "SyncStoppedError",
+  {
+    by: Schema.Literal("stop", "abort"),
+    listingRequests: Schema.Number
+  }
+) {
+  override get message(): string {
+    return `the sync was ${this.by === "stop" ? "stopped" : "aborted"} by the caller while it walked the stock's listing ` +
+      `for its plan (${this.listingRequests} listing request(s) sent): nothing was changed`
   }
 }
 

@@ -3,7 +3,7 @@
  * desired and missing, disassociate what is listed and not desired), the guard against a wrong
  * file, then both jobs, associate first, as one durable job of two parts.
  */
-import { Clock, Effect, Ref, Stream } from "effect"
+import { Clock, Effect, Either, Ref, Stream } from "effect"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { JobJournal, JournalError } from "../../JobJournal.js"
@@ -13,14 +13,14 @@ import type * as BulkEngine from "../BulkEngine.js"
 import { integerAtLeast } from "../Options.js"
 import * as Durable from "./Durable.js"
 import * as ReadAll from "./ReadAll.js"
-import { SyncGuardError } from "./Errors.js"
+import { SyncGuardError, SyncStoppedError } from "./Errors.js"
 import type { StoreIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
 import type { FailedStore } from "./Settle.js"
 import * as StockJob from "./StockJob.js"
 import * as Stop from "./Stop.js"
 
-export { SyncGuardError }
+export { SyncGuardError, SyncStoppedError }
 
 /** What walking the listing can fail with. */
 export type ListingError = ListAssociatedStoresError
@@ -31,8 +31,9 @@ export const DEFAULT_MAX_REMOVALS = 1_000
 const planFrom = (
   service: Service,
   read: ReadAll.Read,
-  stock: StockJob.Stock
-): Effect.Effect<SyncPlan, ListingError> =>
+  stock: StockJob.Stock,
+  signals: Stop.Signals
+): Effect.Effect<SyncPlan, ListingError | SyncStoppedError> =>
   Effect.gen(function*() {
     const invalid: Array<FailedStore> = []
     const valid: Array<string> = []
@@ -44,7 +45,21 @@ const planFrom = (
     const count = yield* Ref.make(0)
     // A store the listing shows twice (it changed between pages) is one store.
     const current = new Set<string>()
-    yield* StockJob.counting(count, Stream.runForEach(service.associatedStores(stock), (id) => Effect.sync(() => current.add(id))))
+    const walk = StockJob.counting(count, Stream.runForEach(service.associatedStores(stock), (id) => Effect.sync(() => current.add(id))))
+    // A signal ends the walk where it is: the plan would be of part of the stock, so nothing is applied.
+    // (raceAll takes the first success: the walk's failure is a value here, so that it wins too.)
+    type Walked = Either.Either<void, ListingError> | "stop" | "abort"
+    const signal = (effect: Effect.Effect<void> | undefined, by: "stop" | "abort"): Array<Effect.Effect<Walked>> =>
+      effect === undefined ? [] : [Effect.as(effect, by)]
+    const walked = yield* Effect.raceAll<Effect.Effect<Walked>>([
+      Effect.either(walk),
+      ...signal(signals.stopWhen, "stop"),
+      ...signal(signals.abortWhen, "abort")
+    ])
+    if (walked === "stop" || walked === "abort") {
+      return yield* Effect.fail(new SyncStoppedError({ by: walked, listingRequests: yield* Ref.get(count) }))
+    }
+    if (Either.isLeft(walked)) return yield* Effect.fail(walked.left)
     const desired = new Set(valid)
     const toAssociate = valid.filter((id) => !current.has(id))
     const toDisassociate = [...current].filter((id) => !desired.has(id))
@@ -61,14 +76,19 @@ const planFrom = (
 /** The plan only: ids checked, the listing walked, nothing else sent. */
 export const plan = <E, R>(
   desired: StoreIds<E, R>,
-  options: StockJob.Stock
-): Effect.Effect<SyncPlan, BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | ListingError, R | ProductCouponStores> =>
-  Effect.gen(function*() {
-    yield* StockJob.checkOptions(options)
-    const service = yield* ProductCouponStores
-    const read = yield* ReadAll.readAll(desired)
-    return yield* planFrom(service, read, StockJob.toStock(options))
-  }).pipe(Effect.withSpan("StoreJobs.planSync"))
+  options: StockJob.Stock & Stop.Signals
+): Effect.Effect<
+  SyncPlan,
+  BulkEngine.JobSourceError | ConfigurationError | RequestValidationError | ListingError | SyncStoppedError,
+  R | ProductCouponStores
+> =>
+  Stop.once(options, (options) =>
+    Effect.gen(function*() {
+      yield* StockJob.checkOptions(options)
+      const service = yield* ProductCouponStores
+      const read = yield* ReadAll.readAll(desired)
+      return yield* planFrom(service, read, StockJob.toStock(options), options)
+    })).pipe(Effect.withSpan("StoreJobs.planSync"))
 
 /** Refuses a plan that removes more than allowed, or empties the stock by an empty desired set. */
 const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
@@ -96,6 +116,7 @@ export const sync = <E, R>(
   | StockJob.PreflightFailure
   | JournalError
   | SyncGuardError
+  | SyncStoppedError
   | ListingError,
   R | ProductCouponStores | JobJournal
 > =>
@@ -106,7 +127,7 @@ export const sync = <E, R>(
       const service = yield* ProductCouponStores
       const stock = StockJob.toStock(options)
       const read = yield* ReadAll.readAll(desired)
-      const p = yield* planFrom(service, read, stock)
+      const p = yield* planFrom(service, read, stock, options)
       yield* guard(p, options.maxRemovals)
       if (options.dryRun === true) {
         const now = new Date(yield* Clock.currentTimeMillis).toISOString()
