@@ -183,6 +183,39 @@ describe("a page's failure ends the stream with that page's typed error", () => 
   })
 })
 
+describe("a listing cut short", () => {
+  it.effect("a walk that ends short of total_count ends with a ResponseDecodeError after its stores, not as the whole stock", () => {
+    const requests: Array<RecordingHttpClient.Recorded> = []
+    const ids = storeIds(6)
+    // The second page has no next_page_token, though the stock has 6 stores.
+    const cut = (r: RecordingHttpClient.Recorded) =>
+      r.url.searchParams.get("page_token") === "after:2"
+        ? reply(200, { total_count: 6, store_list: ids.slice(2, 4).map((store_id) => ({ store_id })) })
+        : undefined
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const stores = yield* ProductCouponStores.ProductCouponStores
+      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2 })
+      assert.deepStrictEqual(seen, ids.slice(0, 4))
+      assert.isTrue(Either.isLeft(end) && end.left._tag === "ResponseDecodeError")
+      assert.include((end as Either.Left<{ message: string }, void>).left.message, "ended after 4 store(s) where its total_count says 6")
+      assert.strictEqual(requests.length, 2)
+    }).pipe(Effect.provide(service(pager(ids, "empty", cut), requests)))
+  })
+
+  it.effect("a walk resumed from a token has not seen the first pages: it ends normally", () => {
+    const requests: Array<RecordingHttpClient.Recorded> = []
+    const ids = storeIds(6)
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const stores = yield* ProductCouponStores.ProductCouponStores
+      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2, pageToken: "after:2" })
+      assert.deepStrictEqual(seen, ids.slice(2))
+      assert.isTrue(Either.isRight(end))
+    }).pipe(Effect.provide(service(pager(ids), requests)))
+  })
+})
+
 describe("each page is one call through the core", () => {
   it.effect("a 429 on the second page is retried after its back-off, and pages take permits 50 ms apart", () => {
     const requests: Array<RecordingHttpClient.Recorded> = []

@@ -113,7 +113,10 @@ const bound = <Req, Res, E extends HasBehaviour>(core: Call.Core, c: Endpoint.Co
  * `associatedStores` over any single-page listing (the service's own, a stub's, a wrapper's):
  * one call per page, starting at `input.pageToken` when given. A page whose `nextPageToken`
  * was already followed would start the walk over forever: its stores are emitted, then the
- * stream ends with a `ResponseDecodeError`.
+ * stream ends with a `ResponseDecodeError`. So does a walk from the first page that ends
+ * (no `nextPageToken`) with fewer distinct stores than its last page's `total_count`: a
+ * listing cut short would pass for the whole stock, and a store missing from it for one
+ * that is not associated.
  */
 export const associatedStoresOf = (
   listAssociatedStores: Service["listAssociatedStores"]
@@ -121,6 +124,7 @@ export const associatedStoresOf = (
 (input: ProductCoupon.AssociatedStoresInput): Stream.Stream<ProductCoupon.StoreId, ListAssociatedStoresError> =>
   Stream.suspend(() => {
     const followed = new Set<string>()
+    const seen = new Set<string>()
     if (input.pageToken !== undefined) followed.add(input.pageToken)
     const pageSize = input.pageSize ?? ProductCoupon.MAX_PAGE_SIZE
     // The state is the next page's token, or the error that ends the walk once the stores before it are out.
@@ -128,8 +132,19 @@ export const associatedStoresOf = (
       if (state instanceof ResponseDecodeError) return Effect.fail(state)
       return Effect.map(listAssociatedStores({ ...input, pageSize, pageToken: state }), (page) => {
         const ids = Chunk.fromIterable(page.storeList.map((store) => store.storeId))
+        for (const store of page.storeList) seen.add(store.storeId)
         const next = page.nextPageToken
-        if (next === undefined || next === "") return [ids, Option.none()] as const
+        if (next === undefined || next === "") {
+          // Only a walk from the first page has seen every store the total counts.
+          if (input.pageToken !== undefined || seen.size >= page.totalCount) return [ids, Option.none()] as const
+          const short = new ResponseDecodeError({
+            status: 200,
+            ...(page.requestId === undefined ? {} : { requestId: page.requestId }),
+            issue: `the listing ended after ${seen.size} store(s) where its total_count says ${page.totalCount}`,
+            excerpt: ""
+          })
+          return [ids, Option.some(short)] as const
+        }
         if (!followed.has(next)) {
           followed.add(next)
           return [ids, Option.some(next)] as const
