@@ -133,24 +133,30 @@ describe("cli undo", () => {
       assert.deepStrictEqual(fake.log, [])
     }))
 
-  it.scopedLive("a list of store ids (neither report nor journal): exit 1, one line, nothing sent; a missing file likewise", () =>
+  it.scopedLive("a list of store ids, a CSV, an empty or a missing file (neither report nor journal): exit 1, one short line, nothing sent or printed", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup(10)
-      const list = yield* file("stores.txt", [s(0), s(1)].join("\n"))
-      const c = capture()
-      assert.strictEqual(yield* cli(["undo", list, "--no-journal"], c), 1)
-      assert.match(c.err(), new RegExp(`^wechatpay-stores: ${list} is neither a report nor a journal that wechatpay-stores wrote \\(not a journal header: [^\\n]*\\); nothing was sent\\n$`))
-      const csv = yield* file("stores.csv", "store_id\n" + s(0) + "\n")
-      const k = capture()
-      assert.strictEqual(yield* cli(["undo", csv, "--no-journal"], k), 1)
-      assert.strictEqual(
-        k.err(),
-        `wechatpay-stores: ${csv} is neither a report nor a journal that wechatpay-stores wrote (the first line is not JSON: this is not a journal); nothing was sent\n`
-      )
-      const missing = Path.join(dir, "nope.json")
-      const m = capture()
-      assert.strictEqual(yield* cli(["undo", missing], m), 1)
-      assert.strictEqual(m.err(), `wechatpay-stores: cannot read ${missing}: ENOENT\n`)
+      const neither = (path: string) =>
+        `wechatpay-stores: ${path} is neither a report nor a journal that wechatpay-stores wrote; ` +
+        "pass the report or the journal of the job to undo (a job prints both paths); nothing was sent\n"
+      const cases: ReadonlyArray<readonly [string, (path: string) => string]> = [
+        [yield* file("stores.txt", [s(0), s(1)].join("\n")), neither],
+        [yield* file("stores.json", JSON.stringify([s(0), s(1)])), neither],
+        [yield* file("stores.csv", "store_id\n" + s(0) + "\n"), neither],
+        [yield* file("empty.txt", ""), (path) => `wechatpay-stores: ${path} is empty: there is no job in it to undo; nothing was sent\n`],
+        [
+          Path.join(dir, "nope.json"),
+          (path) =>
+            `wechatpay-stores: cannot read ${path}: ENOENT; pass the report or the journal of the job to undo (a job prints both paths); nothing was sent\n`
+        ]
+      ]
+      for (const [path, says] of cases) {
+        const c = capture()
+        assert.strictEqual(yield* cli(["undo", path], c), 1)
+        assert.strictEqual(c.err(), says(path))
+        // Nothing printed before it: no "undoing the job of …", no journal line for a journal never written.
+        assert.strictEqual(c.out(), "")
+      }
       assert.deepStrictEqual(fake.log, [])
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
     }))

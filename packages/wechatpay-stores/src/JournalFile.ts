@@ -65,7 +65,11 @@ const reason = (cause: unknown): string =>
  */
 export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, string> =>
   Effect.gen(function*() {
-    const text = yield* Effect.tryPromise({ try: () => Fs.readFile(path, "utf8"), catch: (e) => `cannot read ${path}: ${reason(e)}` })
+    const text = yield* Effect.tryPromise({
+      try: () => Fs.readFile(path, "utf8"),
+      catch: (e) =>
+        `cannot read ${path}: ${reason(e)}; pass the report or the journal of the job to undo (a job prints both paths); nothing was sent`
+    })
     if (text.trimStart().startsWith("{")) {
       try {
         const parsed: unknown = JSON.parse(text)
@@ -73,6 +77,14 @@ export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, stri
       } catch {
         // Not one JSON object: a journal's lines, or something the library will say is not a journal.
       }
+    }
+    if (text.trim() === "") return yield* Effect.fail(`${path} is empty: there is no job in it to undo; nothing was sent`)
+    // Anything else that does not start as a journal (a list of store ids, some other JSON) is not the file meant.
+    if (!(yield* Effect.promise(() => isJournal(path)))) {
+      return yield* Effect.fail(
+        `${path} is neither a report nor a journal that wechatpay-stores wrote; ` +
+          "pass the report or the journal of the job to undo (a job prints both paths); nothing was sent"
+      )
     }
     return { journal: path }
   })
