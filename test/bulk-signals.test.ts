@@ -114,6 +114,7 @@ describe("a job's signals: started once, from the job's start", () => {
         assert.include(operations(fake), "listAssociatedStores")
         assert.strictEqual(report.verification?.status, "skipped")
         assert.include(report.verification?.reason ?? "", "stopped by the caller during the listing walk")
+        assert.strictEqual(report.stoppedBy?.code, "STOPPED")
         assert.strictEqual(at, 15_000)
       })))
 })

@@ -154,6 +154,9 @@ describe("verify: unresolved stores settled by walking the listing once", () => 
         assert.strictEqual(report.summary.settledByListing, 0)
         assert.strictEqual(report.verification?.status, "skipped")
         assert.include(report.verification?.reason ?? "", "aborted by the caller during the listing walk")
+        // The job was cut short, not ended: its report says so, as a durable job's resume reads it.
+        assert.strictEqual(report.stoppedBy?.code, "ABORTED")
+        assert.include(report.stoppedBy?.message ?? "", "200 store(s) stay unresolved")
         assert.strictEqual(operations(fake).filter((o) => o === "disassociateStores").length, 3)
       })))
 

@@ -14,7 +14,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
-import { assertPartition, operations, stockOf, withFake } from "./support/Bulk.js"
+import { assertPartition, operations, scriptedStock, stockOf, withFake } from "./support/Bulk.js"
 import { expand } from "./support/JournalRecords.js"
 import {
   assertSameSet,
@@ -590,11 +590,38 @@ describe("runs stopped by the caller, and jobs that never start", () => {
         assertSameSet(fake.associatedStores(F.stockId), range(600, 700))
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
+  it.effect("aborted while the listing settles its unresolved stores: the run is cut short, and resume settles them by the listing", () =>
+    // The first store call is applied and its answer lost (200 unresolved); the listing's first page never comes.
+    withFake(scriptedStock("disassociate", ["none", "connectionResetAfterApply", "none", "none", "slow"], 600), (fake) =>
+      Effect.gen(function*() {
+        const ids = range(0, 600)
+        const abort = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(StoreJobs.disassociateAll(ids, { ...stock, journal: "j", abortWhen: Deferred.await(abort) }))
+        while (!operations(fake).includes("listAssociatedStores")) yield* Effect.yieldNow()
+        yield* Deferred.succeed(abort, undefined)
+        const cut = yield* Fiber.join(fiber)
+        assert.strictEqual(cut.stoppedBy?.tag, BulkStores.ABORTED_BY_CALLER)
+        assert.strictEqual(cut.summary.unresolved, 200)
+        const logged = fake.log.length
+        const resumed = yield* StoreJobs.resume("j")
+        if ("plan" in resumed) return assert.fail("a job report")
+        assertPartition(resumed, ids)
+        assert.strictEqual(resumed.summary.unresolved, 0)
+        assert.strictEqual(resumed.summary.settledByListing, 200)
+        // Settled by the listing, not sent again.
+        assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
+        assert.deepStrictEqual(fake.associatedStores(F.stockId), [])
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
   it.effect("a sync stopped in its first part: the second is not started, and the resume runs both to the end", () =>
     withFake({ seed: FakeWechatPay.generate({ stores: 900, associated: 500 }), keys }, (fake) =>
       Effect.gen(function*() {
         const desired = range(200, 900)
-        const stopped = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "j", stopWhen: Effect.void })
+        // Stopped once the plan is made, at the stock check after it (a stop before the plan ends the sync with SyncStoppedError).
+        const planned = Effect.gen(function*() {
+          while (!operations(fake).includes("getStock")) yield* Effect.yieldNow()
+        })
+        const stopped = yield* StoreJobs.syncStores(desired, { ...stock, ...running, journal: "j", stopWhen: planned })
         assert.strictEqual(stopped.associate?.stoppedBy?.tag, BulkStores.STOPPED_BY_CALLER)
         assert.strictEqual(stopped.disassociate?.summary.succeeded, 0)
         assert.isFalse(operations(fake).includes("disassociateStores"))

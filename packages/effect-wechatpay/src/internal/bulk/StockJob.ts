@@ -196,14 +196,21 @@ export const verify = (
     // The caller's stop and abort still hold while the listing is walked: either ends the walk at
     // once (a walk sends nothing, so there is nothing to let finish), and the stores stay as they are.
     // They are the job's signals, started once when the job started (`Stop.once`): awaited here, not restarted.
-    const interruptions: Array<Effect.Effect<string>> = [
-      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the listing walk")]),
-      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the listing walk")])
+    const interruptions: Array<Effect.Effect<"stop" | "abort">> = [
+      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stop" as const)]),
+      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "abort" as const)])
     ]
-    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | string>> = [walking, ...interruptions]
+    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | "stop" | "abort">> = [walking, ...interruptions]
     const walk = yield* Effect.raceAll(contenders)
     const requests = yield* Ref.get(count)
-    if (typeof walk === "string") return { ...report, verification: { ...noVerification("skipped", walk), requests } }
+    if (walk === "stop" || walk === "abort") {
+      // The job was cut short: its unresolved stores are for a resume (or a later listing) to settle.
+      const reason = `${walk === "stop" ? "stopped" : "aborted"} by the caller during the listing walk`
+      const stoppedBy: BulkEngine.StopReason = walk === "stop"
+        ? { tag: Stop.STOPPED_BY_CALLER, code: "STOPPED", message: `${reason}: ${pending.size} store(s) stay unresolved` }
+        : { tag: Stop.ABORTED_BY_CALLER, code: "ABORTED", message: `${reason}: ${pending.size} store(s) stay unresolved` }
+      return { ...report, stoppedBy, verification: { ...noVerification("skipped", reason), requests } }
+    }
     if (Either.isLeft(walk)) {
       const reason = `the listing could not be walked: ${describe(walk.left)}`
       yield* Effect.logWarning(`${direction.name}: ${reason}; ${pending.size} store(s) stay unresolved`)
