@@ -8,7 +8,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import * as Explain from "../packages/wechatpay-stores/src/Explain.js"
 import * as Output from "../packages/wechatpay-stores/src/Output.js"
+import { WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
 
@@ -140,6 +142,23 @@ describe("cli: failed and unresolved stores are visible, and a report is always 
         }
       })
     }))
+})
+
+describe("cli: a single call's failure says what to do", () => {
+  const ids = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId }
+  it("a redirect with an empty body: said so, no bare colon, and where to look", () => {
+    const line = Explain.callFailure(new WechatPayError.UnexpectedResponseError({ status: 302, excerpt: "", verified: false }), ids)
+    assert.strictEqual(
+      line,
+      "unexpected 302 response (request id none), with an empty body; that is not how WeChat Pay answers (a redirect, a " +
+        "proxy's or gateway's page). Check WECHATPAY_BASE_URL and any proxy between here and WeChat Pay, then try again."
+    )
+  })
+
+  it("an answer not signed by the configured key names the settings to check", () => {
+    const line = Explain.callFailure(new WechatPayError.MissingSignatureHeadersError({ status: 200, missing: ["Wechatpay-Signature"] }), ids)
+    assert.include(line, "Check WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE")
+  })
 })
 
 describe("cli: messages", () => {

@@ -71,8 +71,21 @@ const CALL_EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
   RateLimitExceededError: () =>
     `WeChat Pay kept answering 429 (rate limited) after the retries: another client may be using this merchant's quota. Try again later.`,
   SystemError: () => `WeChat Pay answered with a system error after the retries. Try again later.`,
-  ParamError: () => `WeChat Pay refused a parameter. Check the ids given (they are sent as typed).`
+  ParamError: () => `WeChat Pay refused a parameter. Check the ids given (they are sent as typed).`,
+  UnexpectedResponseError: () =>
+    `that is not how WeChat Pay answers (a redirect, a proxy's or gateway's page). Check WECHATPAY_BASE_URL and any ` +
+    `proxy between here and WeChat Pay, then try again.`,
+  MissingSignatureHeadersError: () => SIGNATURE_ADVICE,
+  InvalidSignatureError: () => SIGNATURE_ADVICE,
+  UnknownSerialError: () => SIGNATURE_ADVICE,
+  SignatureProbeError: () => SIGNATURE_ADVICE,
+  StaleTimestampError: () => `the answer's timestamp is too far from this machine's clock. Check the clock (NTP), then try again.`
 }
+
+/** An answer that is not signed by the WeChat Pay public key configured: not believed, whatever it says. */
+const SIGNATURE_ADVICE =
+  `the answer was not signed by the WeChat Pay key configured, so it was not believed. Check WECHATPAY_PUBLIC_KEY_ID and ` +
+  `WECHATPAY_PUBLIC_KEY_FILE, and any proxy between here and WeChat Pay, then try again.`
 
 /** An error that ended a single call (not a job), as one line: its code and message, then what it means and what to do. */
 export const callFailure = (e: WechatPayError.WechatPayError, ids: JobIds): string => {

@@ -104,13 +104,20 @@ if (isMain) {
   const abort = Effect.runSync(Deferred.make<void>())
   const fiber = Effect.runFork(run(process.argv.slice(2), { ...io, stop: Deferred.await(stop), abort: Deferred.await(abort) }))
   const say = (line: string) => io.err.write(`${io.err.isTTY ? "\n" : ""}wechatpay-stores: ${line}\n`)
+  // Only the jobs write a report; a listing, a stock query or the sandbox just stops.
+  const command = process.argv.slice(2).find((a) => !a.startsWith("-"))
+  const reports = command !== undefined && ["associate", "disassociate", "sync", "resume", "undo", "demo"].includes(command)
   let requests = 0
   let lastRequestAt = 0
   const requestStop = (why: string): boolean => {
     if (requests > 0) return false
     requests = 1
     lastRequestAt = Date.now()
-    say(`${why}: stopping: calls in flight finish, nothing more is sent, the report is still written (Ctrl-C again to abort the calls in flight)`)
+    say(
+      reports
+        ? `${why}: stopping: calls in flight finish, nothing more is sent, the report is still written (Ctrl-C again to abort the calls in flight)`
+        : `${why}: stopping: nothing more is sent (Ctrl-C again to quit at once)`
+    )
     Effect.runSync(Deferred.succeed(stop, undefined))
     return true
   }
@@ -121,12 +128,12 @@ if (isMain) {
     if (Date.now() - lastRequestAt <= 500) return
     lastRequestAt = Date.now()
     requests++
-    if (requests === 2) {
+    if (requests === 2 && reports) {
       say(`${signal}: aborting the calls in flight (their stores are reported unresolved); the report is still written (once more to quit without it)`)
       Effect.runSync(Deferred.succeed(abort, undefined))
       return
     }
-    say(`${signal}: quitting now, without the summary or the report`)
+    say(`${signal}: quitting now${reports ? ", without the summary or the report" : ""}`)
     process.exit(130)
   }
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal)

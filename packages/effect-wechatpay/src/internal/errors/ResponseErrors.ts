@@ -185,7 +185,8 @@ export class UnexpectedResponseError extends Schema.TaggedError<UnexpectedRespon
   }
 
   override get message(): string {
-    return `unexpected ${this.status} response (request id ${this.requestId ?? "none"}): ${this.excerpt}`
+    const what = `unexpected ${this.status} response (request id ${this.requestId ?? "none"})`
+    return this.excerpt === "" ? `${what}, with an empty body` : `${what}: ${this.excerpt}`
   }
 }
 
