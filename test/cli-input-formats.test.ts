@@ -163,6 +163,16 @@ describe("a report the CLI wrote is input: its failed and unresolved stores, or 
         ])
       })))
 
+  it.effect("a sync's report is refused, saying how to take one of its parts; that part is then an input", () =>
+    Effect.gen(function*() {
+      const sync = { job: { operation: "sync" }, plan: {}, dryRun: false, associate: report, disassociate: report }
+      const e = yield* Effect.flip(read({ stdin: [JSON.stringify(sync)] }))
+      assert.include(e.message, "a sync's report holds two parts that went opposite ways")
+      assert.include(e.message, "jq .disassociate REPORT > part.json")
+      const { ids } = yield* read({ stdin: [JSON.stringify(sync.disassociate)] })
+      assert.deepStrictEqual(ids, [s(2), s(3), s(4)])
+    }))
+
   it.scoped("select: any lists, taken in the report's order whatever the order asked; none gives no ids", () =>
     withReport((path) =>
       Effect.gen(function*() {

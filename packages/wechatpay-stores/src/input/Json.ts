@@ -89,6 +89,14 @@ export const readJson = (
     return new StoreFileError({ source, reason: `not valid JSON (${e instanceof Error ? e.message : "parse error"})` })
   }
   if (isRecord(json)) {
+    // A sync's report holds two jobs' reports, which went opposite ways: one of them is an input.
+    if ("plan" in json && (isRecord(json["associate"]) || isRecord(json["disassociate"]))) {
+      return new StoreFileError({
+        source,
+        reason: "a sync's report holds two parts that went opposite ways, so it is not one job's input; " +
+          "pass one part, e.g. jq .disassociate REPORT > part.json, with the command of that part"
+      })
+    }
     if (!("summary" in json) && !LISTS.some((l) => l in json)) return new StoreFileError({ source, reason: notAReport })
     return fromReport(source, json, select ?? DEFAULT_SELECT)
   }
