@@ -5,10 +5,10 @@
 import { Effect, Either, Ref, Stream } from "effect"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import type { Service } from "../../ProductCouponStores.js"
-import type { HasBehaviour } from "../../WechatPayError.js"
 import type * as BulkEngine from "../BulkEngine.js"
 import type * as Journal from "./Journal.js"
 import * as StockJob from "./StockJob.js"
+import * as Stop from "./Stop.js"
 
 /** The snapshot's `reason` for a bundle job: the listing is per stock. */
 export const NO_BUNDLE_SNAPSHOT = "no listing for a bundle: an undo reverses every store of succeeded"
@@ -23,28 +23,26 @@ export const snapshotOf = (
   service: Service,
   stock: StockJob.Stock,
   parts: ReadonlyArray<{ readonly direction: Journal.Direction; readonly ids: ReadonlyArray<string> }>,
-  options: { readonly stopWhen?: Effect.Effect<void> | undefined; readonly abortWhen?: Effect.Effect<void> | undefined }
+  options: Stop.Signals
 ): Effect.Effect<{ readonly report: BulkEngine.SnapshotReport; readonly already: ReadonlyArray<ReadonlyArray<string>> }> =>
   Effect.gen(function*() {
     const wanted = new Set(parts.flatMap((p) => p.ids))
     const listed = new Set<string>()
     const count = yield* Ref.make(0)
-    const walking = Effect.either(StockJob.counting(
+    const walking = StockJob.counting(
       count,
       Stream.runForEach(service.associatedStores(stock), (id) =>
         Effect.sync(() => {
           if (wanted.has(id)) listed.add(id)
         }))
-    ))
-    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | string>> = [
-      walking,
-      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stopped by the caller during the snapshot")]),
-      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "aborted by the caller during the snapshot")])
-    ]
-    const walk = yield* Effect.raceAll(contenders)
+    )
+    const walk = yield* Stop.raceSignals(walking, options)
     const requests = yield* Ref.get(count)
     const none = parts.map(() => [])
-    if (typeof walk === "string") return { report: { status: "skipped", reason: walk, requests }, already: none }
+    if (walk === "stop" || walk === "abort") {
+      const reason = `${walk === "stop" ? "stopped" : "aborted"} by the caller during the snapshot`
+      return { report: { status: "skipped", reason, requests }, already: none }
+    }
     if (Either.isLeft(walk)) {
       const reason = `the listing could not be walked: ${walk.left._tag}: ${walk.left.message}`
       yield* Effect.logWarning(`the snapshot before the job failed (${reason}); an undo will reverse every store of succeeded`)

@@ -186,29 +186,24 @@ export const verify = (
     const pending = new Set(report.unresolved.map((u) => u.storeId))
     const listed = new Set<string>()
     const count = yield* Ref.make(0)
-    const walking = Effect.either(counting(
+    const walking = counting(
       count,
       Stream.runForEach(service.associatedStores(stock), (id) =>
         Effect.sync(() => {
           if (pending.has(id)) listed.add(id)
         }))
-    ))
-    // The caller's stop and abort still hold while the listing is walked: either ends the walk at
-    // once (a walk sends nothing, so there is nothing to let finish), and the stores stay as they are.
+    )
+    // The caller's stop and abort still hold while the listing is walked, and the stores stay as they are.
     // They are the job's signals, started once when the job started (`Stop.once`): awaited here, not restarted.
-    const interruptions: Array<Effect.Effect<"stop" | "abort">> = [
-      ...(options.stopWhen === undefined ? [] : [Effect.as(options.stopWhen, "stop" as const)]),
-      ...(options.abortWhen === undefined ? [] : [Effect.as(options.abortWhen, "abort" as const)])
-    ]
-    const contenders: Array<Effect.Effect<Either.Either<void, HasBehaviour> | "stop" | "abort">> = [walking, ...interruptions]
-    const walk = yield* Effect.raceAll(contenders)
+    const walk = yield* Stop.raceSignals(walking, options)
     const requests = yield* Ref.get(count)
     if (walk === "stop" || walk === "abort") {
       // The job was cut short: its unresolved stores are for a resume (or a later listing) to settle.
       const reason = `${walk === "stop" ? "stopped" : "aborted"} by the caller during the listing walk`
-      const stoppedBy: BulkEngine.StopReason = walk === "stop"
-        ? { tag: Stop.STOPPED_BY_CALLER, code: "STOPPED", message: `${reason}: ${pending.size} store(s) stay unresolved` }
-        : { tag: Stop.ABORTED_BY_CALLER, code: "ABORTED", message: `${reason}: ${pending.size} store(s) stay unresolved` }
+      const stoppedBy: BulkEngine.StopReason = {
+        ...(walk === "stop" ? { tag: Stop.STOPPED_BY_CALLER, code: "STOPPED" } : { tag: Stop.ABORTED_BY_CALLER, code: "ABORTED" }),
+        message: `${reason}: ${pending.size} store(s) stay unresolved`
+      }
       return { ...report, stoppedBy, verification: { ...noVerification("skipped", reason), requests } }
     }
     if (Either.isLeft(walk)) {

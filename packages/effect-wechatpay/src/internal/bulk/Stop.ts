@@ -2,7 +2,7 @@
  * A bulk job's stop: why it stopped (the first reason, or an abort), the signal the service watches
  * so that no call starts another attempt, and the signal calls in flight race when aborted.
  */
-import { Deferred, Effect, Fiber, Option, Ref } from "effect"
+import { Deferred, Effect, Either, Fiber, Option, Ref } from "effect"
 import type { ProgressEvent, StopReason } from "../BulkEngine.js"
 
 /** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
@@ -48,6 +48,25 @@ export const makeStop = (progress: (event: ProgressEvent) => Effect.Effect<void>
 export interface Signals {
   readonly stopWhen?: Effect.Effect<void> | undefined
   readonly abortWhen?: Effect.Effect<void> | undefined
+}
+
+/**
+ * Runs a phase that sends nothing (a listing walk) until it ends or one of the job's signals completes:
+ * its outcome as an `Either` (so that its failure ends the race too: `raceAll` waits for a success),
+ * or which signal ended it. Either signal ends it at once, since a walk has no call to let finish.
+ */
+export const raceSignals = <A, E, R>(
+  phase: Effect.Effect<A, E, R>,
+  signals: Signals
+): Effect.Effect<Either.Either<A, E> | "stop" | "abort", never, R> => {
+  type Ended = Either.Either<A, E> | "stop" | "abort"
+  const signal = (effect: Effect.Effect<void> | undefined, by: "stop" | "abort"): Array<Effect.Effect<Ended>> =>
+    effect === undefined ? [] : [Effect.as(effect, by)]
+  return Effect.raceAll<Effect.Effect<Ended, never, R>>([
+    Effect.either(phase),
+    ...signal(signals.stopWhen, "stop"),
+    ...signal(signals.abortWhen, "abort")
+  ])
 }
 
 /**

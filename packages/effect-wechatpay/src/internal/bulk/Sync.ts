@@ -47,15 +47,7 @@ const planFrom = (
     const current = new Set<string>()
     const walk = StockJob.counting(count, Stream.runForEach(service.associatedStores(stock), (id) => Effect.sync(() => current.add(id))))
     // A signal ends the walk where it is: the plan would be of part of the stock, so nothing is applied.
-    // (raceAll takes the first success: the walk's failure is a value here, so that it wins too.)
-    type Walked = Either.Either<void, ListingError> | "stop" | "abort"
-    const signal = (effect: Effect.Effect<void> | undefined, by: "stop" | "abort"): Array<Effect.Effect<Walked>> =>
-      effect === undefined ? [] : [Effect.as(effect, by)]
-    const walked = yield* Effect.raceAll<Effect.Effect<Walked>>([
-      Effect.either(walk),
-      ...signal(signals.stopWhen, "stop"),
-      ...signal(signals.abortWhen, "abort")
-    ])
+    const walked = yield* Stop.raceSignals(walk, signals)
     if (walked === "stop" || walked === "abort") {
       return yield* Effect.fail(new SyncStoppedError({ by: walked, listingRequests: yield* Ref.get(count) }))
     }
