@@ -11,6 +11,17 @@ import type * as Explain from "./Explain.js"
 /** The most a journal's first line (its header) is read for, to name the stock in advice. */
 const HEADER_BYTES = 64 * 1024
 
+/** The first line of `text` as a JSON object; undefined when it is not one. */
+const headerIn = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const end = text.indexOf("\n")
+    const header: unknown = JSON.parse(end < 0 ? text : text.slice(0, end))
+    return typeof header === "object" && header !== null && !Array.isArray(header) ? header as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** A journal's header (its first line) as parsed JSON; undefined when the file holds no such line. */
 const readHeader = async (path: string): Promise<Record<string, unknown> | undefined> => {
   try {
@@ -18,10 +29,7 @@ const readHeader = async (path: string): Promise<Record<string, unknown> | undef
     try {
       const buffer = Buffer.alloc(HEADER_BYTES)
       const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0)
-      const text = buffer.subarray(0, bytesRead).toString("utf8")
-      const end = text.indexOf("\n")
-      const header: unknown = JSON.parse(end < 0 ? text : text.slice(0, end))
-      return typeof header === "object" && header !== null && !Array.isArray(header) ? header as Record<string, unknown> : undefined
+      return headerIn(buffer.subarray(0, bytesRead).toString("utf8"))
     } finally {
       await handle.close()
     }
@@ -30,11 +38,12 @@ const readHeader = async (path: string): Promise<Record<string, unknown> | undef
   }
 }
 
+/** Whether a parsed first line is a journal's header. */
+const isJournalHeader = (header: Record<string, unknown> | undefined): boolean =>
+  header?.["t"] === "header" && header["format"] === "effect-wechatpay/journal"
+
 /** Whether the file starts with a journal's header: a file no report may replace. */
-export const isJournal = async (path: string): Promise<boolean> => {
-  const header = await readHeader(path)
-  return header?.["t"] === "header" && header["format"] === "effect-wechatpay/journal"
-}
+export const isJournal = async (path: string): Promise<boolean> => isJournalHeader(await readHeader(path))
 
 /**
  * The stock a journal is for, read from its header, for the advice of a failure before the
@@ -80,7 +89,7 @@ export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, stri
     }
     if (text.trim() === "") return yield* Effect.fail(`${path} is empty: there is no job in it to undo; nothing was sent`)
     // Anything else that does not start as a journal (a list of store ids, some other JSON) is not the file meant.
-    if (!(yield* Effect.promise(() => isJournal(path)))) {
+    if (!isJournalHeader(headerIn(text))) {
       return yield* Effect.fail(
         `${path} is neither a report nor a journal that wechatpay-stores wrote; ` +
           "pass the report or the journal of the job to undo (a job prints both paths); nothing was sent"
