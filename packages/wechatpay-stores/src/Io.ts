@@ -34,6 +34,13 @@ export const CANNOT_RUN = 1
  */
 export const READER_GONE = 141
 
+/**
+ * Standard output failed while it carried a command's product: quietly {@link READER_GONE} when its
+ * reader went away, else one line (`standard output failed (CODE)` and `rest`) and exit 1.
+ */
+export const outputFailed = (io: Io, code: string, rest: string): number =>
+  code === "EPIPE" ? READER_GONE : fail(io, `standard output failed (${code})${rest}`)
+
 /** Prints one line on stderr and gives the exit code of a command that could not run. */
 export const fail = (io: Io, message: string): number => {
   io.err.write(`wechatpay-stores: ${message}\n`)

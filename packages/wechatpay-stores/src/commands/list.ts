@@ -137,9 +137,8 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
     } satisfies Writer
   })
 
-/** Standard output failed: quietly {@link Io.READER_GONE} when its reader went away, else one line and exit 1. */
-const outputFailed = (io: Io.Io, code: string, read: string): number =>
-  code === "EPIPE" ? Io.READER_GONE : Io.fail(io, `standard output failed (${code}) ${read}; the listing was abandoned`)
+/** Standard output failed during the listing (see {@link Io.outputFailed}). */
+const outputFailed = (io: Io.Io, code: string, read: string): number => Io.outputFailed(io, code, ` ${read}; the listing was abandoned`)
 
 /** What the first Ctrl-C during a listing exits with. */
 export const STOPPED = 130

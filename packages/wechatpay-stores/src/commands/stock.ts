@@ -91,8 +91,7 @@ export const stock = (args: Args, io: Io.Io, http: Layer.Layer<HttpClient.HttpCl
     }
     // The stock is this command's product: printed nowhere, it did not do its work.
     const failed = yield* Io.failureOf(io.out)
-    if (failed === undefined) return 0
-    return failed === "EPIPE" ? Io.READER_GONE : Io.fail(io, `standard output failed (${failed}); the stock was queried but not printed`)
+    return failed === undefined ? 0 : Io.outputFailed(io, failed, "; the stock was queried but not printed")
   })
 
 export const command = Program.command(
