@@ -183,14 +183,12 @@ export const summaryTable = (summary: BulkDisassociation.Summary, sent?: Sent): 
     ["succeeded", summary.succeeded],
     ["failed", summary.failed],
     ["unresolved", summary.unresolved],
-    ["HTTP requests", summary.requests]
+    // Only a run that watched its calls knows how many reached WeChat Pay: a report's chunks include
+    // those settled unsent after a stop, so a resume, a sync's part or an undo shows its requests alone.
+    ...(sent === undefined ? [] : [["calls sent", sent.calls] as [string, number]]),
+    ["HTTP requests", summary.requests],
+    ...(sent === undefined || sent.checks === 0 ? [] : [["checks sent", sent.checks] as [string, number]])
   ]
-  // Only a run that watched its calls knows how many reached WeChat Pay: a report's chunks include
-  // those settled unsent after a stop, so a resume, a sync's part or an undo shows its requests alone.
-  if (sent !== undefined) {
-    rows.splice(6, 0, ["calls sent", sent.calls])
-    if (sent.checks > 0) rows.push(["checks sent", sent.checks])
-  }
   if (summary.settledByListing !== undefined && summary.settledByListing > 0) rows.splice(6, 0, ["settled by listing", summary.settledByListing])
   // Found done by a journaled job's listing before its first call: sent all the same, left alone by an undo.
   if (summary.alreadyDone !== undefined && summary.alreadyDone > 0) rows.splice(3, 0, ["already done before", summary.alreadyDone])

@@ -358,9 +358,10 @@ export const run = (
       io.out.write(script + "\n")
       return 0
     }
-    const notNumber = notDecimal(argv, find(commands, argv.find((a) => !a.startsWith("-"))))
+    const named = argv.find((a) => !a.startsWith("-"))
+    const notNumber = notDecimal(argv, find(commands, named))
     if (notNumber !== undefined) {
-      io.err.write(`${NAME}: ${notNumber}\n${usageOf(commands, argv.find((a) => !a.startsWith("-")))}`)
+      io.err.write(`${NAME}: ${notNumber}\n${usageOf(commands, named)}`)
       return Io.CANNOT_RUN
     }
     let code = 0
@@ -380,6 +381,6 @@ export const run = (
     if (Either.isRight(result)) return code
     const error = result.left
     const message = error instanceof UsageError ? error.message : usageMessage(error, argv, commands)
-    io.err.write(`${NAME}: ${message}\n${usageOf(commands, argv.find((a) => !a.startsWith("-")))}`)
+    io.err.write(`${NAME}: ${message}\n${usageOf(commands, named)}`)
     return Io.CANNOT_RUN
   })

@@ -49,7 +49,6 @@ export const refusal = (
   return undefined
 }
 
-/** The sync itself; exported for the tests, which pass their own transport. */
 /** What a sync's failure before it changed anything blames: its plan's listing walk or its stock query. */
 const CHECK = "the stock's listing (for the plan) or the stock check before the sync"
 
@@ -63,6 +62,7 @@ const stopped = (io: Io.Io, e: StoreJobs.SyncStoppedError): number => {
   return Job.STOPPED_READING
 }
 
+/** The sync itself; exported for the tests, which pass their own transport. */
 export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.HttpClient>): Effect.Effect<number> =>
   Effect.gen(function*() {
     const refused = yield* JobCommand.preconditions(io, {
