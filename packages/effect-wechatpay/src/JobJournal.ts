@@ -6,8 +6,9 @@
  * - `layerFile`: files, through `@effect/platform`'s `FileSystem` (give it
  *   `NodeFileSystem.layer` or any other platform's); every append is followed by an
  *   fsync, so a journal survives `kill -9` and a power cut up to its last acknowledged line.
- * - `layerNodeFile`: the same files, appended through `node:fs` with `O_DSYNC`: each append
- *   is one write that returns once it is on disk. For Node; it still needs a `FileSystem`.
+ * - `layerNodeFile`: the same files, appended with `O_DSYNC` by a thread of the journal's own
+ *   (`node:worker_threads`), each append one write that returns once it is on disk; a job sees a
+ *   record durable without waiting for its event loop. For Node; it still needs a `FileSystem`.
  * - `layerMemory` / `makeMemory`: a map of texts, for tests (a test can drop the job and
  *   keep the journal, as a crash would).
  *
@@ -16,7 +17,8 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Option, Schema, type Scope } from "effect"
+import * as WriterThread from "./internal/bulk/WriterThread.js"
 
 /** A journal that cannot be read or written: the location, what was attempted, and why. */
 export class JournalIoError extends Schema.TaggedError<JournalIoError>("effect-wechatpay/JournalIoError")(
@@ -277,14 +279,18 @@ const isRunning = (pid: number): boolean => {
 export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeFile)
 
 /**
- * Journals as files, as `makeFile` keeps them, but appended through `node:fs` on a descriptor opened with
- * `O_DSYNC`: an append is one write that returns once its bytes are on disk, one trip to Node's thread
- * pool where `makeFile` makes two (a write, then an fsync). A job at low concurrency waits for its journal
- * on every wave of calls, so the trip saved is on its path. Creating, reading, reopening and locking still
- * go through `FileSystem`, which must be the platform's real one (`NodeFileSystem.layer`). Where `node:fs`
- * or `O_DSYNC` is missing, this is `makeFile`.
+ * Journals as files, as `makeFile` keeps them, but appended with `O_DSYNC` (an append is one write that
+ * returns once its bytes are on disk, where `makeFile` makes a write and an fsync) by a thread of the
+ * journal's own. The job hands each record to that thread at once and reads how far the file is durable
+ * from memory they share, so a call whose records reached the disk while the job was busy goes out
+ * without waiting for a turn of the event loop; through Node's thread pool, a busy job saw each append's
+ * end milliseconds late, and every call waits for its journal. A thread is kept ready from the
+ * service's start (it takes tens of milliseconds to boot) and stopped with its journal or the service's
+ * scope. Creating, reading, reopening and locking still go through `FileSystem`, which must be the
+ * platform's real one (`NodeFileSystem.layer`). Without worker threads, appends go through `node:fs`'s
+ * thread pool; without `node:fs` or `O_DSYNC`, this is `makeFile`.
  */
-export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.gen(function*() {
+export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> = Effect.gen(function*() {
   const files = yield* makeFile
   const nodeFs = yield* Effect.option(Effect.tryPromise(() => import("node:fs")))
   if (nodeFs._tag === "None") return files
@@ -292,8 +298,10 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> 
   const durable = fs.constants.O_DSYNC ?? fs.constants.O_SYNC
   if (durable === undefined) return files
   const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | durable
+  // Where worker threads are available, a thread of the journal's own makes the appends (see `WriterThread`).
+  const threads = Option.getOrUndefined(yield* Effect.option(Effect.tryPromise(() => import("node:worker_threads"))))
   const appenderAt = (location: string, operation: "create" | "reopen"): Effect.Effect<Appender, JournalIoError, Scope.Scope> =>
-    Effect.map(
+    Effect.flatMap(
       Effect.acquireRelease(
         Effect.async<number, JournalIoError>((resume) => {
           fs.open(location, flags, (error, fd) =>
@@ -301,7 +309,7 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> 
         }),
         (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
       ),
-      (fd): Appender => {
+      (fd) => {
         // A regular file takes a write whole, but the call may say otherwise: the rest is written after.
         const writeFrom = (bytes: Uint8Array, offset: number): Effect.Effect<void, JournalIoError> =>
           Effect.flatMap(
@@ -311,18 +319,42 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem> 
             }),
             (written) => offset + written < bytes.length ? writeFrom(bytes, offset + written) : Effect.void
           )
-        return { append: (text) => writeFrom(encoder.encode(text), 0) }
+        const direct: Appender = { append: (text) => writeFrom(encoder.encode(text), 0) }
+        // Stopped before the descriptor is closed: the thread lets go of it first.
+        return Effect.map(
+          Effect.acquireRelease(Effect.sync(takeThread), (thread) => thread?.stop ?? Effect.void),
+          (thread): Appender => {
+            if (thread === undefined) return direct
+            const pipeline = thread.attach(fd, (reason) => io(location, "append")(reason))
+            return { append: (text) => pipeline.await(pipeline.submit(text)), [WriterThread.PipelineKey]: pipeline } as Appender
+          }
+        )
       }
     )
+  // A thread takes ~50 ms to boot, on the job's path if started with the file: one is kept ready from the
+  // service's start, and again from a job's taking a journal's lock, and given a file once one is open.
+  const spawn = (): WriterThread.Thread | undefined =>
+    threads === undefined ? undefined : WriterThread.spawn(threads.Worker)
+  let ready = spawn()
+  yield* Effect.addFinalizer(() => Effect.suspend(() => ready?.stop ?? Effect.void))
+  const takeThread = (): WriterThread.Thread | undefined => {
+    const thread = ready ?? spawn()
+    ready = undefined
+    return thread
+  }
   return {
     ...files,
+    lock: (location) =>
+      Effect.tap(files.lock(location), () => {
+        ready ??= spawn()
+      }),
     create: (location, text) => Effect.zipRight(files.create(location, text), appenderAt(location, "create")),
     reopen: (location, length) => Effect.zipRight(files.reopen(location, length), appenderAt(location, "reopen"))
   }
 })
 
-/** Journals as files appended with `O_DSYNC` through `node:fs` (see `makeNodeFile`). */
-export const layerNodeFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeNodeFile)
+/** Journals as files appended with `O_DSYNC` by a writer thread (see `makeNodeFile`). */
+export const layerNodeFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.scoped(JobJournal, makeNodeFile)
 
 /** In-memory journals, and their texts (location → content), for tests. */
 export interface Memory {

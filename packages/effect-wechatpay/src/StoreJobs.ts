@@ -21,7 +21,7 @@
  *   list, the other way, on the job's own stock (taken from its report or journal).
  *
  * The journal lives in the `JobJournal` service: `JobJournal.layerFile` (files),
- * `JobJournal.layerNodeFile` (the same files, each append one `O_DSYNC` write on Node) or
+ * `JobJournal.layerNodeFile` (the same files, appended by a writer thread on Node) or
  * `JobJournal.layerMemory` (tests).
  *
  * @since 0.1.0

@@ -252,6 +252,8 @@ export const start = (
   Effect.gen(function*() {
     const service = yield* ProductCouponStores
     const store = yield* JobJournal
+    // Held from before the ids are digested: a file journal starts its writer meanwhile (see `JobJournal`).
+    if (location !== undefined) yield* store.lock(location)
     const job = globalThis.crypto.randomUUID()
     const parts = yield* Effect.forEach(spec.parts, (p) =>
       Effect.map(Journal.digest(p.ids), (digest) => ({ direction: p.direction, count: p.ids.length, digest })))
@@ -284,16 +286,13 @@ export const start = (
       retries: {},
       anomalies: []
     }))
-    return yield* Effect.scoped(Effect.gen(function*() {
-      // A job run without a journal (a sync or an undo asked for none) records nothing.
-      if (location !== undefined) yield* store.lock(location)
-      const appender = location === undefined
-        ? { append: () => Effect.void }
-        : yield* store.create(location, opening)
-      const writer = yield* makeWriter(appender)
-      return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
-    }))
-  })
+    // A job run without a journal (a sync or an undo asked for none) records nothing.
+    const appender = location === undefined
+      ? { append: () => Effect.void }
+      : yield* store.create(location, opening)
+    const writer = yield* makeWriter(appender)
+    return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
+  }).pipe(Effect.scoped)
 
 /** Options as the engine checks them, checked before anything is read or written. */
 export const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)

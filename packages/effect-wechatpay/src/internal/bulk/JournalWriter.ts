@@ -6,6 +6,7 @@ import { Cause, Deferred, Effect, Exit, Fiber, FiberId, Runtime } from "effect"
 import type { JournalIoError } from "../../JobJournal.js"
 import * as Journal from "./Journal.js"
 import type { Recorder } from "./Recorder.js"
+import { type Pipeline, pipelineOf } from "./WriterThread.js"
 
 /** The journal's writer. */
 export interface Writer {
@@ -30,6 +31,44 @@ export interface Writer {
  * in the job's scope: closing it interrupts an append that hangs.
  */
 export const makeWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
+  Effect.suspend(() => {
+    const pipeline = pipelineOf(appender)
+    return pipeline === undefined ? makeFiberWriter(appender) : Effect.succeed(pipelinedWriter(pipeline))
+  })
+
+/**
+ * Over a journal a thread of its own appends: every record goes to it at once, and waiting for one
+ * first looks whether it is already on disk, which needs no turn of the event loop.
+ */
+const pipelinedWriter = (pipeline: Pipeline): Writer => {
+  let last = 0
+  const awaitSeq = (seq: number): Effect.Effect<void, JournalIoError> =>
+    Effect.suspend(() => pipeline.durable() >= seq ? Effect.void : pipeline.await(seq))
+  const submit = (text: string): JournalIoError | undefined => {
+    const failed = pipeline.failure()
+    if (failed === undefined) last = pipeline.submit(text)
+    return failed
+  }
+  return {
+    write: (text) =>
+      Effect.suspend(() => {
+        const failed = submit(text)
+        return failed !== undefined ? Effect.fail(failed) : awaitSeq(last)
+      }),
+    queue: (text) =>
+      Effect.suspend(() => {
+        const failed = submit(text)
+        return failed !== undefined ? Effect.fail(failed) : Effect.void
+      }),
+    barrier: Effect.suspend(() => {
+      const failed = pipeline.failure()
+      return failed !== undefined ? Effect.fail(failed) : awaitSeq(last)
+    }),
+    failure: pipeline.failure
+  }
+}
+
+const makeFiberWriter = (appender: { readonly append: (text: string) => Effect.Effect<void, JournalIoError> }) =>
   Effect.gen(function*() {
     interface Entry {
       readonly text: string

@@ -1,0 +1,111 @@
+// The writer thread behind `JobJournal.layerNodeFile`: records handed over are appended in order and read as
+// durable from shared memory; a failed write is a typed error and nothing after it is written; stopping writes
+// what was handed over before it lets the descriptor go; a thread that dies wakes whoever waits.
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Exit, Fiber } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Worker } from "node:worker_threads"
+import { JobJournal } from "../packages/effect-wechatpay/src/index.js"
+import { makeWriter } from "../packages/effect-wechatpay/src/internal/bulk/JournalWriter.js"
+import * as WriterThread from "../packages/effect-wechatpay/src/internal/bulk/WriterThread.js"
+
+const toError = (reason: string) => new JobJournal.JournalIoError({ location: "test", operation: "append", reason })
+
+const tempFile = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "writer-thread-")), "journal.jsonl")
+const openAppend = (file: string) =>
+  Fs.openSync(file, Fs.constants.O_CREAT | Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_DSYNC)
+
+/** A thread attached to `fd`, stopped (and the descriptor closed) with the scope. */
+const attached = (fd: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const thread = WriterThread.spawn(Worker)
+      if (thread === undefined) throw new Error("this Node has worker threads and Atomics.waitAsync")
+      return { thread, pipeline: thread.attach(fd, toError) }
+    }),
+    ({ thread }) => Effect.zipRight(thread.stop, Effect.sync(() => Fs.closeSync(fd)))
+  )
+
+describe("the journal's writer thread", () => {
+  it.scoped("appends every record handed over, in order, and says so through shared memory", () =>
+    Effect.gen(function*() {
+      const file = tempFile()
+      const { pipeline } = yield* attached(openAppend(file))
+      const lines = Array.from({ length: 300 }, (_, i) => `{"n":${i}}\n`)
+      const seqs = lines.map((line) => pipeline.submit(line))
+      assert.deepStrictEqual(seqs, lines.map((_, i) => i + 1))
+      yield* pipeline.await(300)
+      assert.isAtLeast(pipeline.durable(), 300)
+      assert.strictEqual(Fs.readFileSync(file, "utf8"), lines.join(""))
+      assert.isUndefined(pipeline.failure())
+    }))
+
+  it.scoped("a write that fails is a JournalIoError, and nothing handed over after it is written", () =>
+    Effect.gen(function*() {
+      const file = tempFile()
+      Fs.writeFileSync(file, "")
+      // Read-only: the thread's write fails (EBADF).
+      const { pipeline } = yield* attached(Fs.openSync(file, "r"))
+      const first = pipeline.submit("{\"n\":1}\n")
+      const failed = yield* Effect.either(pipeline.await(first))
+      assert.isTrue(Either.isLeft(failed))
+      if (Either.isLeft(failed)) {
+        assert.strictEqual(failed.left._tag, "JournalIoError")
+        assert.match(failed.left.reason, /EBADF|bad file/i)
+      }
+      assert.strictEqual(pipeline.failure(), Either.isLeft(failed) ? failed.left : undefined)
+      // The job's writer refuses what comes after, without handing it over.
+      const writer = yield* makeWriter({ append: () => Effect.void, [WriterThread.PipelineKey]: pipeline } as never)
+      const queued = yield* Effect.either(writer.queue("{\"n\":2}\n"))
+      assert.isTrue(Either.isLeft(queued))
+      assert.isTrue(Either.isLeft(yield* Effect.either(writer.barrier)))
+      assert.strictEqual(pipeline.durable(), 0)
+    }))
+
+  it.effect("stopping writes what was handed over before the thread lets the descriptor go", () =>
+    Effect.gen(function*() {
+      const file = tempFile()
+      const fd = openAppend(file)
+      const thread = WriterThread.spawn(Worker)!
+      const pipeline = thread.attach(fd, toError)
+      const lines = Array.from({ length: 50 }, (_, i) => `{"n":${i}}\n`)
+      for (const line of lines) pipeline.submit(line)
+      yield* thread.stop
+      Fs.closeSync(fd)
+      assert.strictEqual(Fs.readFileSync(file, "utf8"), lines.join(""))
+    }))
+
+  it.effect("a thread that ends wakes whoever waits, with a failure", () =>
+    Effect.gen(function*() {
+      // A stand-in thread that takes records and writes none, then exits when told.
+      const listeners: Record<string, Array<(...args: Array<unknown>) => void>> = {}
+      class Silent {
+        postMessage(_message: unknown) {}
+        once(event: string, listener: (...args: Array<unknown>) => void) {
+          ;(listeners[event] ??= []).push(listener)
+        }
+        unref() {}
+      }
+      const thread = WriterThread.spawn(Silent)!
+      const pipeline = thread.attach(3, toError)
+      const waiting = yield* Effect.fork(pipeline.await(pipeline.submit("{}\n")))
+      yield* Effect.yieldNow()
+      for (const listener of listeners.exit ?? []) listener(1)
+      const exit = yield* Fiber.await(waiting)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.match(pipeline.failure()?.reason ?? "", /writer thread ended/)
+    }))
+
+  it.scoped("layerNodeFile appends a journal through a writer thread", () =>
+    Effect.gen(function*() {
+      const file = tempFile()
+      const store = yield* JobJournal.JobJournal
+      const appender = yield* store.create(file, "{\"t\":\"opening\"}\n")
+      assert.isDefined(WriterThread.pipelineOf(appender))
+      yield* appender.append("{\"t\":\"next\"}\n")
+      assert.strictEqual(Fs.readFileSync(file, "utf8"), "{\"t\":\"opening\"}\n{\"t\":\"next\"}\n")
+    }).pipe(Effect.provide(JobJournal.layerNodeFile), Effect.provide(NodeFileSystem.layer)))
+})
