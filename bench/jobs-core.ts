@@ -106,16 +106,46 @@ const storeIds = (n: number) => Array.from({ length: n }, (_, i) => FakeWechatPa
 
 const stock = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId }
 
+/** The writer thread's side of an appender (effect-wechatpay's internal `WriterThread.Pipeline`). */
+interface ThreadPipeline {
+  readonly submit: (text: string) => number
+  readonly await: (seq: number) => Effect.Effect<void, JobJournal.JournalIoError>
+  readonly writes: () => number
+}
+const PIPELINE = Symbol.for("effect-wechatpay/JobJournal/Pipeline")
+
+/** Appends and bytes written; a writer thread's appends are read from it at the end. */
+interface Counts {
+  appends: number
+  bytes: number
+  readonly threads: Array<() => number>
+}
+
 /** Counts appends and bytes of a journal service's appenders (one write + one fsync per append for files). */
-const counting = (service: JobJournal.Service, counts: { appends: number; bytes: number }): JobJournal.Service => {
-  const wrap = (appender: JobJournal.Appender): JobJournal.Appender => ({
-    append: (text) =>
-      Effect.suspend(() => {
-        counts.appends++
-        counts.bytes += Buffer.byteLength(text)
-        return appender.append(text)
-      })
-  })
+const counting = (service: JobJournal.Service, counts: Counts): JobJournal.Service => {
+  const wrap = (appender: JobJournal.Appender): JobJournal.Appender => {
+    // `layerNodeFile`'s appender hands records to its writer thread, which counts its own writes.
+    const pipeline = (appender as unknown as Record<symbol, ThreadPipeline | undefined>)[PIPELINE]
+    if (pipeline !== undefined) {
+      const counted: ThreadPipeline = {
+        ...pipeline,
+        submit: (text) => {
+          counts.bytes += Buffer.byteLength(text)
+          return pipeline.submit(text)
+        }
+      }
+      counts.threads.push(pipeline.writes)
+      return { append: (text) => counted.await(counted.submit(text)), [PIPELINE]: counted } as JobJournal.Appender
+    }
+    return {
+      append: (text) =>
+        Effect.suspend(() => {
+          counts.appends++
+          counts.bytes += Buffer.byteLength(text)
+          return appender.append(text)
+        })
+    }
+  }
   return {
     create: (location, text) => {
       counts.bytes += Buffer.byteLength(text)
@@ -162,7 +192,7 @@ const noFsync: JobJournal.Service = {
 }
 
 /** A journal layer for a variant, counting into `counts`. */
-const journalFor = (variant: Variant, counts: { appends: number; bytes: number }): Layer.Layer<JobJournal.JobJournal> => {
+const journalFor = (variant: Variant, counts: Counts): Layer.Layer<JobJournal.JobJournal> => {
   if (variant === "journal" || variant === "fsjournal") {
     return Layer.effect(JobJournal.JobJournal, Effect.map(JobJournal.JobJournal, (s) => counting(s, counts))).pipe(
       Layer.provide(variant === "journal" ? fileJournal : fsJournal)
@@ -200,7 +230,7 @@ const timed = async (
   location: string,
   runJob: <A, E>(job: Effect.Effect<A, E, ProductCouponStores.ProductCouponStores>) => Promise<A>
 ): Promise<Run> => {
-  const counts = { appends: 0, bytes: 0 }
+  const counts: Counts = { appends: 0, bytes: 0, threads: [] }
   const options = { ...stock, concurrency }
   const job = variant === "plain"
     ? BulkStores.disassociateAll(ids, options)
@@ -236,7 +266,7 @@ const timed = async (
     cpuMs: round(cpuMs, 1),
     mainCpuMs: round(mainCpuMs, 1),
     idleMs: round(idleMs, 1),
-    appends: counts.appends,
+    appends: counts.appends + counts.threads.reduce((n, writes) => n + writes(), 0),
     bytes: counts.bytes,
     requests
   }

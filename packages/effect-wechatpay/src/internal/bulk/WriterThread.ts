@@ -19,6 +19,8 @@ export interface Pipeline {
   readonly failure: () => JournalIoError | undefined
   /** Returns once `seq` is durable, or fails with the append's error. */
   readonly await: (seq: number) => Effect.Effect<void, JournalIoError>
+  /** How many writes the thread has made (each one or more records), for measurements. */
+  readonly writes: () => number
 }
 
 /** Marks an appender whose appends a thread of its own makes. */
@@ -27,11 +29,12 @@ export const PipelineKey: unique symbol = Symbol.for("effect-wechatpay/JobJourna
 export const pipelineOf = (appender: object): Pipeline | undefined =>
   (appender as { readonly [PipelineKey]?: Pipeline })[PipelineKey]
 
-/** Shared memory: [durable sequence number, failed (0/1), reason's byte length], then the reason. */
+/** Shared memory: [durable sequence number, failed (0/1), reason's byte length, writes], then the reason. */
 const DURABLE = 0
 const FAILED = 1
 const REASON_LENGTH = 2
-const REASON_OFFSET = 12
+const WRITES = 3
+const REASON_OFFSET = 16
 const REASON_BYTES = 1_024
 
 /**
@@ -49,7 +52,7 @@ parentPort.on("message", (first) => {
   if (first === null) { parentPort.close(); return }
   if (first.fd !== undefined) {
     fd = first.fd
-    state = new Int32Array(first.shared, 0, 3)
+    state = new Int32Array(first.shared, 0, 4)
     reason = new Uint8Array(first.shared, ${REASON_OFFSET}, ${REASON_BYTES})
     return
   }
@@ -68,6 +71,7 @@ parentPort.on("message", (first) => {
     const bytes = Buffer.from(texts.join(""), "utf8")
     let offset = 0
     while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset)
+    Atomics.add(state, ${WRITES}, 1)
     Atomics.store(state, ${DURABLE}, last)
   } catch (error) {
     failed = true
@@ -130,7 +134,7 @@ export const spawn = (Worker: WorkerConstructor): Thread | undefined => {
   })
   const attach = (fd: number, toError: (reason: string) => JournalIoError): Pipeline => {
     const shared = new SharedArrayBuffer(REASON_OFFSET + REASON_BYTES)
-    const state = new Int32Array(shared, 0, 3)
+    const state = new Int32Array(shared, 0, 4)
     const reasonBytes = new Uint8Array(shared, REASON_OFFSET, REASON_BYTES)
     worker.postMessage({ fd, shared })
     let seq = 0
@@ -151,6 +155,7 @@ export const spawn = (Worker: WorkerConstructor): Thread | undefined => {
         return seq
       },
       durable: () => Atomics.load(state, DURABLE),
+      writes: () => Atomics.load(state, WRITES),
       failure,
       await: (target) =>
         Effect.async<void, JournalIoError>((resume) => {
