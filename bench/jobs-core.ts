@@ -29,6 +29,7 @@ import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
+import * as WriterThread from "../packages/effect-wechatpay/src/internal/bulk/WriterThread.js"
 import { FakeWechatPay, SandboxStores, TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { library } from "./clients.js"
 import { median, round, spawnSandbox } from "./harness.js"
@@ -106,14 +107,6 @@ const storeIds = (n: number) => Array.from({ length: n }, (_, i) => FakeWechatPa
 
 const stock = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId }
 
-/** The writer thread's side of an appender (effect-wechatpay's internal `WriterThread.Pipeline`). */
-interface ThreadPipeline {
-  readonly submit: (text: string) => number
-  readonly await: (seq: number) => Effect.Effect<void, JobJournal.JournalIoError>
-  readonly writes: () => number
-}
-const PIPELINE = Symbol.for("effect-wechatpay/JobJournal/Pipeline")
-
 /** Appends and bytes written; a writer thread's appends are read from it at the end. */
 interface Counts {
   appends: number
@@ -125,9 +118,9 @@ interface Counts {
 const counting = (service: JobJournal.Service, counts: Counts): JobJournal.Service => {
   const wrap = (appender: JobJournal.Appender): JobJournal.Appender => {
     // `layerNodeFile`'s appender hands records to its writer thread, which counts its own writes.
-    const pipeline = (appender as unknown as Record<symbol, ThreadPipeline | undefined>)[PIPELINE]
+    const pipeline = WriterThread.pipelineOf(appender)
     if (pipeline !== undefined) {
-      const counted: ThreadPipeline = {
+      const counted: WriterThread.Pipeline = {
         ...pipeline,
         submit: (text) => {
           counts.bytes += Buffer.byteLength(text)
@@ -135,7 +128,7 @@ const counting = (service: JobJournal.Service, counts: Counts): JobJournal.Servi
         }
       }
       counts.threads.push(pipeline.writes)
-      return { append: (text) => counted.await(counted.submit(text)), [PIPELINE]: counted } as JobJournal.Appender
+      return { append: (text) => Effect.suspend(() => counted.await(counted.submit(text))), [WriterThread.PipelineKey]: counted } as JobJournal.Appender
     }
     return {
       append: (text) =>

@@ -325,8 +325,8 @@ export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem |
           Effect.acquireRelease(Effect.sync(takeThread), (thread) => thread?.stop ?? Effect.void),
           (thread): Appender => {
             if (thread === undefined) return direct
-            const pipeline = thread.attach(fd, (reason) => io(location, "append")(reason))
-            return { append: (text) => pipeline.await(pipeline.submit(text)), [WriterThread.PipelineKey]: pipeline } as Appender
+            const pipeline = thread.attach(fd, io(location, "append"))
+            return { append: (text) => Effect.suspend(() => pipeline.await(pipeline.submit(text))), [WriterThread.PipelineKey]: pipeline } as Appender
           }
         )
       }

@@ -42,27 +42,20 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
  */
 const pipelinedWriter = (pipeline: Pipeline): Writer => {
   let last = 0
-  const awaitSeq = (seq: number): Effect.Effect<void, JournalIoError> =>
-    Effect.suspend(() => pipeline.durable() >= seq ? Effect.void : pipeline.await(seq))
-  const submit = (text: string): JournalIoError | undefined => {
-    const failed = pipeline.failure()
-    if (failed === undefined) last = pipeline.submit(text)
-    return failed
-  }
+  // Hands the record over (refused after a failed append), then goes on with its sequence number.
+  const submit = (text: string, then: (seq: number) => Effect.Effect<void, JournalIoError>) =>
+    Effect.suspend(() => {
+      const failed = pipeline.failure()
+      if (failed !== undefined) return Effect.fail(failed)
+      last = pipeline.submit(text)
+      return then(last)
+    })
   return {
-    write: (text) =>
-      Effect.suspend(() => {
-        const failed = submit(text)
-        return failed !== undefined ? Effect.fail(failed) : awaitSeq(last)
-      }),
-    queue: (text) =>
-      Effect.suspend(() => {
-        const failed = submit(text)
-        return failed !== undefined ? Effect.fail(failed) : Effect.void
-      }),
+    write: (text) => submit(text, pipeline.await),
+    queue: (text) => submit(text, () => Effect.void),
     barrier: Effect.suspend(() => {
       const failed = pipeline.failure()
-      return failed !== undefined ? Effect.fail(failed) : awaitSeq(last)
+      return failed !== undefined ? Effect.fail(failed) : pipeline.await(last)
     }),
     failure: pipeline.failure
   }

@@ -17,7 +17,7 @@ export interface Pipeline {
   readonly durable: () => number
   /** Why the first append that failed did: after it nothing more is written. */
   readonly failure: () => JournalIoError | undefined
-  /** Returns once `seq` is durable, or fails with the append's error. */
+  /** Returns once `seq` is durable, or fails with the append's error; at once, with no wait, if it is. */
   readonly await: (seq: number) => Effect.Effect<void, JournalIoError>
   /** How many writes the thread has made (each one or more records), for measurements. */
   readonly writes: () => number
@@ -158,7 +158,7 @@ export const spawn = (Worker: WorkerConstructor): Thread | undefined => {
       writes: () => Atomics.load(state, WRITES),
       failure,
       await: (target) =>
-        Effect.async<void, JournalIoError>((resume) => {
+        Atomics.load(state, DURABLE) >= target ? Effect.void : Effect.async<void, JournalIoError>((resume) => {
           let waiting = true
           const check = (): void => {
             if (!waiting) return
