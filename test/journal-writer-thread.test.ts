@@ -99,6 +99,35 @@ describe("the journal's writer thread", () => {
       assert.match(pipeline.failure()?.reason ?? "", /writer thread ended/)
     }))
 
+  it.scoped("a checkpoint waits for the records queued before it, not for those queued after", () =>
+    Effect.gen(function*() {
+      // A stand-in pipeline whose durable sequence number the test moves.
+      let durable = 0
+      let seq = 0
+      const pipeline: WriterThread.Pipeline = {
+        submit: () => ++seq,
+        durable: () => durable,
+        failure: () => undefined,
+        await: (target) => Effect.repeat(Effect.yieldNow(), { until: () => durable >= target }),
+        writes: () => 0
+      }
+      const writer = yield* makeWriter({ append: () => Effect.void, [WriterThread.PipelineKey]: pipeline } as never)
+      yield* writer.queue("{\"call\":1}\n")
+      const checkpoint = writer.checkpoint()
+      yield* writer.queue("{\"outcome\":0}\n")
+      const early = yield* Effect.fork(checkpoint)
+      const all = yield* Effect.fork(writer.barrier)
+      yield* Effect.repeatN(Effect.yieldNow(), 5)
+      assert.isNull(early.unsafePoll())
+      durable = 1
+      yield* Effect.repeatN(Effect.yieldNow(), 5)
+      const passed = early.unsafePoll()
+      assert.isTrue(passed !== null && Exit.isSuccess(passed))
+      assert.isNull(all.unsafePoll())
+      durable = 2
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(all)))
+    }))
+
   it.scoped("layerNodeFile appends a journal through a writer thread", () =>
     Effect.gen(function*() {
       const file = tempFile()

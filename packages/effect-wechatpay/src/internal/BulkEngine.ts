@@ -346,51 +346,54 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       // that fails every call (an expired stock, NO_AUTH) stops the job after exactly one call.
       const dispatch = ([chunk, index, recorded]: Prepared): Effect.Effect<Effect.Effect<Settlement>> => {
         const n = index === 0 ? concurrency : 1
-        // `sent`: the call, once it has its permit; `unsent`: a chunk the stop kept back.
-        const start = (sent: Effect.Effect<Settlement>, unsent: (s: Settlement) => Effect.Effect<void>) =>
+        // `sent`: the call, built once it has its permit; `unsent`: a chunk the stop kept back.
+        const start = (sent: () => Effect.Effect<Settlement>, unsent: (s: Settlement) => Effect.Effect<void>) =>
           Effect.zipRight(
             permits.take(n),
             Effect.flatMap(stop.reason, (stopped) => {
               if (Option.isNone(stopped)) {
-                return Effect.map(Effect.forkIn(Effect.ensuring(sent, permits.release(n)), scope), Fiber.join)
+                return Effect.map(Effect.forkIn(Effect.ensuring(sent(), permits.release(n)), scope), Fiber.join)
               }
               const kept = unresolvedAll(chunk, notSent(stopped.value))
               return Effect.zipRight(permits.release(n), Effect.as(unsent(kept), Effect.succeed(kept)))
             })
           )
-        if (!recorded || Option.isNone(recorder)) return start(send(chunk), () => Effect.void)
+        if (!recorded || Option.isNone(recorder)) return start(() => send(chunk), () => Effect.void)
         const record = recorder.value
         const unsent = (kept: Settlement) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
-        // Nothing is sent before every record queued ahead of it is durable: its own, and the outcomes of
-        // the calls before it. A service that awaits the gate does so once the request is signed, and
-        // only before its first attempt: a retry belongs to a call already recorded and sent, which
-        // finishes like any call in flight.
+        // Nothing is sent before every record queued ahead of its permit is durable: its own, and the
+        // outcomes of the calls before it (the checkpoint, taken with the permit). A service that awaits
+        // the gate does so once the request is signed, and only before its first attempt: a retry belongs
+        // to a call already recorded and sent, which finishes like any call in flight.
         if (job.awaitsSendGate === true) {
-          let refused: RecordFailure | undefined
-          let passed = false
-          const gate = Effect.suspend(() =>
-            passed ? Effect.void : Effect.matchEffect(record.barrier, {
-              onFailure: (failure) => {
-                refused = failure
-                return Effect.zipRight(journalStopped(failure), Effect.fail(new NotSentError({ reason: journalRefused(failure) })))
-              },
-              onSuccess: () => Effect.sync(() => {
-                passed = true
+          return start(() => {
+            const flushed = record.checkpoint()
+            let refused: RecordFailure | undefined
+            let passed = false
+            const gate = Effect.suspend(() =>
+              passed ? Effect.void : Effect.matchEffect(flushed, {
+                onFailure: (failure) => {
+                  refused = failure
+                  return Effect.zipRight(journalStopped(failure), Effect.fail(new NotSentError({ reason: journalRefused(failure) })))
+                },
+                onSuccess: () => Effect.sync(() => {
+                  passed = true
+                })
               })
-            })
-          )
-          // Reported as when the engine waits for the flush itself, whatever the stop says.
-          const sent = Effect.map(
-            Effect.provideService(send(chunk), SendGate, gate),
-            (s) => refused === undefined ? s : unresolvedAll(chunk, `not sent: ${journalRefused(refused)}`)
-          )
-          return start(sent, unsent)
+            )
+            // Reported as when the engine waits for the flush itself, whatever the stop says.
+            return Effect.map(
+              Effect.provideService(send(chunk), SendGate, gate),
+              (s) => refused === undefined ? s : unresolvedAll(chunk, `not sent: ${journalRefused(refused)}`)
+            )
+          }, unsent)
         }
         return start(
-          Effect.flatMap(Effect.either(record.barrier), (flushed) =>
-            Either.isRight(flushed)
-              ? send(chunk)
-              : Effect.as(journalStopped(flushed.left), unresolvedAll(chunk, `not sent: ${journalRefused(flushed.left)}`))),
+          () =>
+            Effect.flatMap(Effect.either(record.checkpoint()), (flushed) =>
+              Either.isRight(flushed)
+                ? send(chunk)
+                : Effect.as(journalStopped(flushed.left), unresolvedAll(chunk, `not sent: ${journalRefused(flushed.left)}`))),
           unsent
         )
       }

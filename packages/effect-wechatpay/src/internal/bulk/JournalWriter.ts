@@ -19,6 +19,11 @@ export interface Writer {
   readonly queue: (text: string) => Effect.Effect<void, JournalIoError>
   /** Returns once every record queued so far is durable; fails if any append has failed. */
   readonly barrier: Effect.Effect<void, JournalIoError>
+  /**
+   * The barrier as of now: returns once every record queued before this call is durable, whatever is
+   * queued after it.
+   */
+  readonly checkpoint: () => Effect.Effect<void, JournalIoError>
   /** The first append that failed: after it, nothing more is written. */
   readonly failure: () => JournalIoError | undefined
 }
@@ -42,6 +47,10 @@ export const makeWriter = (appender: { readonly append: (text: string) => Effect
  */
 const pipelinedWriter = (pipeline: Pipeline): Writer => {
   let last = 0
+  const awaitUpTo = (seq: number): Effect.Effect<void, JournalIoError> => {
+    const failed = pipeline.failure()
+    return failed !== undefined ? Effect.fail(failed) : pipeline.await(seq)
+  }
   // Hands the record over (refused after a failed append), then goes on with its sequence number.
   const submit = (text: string, then: (seq: number) => Effect.Effect<void, JournalIoError>) =>
     Effect.suspend(() => {
@@ -53,10 +62,11 @@ const pipelinedWriter = (pipeline: Pipeline): Writer => {
   return {
     write: (text) => submit(text, pipeline.await),
     queue: (text) => submit(text, () => Effect.void),
-    barrier: Effect.suspend(() => {
-      const failed = pipeline.failure()
-      return failed !== undefined ? Effect.fail(failed) : pipeline.await(last)
-    }),
+    barrier: Effect.suspend(() => awaitUpTo(last)),
+    checkpoint: () => {
+      const upTo = last
+      return Effect.suspend(() => awaitUpTo(upTo))
+    },
     failure: pipeline.failure
   }
 }
@@ -135,6 +145,8 @@ const makeFiberWriter = (appender: { readonly append: (text: string) => Effect.E
       last = entry
       return entry
     }
+    const awaitUpTo = (entry: Entry | undefined): Effect.Effect<void, JournalIoError> =>
+      failed !== undefined ? Effect.fail(failed) : entry === undefined ? Effect.void : await_(entry)
     const writer: Writer = {
       write: (text) => Effect.suspend(() => failed !== undefined ? Effect.fail(failed) : await_(enqueue(text))),
       queue: (text) =>
@@ -143,9 +155,11 @@ const makeFiberWriter = (appender: { readonly append: (text: string) => Effect.E
           enqueue(text)
           return Effect.void
         }),
-      barrier: Effect.suspend(() =>
-        failed !== undefined ? Effect.fail(failed) : last === undefined ? Effect.void : await_(last)
-      ),
+      barrier: Effect.suspend(() => awaitUpTo(last)),
+      checkpoint: () => {
+        const upTo = last
+        return Effect.suspend(() => awaitUpTo(upTo))
+      },
       failure: () => failed
     }
     return writer
@@ -178,7 +192,7 @@ export const recorderFor = (writer: Writer, job: string, part: number, ids?: Rea
         const call = { t: "call", job, part, ...(from === undefined ? { stores } : { from, count: stores.length }) }
         return queue(call)
       }),
-    barrier: Effect.mapError(writer.barrier, failure),
+    checkpoint: () => Effect.mapError(writer.checkpoint(), failure),
     afterCall: (chunk, s, sent, totals) => {
       const from = positions.get(chunk)
       // The settlement splits the chunk: no failure and nothing unresolved means every store succeeded.

@@ -15,12 +15,12 @@ export interface Recorder {
   /** Queues the call's record, before the call waits for its permit. */
   readonly beforeCall: (chunk: ReadonlyArray<string>) => Effect.Effect<void, RecordFailure>
   /**
-   * Returns once every record queued so far is durable. A call is sent only after it: its own record,
-   * and the outcomes of the calls that gave up their permits before it, are then on disk, so the calls
-   * sent whose outcome a crash can lose are never more than the concurrency. When it fails, the call is
-   * not sent.
+   * Taken as a call gets its permit: what returns once every record queued until then is durable. The
+   * call is sent only after it: its own record, and the outcomes of the calls that gave up their permits
+   * before it, are then on disk, so the calls sent whose outcome a crash can lose are never more than the
+   * concurrency. Records other calls queue meanwhile are not waited for. When it fails, the call is not sent.
    */
-  readonly barrier: Effect.Effect<void, RecordFailure>
+  readonly checkpoint: () => Effect.Effect<void, RecordFailure>
   /**
    * Queues the call's outcome once it settles; the call then gives up its permit. `sent` is false for a
    * call the stop signal (or the journal) kept from being sent; `requests` and `retries` are this call's
