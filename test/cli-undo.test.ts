@@ -5,6 +5,7 @@
 // the loopback sandbox.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
@@ -159,6 +160,26 @@ describe("cli undo", () => {
       }
       assert.deepStrictEqual(fake.log, [])
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
+    }))
+
+  it.scopedLive("a journal whose first write was cut short: exit 1, one line saying its job never started, nothing sent", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(100)
+      const stores = yield* file("stores.txt", range(0, 50).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
+      yield* fake.clearLog
+      // The header whole, the ids record cut part-way: what a crash during the journal's first write leaves.
+      const [header, ids] = Fs.readFileSync(journal, "utf8").split("\n")
+      const cut = yield* file("cut.jsonl", `${header}\n${ids!.slice(0, 60)}`)
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", cut, "--no-journal"], c), 1)
+      assert.strictEqual(
+        c.err(),
+        `wechatpay-stores: ${cut} is the journal of a job that never started (its first write was never completed): ` +
+          "there is nothing to undo; nothing was sent\n"
+      )
+      assert.deepStrictEqual(fake.log, [])
     }))
 
   it.scopedLive("--journal naming a file that exists: exit 1, one line, nothing sent", () =>

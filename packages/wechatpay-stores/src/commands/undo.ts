@@ -48,6 +48,10 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot === true, ...hooks }))
     if (result._tag === "Left") {
       const e = result.left
+      // A journal whose first write was cut short: its job sent nothing, so there is nothing to undo.
+      if (e._tag === "JournalCorruptError" && e.neverStarted) {
+        return Io.fail(io, `${args.source} is the journal of a job that never started (its first write was never completed): there is nothing to undo; nothing was sent`)
+      }
       // Not a journal from its first line: most likely not the file meant (a store list, some other JSON).
       if (e._tag === "JournalCorruptError" && e.line <= 1) {
         return Io.fail(io, `${args.source} is neither a report nor a journal that wechatpay-stores wrote (${Output.oneLine(e.reason)}); nothing was sent`)
