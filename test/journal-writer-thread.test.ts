@@ -78,6 +78,33 @@ describe("the journal's writer thread", () => {
       assert.strictEqual(Fs.readFileSync(file, "utf8"), lines.join(""))
     }))
 
+  it.effect("records go to the thread in one message when flushed or awaited, not one by one", () =>
+    Effect.gen(function*() {
+      // A stand-in thread that keeps the messages it is sent.
+      const messages: Array<unknown> = []
+      class Recording {
+        postMessage(message: unknown) {
+          messages.push(message)
+        }
+        once() {}
+        unref() {}
+      }
+      const pipeline = WriterThread.spawn(Recording)!.attach(3, toError)
+      assert.strictEqual(messages.length, 1)
+      pipeline.submit("{\"a\":1}\n")
+      pipeline.submit("{\"b\":2}\n")
+      assert.strictEqual(messages.length, 1)
+      pipeline.flush()
+      assert.deepStrictEqual(messages.slice(1), [{ seq: 2, text: "{\"a\":1}\n{\"b\":2}\n" }])
+      pipeline.flush()
+      assert.strictEqual(messages.length, 2)
+      // Awaiting a record not yet handed over hands it over.
+      const waiting = yield* Effect.fork(pipeline.await(pipeline.submit("{\"c\":3}\n")))
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(messages.slice(2), [{ seq: 3, text: "{\"c\":3}\n" }])
+      yield* Fiber.interrupt(waiting)
+    }))
+
   it.effect("a thread that ends wakes whoever waits, with a failure", () =>
     Effect.gen(function*() {
       // A stand-in thread that takes records and writes none, then exits when told.
@@ -106,6 +133,7 @@ describe("the journal's writer thread", () => {
       let seq = 0
       const pipeline: WriterThread.Pipeline = {
         submit: () => ++seq,
+        flush: () => {},
         durable: () => durable,
         failure: () => undefined,
         await: (target) => Effect.repeat(Effect.yieldNow(), { until: () => durable >= target }),

@@ -65,6 +65,8 @@ const pipelinedWriter = (pipeline: Pipeline): Writer => {
     barrier: Effect.suspend(() => awaitUpTo(last)),
     checkpoint: () => {
       const upTo = last
+      // Written while the call is signed: the gate awaits it then.
+      pipeline.flush()
       return Effect.suspend(() => awaitUpTo(upTo))
     },
     failure: pipeline.failure
