@@ -78,7 +78,7 @@ describe("the journal's writer thread", () => {
       assert.strictEqual(Fs.readFileSync(file, "utf8"), lines.join(""))
     }))
 
-  it.effect("records go to the thread in one message when flushed or awaited, not one by one", () =>
+  it.scoped("records go to the thread in one message when flushed, awaited or followed by an outcome, not one by one", () =>
     Effect.gen(function*() {
       // A stand-in thread that keeps the messages it is sent.
       const messages: Array<unknown> = []
@@ -103,6 +103,12 @@ describe("the journal's writer thread", () => {
       yield* Effect.yieldNow()
       assert.deepStrictEqual(messages.slice(2), [{ seq: 3, text: "{\"c\":3}\n" }])
       yield* Fiber.interrupt(waiting)
+      // The job's writer: a call recorded ahead waits for the next outcome, which goes at once.
+      const writer = yield* makeWriter({ append: () => Effect.void, [WriterThread.PipelineKey]: pipeline } as never)
+      yield* writer.queue("{\"call\":4}\n")
+      assert.strictEqual(messages.length, 3)
+      yield* writer.queue("{\"outcome\":3}\n", true)
+      assert.deepStrictEqual(messages.slice(3), [{ seq: 5, text: "{\"call\":4}\n{\"outcome\":3}\n" }])
     }))
 
   it.effect("a thread that ends wakes whoever waits, with a failure", () =>

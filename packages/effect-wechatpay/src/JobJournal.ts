@@ -281,14 +281,15 @@ export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = 
 /**
  * Journals as files, as `makeFile` keeps them, but appended with `O_DSYNC` (an append is one write that
  * returns once its bytes are on disk, where `makeFile` makes a write and an fsync) by a thread of the
- * journal's own. The job hands its records to that thread in batches, as each call takes its permit,
- * and reads how far the file is durable from memory they share, so a call whose records reached the
- * disk while the job was busy goes out without waiting for a turn of the event loop; through Node's
- * thread pool, a busy job saw each append's end milliseconds late, and every call waits for its journal. A thread is kept ready from the
- * service's start (it takes tens of milliseconds to boot) and stopped with its journal or the service's
- * scope. Creating, reading, reopening and locking still go through `FileSystem`, which must be the
- * platform's real one (`NodeFileSystem.layer`). Without worker threads, appends go through `node:fs`'s
- * thread pool; without `node:fs` or `O_DSYNC`, this is `makeFile`.
+ * journal's own. The job hands its records to that thread in batches (each call's outcome with the calls
+ * recorded ahead of it) and reads how far the file is durable from memory they share, so a call whose
+ * records reached the disk while the job was busy goes out without waiting for a turn of the event loop;
+ * through Node's thread pool, a busy job saw each append's end milliseconds late, and every call waits
+ * for its journal. A thread is kept ready from the service's start (it takes tens of milliseconds to
+ * boot) and stopped with its journal or the service's scope. Creating, reading, reopening and locking
+ * still go through `FileSystem`, which must be the platform's real one (`NodeFileSystem.layer`). Without
+ * worker threads, appends go through `node:fs`'s thread pool; without `node:fs` or `O_DSYNC`, this is
+ * `makeFile`.
  */
 export const makeNodeFile: Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> = Effect.gen(function*() {
   const files = yield* makeFile

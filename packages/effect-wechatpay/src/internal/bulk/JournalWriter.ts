@@ -14,9 +14,10 @@ export interface Writer {
   readonly write: (text: string) => Effect.Effect<void, JournalIoError>
   /**
    * Queues the record (refused after a failed append). It goes to disk with the next flush someone
-   * awaits: a record written, or the barrier.
+   * awaits: a record written, or the barrier. `soon`: someone will wait for it shortly (an outcome), so a
+   * writer that can start writing before anyone waits starts now.
    */
-  readonly queue: (text: string) => Effect.Effect<void, JournalIoError>
+  readonly queue: (text: string, soon?: boolean) => Effect.Effect<void, JournalIoError>
   /** Returns once every record queued so far is durable; fails if any append has failed. */
   readonly barrier: Effect.Effect<void, JournalIoError>
   /**
@@ -61,7 +62,13 @@ const pipelinedWriter = (pipeline: Pipeline): Writer => {
     })
   return {
     write: (text) => submit(text, pipeline.await),
-    queue: (text) => submit(text, () => Effect.void),
+    // An outcome (`soon`) is awaited by the next call to take its permit: it goes to the thread at once,
+    // with the calls recorded ahead of it. Those alone wait for a checkpoint.
+    queue: (text, soon) =>
+      submit(text, () => {
+        if (soon === true) pipeline.flush()
+        return Effect.void
+      }),
     barrier: Effect.suspend(() => awaitUpTo(last)),
     checkpoint: () => {
       const upTo = last
@@ -175,7 +182,7 @@ const makeFiberWriter = (appender: { readonly append: (text: string) => Effect.E
 export const recorderFor = (writer: Writer, job: string, part: number, ids?: ReadonlyArray<string>): Recorder => {
   const failure = (e: JournalIoError) => ({ message: e.message })
   const record = (r: object) => Effect.mapError(writer.write(Journal.line(r)), failure)
-  const queue = (r: object) => Effect.mapError(writer.queue(Journal.line(r)), failure)
+  const queue = (r: object, soon?: boolean) => Effect.mapError(writer.queue(Journal.line(r), soon), failure)
   // Where each call recorded by position starts; calls are recorded in the order they are sent.
   const positions = new WeakMap<ReadonlyArray<string>, number>()
   let next = 0
@@ -208,7 +215,7 @@ export const recorderFor = (writer: Writer, job: string, part: number, ids?: Rea
         ...(s.anomalies === undefined || s.anomalies.length === 0 ? {} : { anomalies: s.anomalies }),
         requests: totals.requests,
         ...(Object.keys(totals.retries).length === 0 ? {} : { retries: totals.retries })
-      })
+      }, true)
     },
     listed: (stores) => record({ t: "listed", job, part, stores })
   }

@@ -1,6 +1,6 @@
 /**
- * A journal appended by a thread of its own. The job's thread hands records over in batches (a call's
- * checkpoint, or a wait) and reads how far the file is durable from shared memory, without waiting for a
+ * A journal appended by a thread of its own. The job's thread hands records over in batches (with a
+ * call's outcome, at its checkpoint, or on a wait) and reads how far the file is durable from shared memory, without waiting for a
  * turn of its event loop: a call whose records reached the disk while the job's thread was busy with
  * other calls is sent as soon as it asks. Through Node's thread pool, the end of a write is seen only once the job's thread has finished
  * the work queued before the write's callback, which on a busy machine was most of an append's time
@@ -158,8 +158,9 @@ export const spawn = (Worker: WorkerConstructor): Thread | undefined => {
       }
       return failed
     }
-    // Records go over in batches, at each call's checkpoint (see `JournalWriter`) or when awaited: each
-    // message wakes the thread, and each write with O_DSYNC costs it ~0.1 ms of CPU, on cores the job shares.
+    // Records go over in batches (with an outcome, at a call's checkpoint, or when awaited; see
+    // `JournalWriter`): each message wakes the thread, and each O_DSYNC write costs it ~0.1 ms of CPU, on
+    // cores the job shares.
     const flush = (): void => {
       if (held.length === 0) return
       worker.postMessage({ seq, text: held.length === 1 ? held[0] : held.join("") })
