@@ -59,6 +59,12 @@ export type ServiceLayer = (
 /** Journals as files, where the durable jobs keep them. */
 export const journalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
 
+/**
+ * The same files for a job that writes no journal (a dry run, `--no-journal`; an undo may still read
+ * one): no writer thread is started for it.
+ */
+export const readingJournalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerFile.pipe(Layer.provide(NodeFileSystem.layer))
+
 /** A finished job: its report and where the report went. */
 export interface Finished<R extends Report.AnyReport = Report.JobReport> {
   readonly report: R
@@ -108,14 +114,15 @@ export interface Executed<A, E> {
 
 /**
  * Runs a library job with the progress line, over a service the monitor follows and the
- * journal files. Nothing is printed but progress.
+ * journal files (`writesJournal: false` when the job writes none). Nothing is printed but progress.
  */
 export const execute = <A, E>(
   printing: Pick<Printing, "json" | "rate">,
   io: Io.Io,
   service: ServiceLayer,
   total: number | undefined,
-  job: (hooks: Hooks) => Effect.Effect<A, E, ProductCouponStores.ProductCouponStores | JobJournal.JobJournal>
+  job: (hooks: Hooks) => Effect.Effect<A, E, ProductCouponStores.ProductCouponStores | JobJournal.JobJournal>,
+  writesJournal = true
 ): Effect.Effect<Executed<A, E>> =>
   Effect.gen(function*() {
     const monitor = Monitor.make()
@@ -127,7 +134,11 @@ export const execute = <A, E>(
       // The first tick after one interval: a job that cannot start draws no bar.
       yield* Effect.forkScoped(Effect.delay(Effect.repeat(Effect.sync(bar.tick), Schedule.spaced(tick)), tick))
       return yield* job({ onProgress: bar.onProgress, stopWhen: io.stop, abortWhen: io.abort }).pipe(
-        Effect.provide(Layer.mergeAll(monitor.service(service(monitor)), journalLayer, Logger.replace(Logger.defaultLogger, logger(io)))),
+        Effect.provide(Layer.mergeAll(
+          monitor.service(service(monitor)),
+          writesJournal ? journalLayer : readingJournalLayer,
+          Logger.replace(Logger.defaultLogger, logger(io))
+        )),
         Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer)
       )
     })).pipe(Effect.ensuring(Effect.sync(bar.finish)), Effect.either)
@@ -192,7 +203,7 @@ export const run = (
       // the calls already made are reported, and the report says the input broke off. (A
       // journaled job reads its whole input before its journal is created: it then has none.)
       return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt), ...e.report }))
-    })
+    }, spec.journal !== undefined)
     if (result._tag === "Left") return yield* failureOf(result.left, spec, spec.journal)
     const kept = yield* publish(result.right, spec, io, sent)
     return { report: result.right, kept }

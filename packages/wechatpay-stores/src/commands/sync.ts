@@ -79,8 +79,14 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       if (typeof checked === "number") return checked
       const service = JobCommand.serviceAt(args.rate, http)
       if (args.dryRun) {
-        const { result } = yield* Job.execute(args, io, service, undefined, (hooks) =>
-          StoreJobs.planSync(checked.input.ids, { ...stock, stopWhen: hooks.stopWhen, abortWhen: hooks.abortWhen }))
+        const { result } = yield* Job.execute(
+          args,
+          io,
+          service,
+          undefined,
+          (hooks) => StoreJobs.planSync(checked.input.ids, { ...stock, stopWhen: hooks.stopWhen, abortWhen: hooks.abortWhen }),
+          false
+        )
         if (result._tag === "Left") {
           return result.left._tag === "SyncStoppedError" ? stopped(io, result.left) : Io.fail(io, Job.failure(result.left, stock, CHECK))
         }
@@ -102,7 +108,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
           maxRemovals: args.maxRemovals,
           journal: args.journal,
           ...hooks
-        }))
+        }), args.journal !== undefined)
       if (result._tag === "Left") {
         return result.left._tag === "SyncStoppedError"
           ? stopped(io, result.left)
