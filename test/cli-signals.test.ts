@@ -277,34 +277,37 @@ describe("wechatpay-stores: signals", () => {
       assertAgrees(r, ids, fake)
     }), 60_000)
 
-  it.scopedLive("a second SIGINT while calls are in flight aborts them: the report is still written, those stores unresolved \"aborted…\"", () =>
-    Effect.gen(function*() {
-      // After the first call, every answer takes 30 s: the calls in flight outlive both signals.
-      const { fake, dir, cwd, ids, args, env } = yield* setup(2_000, { script: ["none"], rates: { slow: 1 }, slowMillis: 30_000 })
-      const report = Path.join(dir, "report.json")
-      // --no-preflight: the scripted answers are for the job's calls, not the stock query.
-      const p = yield* cli([...args, "--concurrency", "2", "--report", report, "--no-preflight"], { env, cwd })
-      yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
-      // Both calls after the first are at the sandbox.
-      while (fake.log.length < 3) yield* Effect.sleep("20 millis")
-      p.child.kill("SIGINT")
-      yield* waitFor(p, p.stderr, /stopping/, "the first SIGINT's notice")
-      // Later than 500 ms: a second Ctrl-C, not the same one relayed twice.
-      yield* Effect.sleep("800 millis")
-      const signalled = Date.now()
-      p.child.kill("SIGINT")
-      const exit = yield* exitWithin(p, 20)
-      assert.isBelow(exit.at - signalled, 5_000, "an abort must not wait for the answers")
-      assert.strictEqual(exit.code, 2, p.stderr())
-      assert.include(p.stderr(), "SIGINT: aborting")
-      assertNoCrash(p.stderr())
-      const r = yield* readReport(report)
-      assert.strictEqual(r.stoppedBy?.code, "ABORTED")
-      assert.strictEqual(r.succeeded.length, 200)
-      const aborted = r.unresolved.filter((u) => u.reason.startsWith("aborted"))
-      assert.strictEqual(aborted.length, 400, JSON.stringify(r.unresolved.slice(0, 2)))
-      assertAgrees(r, ids, fake)
-    }), 60_000)
+  // Root flags may come before the command (`--log-level error disassociate …`): it is still a job's.
+  for (const root of [[], ["--log-level", "error"]]) {
+    it.scopedLive(`a second SIGINT while calls are in flight aborts them: the report is still written, those stores unresolved "aborted…"${root.length > 0 ? `, with ${root.join(" ")} before the command` : ""}`, () =>
+      Effect.gen(function*() {
+        // After the first call, every answer takes 30 s: the calls in flight outlive both signals.
+        const { fake, dir, cwd, ids, args, env } = yield* setup(2_000, { script: ["none"], rates: { slow: 1 }, slowMillis: 30_000 })
+        const report = Path.join(dir, "report.json")
+        // --no-preflight: the scripted answers are for the job's calls, not the stock query.
+        const p = yield* cli([...root, ...args, "--concurrency", "2", "--report", report, "--no-preflight"], { env, cwd })
+        yield* waitFor(p, p.stdout, /^progress: /m, "the first progress line")
+        // Both calls after the first are at the sandbox.
+        while (fake.log.length < 3) yield* Effect.sleep("20 millis")
+        p.child.kill("SIGINT")
+        yield* waitFor(p, p.stderr, /stopping/, "the first SIGINT's notice")
+        // Later than 500 ms: a second Ctrl-C, not the same one relayed twice.
+        yield* Effect.sleep("800 millis")
+        const signalled = Date.now()
+        p.child.kill("SIGINT")
+        const exit = yield* exitWithin(p, 20)
+        assert.isBelow(exit.at - signalled, 5_000, "an abort must not wait for the answers")
+        assert.strictEqual(exit.code, 2, p.stderr())
+        assert.include(p.stderr(), "SIGINT: aborting")
+        assertNoCrash(p.stderr())
+        const r = yield* readReport(report)
+        assert.strictEqual(r.stoppedBy?.code, "ABORTED")
+        assert.strictEqual(r.succeeded.length, 200)
+        const aborted = r.unresolved.filter((u) => u.reason.startsWith("aborted"))
+        assert.strictEqual(aborted.length, 400, JSON.stringify(r.unresolved.slice(0, 2)))
+        assertAgrees(r, ids, fake)
+      }), 60_000)
+  }
 })
 
 /** Every live process whose parent chain leads to `ancestor`, with its argv. */

@@ -26,6 +26,19 @@ export const all: readonly [Program.Cmd, ...Array<Program.Cmd>] = [
   Demo.command
 ]
 
+/**
+ * The commands that run a job and write its report: the first stop signal lets their calls in flight
+ * finish and the second abandons them, and either way the report is still written.
+ */
+export const reporting: ReadonlyArray<Program.Cmd> = [
+  Disassociate.command,
+  Associate.command,
+  Sync.command,
+  Resume.command,
+  Undo.command,
+  Demo.command
+]
+
 /** The root's help: one line on what the tool is. */
 export const SUMMARY =
   "Add and remove the stores of WeChat Pay product-coupon stocks in bulk (journaled: resume after a crash, undo), " +

@@ -165,6 +165,15 @@ const consoleOf = (out: Output.Sink, err: Output.Sink | undefined, edit: (text: 
 /** A command's name. */
 const nameOf = (cmd: Cmd): string => [...Command.getNames(cmd)][0]!
 
+/** The command an argument list runs: its first argument that names one (root flags may come before it). */
+export const commandIn = (commands: ReadonlyArray<Cmd>, argv: ReadonlyArray<string>): Cmd | undefined => {
+  for (const arg of argv) {
+    const found = find(commands, arg)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 /** The command named `name`, if there is one. */
 const find = (commands: ReadonlyArray<Cmd>, name: string | undefined): Cmd | undefined =>
   commands.find((c) => nameOf(c) === name)

@@ -105,8 +105,8 @@ if (isMain) {
   const fiber = Effect.runFork(run(process.argv.slice(2), { ...io, stop: Deferred.await(stop), abort: Deferred.await(abort) }))
   const say = (line: string) => io.err.write(`${io.err.isTTY ? "\n" : ""}wechatpay-stores: ${line}\n`)
   // Only the jobs write a report; a listing, a stock query or the sandbox just stops.
-  const command = process.argv.slice(2).find((a) => !a.startsWith("-"))
-  const reports = command !== undefined && ["associate", "disassociate", "sync", "resume", "undo", "demo"].includes(command)
+  const command = Program.commandIn(Commands.all, process.argv.slice(2))
+  const reports = command !== undefined && Commands.reporting.includes(command)
   let requests = 0
   let lastRequestAt = 0
   const requestStop = (why: string): boolean => {
