@@ -15,8 +15,8 @@ import { ConfigurationError, NotSentError } from "../WechatPayError.js"
 import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
 import { Tally } from "./bulk/Tally.js"
 import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
+import { gated } from "./bulk/JournalGate.js"
 import { wholeNumber } from "./Options.js"
-import { SendGate } from "./SendGate.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
 import { ABORTED_BY_CALLER, makeStop, STOPPED_BY_CALLER } from "./bulk/Stop.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
@@ -361,41 +361,16 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
         if (!recorded || Option.isNone(recorder)) return start(() => send(chunk), () => Effect.void)
         const record = recorder.value
         const unsent = (kept: Settlement) => Effect.ignore(record.afterCall(chunk, kept, false, { requests: 0, retries: {} }))
-        // Nothing is sent before every record queued ahead of its permit is durable: its own, and the
-        // outcomes of the calls before it (the checkpoint, taken with the permit). A service that awaits
-        // the gate does so once the request is signed, and only before its first attempt: a retry belongs
-        // to a call already recorded and sent, which finishes like any call in flight.
-        if (job.awaitsSendGate === true) {
-          return start(() => {
-            const flushed = record.checkpoint()
-            let refused: RecordFailure | undefined
-            let passed = false
-            const gate = Effect.suspend(() =>
-              passed ? Effect.void : Effect.matchEffect(flushed, {
-                onFailure: (failure) => {
-                  refused = failure
-                  return Effect.zipRight(journalStopped(failure), Effect.fail(new NotSentError({ reason: journalRefused(failure) })))
-                },
-                onSuccess: () => Effect.sync(() => {
-                  passed = true
-                })
-              })
-            )
-            // Reported as when the engine waits for the flush itself, whatever the stop says.
-            return Effect.map(
-              Effect.provideService(send(chunk), SendGate, gate),
-              (s) => refused === undefined ? s : unresolvedAll(chunk, `not sent: ${journalRefused(refused)}`)
-            )
-          }, unsent)
-        }
-        return start(
-          () =>
-            Effect.flatMap(Effect.either(record.checkpoint()), (flushed) =>
-              Either.isRight(flushed)
-                ? send(chunk)
-                : Effect.as(journalStopped(flushed.left), unresolvedAll(chunk, `not sent: ${journalRefused(flushed.left)}`))),
-          unsent
-        )
+        // The checkpoint is taken with the permit (see `JournalGate`).
+        return start(() =>
+          gated({
+            flushed: record.checkpoint(),
+            chunk,
+            send: send(chunk),
+            awaitsSendGate: job.awaitsSendGate === true,
+            stopJob: journalStopped,
+            refused: journalRefused
+          }), unsent)
       }
 
       // A durable job records each call up to `concurrency` calls ahead of its permit; the record goes to

@@ -1,10 +1,10 @@
 /**
  * A journal appended by a thread of its own. The job's thread hands records over in batches (with a
- * call's outcome, at its checkpoint, or on a wait) and reads how far the file is durable from shared memory, without waiting for a
- * turn of its event loop: a call whose records reached the disk while the job's thread was busy with
- * other calls is sent as soon as it asks. Through Node's thread pool, the end of a write is seen only once the job's thread has finished
- * the work queued before the write's callback, which on a busy machine was most of an append's time
- * (docs/benchmarks.md, "A writer thread").
+ * call's outcome, at its checkpoint, or on a wait) and reads how far the file is durable from shared
+ * memory, without waiting for a turn of its event loop: a call whose records reached the disk while the
+ * job's thread was busy with other calls is sent as soon as it asks. Through Node's thread pool, the end
+ * of a write is seen only once the job's thread has finished the work queued before the write's
+ * callback, which on a busy machine was most of an append's time (docs/benchmarks.md, "A writer thread").
  */
 import { Effect } from "effect"
 import type { JournalIoError } from "../../JobJournal.js"
