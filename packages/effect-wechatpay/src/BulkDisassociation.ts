@@ -16,7 +16,7 @@
 import { Effect, Stream } from "effect"
 import type * as BulkEngine from "./internal/BulkEngine.js"
 import { wholeNumber } from "./internal/Options.js"
-import { chunked, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
+import { chunked, describeCause, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
 import * as StockJob from "./internal/bulk/StockJob.js"
 import * as ProductCoupon from "./ProductCoupon.js"
@@ -95,7 +95,11 @@ export const dryRun = <E = never, R = never>(
   Effect.gen(function*() {
     const size = yield* wholeNumber("chunkSize", chunkSize, MAX_CHUNK, MAX_CHUNK)
     const intake = new Intake()
-    const sourceError = (cause: unknown): SourceError => ({ _tag: "StoreSourceError", cause })
+    const sourceError = (cause: unknown): SourceError => ({
+      _tag: "StoreSourceError",
+      cause,
+      message: `cannot read the store ids: ${describeCause(cause)}`
+    })
     const calls = yield* Stream.runCount(chunked(toStream(ids, sourceError), intake, size))
     const { input, invalid, unique } = intake
     return { input, unique, duplicates: input - unique, invalid, calls }

@@ -104,10 +104,13 @@ const optionNames: Names = {
 /** Checks plain options and fills in defaults. Key contents are checked by `KeyStore`. */
 export const make = (options: Options, names: Names = optionNames): Effect.Effect<Service, ConfigurationError> =>
   Effect.gen(function*() {
-    if (!HEADER_SAFE.test(options.mchid)) {
+    if (typeof options !== "object" || options === null) {
+      return yield* new ConfigurationError({ variable: "options", reason: "must be an object of merchant options" })
+    }
+    if (typeof options.mchid !== "string" || !HEADER_SAFE.test(options.mchid)) {
       return yield* new ConfigurationError({ variable: names.mchid, reason: "must be a non-empty token of visible ASCII" })
     }
-    if (!HEADER_SAFE.test(options.merchantSerialNo)) {
+    if (typeof options.merchantSerialNo !== "string" || !HEADER_SAFE.test(options.merchantSerialNo)) {
       return yield* new ConfigurationError({
         variable: names.merchantSerialNo,
         reason: "must be a non-empty token of visible ASCII"
@@ -118,13 +121,23 @@ export const make = (options: Options, names: Names = optionNames): Effect.Effec
     if (!Redacted.isRedacted(options.privateKey) || typeof Redacted.value(options.privateKey) !== "string") {
       return yield* new ConfigurationError({ variable: names.privateKey, reason: "must be the PEM text wrapped in Redacted" })
     }
-    if (options.publicKeyId !== undefined && !PUB_KEY_ID.test(options.publicKeyId)) {
+    if (options.publicKeyId !== undefined && (typeof options.publicKeyId !== "string" || !PUB_KEY_ID.test(options.publicKeyId))) {
       return yield* new ConfigurationError({ variable: names.publicKeyId, reason: "must look like PUB_KEY_ID_…" })
     }
     if ((options.publicKeyId === undefined) !== (options.publicKey === undefined)) {
       return yield* new ConfigurationError({
         variable: options.publicKeyId === undefined ? names.publicKeyId : names.publicKey,
         reason: "the WeChat Pay public key and its id go together: give both or neither"
+      })
+    }
+    if (options.publicKey !== undefined && typeof options.publicKey !== "string") {
+      return yield* new ConfigurationError({ variable: names.publicKey, reason: "must be the PEM text of the public key" })
+    }
+    const certificates: unknown = options.platformCertificates
+    if (certificates !== undefined && (!Array.isArray(certificates) || !certificates.every((c) => typeof c === "string"))) {
+      return yield* new ConfigurationError({
+        variable: "platformCertificates",
+        reason: "must be an array of PEM texts (one a certificate)"
       })
     }
     if (options.publicKey === undefined && (options.platformCertificates ?? []).length === 0) {

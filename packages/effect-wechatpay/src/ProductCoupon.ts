@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { type Brand, Schema } from "effect"
+import { describeType } from "./internal/describeType.js"
 
 /** "单次最多可批量取消200个门店" — the one size limit the endpoint page states. */
 export const MAX_STORES = 200
@@ -15,7 +16,9 @@ export const MAX_STORES = 200
  * Why an id cannot be sent, or `undefined` when it can. Only what the platform
  * documents or what cannot be encoded is refused; no length limits are invented.
  */
-export const idProblem = (value: string): string | undefined => {
+export const idProblem = (value: unknown): string | undefined => {
+  // Ids from parsed JSON or a plain-JavaScript caller may be anything.
+  if (typeof value !== "string") return `must be a string (got ${describeType(value)})`
   if (value.length === 0) return "must not be empty"
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)

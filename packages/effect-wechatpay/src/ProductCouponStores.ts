@@ -28,6 +28,7 @@ import {
   type HasBehaviour,
   type KeyFormatError,
   type ListAssociatedStoresError,
+  RequestValidationError,
   ResponseDecodeError,
   type StockBundleStoresError
 } from "./WechatPayError.js"
@@ -123,6 +124,10 @@ export const associatedStoresOf = (
 ) =>
 (input: ProductCoupon.AssociatedStoresInput): Stream.Stream<ProductCoupon.StoreId, ListAssociatedStoresError> =>
   Stream.suspend(() => {
+    // As the call itself refuses it: a plain-JavaScript caller may pass anything.
+    if (typeof input !== "object" || input === null) {
+      return Stream.fail(new RequestValidationError({ field: "input", reason: "must be an object" }))
+    }
     const followed = new Set<string>()
     const seen = new Set<string>()
     if (input.pageToken !== undefined) followed.add(input.pageToken)

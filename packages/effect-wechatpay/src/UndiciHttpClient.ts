@@ -35,7 +35,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { Agent, type Dispatcher as UndiciDispatcher } from "undici"
+import { Agent, Client, type Dispatcher as UndiciDispatcher, Pool } from "undici"
 import { concatBytes } from "./internal/bytes.js"
 import { integerAtLeast } from "./internal/Options.js"
 import * as AttemptDeadline from "./internal/AttemptDeadline.js"
@@ -361,6 +361,9 @@ export const layerDispatcher = (
 ): Layer.Layer<HttpClient.HttpClient, ConfigurationError, Dispatcher> =>
   Layer.effect(HttpClient.HttpClient, Effect.flatMap(Dispatcher, (dispatcher) => make(dispatcher, options)))
 
+/** An origin the option checks name; nothing connects to it. */
+const PROBE_ORIGIN = "http://127.0.0.1"
+
 /** An `Agent` of the layer's own, destroyed with it. */
 const scoped = <E>(agent: Effect.Effect<Agent, E>) =>
   Effect.acquireRelease(agent, (agent) => Effect.promise(() => agent.destroy()))
@@ -368,7 +371,22 @@ const scoped = <E>(agent: Effect.Effect<Agent, E>) =>
 /** Options undici refuses are a `ConfigurationError`. */
 const scopedAgent = (options: Agent.Options | undefined) =>
   scoped(Effect.try({
-    try: () => new Agent(options),
+    try: () => {
+      const agent = new Agent(options)
+      if (options?.factory === undefined) {
+        // undici checks most options only when it first opens a pool and a connection, on a call, where a
+        // refusal would read as a network failure: a pool and a connection opened now (and never used) check them here.
+        const { connections: _connections, factory: _factory, maxOrigins: _maxOrigins, ...clientOptions } = options ?? {} as Record<string, unknown>
+        try {
+          void new Pool(PROBE_ORIGIN, options as Pool.Options).destroy()
+          void new Client(PROBE_ORIGIN, clientOptions as Client.Options).destroy()
+        } catch (cause) {
+          void agent.destroy()
+          throw cause
+        }
+      }
+      return agent
+    },
     catch: (cause) =>
       new ConfigurationError({
         variable: "UndiciHttpClient.agent",

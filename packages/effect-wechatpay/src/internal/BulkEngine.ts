@@ -7,16 +7,16 @@
  * The endpoint is a parameter ({@link Job}): the call, and how its answer settles
  * a chunk. What a failed call means is read from the error's own `behaviour`.
  */
-import { Cause, Deferred, Effect, Either, Fiber, Option, Predicate, Stream } from "effect"
+import { Cause, Deferred, Effect, Either, Fiber, Option, Stream } from "effect"
 import { AttemptObserver, StopSignal } from "../ProductCouponStores.js"
 import type { AttemptEvent } from "../ProductCouponStores.js"
 import type { HasBehaviour } from "../WechatPayError.js"
 import { ConfigurationError, NotSentError } from "../WechatPayError.js"
-import { chunked, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
+import { chunked, describeCause, Intake, type StoreIds, toStream } from "./bulk/Ids.js"
 import { Tally } from "./bulk/Tally.js"
 import { CallRecorder, JOURNAL_FAILED, type RecordFailure } from "./bulk/Recorder.js"
 import { gated } from "./bulk/JournalGate.js"
-import { wholeNumber } from "./Options.js"
+import { jobHooks, wholeNumber } from "./Options.js"
 import { Reachability, UNREACHABLE } from "./bulk/Reachability.js"
 import { ABORTED_BY_CALLER, makeStop, STOPPED_BY_CALLER } from "./bulk/Stop.js"
 import type { Anomaly, FailedStore, Settlement, UnresolvedStore } from "./bulk/Settle.js"
@@ -197,6 +197,8 @@ export interface JobSourceError {
   readonly _tag: "StoreSourceError"
   /** What the source failed with: a stream's own error, or what an iterator threw. */
   readonly cause: unknown
+  /** One line, as `report.stoppedBy.message` says it (for logs that print an error's message). */
+  readonly message: string
   readonly report: Report
 }
 
@@ -221,10 +223,6 @@ const notSent = (why: StopReason): string =>
     ? "not sent: the job was aborted before this call"
     : `not sent: the job stopped after ${why.code}: ${why.message}`
 
-/** A line for `stoppedBy.message`: an error's message, or the value itself. */
-const describeCause = (cause: unknown): string =>
-  Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
-
 const ABORTED: unique symbol = Symbol.for("effect-wechatpay/BulkEngine/aborted")
 
 /**
@@ -239,6 +237,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
 ): Effect.Effect<Report, JobSourceError | ConfigurationError, R> =>
   Effect.gen(function*() {
     // Options that would fail (or hang) every chunk are refused before any id is read.
+    yield* jobHooks(options)
     const chunkSize = yield* wholeNumber("chunkSize", options.chunkSize, job.maxChunk, job.maxChunk)
     const concurrency = yield* wholeNumber("concurrency", options.concurrency, 4, Number.MAX_SAFE_INTEGER)
     const progress = options.onProgress ?? (() => Effect.void)
@@ -421,7 +420,7 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
       yield* stop.keep(why)
       yield* progress({ _tag: "Stopped", ...why })
       const report = tally.report(intake, Option.getOrUndefined(yield* stop.reason))
-      return yield* Effect.fail<JobSourceError>({ _tag: "StoreSourceError", cause, report })
+      return yield* Effect.fail<JobSourceError>({ _tag: "StoreSourceError", cause, message: why.message, report })
     }
     return tally.report(intake, Option.getOrUndefined(yield* stop.reason))
   })

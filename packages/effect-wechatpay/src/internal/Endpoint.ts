@@ -85,7 +85,14 @@ const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
   return out === "" ? "request" : out
 }
 
-const firstIssue = (error: ParseResult.ParseError) => ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+const firstIssue = (error: ParseResult.ParseError): ParseResult.ArrayFormatterIssue | undefined => {
+  try {
+    return ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  } catch {
+    // The formatter prints the value at fault, recursively: an answer nested deep enough overflows the stack.
+    return undefined
+  }
+}
 
 /** The first problem of an invalid request, with the field at fault. */
 export const toValidationError = (error: ParseResult.ParseError): RequestValidationError => {

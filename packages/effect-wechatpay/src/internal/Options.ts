@@ -2,7 +2,7 @@
  * Checks of user-supplied tuning, in one place: every option that is a duration
  * or a count is judged by these, and a bad one is a `ConfigurationError` naming it.
  */
-import { Duration, Either } from "effect"
+import { Duration, Effect, Either } from "effect"
 import { ConfigurationError } from "../WechatPayError.js"
 
 /** A finite duration (positive when `positive`), in milliseconds. */
@@ -44,3 +44,23 @@ export const wholeNumber = (
     : Number.isInteger(value) && value >= 1 && value <= max
     ? Either.right(value)
     : Either.left(new ConfigurationError({ variable, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
+
+/**
+ * A job's options object and its hooks, as a plain-JavaScript caller may get them wrong: refused before
+ * anything is read or sent.
+ */
+export const jobHooks = (options: unknown): Either.Either<void, ConfigurationError> => {
+  if (typeof options !== "object" || options === null) {
+    return Either.left(new ConfigurationError({ variable: "options", reason: "must be an object of the job's options" }))
+  }
+  const o = options as Record<string, unknown>
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") {
+    return Either.left(new ConfigurationError({ variable: "onProgress", reason: "must be a function" }))
+  }
+  for (const name of ["stopWhen", "abortWhen"]) {
+    if (o[name] !== undefined && !Effect.isEffect(o[name])) {
+      return Either.left(new ConfigurationError({ variable: name, reason: "must be an Effect" }))
+    }
+  }
+  return Either.void
+}

@@ -121,15 +121,27 @@ export class RateLimiter extends Context.Reference<RateLimiter>()("effect-wechat
   })
 }) {}
 
+/** The most permits an interval may allow: the sliding window holds one entry per permit. */
+export const MAX_LIMIT = 100_000
+
 /** The limit to enforce: `rateLimit` (`false`: none), or else the quota's documented one. */
 export const resolve = (
   rateLimit: RateLimit | false | undefined,
   documented: RateLimit
 ): Either.Either<{ readonly limit: number; readonly intervalMillis: number } | false, ConfigurationError> => {
   if (rateLimit === false) return Either.right(false)
+  if (rateLimit !== undefined && (typeof rateLimit !== "object" || rateLimit === null)) {
+    return Either.left(new ConfigurationError({ variable: "rateLimit", reason: "must be { limit, interval } or false" }))
+  }
   const { interval, limit } = rateLimit ?? documented
-  if (!(Number.isFinite(limit) && limit > 0)) {
-    return Either.left(new ConfigurationError({ variable: "rateLimit.limit", reason: "must be a positive number" }))
+  // The limiter keeps one slot per permit of its window.
+  if (!(typeof limit === "number" && limit > 0 && limit <= MAX_LIMIT)) {
+    return Either.left(
+      new ConfigurationError({
+        variable: "rateLimit.limit",
+        reason: `must be a positive number of at most ${MAX_LIMIT} (no limit at all is rateLimit: false)`
+      })
+    )
   }
   return Either.map(
     finiteMillis("rateLimit.interval", interval ?? documented.interval ?? Duration.seconds(1), true),

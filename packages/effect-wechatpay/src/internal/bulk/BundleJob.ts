@@ -15,7 +15,7 @@ import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { Service } from "../../ProductCouponStores.js"
 import { type ConfigurationError, type HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
-import { wholeNumber } from "../Options.js"
+import { jobHooks, wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
 import * as Stop from "./Stop.js"
@@ -123,6 +123,7 @@ export const run = <E = never, R = never>(
 > =>
   Stop.once(options, (options) =>
     Effect.gen(function*() {
+      yield* jobHooks(options)
       yield* checkIds(options)
       // The engine checks these too; checked here with the ids so that a bad job reads no id.
       yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
@@ -136,5 +137,5 @@ export const run = <E = never, R = never>(
       )
       return withChecks(options, report)
     })).pipe(Effect.withSpan(direction.span, {
-      attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockBundleId: options?.stockBundleId, brandId: options?.brandId }
     }))

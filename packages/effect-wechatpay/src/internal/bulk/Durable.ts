@@ -15,7 +15,7 @@ import {
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../StoreJobs.js"
-import type { ConfigurationError, HasBehaviour } from "../../WechatPayError.js"
+import { ConfigurationError, type HasBehaviour } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
@@ -294,6 +294,15 @@ export const start = (
     return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
   }).pipe(Effect.scoped)
 
+/**
+ * A journal's location: a string, and given when `required` (a durable job that silently wrote none
+ * would leave its caller believing the job could be resumed).
+ */
+export const checkJournal = (location: unknown, required: boolean): Either.Either<void, ConfigurationError> =>
+  (location === undefined && !required) || (typeof location === "string" && location !== "")
+    ? Either.void
+    : Either.left(new ConfigurationError({ variable: "journal", reason: "must be the journal's location (a non-empty string)" }))
+
 /** Options as the engine checks them, checked before anything is read or written. */
 export const checkRun = (run: RunOptions) => wholeNumber("concurrency", run.concurrency, 4, Number.MAX_SAFE_INTEGER)
 
@@ -347,6 +356,20 @@ export const resume = (
   Stop.once(options, (options) =>
     Effect.gen(function*() {
       yield* checkRun(options)
+      if (typeof location !== "string" || location === "") {
+        return yield* new ConfigurationError({ variable: "journal", reason: "must be the journal's location (a non-empty string)" })
+      }
+      const expect: unknown = options.expect
+      if (
+        expect !== undefined &&
+        (typeof expect !== "object" || expect === null ||
+          Object.values(expect).some((v) => v !== undefined && typeof v !== "string"))
+      ) {
+        return yield* new ConfigurationError({
+          variable: "expect",
+          reason: "must be an object of strings (operation, productCouponId, stockId, stockBundleId, brandId, id)"
+        })
+      }
       const store = yield* JobJournal
       // Held from before the journal is read to its last write: a second run would send the same stores.
       yield* store.lock(location)

@@ -5,6 +5,7 @@
  */
 import { Chunk, Effect, Either, Option, Predicate, Stream } from "effect"
 import * as ProductCoupon from "../../ProductCoupon.js"
+import { describeType } from "../describeType.js"
 import { RequestValidationError } from "../../WechatPayError.js"
 import type { FailedStore } from "./Settle.js"
 
@@ -15,6 +16,8 @@ export type StoreIds<E = never, R = never> = Iterable<string> | AsyncIterable<st
 export interface SourceError {
   readonly _tag: "StoreSourceError"
   readonly cause: unknown
+  /** One line, for logs that print an error's message. */
+  readonly message: string
 }
 
 /** Ids a synchronous iterable hands on per stream element. */
@@ -28,8 +31,22 @@ const BATCH = 1_024
 export const toStream = <E, R, F>(ids: StoreIds<E, R>, onThrow: (cause: unknown) => F): Stream.Stream<string, E | F, R> => {
   if (Predicate.hasProperty(ids, Stream.StreamTypeId)) return ids as Stream.Stream<string, E, R>
   if (Predicate.hasProperty(ids, Symbol.asyncIterator)) return Stream.fromAsyncIterable(ids as AsyncIterable<string>, onThrow)
+  const refused = notCollection(ids)
+  if (refused !== undefined) return Stream.fail(onThrow(new TypeError(refused)))
   return fromIterable(ids as Iterable<string>, onThrow)
 }
+
+/**
+ * Why a value given as the store ids is no collection of them, or `undefined`. A string is iterable,
+ * but read as ids it would send each of its characters.
+ */
+export const notCollection = (ids: unknown): string | undefined =>
+  typeof ids === "string"
+    ? "the store ids must be a collection of ids (an array, an iterable or a Stream), not one string"
+    : Predicate.hasProperty(ids, Symbol.iterator) || Predicate.hasProperty(ids, Symbol.asyncIterator) ||
+        Predicate.hasProperty(ids, Stream.StreamTypeId)
+    ? undefined
+    : `the store ids must be an array, an iterable, an async iterable or a Stream (got ${describeType(ids)})`
 
 /** A synchronous iterable read in batches; a throwing iterator fails the stream after the batch it interrupted. */
 const fromIterable = <F>(ids: Iterable<string>, onThrow: (cause: unknown) => F): Stream.Stream<string, F> =>
@@ -94,7 +111,28 @@ export class Intake {
 /** An id no call can carry, as the report fails it; `undefined` for a valid one. */
 export const unsendable = (storeId: string): FailedStore | undefined => {
   const problem = ProductCoupon.idProblem(storeId)
-  return problem === undefined ? undefined : { storeId, code: "INVALID_STORE_ID", message: problem }
+  return problem === undefined
+    ? undefined
+    : { storeId: typeof storeId === "string" ? storeId : printable(storeId), code: "INVALID_STORE_ID", message: problem }
+}
+
+/** What a source failed with, in one line: its message, or the value itself (named by its kind if it has no text). */
+export const describeCause = (cause: unknown): string => {
+  if (Predicate.hasProperty(cause, "message") && typeof cause.message === "string") return cause.message
+  try {
+    return String(cause)
+  } catch {
+    return describeType(cause)
+  }
+}
+
+/** A value that is not a string, as the report can show it (some objects cannot be made strings). */
+const printable = (value: unknown): string => {
+  try {
+    return typeof value === "symbol" ? value.toString() : JSON.stringify(value) ?? String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
 }
 
 /**

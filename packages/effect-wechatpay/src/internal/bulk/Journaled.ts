@@ -33,6 +33,7 @@ export const startStock = <E, R>(
   Stop.once(options, (options) =>
     Effect.gen(function*() {
       yield* StockJob.checkOptions(options)
+      yield* Durable.checkJournal(options.journal, true)
       const service = yield* ProductCouponStores
       const read = yield* readAll(ids)
       const target = StockJob.toStock(options)
@@ -54,7 +55,7 @@ export const startStock = <E, R>(
       }, options.journal, options)
       return report as JobReport
     })).pipe(Effect.withSpan(`StoreJobs.${direction}All`, {
-      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockId: options?.stockId, brandId: options?.brandId }
     }))
 
 /** Starts a bundle job (either direction), journaled at `options.journal`. */
@@ -72,6 +73,7 @@ export const startBundle = <E, R>(
       yield* BundleJob.checkIds(options)
       yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
       yield* Durable.checkRun(options)
+      yield* Durable.checkJournal(options.journal, true)
       const read = yield* readAll(ids)
       const target = BundleJob.toBundle(options)
       const report = yield* Durable.start({
@@ -85,5 +87,5 @@ export const startBundle = <E, R>(
       }, options.journal, options)
       return report as JobReport
     })).pipe(Effect.withSpan(`StoreJobs.${direction}BundleAll`, {
-      attributes: { productCouponId: options.productCouponId, stockBundleId: options.stockBundleId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockBundleId: options?.stockBundleId, brandId: options?.brandId }
     }))

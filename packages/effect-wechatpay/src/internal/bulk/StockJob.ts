@@ -18,7 +18,7 @@ import {
   RequestValidationError
 } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
-import { wholeNumber } from "../Options.js"
+import { jobHooks, wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { CallRecorder } from "./Recorder.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
@@ -303,12 +303,13 @@ export const run = <E = never, R = never>(
         : yield* preflight(service, toStock(options))
       return yield* runChecked(ids, options, direction, checked)
     })).pipe(Effect.withSpan(direction.span, {
-      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockId: options?.stockId, brandId: options?.brandId }
     }))
 
 /** What every job checks before it sends anything, the stock query included. */
 export const checkOptions = (options: Options): Effect.Effect<void, ConfigurationError | RequestValidationError> =>
   Effect.gen(function*() {
+    yield* jobHooks(options)
     yield* checkIds(options)
     // The engine checks these too; checked here first so that bad options send not even the stock query.
     yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
@@ -332,7 +333,7 @@ export const runUnchecked = <E = never, R = never>(
       options.verify === false ? runPlain(ids, options, direction) : runChecked(ids, options, direction, { status: "off" })
     )).pipe(
     Effect.withSpan(span, {
-      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockId: options?.stockId, brandId: options?.brandId }
     })
   )
 

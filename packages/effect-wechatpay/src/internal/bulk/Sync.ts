@@ -116,6 +116,7 @@ export const sync = <E, R>(
     Effect.gen(function*() {
       yield* StockJob.checkOptions(options)
       if (options.maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", options.maxRemovals, 0)
+      yield* Durable.checkJournal(options.journal, false)
       const service = yield* ProductCouponStores
       const stock = StockJob.toStock(options)
       const read = yield* ReadAll.readAll(desired)
@@ -146,5 +147,5 @@ export const sync = <E, R>(
       }, options.journal, options)
       return report as SyncReport
     })).pipe(Effect.withSpan("StoreJobs.syncStores", {
-      attributes: { productCouponId: options.productCouponId, stockId: options.stockId, brandId: options.brandId }
+      attributes: { productCouponId: options?.productCouponId, stockId: options?.stockId, brandId: options?.brandId }
     }))

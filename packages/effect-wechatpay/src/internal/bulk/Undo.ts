@@ -154,7 +154,15 @@ export const undo = (
 ): Effect.Effect<AnyReport, UndoError, ProductCouponStores | JobJournal> =>
   Stop.once(options, (options) =>
     Effect.gen(function*() {
-      const done = yield* ("journal" in source ? fromJournal(source.journal) : fromReport(source.report))
+      const done = yield* (
+        typeof source !== "object" || source === null
+          ? new UndoSourceError({ reason: "the source must be { journal: location } or { report: a job's report }" })
+          : "journal" in source
+          ? typeof source.journal === "string"
+            ? fromJournal(source.journal)
+            : new UndoSourceError({ reason: "the journal must be given as its location (a string)" })
+          : fromReport(source.report)
+      )
       const t = done.target
       if (t._tag === "stock" && !done.snapshot) {
         yield* Effect.logWarning(
@@ -162,6 +170,7 @@ export const undo = (
             "succeeded list, including any that was already in the state the job asked for before it ran"
         )
       }
+      yield* Durable.checkJournal(options.journal, false)
       // The ids came from a file: checked as a job's own ids are, before anything is sent.
       yield* checkJobIds([
         ["productCouponId", t.productCouponId, true],
