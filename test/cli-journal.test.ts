@@ -227,6 +227,45 @@ describe("cli: a journal a job never wrote in", () => {
     }))
 })
 
+describe("cli: a journal path that is no regular file", () => {
+  // Read whole, a FIFO with no writer never starts and /dev/zero never ends (it filled memory without bound, and
+  // its lock file was made in /dev): each is refused by its kind, in one line, before anything is read or locked.
+  it.scopedLive("resume and undo of a FIFO or a device: exit 1 at once, one line, no lock file, nothing sent", () =>
+    Effect.gen(function*() {
+      const { cli, fake, fifo } = yield* setup()
+      const pipe = yield* fifo("job.jsonl")
+      const resumed = capture()
+      assert.strictEqual(yield* cli(["resume", pipe], resumed), 1)
+      assertOneLine(
+        resumed.err(),
+        `cannot lock the journal ${pipe}: it is a FIFO, not a regular file: a journal is the file a job wrote; ` +
+          "nothing more was sent. Check the path, its permissions and the free space"
+      )
+      assert.isFalse(NodeFs.existsSync(`${pipe}.lock`))
+      const zero = capture()
+      assert.strictEqual(yield* cli(["resume", "/dev/zero"], zero), 1)
+      assert.include(zero.err(), "it is a character device, not a regular file")
+      assert.isFalse(NodeFs.existsSync("/dev/zero.lock"))
+      const undone = capture()
+      assert.strictEqual(yield* cli(["undo", pipe], undone), 1)
+      assertOneLine(
+        undone.err(),
+        `${pipe} is a FIFO, not a file: pass the report or the journal of the job to undo (a job prints both paths); nothing was sent`
+      )
+      assert.deepStrictEqual(fake.log, [])
+    }))
+
+  it.scopedLive("a new job's --journal naming a device: exit 1, one line saying to pass a file (not to resume it), nothing sent", () =>
+    Effect.gen(function*() {
+      const { cli, fake, file } = yield* setup()
+      const stores = yield* file("stores.txt", ids(10).join("\n"))
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", "/dev/null"], c), 1)
+      assertOneLine(c.err(), "/dev/null is not a regular file (a device, a FIFO or a socket): pass the path of a file to create as --journal")
+      assert.deepStrictEqual(fake.log, [])
+    }))
+})
+
 describe("cli resume", () => {
   it.scopedLive("a finished journal: its report written again, nothing sent, exit 0", () =>
     Effect.gen(function*() {

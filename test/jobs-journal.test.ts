@@ -4,6 +4,7 @@
 // changed, for another stock, finished, empty, missing, or taken; a journal that stops accepting writes (a full
 // disk) stops the job without sending an unrecorded call. Also a journaled bundle job and a stock job without
 // verification, resumed after a crash (their in-flight stores are sent again: there is no listing to ask).
+import * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
@@ -987,4 +988,55 @@ describe("resume after a crash without a listing to ask", () => {
       }
       assert.isAbove(resentInFlight, 0, "some crash left calls in flight")
     }))
+})
+
+describe("a journal whose opening write is cut short (a full disk)", () => {
+  // The file system's real `open`, but each file takes only the first half of its first write, then fails as a
+  // full disk does: the job fails before anything is sent, and leaves no journal of a job that never started in
+  // the way of the same job run again.
+  const fullDisk = Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
+      ...fs,
+      open: (path, options) =>
+        Effect.map(fs.open(path, options), (file) =>
+          Object.assign(Object.create(file) as FileSystem.File, {
+            writeAll: (bytes: Uint8Array) =>
+              Effect.zipRight(
+                file.writeAll(bytes.subarray(0, bytes.length >> 1)),
+                Effect.fail(
+                  new PlatformError.SystemError({
+                    reason: "Unknown",
+                    module: "FileSystem",
+                    method: "writeAll",
+                    description: "ENOSPC: no space left on device"
+                  })
+                )
+              )
+          }))
+    }))
+  ).pipe(Layer.provide(NodeFileSystem.layer))
+
+  for (const [name, layer] of [["layerFile", JobJournal.layerFile], ["layerNodeFile", JobJournal.layerNodeFile]] as const) {
+    it.effect(`${name}: the job fails with the write's error, nothing sent, the partial file removed; run again, it starts`, () =>
+      withFake({ seed: FakeWechatPay.generate({ stores: 10 }) }, (fake) =>
+        Effect.gen(function*() {
+          const dir = tempDir()
+          const journal = Path.join(dir, "job.jsonl")
+          const ids = range(0, 5)
+          const failed = yield* Effect.flip(
+            StoreJobs.disassociateAll(ids, { ...stock, journal }).pipe(Effect.provide(layer.pipe(Layer.provide(fullDisk))))
+          )
+          assert.strictEqual(failed._tag, "JournalIoError")
+          assert.include(failed.message, "ENOSPC")
+          assert.isFalse(Fs.existsSync(journal), "the cut-short journal is gone")
+          // The stock check alone: no store was sent.
+          assert.deepStrictEqual(operations(fake), ["getStock"])
+          const report = yield* StoreJobs.disassociateAll(ids, { ...stock, journal }).pipe(
+            Effect.provide(layer.pipe(Layer.provide(NodeFileSystem.layer)))
+          )
+          assert.strictEqual(report.summary.succeeded, 5)
+          Fs.rmSync(dir, { recursive: true, force: true })
+        })))
+  }
 })

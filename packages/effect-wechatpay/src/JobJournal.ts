@@ -158,8 +158,34 @@ const parentOf = (location: string): string => {
   return cut < 0 ? "." : cut === 0 ? "/" : location.slice(0, cut)
 }
 
+/** A kind of file, as a sentence names it. */
+const KINDS: Readonly<Record<FileSystem.File.Type, string>> = {
+  File: "a file",
+  Directory: "a directory",
+  SymbolicLink: "a symbolic link",
+  BlockDevice: "a block device",
+  CharacterDevice: "a character device",
+  FIFO: "a FIFO",
+  Socket: "a socket",
+  Unknown: "not a regular file"
+}
+
 /** Journals as files: created exclusively, appended with an fsync after each write. */
 export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.map(FileSystem.FileSystem, (fs) => {
+  // A journal is a regular file a job wrote. Read whole, a device or a FIFO given as one would never end (or
+  // never start), and its lock file would be made beside it (in /dev, say): refused by its kind first.
+  // `NotFound` passes: a job's lock is taken before its journal is created.
+  const notRegular = (location: string, operation: JournalIoError["operation"]) =>
+    Effect.flatMap(Effect.either(fs.stat(location)), (info) =>
+      info._tag === "Left" || info.right.type === "File"
+        ? Effect.void
+        : Effect.fail(
+          new JournalIoError({
+            location,
+            operation,
+            reason: `it is ${KINDS[info.right.type]}, not a regular file: a journal is the file a job wrote`
+          })
+        ))
   const appender = (location: string, file: FileSystem.File): Appender => ({
     append: (text) =>
       Effect.zipRight(file.writeAll(encoder.encode(text)), file.sync).pipe(Effect.mapError(io(location, "append")))
@@ -172,19 +198,24 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
     create: (location, text) =>
       Effect.gen(function*() {
         const file = yield* fs.open(location, { flag: "ax" }).pipe(
-          Effect.mapError((cause) =>
+          Effect.catchAll((cause) =>
             typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
-              ? new JournalExistsError({ location })
-              : io(location, "create")(cause)
+              ? Effect.zipRight(notRegular(location, "create"), Effect.fail(new JournalExistsError({ location })))
+              : Effect.fail(io(location, "create")(cause))
           )
         )
         const opened = appender(location, file)
-        yield* Effect.mapError(opened.append(text), (e) => new JournalIoError({ ...e, operation: "create" }))
+        // Cut short (a full disk), the opening would be a journal of a job that never started, in the way of the
+        // same job run again: it is this run's own new file, and nothing was sent, so it goes.
+        yield* opened.append(text).pipe(
+          Effect.mapError((e) => new JournalIoError({ ...e, operation: "create" })),
+          Effect.tapError(() => fs.remove(location).pipe(Effect.ignore))
+        )
         // The new name must survive a power cut too: flush its directory (where the platform allows it).
         yield* Effect.scoped(Effect.flatMap(fs.open(parentOf(location), { flag: "r" }), (dir) => dir.sync)).pipe(Effect.ignore)
         return opened
       }),
-    read: (location) => Effect.mapError(fs.readFile(location), notFound(location)),
+    read: (location) => Effect.zipRight(notRegular(location, "read"), Effect.mapError(fs.readFile(location), notFound(location))),
     reopen: (location, length) =>
       Effect.gen(function*() {
         const file = yield* fs.open(location, { flag: "r+" }).pipe(Effect.mapError(notFound(location)))
@@ -238,7 +269,7 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
           if (!(yield* take)) return yield* busy
         }).pipe(Effect.ensuring(fs.remove(takeover).pipe(Effect.ignore)))
       })
-      return Effect.acquireRelease(acquire, () =>
+      return Effect.acquireRelease(Effect.zipRight(notRegular(location, "lock"), acquire), () =>
         Effect.zipRight(fs.remove(path).pipe(Effect.ignore), Effect.sync(() => heldHere.delete(token))))
     }
   }

@@ -25,6 +25,8 @@ const headerIn = (text: string): Record<string, unknown> | undefined => {
 /** A journal's header (its first line) as parsed JSON; undefined when the file holds no such line. */
 const readHeader = async (path: string): Promise<Record<string, unknown> | undefined> => {
   try {
+    // Opened, a FIFO with no writer would wait forever: only a regular file can be a journal.
+    if (!(await Fs.stat(path)).isFile()) return undefined
     const handle = await Fs.open(path, "r")
     try {
       const buffer = Buffer.alloc(HEADER_BYTES)
@@ -74,6 +76,13 @@ const reason = (cause: unknown): string =>
  */
 export const sourceOf = (path: string): Effect.Effect<StoreJobs.UndoSource, string> =>
   Effect.gen(function*() {
+    const advice = "pass the report or the journal of the job to undo (a job prints both paths); nothing was sent"
+    // Read whole, a FIFO would never start and a device never end: only a regular file is a report or a journal.
+    const kind = yield* Effect.tryPromise({
+      try: () => Fs.stat(path),
+      catch: (e) => `cannot read ${path}: ${reason(e)}; ${advice}`
+    }).pipe(Effect.map((info) => info.isFile() ? undefined : info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO" : "a device or socket"))
+    if (kind !== undefined) return yield* Effect.fail(`${path} is ${kind}, not a file: ${advice}`)
     const text = yield* Effect.tryPromise({
       try: () => Fs.readFile(path, "utf8"),
       catch: (e) =>

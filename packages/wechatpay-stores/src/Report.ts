@@ -142,9 +142,14 @@ export const journalExists = (path: string): string =>
   `a journal already exists at ${path}: resume it with \`wechatpay-stores resume ${path}\`, or pass another --journal`
 
 /** Why a new job cannot have its journal at a path that exists: only a journal is to be resumed. */
-const journalTaken = (path: string, found: { isDirectory(): boolean; isFile(): boolean; readonly size: number }): string =>
+const journalTaken = (
+  path: string,
+  found: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; readonly size: number }
+): string =>
   found.isDirectory()
     ? `${path} is a directory: pass the path of a file to create as --journal`
+    : !found.isFile() && !found.isSymbolicLink()
+    ? `${path} is not a regular file (a device, a FIFO or a socket): pass the path of a file to create as --journal`
     : found.isFile() && found.size === 0
     ? `the journal ${path} is empty: the job that made it stopped before it recorded anything, and nothing was sent; ` +
       "delete it, or pass another --journal"
