@@ -1,8 +1,8 @@
 // The README's examples, compiled and run, so the documentation cannot rot.
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Logger, Stream } from "effect"
-import { KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
+import { ConfigProvider, Effect, Layer, Logger, LogLevel, Stream } from "effect"
+import { BulkStores, KeyStore, ProductCoupon, ProductCouponStores, Signer, WechatPayClient, WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay, SandboxHttpClient } from "../packages/effect-wechatpay/src/testing/index.js"
 import { UndiciHttpClient } from "../packages/effect-wechatpay/src/undici.js"
 
@@ -32,6 +32,18 @@ const unused = {
   associateStockBundleStores: () => Effect.dieMessage("the program does not touch bundles"),
   disassociateStockBundleStores: () => Effect.dieMessage("the program does not touch bundles")
 }
+
+// The README's bulk-jobs sample, as written there but for the fixture's stock.
+const options: BulkStores.Options = {
+  productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId,
+  concurrency: 4,
+  onProgress: (event) => Effect.log(event)
+}
+const job = (storeIds: ReadonlyArray<string>) => Effect.gen(function*() {
+  const removed = yield* BulkStores.disassociateAll(storeIds, options)
+  const added = yield* BulkStores.associateAll(storeIds, options)
+  return { removed, added }
+})
 
 describe("README examples", () => {
   it.effect("the live wiring, with no WECHATPAY_* variables, names the first missing one and sends nothing", () =>
@@ -114,5 +126,25 @@ describe("README examples", () => {
       }).pipe(Effect.provide(FakeLive))
       assert.strictEqual(result && result.successStoreList.length, 2)
       assert.isFalse(stillAssociated)
+    }))
+
+  it.effect("the bulk-jobs sample takes stores out and puts them back", () =>
+    Effect.gen(function*() {
+      const FakeLive = ProductCouponStores.layer({ rateLimit: false }).pipe(
+        Layer.provideMerge(WechatPayClient.layerServices),
+        Layer.provide(Signer.layer),
+        Layer.provide(KeyStore.layer),
+        Layer.provideMerge(SandboxHttpClient.layerSandbox({ seed: FakeWechatPay.generate({ stores: 500 }) }))
+      )
+      const ids = Array.from({ length: 450 }, (_, i) => FakeWechatPay.storeId(i))
+      const [{ added, removed }, associated] = yield* Effect.gen(function*() {
+        const reports = yield* job(ids)
+        const fake = yield* FakeWechatPay.FakeWechatPay
+        return [reports, ids.filter((id) => fake.isAssociated(F.stockId, id)).length] as const
+      }).pipe(Effect.provide(FakeLive), Logger.withMinimumLogLevel(LogLevel.Warning))
+      assert.strictEqual(removed.summary.succeeded, 450)
+      assert.strictEqual(removed.summary.chunks, 3)
+      assert.strictEqual(added.summary.succeeded, 450)
+      assert.strictEqual(associated, 450)
     }))
 })
