@@ -45,6 +45,15 @@ const job = (storeIds: ReadonlyArray<string>) => Effect.gen(function*() {
   return { removed, added }
 })
 
+/** The README's wiring of the real service over the in-memory fake WeChat Pay with `stores` stores. */
+const fakeLive = (stores: number) =>
+  ProductCouponStores.layer({ rateLimit: false }).pipe(
+    Layer.provideMerge(WechatPayClient.layerServices),
+    Layer.provide(Signer.layer),
+    Layer.provide(KeyStore.layer),
+    Layer.provideMerge(SandboxHttpClient.layerSandbox({ seed: FakeWechatPay.generate({ stores }) }))
+  )
+
 describe("README examples", () => {
   it.effect("the live wiring, with no WECHATPAY_* variables, names the first missing one and sends nothing", () =>
     Effect.gen(function*() {
@@ -113,12 +122,7 @@ describe("README examples", () => {
 
   it.effect("the real service over the in-memory fake WeChat Pay", () =>
     Effect.gen(function*() {
-      const FakeLive = ProductCouponStores.layer({ rateLimit: false }).pipe(
-        Layer.provideMerge(WechatPayClient.layerServices),
-        Layer.provide(Signer.layer),
-        Layer.provide(KeyStore.layer),
-        Layer.provideMerge(SandboxHttpClient.layerSandbox({ seed: FakeWechatPay.generate({ stores: 1_000 }) }))
-      )
+      const FakeLive = fakeLive(1_000)
       const [result, stillAssociated] = yield* Effect.gen(function*() {
         const r = yield* program
         const fake = yield* FakeWechatPay.FakeWechatPay
@@ -130,12 +134,7 @@ describe("README examples", () => {
 
   it.effect("the bulk-jobs sample takes stores out and puts them back", () =>
     Effect.gen(function*() {
-      const FakeLive = ProductCouponStores.layer({ rateLimit: false }).pipe(
-        Layer.provideMerge(WechatPayClient.layerServices),
-        Layer.provide(Signer.layer),
-        Layer.provide(KeyStore.layer),
-        Layer.provideMerge(SandboxHttpClient.layerSandbox({ seed: FakeWechatPay.generate({ stores: 500 }) }))
-      )
+      const FakeLive = fakeLive(500)
       const ids = Array.from({ length: 450 }, (_, i) => FakeWechatPay.storeId(i))
       const [{ added, removed }, associated] = yield* Effect.gen(function*() {
         const reports = yield* job(ids)
