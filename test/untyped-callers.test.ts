@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Stream, TestClock } from "effect"
 import {
+  BulkDisassociation,
   BulkStores,
   JobJournal,
   MerchantConfig,
@@ -142,6 +143,10 @@ describe("options of the wrong kind", () => {
         }
         const none = yield* failure(StoreJobs.disassociateAll([s(0)], untyped(null)))
         assert.strictEqual(none._tag, "ConfigurationError")
+        for (const job of [BulkStores.disassociateAll, BulkStores.associateBundleAll, BulkDisassociation.disassociateAll]) {
+          const refused = yield* failure(job([s(0)], untyped(null)))
+          assert.strictEqual(refused._tag, "ConfigurationError")
+        }
         const resumed = yield* failure(StoreJobs.resume("j.jsonl", untyped({ expect: { stockId: 5 } })))
         assert.strictEqual(resumed._tag, "ConfigurationError")
         assert.include(String((resumed as { message?: unknown }).message), "expect")

@@ -21,7 +21,7 @@ import type { FailedStore } from "./internal/bulk/Settle.js"
 import * as StockJob from "./internal/bulk/StockJob.js"
 import * as ProductCoupon from "./ProductCoupon.js"
 import type { ProductCouponStores } from "./ProductCouponStores.js"
-import type { ConfigurationError, RequestValidationError } from "./WechatPayError.js"
+import { ConfigurationError, type RequestValidationError } from "./WechatPayError.js"
 
 export type {
   Anomaly,
@@ -76,7 +76,12 @@ export const disassociateAll = <E = never, R = never>(
   BulkEngine.Report,
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError,
   R | ProductCouponStores
-> => StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating, "BulkDisassociation.disassociateAll")
+> =>
+  Effect.suspend(() =>
+    typeof options !== "object" || options === null
+      ? Effect.fail(new ConfigurationError({ variable: "options", reason: "must be an object of the job's options" }))
+      : StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating, "BulkDisassociation.disassociateAll")
+  )
 
 /** What a dry run reports: the plan, nothing sent. */
 export interface DryRun {
