@@ -15,13 +15,13 @@
  */
 import { Effect, Stream } from "effect"
 import type * as BulkEngine from "./internal/BulkEngine.js"
-import { wholeNumber } from "./internal/Options.js"
+import { jobHooks, wholeNumber } from "./internal/Options.js"
 import { chunked, describeCause, Intake, type SourceError, type StoreIds, toStream } from "./internal/bulk/Ids.js"
 import type { FailedStore } from "./internal/bulk/Settle.js"
 import * as StockJob from "./internal/bulk/StockJob.js"
 import * as ProductCoupon from "./ProductCoupon.js"
 import type { ProductCouponStores } from "./ProductCouponStores.js"
-import { ConfigurationError, type RequestValidationError } from "./WechatPayError.js"
+import type { ConfigurationError, RequestValidationError } from "./WechatPayError.js"
 
 export type {
   Anomaly,
@@ -77,11 +77,9 @@ export const disassociateAll = <E = never, R = never>(
   BulkEngine.JobSourceError | ConfigurationError | RequestValidationError,
   R | ProductCouponStores
 > =>
-  Effect.suspend(() =>
-    typeof options !== "object" || options === null
-      ? Effect.fail(new ConfigurationError({ variable: "options", reason: "must be an object of the job's options" }))
-      : StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating, "BulkDisassociation.disassociateAll")
-  )
+  // Refused as every job refuses options that are no object, before they are read here.
+  Effect.flatMap(jobHooks(options), () =>
+    StockJob.runUnchecked(ids, { ...options, verify: options.verify ?? false }, StockJob.disassociating, "BulkDisassociation.disassociateAll"))
 
 /** What a dry run reports: the plan, nothing sent. */
 export interface DryRun {

@@ -15,7 +15,7 @@ import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { Service } from "../../ProductCouponStores.js"
 import { type ConfigurationError, type HasBehaviour, RequestValidationError } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
-import { jobHooks, wholeNumber } from "../Options.js"
+import { wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
 import * as Stop from "./Stop.js"
@@ -123,7 +123,6 @@ export const run = <E = never, R = never>(
 > =>
   Stop.once(options, (options) =>
     Effect.gen(function*() {
-      yield* jobHooks(options)
       yield* checkIds(options)
       // The engine checks these too; checked here with the ids so that a bad job reads no id.
       yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)

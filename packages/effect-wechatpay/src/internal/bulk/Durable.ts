@@ -356,9 +356,7 @@ export const resume = (
   Stop.once(options, (options) =>
     Effect.gen(function*() {
       yield* checkRun(options)
-      if (typeof location !== "string" || location === "") {
-        return yield* new ConfigurationError({ variable: "journal", reason: "must be the journal's location (a non-empty string)" })
-      }
+      yield* checkJournal(location, true)
       const expect: unknown = options.expect
       if (
         expect !== undefined &&

@@ -18,7 +18,7 @@ import {
   RequestValidationError
 } from "../../WechatPayError.js"
 import * as BulkEngine from "../BulkEngine.js"
-import { jobHooks, wholeNumber } from "../Options.js"
+import { wholeNumber } from "../Options.js"
 import { checkJobIds, type StoreIds } from "./Ids.js"
 import { CallRecorder } from "./Recorder.js"
 import { type StoreListAnswer, storeListJob } from "./Settle.js"
@@ -309,7 +309,6 @@ export const run = <E = never, R = never>(
 /** What every job checks before it sends anything, the stock query included. */
 export const checkOptions = (options: Options): Effect.Effect<void, ConfigurationError | RequestValidationError> =>
   Effect.gen(function*() {
-    yield* jobHooks(options)
     yield* checkIds(options)
     // The engine checks these too; checked here first so that bad options send not even the stock query.
     yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)

@@ -4,7 +4,8 @@
  */
 import { Deferred, Effect, Either, Fiber, Option, Ref } from "effect"
 import type { ProgressEvent, StopReason } from "../BulkEngine.js"
-import { ConfigurationError } from "../../WechatPayError.js"
+import type { ConfigurationError } from "../../WechatPayError.js"
+import { jobHooks } from "../Options.js"
 
 /** `stoppedBy.tag` when the job was stopped through `stopWhen`. */
 export const STOPPED_BY_CALLER = "StoppedByCaller"
@@ -81,15 +82,9 @@ export const once = <O extends Signals, A, E, R>(
   job: (options: O) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | ConfigurationError, R> => {
   // A plain-JavaScript caller may hand over anything: refused, naming what is wrong, before anything runs.
-  if (typeof options !== "object" || options === null) {
-    return Effect.fail(new ConfigurationError({ variable: "options", reason: "must be an object of the job's options" }))
-  }
+  const refused = jobHooks(options)
+  if (Either.isLeft(refused)) return Effect.fail(refused.left)
   const { abortWhen, stopWhen } = options
-  for (const [name, signal] of [["stopWhen", stopWhen], ["abortWhen", abortWhen]] as const) {
-    if (signal !== undefined && !Effect.isEffect(signal)) {
-      return Effect.fail(new ConfigurationError({ variable: name, reason: "must be an Effect" }))
-    }
-  }
   if (stopWhen === undefined && abortWhen === undefined) return job(options)
   const started = (signal: Effect.Effect<void> | undefined) =>
     // Forked where the acquisition runs uninterruptibly: the signal itself must stay interruptible.
