@@ -368,31 +368,38 @@ const PROBE_ORIGIN = "http://127.0.0.1"
 const scoped = <E>(agent: Effect.Effect<Agent, E>) =>
   Effect.acquireRelease(agent, (agent) => Effect.promise(() => agent.destroy()))
 
-/** Options undici refuses are a `ConfigurationError`. */
-const scopedAgent = (options: Agent.Options | undefined) =>
-  scoped(Effect.try({
-    try: () => {
-      const agent = new Agent(options)
-      if (options?.factory === undefined) {
-        // undici checks most options only when it first opens a pool and a connection, on a call, where a
-        // refusal would read as a network failure: a pool and a connection opened now (and never used) check them here.
-        const { connections: _connections, factory: _factory, maxOrigins: _maxOrigins, ...clientOptions } = options ?? {} as Record<string, unknown>
-        try {
-          void new Pool(PROBE_ORIGIN, options as Pool.Options).destroy()
-          void new Client(PROBE_ORIGIN, clientOptions as Client.Options).destroy()
-        } catch (cause) {
-          void agent.destroy()
-          throw cause
-        }
-      }
-      return agent
-    },
+/** What undici refused, as a `ConfigurationError`. */
+const refused = <A>(f: () => A) =>
+  Effect.try({
+    try: f,
     catch: (cause) =>
       new ConfigurationError({
         variable: "UndiciHttpClient.agent",
         reason: cause instanceof Error ? cause.message : "undici refused the Agent options"
       })
-  }))
+  })
+
+/**
+ * undici checks most options only when it first opens a pool and a connection, on a call, where a refusal
+ * would read as a network failure: a pool and a connection opened now (and never used) check them here. An
+ * `Agent` with a `factory` of the application's opens its pools its own way, so it is left alone.
+ */
+const checkPoolOptions = (options: Agent.Options | undefined) => {
+  if (options?.factory !== undefined) return Effect.void
+  const { connections: _connections, factory: _factory, maxOrigins: _maxOrigins, ...clientOptions } = options ?? {} as Record<string, unknown>
+  return refused(() => {
+    void new Pool(PROBE_ORIGIN, options as Pool.Options).destroy()
+    void new Client(PROBE_ORIGIN, clientOptions as Client.Options).destroy()
+  })
+}
+
+/** Options undici refuses are a `ConfigurationError`, when the agent is made or before its first call. */
+const scopedAgent = (options: Agent.Options | undefined) =>
+  scoped(Effect.flatMap(refused(() => new Agent(options)), (agent) =>
+    checkPoolOptions(options).pipe(
+      Effect.tapError(() => Effect.promise(() => agent.destroy())),
+      Effect.as(agent)
+    )))
 
 /**
  * The client over an undici `Agent` of its own (keep-alive, one pool per origin), destroyed with the layer.
