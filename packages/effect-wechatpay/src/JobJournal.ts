@@ -18,6 +18,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect, Layer, Option, Schema, type Scope } from "effect"
+import * as JournalFiles from "./internal/bulk/JournalFiles.js"
 import * as WriterThread from "./internal/bulk/WriterThread.js"
 
 /** A journal that cannot be read or written: the location, what was attempted, and why. */
@@ -158,34 +159,8 @@ const parentOf = (location: string): string => {
   return cut < 0 ? "." : cut === 0 ? "/" : location.slice(0, cut)
 }
 
-/** A kind of file, as a sentence names it. */
-const KINDS: Readonly<Record<FileSystem.File.Type, string>> = {
-  File: "a file",
-  Directory: "a directory",
-  SymbolicLink: "a symbolic link",
-  BlockDevice: "a block device",
-  CharacterDevice: "a character device",
-  FIFO: "a FIFO",
-  Socket: "a socket",
-  Unknown: "not a regular file"
-}
-
 /** Journals as files: created exclusively, appended with an fsync after each write. */
 export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.map(FileSystem.FileSystem, (fs) => {
-  // A journal is a regular file a job wrote. Read whole, a device or a FIFO given as one would never end (or
-  // never start), and its lock file would be made beside it (in /dev, say): refused by its kind first.
-  // `NotFound` passes: a job's lock is taken before its journal is created.
-  const notRegular = (location: string, operation: JournalIoError["operation"]) =>
-    Effect.flatMap(Effect.either(fs.stat(location)), (info) =>
-      info._tag === "Left" || info.right.type === "File"
-        ? Effect.void
-        : Effect.fail(
-          new JournalIoError({
-            location,
-            operation,
-            reason: `it is ${KINDS[info.right.type]}, not a regular file: a journal is the file a job wrote`
-          })
-        ))
   const appender = (location: string, file: FileSystem.File): Appender => ({
     append: (text) =>
       Effect.zipRight(file.writeAll(encoder.encode(text)), file.sync).pipe(Effect.mapError(io(location, "append")))
@@ -200,7 +175,7 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
         const file = yield* fs.open(location, { flag: "ax" }).pipe(
           Effect.catchAll((cause) =>
             typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
-              ? Effect.zipRight(notRegular(location, "create"), Effect.fail(new JournalExistsError({ location })))
+              ? Effect.zipRight(JournalFiles.notRegular(fs, location, "create"), Effect.fail(new JournalExistsError({ location })))
               : Effect.fail(io(location, "create")(cause))
           )
         )
@@ -215,7 +190,7 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
         yield* Effect.scoped(Effect.flatMap(fs.open(parentOf(location), { flag: "r" }), (dir) => dir.sync)).pipe(Effect.ignore)
         return opened
       }),
-    read: (location) => Effect.zipRight(notRegular(location, "read"), Effect.mapError(fs.readFile(location), notFound(location))),
+    read: (location) => Effect.zipRight(JournalFiles.notRegular(fs, location, "read"), Effect.mapError(fs.readFile(location), notFound(location))),
     reopen: (location, length) =>
       Effect.gen(function*() {
         const file = yield* fs.open(location, { flag: "r+" }).pipe(Effect.mapError(notFound(location)))
@@ -223,88 +198,9 @@ export const makeFile: Effect.Effect<Service, never, FileSystem.FileSystem> = Ef
         yield* Effect.mapError(file.seek(length, "start"), io(location, "reopen"))
         return appender(location, file)
       }),
-    lock: (location) => {
-      const path = `${location}.lock`
-      // Names this run among those of its process: a lock naming this process's id that none of its runs holds
-      // was left by an earlier process that had the same id (a container's entry process always has).
-      const token = globalThis.crypto.randomUUID()
-      const held = (cause: unknown) =>
-        typeof cause === "object" && cause !== null && "reason" in cause && cause.reason === "AlreadyExists"
-      const content = JSON.stringify({ pid: processId(), since: new Date().toISOString(), token })
-      // Creates `file` if it does not exist; gives whether it did. Fails only on an error that is not "it exists".
-      const create = (file: string) =>
-        fs.writeFileString(file, content, { flag: "wx" }).pipe(
-          Effect.as(true),
-          Effect.catchAll((cause) => held(cause) ? Effect.succeed(false) : Effect.fail(io(location, "lock")(cause)))
-        )
-      const take = Effect.tap(create(path), (taken) => taken ? Effect.sync(() => heldHere.add(token)) : Effect.void)
-      const read = (file: string) => fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))
-      const acquire = Effect.gen(function*() {
-        if (yield* take) return
-        const holder = yield* read(path)
-        const { pid, token: theirs } = lockHolder(holder)
-        const lockedBy = (text: string) => {
-          const by = lockHolder(text).pid
-          return new JournalLockedError({ location, holder: by === undefined ? `another run (${path})` : `process ${by}` })
-        }
-        const busy = lockedBy(holder)
-        const gone = pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid))
-        if (!gone) return yield* busy
-        // Its process is gone: the lock is stale. Two runs can both find it so; each takes it over only while it
-        // holds `<lock>.takeover`, and only if the lock still says what it read, so that neither removes a lock the
-        // other has just taken.
-        const takeover = `${path}.takeover`
-        if (!(yield* create(takeover))) {
-          const other = lockHolder(yield* read(takeover)).pid
-          return yield* new JournalLockedError({
-            location,
-            holder: other === undefined ? "a run taking over the lock of one that died" : `process ${other}, taking over the lock of a run that died`,
-            lockFile: takeover
-          })
-        }
-        yield* Effect.gen(function*() {
-          const now = yield* read(path)
-          if (now !== "" && now !== holder) return yield* lockedBy(now)
-          yield* fs.remove(path).pipe(Effect.ignore)
-          if (!(yield* take)) return yield* busy
-        }).pipe(Effect.ensuring(fs.remove(takeover).pipe(Effect.ignore)))
-      })
-      return Effect.acquireRelease(Effect.zipRight(notRegular(location, "lock"), acquire), () =>
-        Effect.zipRight(fs.remove(path).pipe(Effect.ignore), Effect.sync(() => heldHere.delete(token))))
-    }
+    lock: (location) => Effect.zipRight(JournalFiles.notRegular(fs, location, "lock"), JournalFiles.lock(fs, location, io(location, "lock")))
   }
 })
-
-/** This process's id, where there is one (Node, Deno, Bun). */
-const processId = (): number | undefined => (globalThis as { process?: { pid?: number } }).process?.pid
-
-/** The file locks this process's runs hold, by their tokens. */
-const heldHere = new Set<string>()
-
-/** What a lock file says: the process that holds it, and which of its runs. */
-const lockHolder = (text: string): { readonly pid: number | undefined; readonly token: string | undefined } => {
-  try {
-    const { pid, token } = JSON.parse(text) as { pid?: unknown; token?: unknown }
-    return {
-      pid: typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : undefined,
-      token: typeof token === "string" ? token : undefined
-    }
-  } catch {
-    return { pid: undefined, token: undefined }
-  }
-}
-
-/** Whether a process runs: signal 0 checks without sending. Where it cannot be checked, it is taken to run. */
-const isRunning = (pid: number): boolean => {
-  const proc = (globalThis as { process?: { kill?: (pid: number, signal: number) => void } }).process
-  if (proc?.kill === undefined) return true
-  try {
-    proc.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as { code?: string }).code !== "ESRCH"
-  }
-}
 
 /** Journals as files, through the platform's `FileSystem`. */
 export const layerFile: Layer.Layer<JobJournal, never, FileSystem.FileSystem> = Layer.effect(JobJournal, makeFile)
