@@ -58,6 +58,8 @@ describe("cli sync --dry-run: the plan", () => {
   const cases = [
     {
       name: "disjoint",
+      // Keeps none of the stock's stores: applied only when --max-removals is given (see the guard).
+      flags: ["--max-removals", "1000"],
       desired: range(1_000, 1_500),
       line: "plan: 500 desired (500 unique), 1,000 listed, 500 to associate, 1,000 to disassociate, 0 unchanged",
       associate: range(1_000, 1_500),
@@ -91,7 +93,8 @@ describe("cli sync --dry-run: the plan", () => {
         const { dir, fake, file, cli } = yield* setup(1_000)
         const stores = yield* file("desired.txt", c.desired.join("\n") + "\n")
         const out = capture()
-        assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run"], out), 0, out.err())
+        const flags: ReadonlyArray<string> = "flags" in c ? c.flags : []
+        assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run", ...flags], out), 0, out.err())
         assert.isTrue(out.out().startsWith(c.line + "\n"), out.out())
         const first = (label: string, ids: ReadonlyArray<string>) =>
           ids.length === 0
@@ -106,7 +109,7 @@ describe("cli sync --dry-run: the plan", () => {
         assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
         // --json: the plan itself, every id.
         const json = capture()
-        assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run", "--json"], json), 0, json.err())
+        assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run", "--json", ...flags], json), 0, json.err())
         const printed = JSON.parse(json.out()) as { dryRun: boolean; plan: Cli.SyncReport["plan"] }
         assert.isTrue(printed.dryRun)
         assert.deepStrictEqual(sorted(printed.plan.toAssociate), sorted(c.associate))
@@ -121,29 +124,51 @@ describe("cli sync: the guard", () => {
   it.scopedLive("a plan removing more than the default 1,000: exit 1, one line, nothing sent but the listing; --max-removals allows it", () =>
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup(1_500)
-      const desired = range(1_500, 1_510)
+      // One of the stock's stores kept, so only the limit applies (see the next test for none kept).
+      const desired = [s(0), ...range(1_500, 1_510)]
       const stores = yield* file("desired.txt", desired.join("\n"))
       const c = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores], c), 1)
       assert.strictEqual(
         c.err(),
-        "wechatpay-stores: the plan would remove 1,500 stores, more than --max-removals 1,000: check --stores, or pass --max-removals 1500 to allow it; no journal was written, so there is nothing to resume\n"
+        "wechatpay-stores: the plan would remove 1,499 stores, more than --max-removals 1,000: check --stores, or pass --max-removals 1499 to allow it; no journal was written, so there is nothing to resume\n"
       )
       onlyListing(fake)
       assert.deepStrictEqual(fake.associatedStores(F.stockId), range(0, 1_500))
       // The dry run says the same, after the plan.
       const dry = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run"], dry), 1)
-      assert.include(dry.out(), "1,500 to disassociate")
+      assert.include(dry.out(), "1,499 to disassociate")
       // (It kept no journal, so it has none to disown.)
       assert.strictEqual(dry.err(), c.err().replace("; no journal was written, so there is nothing to resume", ""))
       // One store short of the plan is still refused; the plan's count is allowed.
       const short = capture()
-      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--max-removals", "1499"], short), 1)
-      assert.include(short.err(), "more than --max-removals 1,499")
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--max-removals", "1498"], short), 1)
+      assert.include(short.err(), "more than --max-removals 1,498")
       const ok = capture()
-      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--max-removals", "1500"], ok), 0, ok.out() + ok.err())
-      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), desired)
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--max-removals", "1499"], ok), 0, ok.out() + ok.err())
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), sorted(desired))
+    }))
+
+  it.scopedLive("a list holding none of the stock's stores (a wrong file): refused under the default limit; --max-removals N replaces them", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup(500)
+      // One id of no store of this stock: it would empty a stock of 500, fewer than the default 1,000.
+      const stores = yield* file("wrong.txt", range(2_000, 2_001).join("\n") + "\n")
+      const line = "wechatpay-stores: the desired list holds none of the stock's 500 stores: that would remove every one of them; " +
+        "check --stores, or pass --max-removals 500 to do it anyway"
+      const c = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores], c), 1)
+      assert.strictEqual(c.err(), `${line}; no journal was written, so there is nothing to resume\n`)
+      const dry = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run"], dry), 1)
+      assert.include(dry.out(), "500 to disassociate, 0 unchanged")
+      assert.strictEqual(dry.err(), `${line}\n`)
+      onlyListing(fake)
+      assert.deepStrictEqual(fake.associatedStores(F.stockId), range(0, 500))
+      const ok = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--max-removals", "500"], ok), 0, ok.out() + ok.err())
+      assert.deepStrictEqual(fake.associatedStores(F.stockId), range(2_000, 2_001))
     }))
 
   it.scopedLive("an empty desired list: exit 1, one line naming how many stores it would remove; --max-removals N empties the stock", () =>

@@ -156,6 +156,46 @@ describe("the guard", () => {
       }
     }))
 
+  it.effect("a desired set holding none of the stock's stores is refused (removes-all) unless maxRemovals covers them all", () =>
+    Effect.gen(function*() {
+      // One wrong id, or a list of another stock's stores: each would empty a stock of 250, under the default 1,000.
+      for (const [desired, maxRemovals] of [[[other(1)], undefined], [range(250, 300), undefined], [[other(1)], 249]] as const) {
+        yield* withFake(world(300, 250), (fake) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(StoreJobs.syncStores(desired, { ...stock, maxRemovals }))
+            if (error._tag !== "SyncGuardError") return assert.fail(error._tag)
+            assert.strictEqual(error.reason, "removes-all", `${JSON.stringify(desired)} ${maxRemovals}`)
+            assert.strictEqual(error.removals, 250)
+            assert.strictEqual(error.current, 250)
+            assert.include(error.message, "none of the stock's 250 store(s)")
+            onlyListing(fake)
+            assert.strictEqual(fake.associatedCount(F.stockId), 250)
+          }).pipe(Effect.provide(memory)))
+      }
+      // Given explicitly and high enough: the stock's stores are replaced.
+      yield* withFake(world(300, 250), (fake) =>
+        Effect.gen(function*() {
+          const report = yield* StoreJobs.syncStores(range(250, 300), { ...stock, maxRemovals: 250 })
+          assert.strictEqual(report.disassociate?.summary.succeeded, 250)
+          assertSameSet(fake.associatedStores(F.stockId), range(250, 300))
+        }).pipe(Effect.provide(memory)))
+      // One store kept is not "every store": the default limit alone applies.
+      yield* withFake(world(300, 250), (fake) =>
+        Effect.gen(function*() {
+          const report = yield* StoreJobs.syncStores([s(0), ...range(250, 300)], stock)
+          assert.strictEqual(report.disassociate?.summary.succeeded, 249)
+          assertSameSet(fake.associatedStores(F.stockId), [s(0), ...range(250, 300)])
+        }).pipe(Effect.provide(memory)))
+      // checkPlan says the same of planSync's plan, for a dry run.
+      yield* withFake(world(300, 250), () =>
+        Effect.gen(function*() {
+          const plan = yield* StoreJobs.planSync([other(1)], stock)
+          const refused = yield* Effect.flip(StoreJobs.checkPlan(plan))
+          assert.strictEqual(refused.reason, "removes-all")
+          yield* StoreJobs.checkPlan(plan, 250)
+        }).pipe(Effect.provide(memory)))
+    }))
+
   it.effect("a bad maxRemovals is refused before anything is sent", () =>
     withFake(world(300, 250), (fake) =>
       Effect.gen(function*() {

@@ -15,7 +15,7 @@
  *   ended only gives its report back.
  * - **Sync.** `syncStores(desired, stock)` lists the stock, plans (associate what is missing,
  *   disassociate what is not desired), refuses a plan that removes more than `maxRemovals`
- *   stores (default 1,000) or an empty desired set unless `maxRemovals` allows it, and
+ *   stores (default 1,000), or that leaves the stock none of its stores, unless `maxRemovals` allows it, and
  *   applies the plan with both jobs. `planSync` only plans.
  * - **Undo.** `undo(source)` puts back what a job changed: the stores of its `succeeded`
  *   list, the other way, on the job's own stock (taken from its report or journal).
@@ -178,8 +178,9 @@ export const resume = (
 /** A sync's stock and options: a stock job's, and the guard. */
 export interface SyncOptions extends BulkStores.Options {
   /**
-   * The most stores the plan may disassociate; default 1,000. An empty desired set is refused
-   * unless this is given and covers every store the stock has.
+   * The most stores the plan may disassociate; default 1,000. A plan that leaves the stock none of
+   * its stores (an empty desired set, or one holding none of the stores listed) is refused unless
+   * this is given and covers every store the stock has.
    */
   readonly maxRemovals?: number | undefined
   /** Plan only: the listing is walked, nothing else is sent. */
@@ -197,6 +198,13 @@ export const planSync = <E = never, R = never>(
   options: Pick<SyncOptions, "productCouponId" | "stockId" | "brandId" | "stopWhen" | "abortWhen">
 ): Effect.Effect<SyncPlan, BulkStores.JobError | Sync.ListingError | Sync.SyncStoppedError, R | ProductCouponStores> =>
   Sync.plan(desired, options)
+
+/**
+ * Whether `syncStores` would apply a plan (from `planSync`) with this `maxRemovals`, or the
+ * `SyncGuardError` it would refuse it with: for a dry run that shows the plan and the refusal.
+ */
+export const checkPlan = (plan: SyncPlan, maxRemovals?: number | undefined): Effect.Effect<void, Sync.SyncGuardError> =>
+  Sync.guard(plan, maxRemovals)
 
 /** Makes the stock's associated stores exactly the desired set (see the module's description). */
 export const syncStores = <E = never, R = never>(

@@ -279,10 +279,13 @@ export const failureOf = (
   })
 
 /** A sync's guard, in the flags' words. */
-export const guardLine = (e: { readonly reason: string; readonly removals: number; readonly maxRemovals: number }): string =>
+export const guardLine = (e: StoreJobs.SyncGuardError): string =>
   e.reason === "empty-desired"
     ? `the desired list is empty: that would remove all ${Output.plural(e.removals, "store")}; ` +
       `pass --max-removals ${e.removals} to do it anyway`
+    : e.reason === "removes-all"
+    ? `the desired list holds none of the stock's ${Output.plural(e.current, "store")}: that would remove every one of them; ` +
+      `check --stores, or pass --max-removals ${e.removals} to do it anyway`
     : `the plan would remove ${Output.plural(e.removals, "store")}, more than --max-removals ${Output.fmt(e.maxRemovals)}: ` +
       `check --stores, or pass --max-removals ${e.removals} to allow it`
 

@@ -1,8 +1,8 @@
 /**
  * `wechatpay-stores sync`: makes a stock's stores exactly the list in --stores. The stock's
  * listing is walked once, the plan made (associate what is missing, disassociate what is not
- * desired), a plan that would remove more than --max-removals stores (default 1,000), or an
- * empty list that would empty the stock, refused; then both jobs run, associate first, as
+ * desired), a plan that would remove more than --max-removals stores (default 1,000), or
+ * leave the stock none of its stores (an empty or wrong list), refused; then both jobs run, associate first, as
  * one journaled job that `resume` finishes after a crash.
  */
 import * as Options from "@effect/cli/Options"
@@ -34,19 +34,6 @@ export interface SyncArgs {
   readonly json: boolean
   readonly preflight: boolean
   readonly verify: boolean
-}
-
-/** Whether the library's guard would refuse this plan (as `StoreJobs.syncStores` decides), and the error it would give. */
-export const refusal = (
-  plan: StoreJobs.SyncPlan,
-  maxRemovals: number | undefined
-): { readonly reason: "empty-desired" | "too-many-removals"; readonly removals: number; readonly maxRemovals: number } | undefined => {
-  const removals = plan.toDisassociate.length
-  const limit = maxRemovals ?? DEFAULT_MAX_REMOVALS
-  const valid = plan.desired.unique - plan.desired.invalid.length
-  if (valid === 0 && (maxRemovals === undefined || maxRemovals < removals)) return { reason: "empty-desired", removals, maxRemovals: limit }
-  if (removals > limit) return { reason: "too-many-removals", removals, maxRemovals: limit }
-  return undefined
 }
 
 /** What a sync's failure before it changed anything blames: its plan's listing walk or its stock query. */
@@ -93,8 +80,8 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         const plan = result.right
         if (args.json) io.out.write(JSON.stringify({ dryRun: true, plan }, null, 2) + "\n")
         human.write(Job.planLines(plan))
-        const refused = refusal(plan, args.maxRemovals)
-        if (refused !== undefined) return Io.fail(io, Job.guardLine(refused))
+        const guarded = yield* Effect.either(StoreJobs.checkPlan(plan, args.maxRemovals))
+        if (guarded._tag === "Left") return Io.fail(io, Job.guardLine(guarded.left))
         human.write(`dry run: the listing was walked (${Output.plural(plan.listingRequests, "request")}); nothing was changed\n`)
         return 0
       }
@@ -138,8 +125,9 @@ export const command = Program.command(
     )),
     maxRemovals: Program.count("max-removals", { min: 0, what: "a whole number ≥ 0" }).pipe(
       Options.withDescription(
-        `The most stores the sync may disassociate. Default: ${Output.fmt(DEFAULT_MAX_REMOVALS)}. An empty --stores ` +
-          "(which would remove every store of the stock) is refused unless this covers them all."
+        `The most stores the sync may disassociate. Default: ${Output.fmt(DEFAULT_MAX_REMOVALS)}. A --stores list that ` +
+          "would remove every store of the stock (an empty list, or one holding none of its stores) is refused unless " +
+          "this is given and covers them all."
       ),
       Options.optional
     ),
@@ -173,8 +161,8 @@ export const command = Program.command(
 ).pipe(Program.withHelp(
   "Makes a product-coupon stock's stores exactly the list in --stores: walks the stock's listing once, associates the " +
     "stores missing from it and disassociates the stores not in the list (associate first), and reports both parts. " +
-    `A plan that would remove more than --max-removals stores (default ${Output.fmt(DEFAULT_MAX_REMOVALS)}), or an empty ` +
-    "list (which would empty the stock), is refused before anything but the listing is sent. The sync keeps a journal " +
+    `A plan that would remove more than --max-removals stores (default ${Output.fmt(DEFAULT_MAX_REMOVALS)}), or every ` +
+    "store of the stock (an empty list, or one holding none of its stores), is refused before anything but the listing is sent. The sync keeps a journal " +
     "(see --journal): `wechatpay-stores resume JOURNAL` finishes it after a crash, `wechatpay-stores undo REPORT` puts " +
     "the stock back. Credentials come from the WECHATPAY_* variables.\n\n" +
     "Exit codes: 0 both parts succeeded for every store (or a dry run); 2 some failed or are unresolved, or the sync was " +

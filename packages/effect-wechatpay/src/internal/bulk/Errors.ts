@@ -3,13 +3,14 @@ import { Schema } from "effect"
 
 /**
  * A sync refused before anything but the listing was sent: its plan would disassociate more
- * stores than `maxRemovals` allows (`"too-many-removals"`), or the desired set is empty and
- * `maxRemovals` was not given high enough to empty the stock (`"empty-desired"`).
+ * stores than `maxRemovals` allows (`"too-many-removals"`), or it would leave the stock none of
+ * its stores and `maxRemovals` was not given high enough for that: the desired set is empty
+ * (`"empty-desired"`), or holds none of the stores listed (`"removes-all"`, a wrong file).
  */
 export class SyncGuardError extends Schema.TaggedError<SyncGuardError>("effect-wechatpay/SyncGuardError")(
   "SyncGuardError",
   {
-    reason: Schema.Literal("too-many-removals", "empty-desired"),
+    reason: Schema.Literal("too-many-removals", "empty-desired", "removes-all"),
     removals: Schema.Number,
     maxRemovals: Schema.Number,
     current: Schema.Number
@@ -19,6 +20,9 @@ export class SyncGuardError extends Schema.TaggedError<SyncGuardError>("effect-w
     return this.reason === "empty-desired"
       ? `the desired set is empty: the sync would remove all ${this.removals} store(s) of the stock; ` +
         `allow it with maxRemovals ≥ ${this.removals}`
+      : this.reason === "removes-all"
+      ? `the desired set holds none of the stock's ${this.current} store(s): the sync would remove every one of them; ` +
+        `check the desired set, or allow it with maxRemovals ≥ ${this.removals}`
       : `the sync would remove ${this.removals} store(s), more than maxRemovals (${this.maxRemovals}); ` +
         `check the desired set, or allow it with maxRemovals ≥ ${this.removals}`
   }

@@ -82,13 +82,21 @@ export const plan = <E, R>(
       return yield* planFrom(service, read, StockJob.toStock(options), options)
     })).pipe(Effect.withSpan("StoreJobs.planSync"))
 
-/** Refuses a plan that removes more than allowed, or empties the stock by an empty desired set. */
-const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
+/**
+ * Refuses a plan that removes more than allowed, or that leaves the stock none of its stores (an empty
+ * desired set, or one that holds none of the listed stores: a wrong file) unless `maxRemovals` was given
+ * high enough: emptying a stock takes a deliberate option, whatever its size.
+ */
+export const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
   const removals = p.toDisassociate.length
   const valid = p.desired.unique - p.desired.invalid.length
   const limit = maxRemovals ?? DEFAULT_MAX_REMOVALS
-  if (valid === 0 && (maxRemovals === undefined || maxRemovals < removals)) {
+  const deliberate = maxRemovals !== undefined && maxRemovals >= removals
+  if (valid === 0 && !deliberate) {
     return Effect.fail(new SyncGuardError({ reason: "empty-desired", removals, maxRemovals: limit, current: p.current }))
+  }
+  if (removals > 0 && removals === p.current && !deliberate) {
+    return Effect.fail(new SyncGuardError({ reason: "removes-all", removals, maxRemovals: limit, current: p.current }))
   }
   if (removals > limit) {
     return Effect.fail(new SyncGuardError({ reason: "too-many-removals", removals, maxRemovals: limit, current: p.current }))
