@@ -49,6 +49,17 @@ describe("cli undo", () => {
         assert.deepStrictEqual(others, [])
         assert.strictEqual(u.job.journal, undoJournal)
         assert.include(c.out(), `journal: ${undoJournal} (resume with: wechatpay-stores resume ${undoJournal})\n`)
+        // Either way the job's journal records the undo: resuming the job would redo what the undo put back.
+        const logged = fake.log.length
+        const r = capture()
+        assert.strictEqual(yield* cli(["resume", journal], r), 1)
+        assert.strictEqual(
+          r.err(),
+          `wechatpay-stores: the job of the journal ${journal} was undone by job ${u.job.id} (journal ${undoJournal}): ` +
+            "resuming it would redo what the undo put back; nothing was sent. To change those stores again, run a new job\n"
+        )
+        assert.strictEqual(fake.log.length, logged)
+        assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), sorted(original))
       }))
   }
 

@@ -2,7 +2,7 @@
 // a CLI wrote) or from its journal, on the job's own stock or bundle (never one the caller passes), with the undo's
 // report naming the job it undoes. A report that no job wrote, or a dry run, cannot be undone.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { BulkStores, JobJournal, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
@@ -279,3 +279,147 @@ describe("undo of a job cut short", () => {
       })))
 })
 
+
+describe("undo and the job's journal", () => {
+  // An undo records itself in the journal of the job it undoes, before its first call: a resume of that job
+  // would redo what the undo put back, and report as done stores the undo changed back. A report names its
+  // journal: while that journal is there, the undo takes the job from it (every run, the calls that may have
+  // been applied, its lock) and refuses a report whose stock differs from it.
+  for (const kind of ["journal", "report"] as const) {
+    it.effect(`a job stopped part-way, undone from its ${kind}: its resume is refused (JournalUndoneError), nothing sent`, () =>
+      withFake(world(), (fake) =>
+        Effect.gen(function*() {
+          const original = [...fake.associatedStores(F.stockId)]
+          // Stopped once its first calls are done, as a Ctrl-C would: the report says what is left, and the journal can be resumed.
+          const stop = yield* Deferred.make<void>()
+          const job = yield* StoreJobs.disassociateAll(range(0, 600), {
+            ...stock,
+            ...running,
+            journal: "job",
+            stopWhen: Deferred.await(stop),
+            onProgress: (e) => e._tag === "ChunkSettled" && e.done >= 200 ? Deferred.succeed(stop, undefined) : Effect.void
+          })
+          assert.isDefined(job.stoppedBy)
+          assert.isAbove(job.summary.unresolved, 0)
+          const undone = yield* StoreJobs.undo(kind === "journal" ? { journal: "job" } : { report: JSON.parse(JSON.stringify(job)) }, {
+            journal: "undo"
+          })
+          assertSameSet(fake.associatedStores(F.stockId), original)
+          const logged = fake.log.length
+          const refused = yield* Effect.flip(StoreJobs.resume("job"))
+          if (refused._tag !== "JournalUndoneError") return assert.fail(refused._tag)
+          assert.strictEqual(refused.by, undone.job.id)
+          assert.strictEqual(refused.journal, "undo")
+          assert.include(refused.message, "resuming it would redo what the undo put back")
+          assert.strictEqual(fake.log.length, logged)
+          assertSameSet(fake.associatedStores(F.stockId), original)
+          // The undo itself still resumes (it ended: its report back, nothing sent).
+          yield* StoreJobs.resume("undo")
+          assert.strictEqual(fake.log.length, logged)
+        }).pipe(Effect.provide(JobJournal.layerMemory()))))
+  }
+
+  it.effect("an undo refused before its first call (the stock check) leaves the job's journal resumable", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        yield* StoreJobs.disassociateAll(range(0, 100), { ...stock, journal: "job" })
+        // The undo's own journal location is taken: refused when it is created, before the job's journal is marked.
+        const store = yield* JobJournal.JobJournal
+        yield* Effect.scoped(store.create("taken", "x\n"))
+        const refused = yield* Effect.flip(StoreJobs.undo({ journal: "job" }, { journal: "taken" }))
+        assert.strictEqual(refused._tag, "JournalExistsError")
+        const logged = fake.log.length
+        const again = yield* StoreJobs.resume("job")
+        assert.strictEqual(again.job.runs, 1)
+        assert.strictEqual(fake.log.length, logged)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  // The stock check answers; then every store call is applied and its answer lost (retries off, verify off), so
+  // the report calls those stores unresolved though they were taken out.
+  const lost = { ...world(), faults: { script: ["none", ...Array<"connectionResetAfterApply">(3).fill("connectionResetAfterApply")] as const }, service: { retry: false as const } }
+  const appliedUnresolved = (fake: FakeWechatPay.Service, job: StoreJobs.JobReport) => {
+    const applied = range(0, 300).filter((id) => !fake.isAssociated(F.stockId, id))
+    assert.isAbove(applied.length, 0)
+    assert.deepStrictEqual(job.succeeded, [])
+    const unresolved = new Set(job.unresolved.map((u) => u.storeId))
+    for (const id of applied) assert.isTrue(unresolved.has(id), id)
+    return applied
+  }
+
+  it.effect("from a report whose journal is there: the stores whose calls may have been applied are put back too", () =>
+    withFake(lost, (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        const job = yield* StoreJobs.disassociateAll(range(0, 300), { ...stock, ...running, verify: false, journal: "job" })
+        const applied = appliedUnresolved(fake, job)
+        const [undone, warnings] = yield* withWarnings(StoreJobs.undo({ report: JSON.parse(JSON.stringify(job)) }))
+        if ("plan" in undone) return assert.fail("a job report")
+        for (const id of applied) assert.include(undone.succeeded, id)
+        assertSameSet(fake.associatedStores(F.stockId), original)
+        assert.isFalse(warnings.some((w) => w.includes("report alone")), warnings.join("\n"))
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("from a report whose journal is gone: the report alone, and a warning naming its unresolved stores", () =>
+    withFake(lost, (fake) =>
+      Effect.gen(function*() {
+        const files = new Map<string, Uint8Array>()
+        const job = yield* StoreJobs.disassociateAll(range(0, 300), { ...stock, ...running, verify: false, journal: "job" }).pipe(
+          Effect.provide(JobJournal.layerMemory(files))
+        )
+        const applied = appliedUnresolved(fake, job)
+        files.delete("job")
+        const [undone, warnings] = yield* withWarnings(
+          StoreJobs.undo({ report: JSON.parse(JSON.stringify(job)) }).pipe(Effect.provide(JobJournal.layerMemory(files)))
+        )
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.summary.input, 0)
+        for (const id of applied) assert.isFalse(fake.isAssociated(F.stockId, id), id)
+        const warning = warnings.find((w) => w.includes("report alone"))
+        assert.isDefined(warning, warnings.join("\n"))
+        assert.include(warning, "the report's journal job is gone")
+        assert.include(warning, `${job.unresolved.length} unresolved store(s)`)
+      })))
+
+  it.effect("a report whose stock was edited: refused against its journal, nothing sent", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const job = yield* StoreJobs.disassociateAll(range(0, 60), { ...stock, journal: "job" })
+        const logged = fake.log.length
+        for (const edit of [{ stockId: OTHER_STOCK }, { operation: "associate" }, { brandId: "999999" }]) {
+          const edited = { ...JSON.parse(JSON.stringify(job)), job: { ...job.job, ...edit } }
+          const error = yield* Effect.flip(StoreJobs.undo({ report: edited }))
+          if (error._tag !== "UndoSourceError") return assert.fail(error._tag)
+          assert.include(error.reason, "does not match its journal job", JSON.stringify(edit))
+        }
+        assert.strictEqual(fake.log.length, logged)
+        assertSameSet(fake.associatedStores(OTHER_STOCK), range(0, 100))
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a report whose journal another run holds (a resume of the job): locked, nothing sent", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const job = yield* StoreJobs.disassociateAll(range(0, 60), { ...stock, journal: "job" })
+        const logged = fake.log.length
+        const store = yield* JobJournal.JobJournal
+        const held = yield* Scope.make()
+        yield* Scope.extend(store.lock("job"), held)
+        const refused = yield* Effect.flip(StoreJobs.undo({ report: job }))
+        assert.strictEqual(refused._tag, "JournalLockedError")
+        assert.strictEqual(fake.log.length, logged)
+        yield* Scope.close(held, Exit.void)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("a sync report that lacks one of its parts: refused, nothing sent", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const sync = yield* StoreJobs.syncStores(range(0, 700), { ...stock, journal: "job" })
+        const logged = fake.log.length
+        for (const part of ["associate", "disassociate"] as const) {
+          const { [part]: _, ...rest } = JSON.parse(JSON.stringify(sync)) as Record<string, unknown>
+          const error = yield* Effect.flip(StoreJobs.undo({ report: rest }))
+          if (error._tag !== "UndoSourceError") return assert.fail(error._tag)
+          assert.include(error.reason, "without its two parts' lists")
+        }
+        assert.strictEqual(fake.log.length, logged)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+})

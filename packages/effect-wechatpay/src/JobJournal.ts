@@ -94,6 +94,26 @@ export class JournalMismatchError extends Schema.TaggedError<JournalMismatchErro
 }
 
 /**
+ * A journal whose job an undo has put back (the undo records itself in the journal before its first
+ * call): resuming it would redo what the undo reversed, and report as done stores the undo changed back.
+ */
+export class JournalUndoneError extends Schema.TaggedError<JournalUndoneError>("effect-wechatpay/JournalUndoneError")(
+  "JournalUndoneError",
+  {
+    location: Schema.String,
+    /** The undo's job id. */
+    by: Schema.String,
+    /** The undo's journal, when it kept one. */
+    journal: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `the job of the journal ${this.location} was undone by job ${this.by}` +
+      `${this.journal === undefined ? "" : ` (journal ${this.journal})`}: resuming it would redo what the undo put back`
+  }
+}
+
+/**
  * A journal another run is using: its lock (`<journal>.lock`) names a process that is still running
  * (or one this process cannot check). Two runs of one job would send its stores twice.
  */
@@ -120,6 +140,7 @@ export type JournalError =
   | JournalNotFoundError
   | JournalCorruptError
   | JournalMismatchError
+  | JournalUndoneError
 
 /** An open journal: each `append` returns once its lines are durable (or fails, and nothing may rely on them). */
 export interface Appender {

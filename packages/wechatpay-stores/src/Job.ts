@@ -247,6 +247,8 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined, check 
       return Output.oneLine(`${e.message}; nothing was sent`)
     case "JournalMismatchError":
       return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path and the ids given with it`)
+    case "JournalUndoneError":
+      return Output.oneLine(`${e.message}; nothing was sent. To change those stores again, run a new job`)
     case "JournalIoError":
       return Output.oneLine(`${e.message}; nothing more was sent. Check the path, its permissions and the free space`)
     case "SyncGuardError":

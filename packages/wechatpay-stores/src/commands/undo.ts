@@ -97,8 +97,9 @@ export const command = Program.command(
   "Puts back what a job changed: the stores its report lists as succeeded are changed the other way (a disassociate's " +
     "stores re-associated, an associate's disassociated, both parts of a sync), on the job's own stock or bundle, " +
     "which the report or journal names. Stores the job's snapshot (--snapshot) found done already (alreadyDone) were not " +
-    "changed by it and are left alone; a job run without one has every succeeded store changed back, with a warning. Given a journal, the stores it recorded as succeeded, and those whose calls may have " +
-    "been applied, are undone (a job cut short, as far as it went). The undo keeps a journal of its own (see --journal) and writes a report whose job " +
+    "changed by it and are left alone; a job run without one has every succeeded store changed back, with a warning. Given a journal, or a report whose journal is still where the " +
+    "report says, the stores the journal recorded as succeeded, and those whose calls may have been applied, are undone (a job " +
+    "cut short, as far as it went), and the journal records the undo: `resume` of it is then refused. The undo keeps a journal of its own (see --journal) and writes a report whose job " +
     "names the undone job (undoes). Credentials come from the WECHATPAY_* variables.\n\n" +
     "Exit codes: 0 every store was put back; 2 some failed or are unresolved, or the undo was cut short; 1 it could not " +
     "run (not a report or journal of a job, flags, configuration, the stock check: nothing was sent).",

@@ -10,7 +10,8 @@ import {
   type JournalError,
   type JournalIoError,
   JournalCorruptError,
-  JournalMismatchError
+  JournalMismatchError,
+  JournalUndoneError
 } from "../../JobJournal.js"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
@@ -51,6 +52,11 @@ export interface Start {
   readonly preflight: BulkEngine.PreflightReport
   readonly plan?: Omit<SyncPlan, "toAssociate" | "toDisassociate"> | undefined
   readonly undoes?: string | undefined
+  /**
+   * Runs once the job's own journal is created and before its first call, with the job's id: an undo
+   * records itself in the journal of the job it undoes there.
+   */
+  readonly beforeRun?: ((job: string) => Effect.Effect<void, JournalError>) | undefined
   /** The listing walked before the first call, and per part the stores it showed done already. */
   readonly snapshot: BulkEngine.SnapshotReport
   readonly already?: ReadonlyArray<ReadonlyArray<string>> | undefined
@@ -291,6 +297,7 @@ export const start = (
       ? { append: () => Effect.void }
       : yield* store.create(location, opening)
     const writer = yield* makeWriter(appender)
+    if (spec.beforeRun !== undefined) yield* spec.beforeRun(job)
     return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
   }).pipe(Effect.scoped)
 
@@ -385,6 +392,10 @@ export const resume = (
         if (expected !== undefined && found[field] !== expected) {
           return yield* new JournalMismatchError({ location, field, expected, found: found[field] ?? "(none)" })
         }
+      }
+      if (replayed.undone !== undefined) {
+        const { by, journal } = replayed.undone
+        return yield* new JournalUndoneError({ location, by, ...(journal === undefined ? {} : { journal }) })
       }
       if (replayed.lastReport !== undefined && Journal.isComplete(replayed.lastReport)) {
         // The job ended: its report, as it was recorded.

@@ -112,6 +112,16 @@ export interface Replayed {
   readonly length: number
   /** Bytes dropped after the last newline (a write the crash cut short). */
   readonly torn: number
+  /** The undo that put this job's stores back, once one started (it records itself here first). */
+  readonly undone: Undone | undefined
+}
+
+/** An undo's record in the journal of the job it undoes. */
+export interface Undone {
+  /** The undo's own job id. */
+  readonly by: string
+  /** The undo's journal, when it keeps one. */
+  readonly journal: string | undefined
 }
 
 const newPart = (): PartState => ({ ids: [], already: new Set(), stores: new Map(), chunks: 0, requests: 0, retries: {}, anomalies: [] })
@@ -252,6 +262,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
   const parts = h.parts.map(newPart)
   let runs = 0
   let lastReport: unknown = undefined
+  let undone: Undone | undefined = undefined
   for (let i = 1; i < lines.length; i++) {
     const n = i + 1
     let r: Record<string, unknown>
@@ -265,6 +276,13 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     if (r.job !== h.job) return corrupt(n, `a record of another job (${JSON.stringify(r.job)}, this journal is ${h.job})`)
     if (r.t === "run") {
       runs++
+      continue
+    }
+    if (r.t === "undone") {
+      if (typeof r.by !== "string" || (r.journal !== undefined && typeof r.journal !== "string")) {
+        return corrupt(n, "an undone record without the undo's job id")
+      }
+      undone = { by: r.by, journal: r.journal as string | undefined }
       continue
     }
     if (r.t === "finished") {
@@ -352,7 +370,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}${never}`, runs === 0)
     }
   }
-  return Either.right({ header: h, parts, runs, lastReport, length: end, torn })
+  return Either.right({ header: h, parts, runs, lastReport, length: end, torn, undone })
 }
 
 /** Whether a report (a job's, or a sync's two) ended without being cut short. */

@@ -3,7 +3,7 @@
  * bundle, as a durable job of its own. A job's undo is the other direction; a sync's undo is a
  * sync of two parts, each the other's stores.
  */
-import { Effect, Either, Schema, type Scope } from "effect"
+import { Clock, Effect, Either, Schema, type Scope } from "effect"
 import { JobJournal, type JournalError } from "../../JobJournal.js"
 import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
@@ -41,6 +41,8 @@ interface Done {
   readonly unchanged: ReadonlySet<string>
   /** Whether the job listed its stock before its first call (a sync's plan always does). */
   readonly snapshot: boolean
+  /** Records the undo in the job's journal, when it was taken from one (its lock is held). */
+  readonly mark: ((by: string, journal: string | undefined) => Effect.Effect<void, JournalError>) | undefined
 }
 
 const JobShape = Schema.Struct({
@@ -64,9 +66,23 @@ const JobReportShape = Schema.Struct({
 const SyncReportShape = Schema.Struct({
   job: JobShape,
   dryRun: Schema.Boolean,
-  associate: Schema.optional(Succeeded),
-  disassociate: Schema.optional(Succeeded)
+  associate: Succeeded,
+  disassociate: Succeeded
 })
+/** What a report says of its journal, and of stores whose calls may have been applied. */
+const Unresolved = Schema.Struct({ unresolved: Schema.Array(Schema.Unknown) })
+const JournalNamed = Schema.Struct({ job: Schema.Struct({ id: Schema.String, journal: Schema.String }) })
+
+const sameTarget = (a: Durable.Target, b: Durable.Target): boolean =>
+  a._tag === b._tag && a.productCouponId === b.productCouponId && a.brandId === b.brandId &&
+  (a._tag === "stock" ? a.stockId === (b as typeof a).stockId : a.stockBundleId === (b as typeof a).stockBundleId)
+
+/** Stores a report leaves unresolved: their calls may have been applied, and only the job's journal says which. */
+const unresolvedIn = (report: unknown): number => {
+  const count = (part: unknown) => Either.match(Schema.decodeUnknownEither(Unresolved)(part), { onLeft: () => 0, onRight: (p) => p.unresolved.length })
+  const r = report as { readonly associate?: unknown; readonly disassociate?: unknown }
+  return "plan" in (report as object) ? count(r.associate) + count(r.disassociate) : count(report)
+}
 
 const targetOf = (job: typeof JobShape.Type): Either.Either<Durable.Target, UndoSourceError> =>
   job.stockBundleId !== undefined && job.stockId === undefined
@@ -85,17 +101,18 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
     }
     const target = yield* targetOf(job.right.job)
     if (job.right.job.operation === "sync") {
+      if ((report as { readonly dryRun?: unknown }).dryRun === true) return yield* new UndoSourceError({ reason: "a dry run changed nothing" })
       const sync = Schema.decodeUnknownEither(SyncReportShape)(report)
       if (Either.isLeft(sync)) return yield* new UndoSourceError({ reason: "a sync report without its two parts' lists" })
-      if (sync.right.dryRun) return yield* new UndoSourceError({ reason: "a dry run changed nothing" })
       return {
         id: sync.right.job.id,
         operation: "sync",
         target,
-        associated: sync.right.associate?.succeeded ?? [],
-        disassociated: sync.right.disassociate?.succeeded ?? [],
-        unchanged: new Set([...(sync.right.associate?.alreadyDone ?? []), ...(sync.right.disassociate?.alreadyDone ?? [])]),
-        snapshot: true
+        associated: sync.right.associate.succeeded,
+        disassociated: sync.right.disassociate.succeeded,
+        unchanged: new Set([...(sync.right.associate.alreadyDone ?? []), ...(sync.right.disassociate.alreadyDone ?? [])]),
+        snapshot: true,
+        mark: undefined
       }
     }
     const plain = Schema.decodeUnknownEither(JobReportShape)(report)
@@ -108,8 +125,49 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
       associated: operation === "associate" ? plain.right.succeeded : [],
       disassociated: operation === "disassociate" ? plain.right.succeeded : [],
       unchanged: new Set(plain.right.alreadyDone ?? []),
-      snapshot: plain.right.snapshot?.status === "done"
+      snapshot: plain.right.snapshot?.status === "done",
+      mark: undefined
     }
+  })
+
+/**
+ * A report's job, taken from the journal the report names when it is still there: the journal holds every
+ * run (a report may be of an earlier one), the stores whose calls may have been applied (a report leaves
+ * them unresolved), and its lock keeps a resume of the job from running meanwhile. A report whose stock
+ * differs from its journal's was edited, and is refused. Without its journal, the report alone.
+ */
+const fromReportOrJournal = (report: unknown): Effect.Effect<Done, UndoSourceError | JournalError, JobJournal | Scope.Scope> =>
+  Effect.gen(function*() {
+    const byReport = yield* fromReport(report)
+    const named = Schema.decodeUnknownEither(JournalNamed)(report)
+    const alone = (why: string) =>
+      Effect.gen(function*() {
+        const unresolved = unresolvedIn(report)
+        if (unresolved > 0) {
+          yield* Effect.logWarning(
+            `${why}: the undo is taken from the report alone, which leaves its ${unresolved} unresolved store(s) as they ` +
+              "are (their calls may have been applied)"
+          )
+        }
+        return byReport
+      })
+    if (Either.isLeft(named)) return yield* alone("the report names no journal")
+    const location = named.right.job.journal
+    const store = yield* JobJournal
+    const found = yield* Effect.either(store.read(location))
+    if (Either.isLeft(found)) {
+      if (found.left._tag === "JournalNotFoundError") return yield* alone(`the report's journal ${location} is gone`)
+      return yield* found.left
+    }
+    const done = yield* fromJournal(location)
+    if (done.id !== byReport.id) return yield* alone(`the report's journal ${location} now holds another job (${done.id})`)
+    if (done.operation !== byReport.operation || !sameTarget(done.target, byReport.target)) {
+      return yield* new UndoSourceError({
+        reason: `the report does not match its journal ${location} (the job's operation, coupon, stock or brand differ): ` +
+          "the report was edited; undo the journal itself"
+      })
+    }
+    return done
   })
 
 /**
@@ -143,9 +201,19 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
       associated: lists.associate,
       disassociated: lists.disassociate,
       unchanged,
-      snapshot: h.operation === "sync" || (h.snapshot as { readonly status?: unknown } | undefined)?.status === "done"
+      snapshot: h.operation === "sync" || (h.snapshot as { readonly status?: unknown } | undefined)?.status === "done",
+      // Recorded before the undo's first call: a resume of this job would redo what the undo puts back.
+      mark: (by, journal) =>
+        Effect.scoped(Effect.flatMap(
+          store.reopen(location, replayed.length),
+          (appender) =>
+            Effect.flatMap(nowIso, (at) =>
+              appender.append(Journal.line({ t: "undone", job: h.job, by, ...(journal === undefined ? {} : { journal }), at })))
+        ))
     }
   })
+
+const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** Undoes the job of a report or journal (see `StoreJobs.undo`). */
 export const undo = (
@@ -161,7 +229,7 @@ export const undo = (
           ? typeof source.journal === "string"
             ? fromJournal(source.journal)
             : new UndoSourceError({ reason: "the journal must be given as its location (a string)" })
-          : fromReport(source.report)
+          : fromReportOrJournal(source.report)
       )
       const t = done.target
       if (t._tag === "stock" && !done.snapshot) {
@@ -221,6 +289,7 @@ export const undo = (
             }
           }
           : {}),
-        undoes: done.id
+        undoes: done.id,
+        beforeRun: done.mark === undefined ? undefined : (by) => done.mark!(by, options.journal)
       }, options.journal, options)
     }).pipe(Effect.scoped)).pipe(Effect.withSpan("StoreJobs.undo"))
