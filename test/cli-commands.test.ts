@@ -216,7 +216,9 @@ describe("cli: the report never replaces a journal or the input, and its path is
     { name: "the job's own --journal", report: (p) => p.journal, says: "is the job's journal (--journal): the report would replace it" },
     { name: "the --stores file", report: (p) => p.stores, says: "is the job's input (--stores): the report would replace it" },
     { name: "another job's journal", report: (p) => p.other, says: "is a job's journal: the report would replace it" },
-    { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "cannot write the report to" },
+    { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "ENOTDIR (a part of its path is a file, not a directory)" },
+    { name: "a directory", report: (p) => Path.dirname(p.stores), says: "EISDIR (it is a directory; give --report a file's path)" },
+    { name: "a missing directory", report: (p) => Path.join(Path.dirname(p.stores), "missing", "r.json"), says: "ENOENT (its directory does not exist; create it, or give --report another path)" },
     { name: "an empty path", report: () => "", says: "--report needs a file path" }
   ]
   for (const c of cases) {
@@ -453,7 +455,8 @@ describe("cli disassociate: Ctrl-C (a graceful stop)", () => {
         yield* Deferred.succeed(stop, undefined)
       }))
       // --no-preflight: the stop is asked for when the first call of the job reaches the sandbox, not the stock query.
-      const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "1", "--no-preflight"], {
+      // No journal: the unresolved stores of its report are how the job is finished.
+      const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "1", "--no-preflight", "--no-journal"], {
         ...c,
         io: { ...c.io, stop: Deferred.await(stop) }
       })
@@ -470,6 +473,8 @@ describe("cli disassociate: Ctrl-C (a graceful stop)", () => {
         assert.isTrue(fake.isAssociated(F.stockId, u.storeId))
       }
       assert.include(c.out(), "stopped by STOPPED")
+      assert.include(c.out(), "Run the unresolved stores listed in the report again to finish it.")
+      assert.notInclude(c.out(), "to finish the job: wechatpay-stores resume")
     }))
 })
 

@@ -122,7 +122,8 @@ describe("cli jobs keep a journal", () => {
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup()
       const stores = yield* file("stores.txt", ids(10).join("\n"))
-      const journal = yield* file("taken.jsonl", "someone else's\n")
+      const another = '{"t":"header","format":"effect-wechatpay/journal","version":2,"job":"other"}\n'
+      const journal = yield* file("taken.jsonl", another)
       const c = capture()
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], c), 1)
       assertOneLine(
@@ -131,7 +132,14 @@ describe("cli jobs keep a journal", () => {
       )
       assert.strictEqual(c.out(), "")
       assert.deepStrictEqual(fake.log, [])
-      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(journal, "utf8")), "someone else's\n")
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(journal, "utf8")), another)
+      // A file that is no journal is not one to resume.
+      const notJournal = yield* file("notes.txt", "someone else's\n")
+      const n = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", notJournal], n), 1)
+      assertOneLine(n.err(), `${notJournal} exists and is not a journal: pass the path of a new file as --journal`)
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(notJournal, "utf8")), "someone else's\n")
+      assert.deepStrictEqual(fake.log, [])
     }))
 
   it.scopedLive("--journal in a directory that does not exist: exit 1, one line, nothing sent", () =>
@@ -410,6 +418,8 @@ describe("cli resume", () => {
       const c = capture({ stop })
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--concurrency", "1"], c), 2, c.err())
       assert.include(c.out(), "stopped by STOPPED: ")
+      assert.include(c.out(), "Resume it (the command is below) to finish it.")
+      assert.notInclude(c.out(), "listed in the report again")
       assert.include(c.out(), `to finish the job: wechatpay-stores resume ${journal}\n`)
       const sentBefore = changes(fake).length
       assert.isBelow(sentBefore, 5)

@@ -259,13 +259,17 @@ describe("cli sync: applied", () => {
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup(100)
       const stores = yield* file("desired.txt", range(0, 10).join("\n"))
-      const journal = yield* file("taken.jsonl", "{}\n")
+      const journal = yield* file("taken.jsonl", '{"t":"header","format":"effect-wechatpay/journal","version":2,"job":"other"}\n')
       const c = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores, "--journal", journal], c), 1)
       assert.strictEqual(
         c.err(),
         `wechatpay-stores: a journal already exists at ${journal}: resume it with \`wechatpay-stores resume ${journal}\`, or pass another --journal\n`
       )
+      // A file that is no journal (the store list given twice, say) is not one to resume.
+      const other = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--journal", stores], other), 1)
+      assert.strictEqual(other.err(), `wechatpay-stores: ${stores} exists and is not a journal: pass the path of a new file as --journal\n`)
       assert.deepStrictEqual(fake.log, [])
     }))
 

@@ -44,6 +44,7 @@ describe("cli undo", () => {
         assert.include(u.job, { operation: "associate", stockId: F.stockId, undoes: done.job.id, runs: 1 })
         assert.deepStrictEqual(sorted(u.succeeded), range(100, 550))
         assert.include(c.out(), `undoing the job of the ${from} `)
+        assert.include(c.out(), `undo of the job ${done.job.id}: 450 to associate again\n`)
         // The undo keeps its own journal, by default in the working directory.
         const [undoJournal, ...others] = yield* Cli.defaultJournals(dir)
         assert.deepStrictEqual(others, [])
@@ -200,7 +201,7 @@ describe("cli undo", () => {
       const report = Path.join(dir, "job.json")
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report, "--no-journal"], capture()), 0)
       yield* fake.clearLog
-      const journal = yield* file("taken.jsonl", "{}\n")
+      const journal = yield* file("taken.jsonl", '{"t":"header","format":"effect-wechatpay/journal","version":2,"job":"other"}\n')
       const c = capture()
       assert.strictEqual(yield* cli(["undo", report, "--journal", journal], c), 1)
       assert.strictEqual(

@@ -11,6 +11,8 @@ export interface JobIds {
   readonly stockId?: string | undefined
   readonly stockBundleId?: string | undefined
   readonly brandId: string
+  /** The job keeps a journal: `resume` finishes it (a sync's report cannot be run again as --stores). */
+  readonly journaled?: boolean | undefined
 }
 
 /** "stock 123" or "a stock of bundle 456": what the advice names. */
@@ -44,15 +46,15 @@ const EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
     `WeChat Pay could not verify the request's signature. Check that WECHATPAY_MERCHANT_SERIAL_NO is the ` +
     `serial number of the certificate whose private key is in WECHATPAY_PRIVATE_KEY (or _FILE), for the ` +
     `merchant in WECHATPAY_MCHID.`,
-  Unreachable: () =>
+  Unreachable: (j) =>
     `no WeChat Pay host answered. Check the network, proxy and firewall (and WECHATPAY_BASE_URL if it is ` +
-    `set), then run the unresolved stores listed in the report again.`,
-  StoppedByCaller: () =>
+    `set), then ${j.journaled === true ? "resume the job (the command is below)" : "run the unresolved stores listed in the report again"}.`,
+  StoppedByCaller: (j) =>
     `the job was stopped (Ctrl-C, SIGTERM, SIGHUP or its parent exiting); calls in flight finished. ` +
-    `Run the unresolved stores listed in the report again to finish it.`,
-  AbortedByCaller: () =>
-    `calls in flight were abandoned: WeChat Pay may or may not have applied them. Run the unresolved ` +
-    `stores listed in the report again.`,
+    `${j.journaled === true ? "Resume it (the command is below)" : "Run the unresolved stores listed in the report again"} to finish it.`,
+  AbortedByCaller: (j) =>
+    `calls in flight were abandoned: WeChat Pay may or may not have applied them. ` +
+    `${j.journaled === true ? "Resume the job (the command is below): it settles them" : "Run the unresolved stores listed in the report again"}.`,
   StoreSourceError: () =>
     `the store-id input broke off during the job (it changed or could not be read); the calls already ` +
     `made are in the report. Fix the input, then run the unresolved stores again.`

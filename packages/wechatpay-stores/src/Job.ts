@@ -310,6 +310,9 @@ export const planLines = (plan: StoreJobs.SyncPlan, limit: number = Output.LISTE
   return lines.join("\n") + "\n"
 }
 
+/** Whether a report's job kept a journal (its `job` names one). */
+const journaled = (ids: Explain.JobIds): boolean => typeof (ids as { readonly journal?: unknown }).journal === "string"
+
 /** What one job (or a sync's part) did: the table, why it stopped, the checks, the anomalies, the first stores. */
 const partLines = (
   human: Output.Sink,
@@ -321,7 +324,7 @@ const partLines = (
   human.write(Output.summaryTable(report.summary, sent))
   if (report.stoppedBy !== undefined) {
     human.write(`stopped by ${report.stoppedBy.code}: ${Output.oneLine(report.stoppedBy.message)}\n`)
-    const means = Explain.stopReason(report.stoppedBy, ids)
+    const means = Explain.stopReason(report.stoppedBy, { ...ids, journaled: journaled(ids) })
     if (means !== undefined) human.write(`  ${means}\n`)
   }
   human.write(Output.checksLines(report))
@@ -357,7 +360,12 @@ export const publish = (
         human.write(`${name}:\n`)
         partLines(human, part, report.job, undefined, where)
       }
-    } else partLines(human, report, report.job, sent, where)
+    } else {
+      if (report.job.undoes !== undefined) {
+        human.write(`undo of the job ${report.job.undoes}: ${Output.fmt(report.summary.unique)} to ${report.job.operation} again\n`)
+      }
+      partLines(human, report, report.job, sent, where)
+    }
     if (kept?.path !== undefined && !kept.misplaced) human.write(`report written to ${kept.path}\n`)
     // A journaled job cut short is finished from its journal, not by running its stores again.
     const parts = Report.isSync(report) ? [report.associate, report.disassociate] : [report]

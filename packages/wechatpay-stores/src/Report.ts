@@ -36,10 +36,22 @@ export const isSync = (report: AnyReport): report is SyncReport => "plan" in rep
 export const jobId = (): string => randomUUID()
 
 /** One line for a report path that cannot be written: the errno code when there is one. */
-const reportFailure = (path: string, cause: unknown): string =>
-  `cannot write the report to ${path}: ${
-    cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
-  }`
+const reportFailure = (path: string, cause: unknown): string => {
+  const code = cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
+  const means = ERRNO_WORDS[code]
+  return `cannot write the report to ${path}: ${code}${means === undefined ? "" : ` (${means})`}`
+}
+
+/** What the errors a report path most often meets mean, for the operator who is to pick another. */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  EISDIR: "it is a directory; give --report a file's path",
+  ENOENT: "its directory does not exist; create it, or give --report another path",
+  ENOTDIR: "a part of its path is a file, not a directory",
+  EACCES: "permission denied; give --report a path you can write",
+  EPERM: "not permitted; give --report a path you can write",
+  EROFS: "a read-only file system",
+  ENOSPC: "the disk is full"
+}
 
 /** A file the report must never replace (the job's journal, its input), and what it is, for the message. */
 export interface Protected {
@@ -164,7 +176,16 @@ export const checkJournalPath = (path: string): Effect.Effect<void, string> =>
   Effect.flatMap(
     Effect.promise(() => Fs.lstat(path).catch(() => undefined)),
     (found) =>
-      found !== undefined ? Effect.fail(journalTaken(path, found)) : Effect.tryPromise({
+      found !== undefined
+        ? Effect.flatMap(
+          // Resuming is the advice only for a journal: a file of another kind (the store list given twice, say) is not one.
+          Effect.promise(() => found.isFile() && found.size > 0 ? JournalFile.isJournal(path) : Promise.resolve(true)),
+          (journal) =>
+            Effect.fail(
+              journal ? journalTaken(path, found) : `${path} exists and is not a journal: pass the path of a new file as --journal`
+            )
+        )
+        : Effect.tryPromise({
         try: () => Fs.access(Path.dirname(Path.resolve(path)), Fs.constants.W_OK),
         catch: (cause) =>
           `cannot create the journal ${path}: ${
