@@ -3,7 +3,7 @@
 // Exit codes, --dry-run, --report, every input format, progress lines and the bar.
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Layer } from "effect"
-import { appendFileSync } from "node:fs"
+import { appendFileSync, truncateSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Readable } from "node:stream"
@@ -478,14 +478,16 @@ describe("cli disassociate: Ctrl-C (a graceful stop)", () => {
     }))
 })
 
-describe("cli disassociate: an input file that breaks during the job", () => {
-  it.scopedLive("the calls made are reported, the report is written, exit 2", () =>
+describe("cli disassociate: an input file that changes during the job", () => {
+  // The up-front check reads the file whole; the job reads it again. Bytes that differ from the checked
+  // ones (a line added, the file cut short or rewritten) stop the job there: nothing of a changed block
+  // is sent, the report accounts for what was read before it, exit 2 (or 1 when nothing was sent).
+  it.scopedLive("a line appended while the job runs (no journal): the calls made are reported, SOURCE_FAILED, exit 2", () =>
     Effect.gen(function*() {
       const { fake, file, dir, cli } = yield* setup()
-      // The up-front check sees a good file; the job then finds an unterminated quoted field
-      // appended after its 1,000 ids, as if the file changed. The lines are padded to 1 KiB so
-      // the job's reader, held back by its one call in flight (--concurrency 1), is still far
-      // from the end when the first request reaches the sandbox: that is when the line is added.
+      // The lines are padded to 1 KiB so the job's reader, held back by its one call in flight
+      // (--concurrency 1), is still far from the end when the first request reaches the sandbox:
+      // that is when the line is added.
       const ids = Array.from({ length: 1_000 }, (_, i) => s(i))
       const stores = yield* file("stores.csv", `store_id\n${ids.map((id) => id + " ".repeat(1_000)).join("\n")}\n`)
       const log = fake.log as Array<FakeWechatPay.LogEntry>
@@ -497,16 +499,46 @@ describe("cli disassociate: an input file that breaks during the job", () => {
       const report = Path.join(dir, "report.json")
       const c = capture()
       // --no-preflight: the line is added when the job's first call reaches the sandbox, not the stock query.
-      // --no-journal: a journaled job reads its whole input before the first call, so it never sees the break.
+      // --no-journal: a journaled job reads its whole input before the first call (see the next test).
       const code = yield* cli([...job, "--stores", stores, "--report", report, "--concurrency", "1", "--no-preflight", "--no-journal"], c)
       assert.strictEqual(code, 2, c.err())
       const r = yield* readReport(report)
-      assert.deepStrictEqual(r.succeeded, ids)
-      assert.strictEqual(r.summary["unique"], 1_000)
-      assert.strictEqual(fake.log.length, 5)
-      for (const id of ids) assert.isFalse(fake.isAssociated(F.stockId, id))
+      // Only the last 64 KiB block changed: the ids before it were read and sent, in order, and no other.
+      assert.isAbove(r.succeeded.length, 800)
+      assert.isBelow(r.succeeded.length, 1_000)
+      assert.deepStrictEqual(r.succeeded, ids.slice(0, r.succeeded.length))
+      assert.strictEqual(r.summary["unique"], r.succeeded.length)
+      for (const id of ids) assert.strictEqual(fake.isAssociated(F.stockId, id), !r.succeeded.includes(id), id)
       assert.include(c.out(), "stopped by SOURCE_FAILED: cannot read the store ids: ")
-      assert.include(c.out(), "unterminated quoted field")
+      assert.include(c.out(), "changed while it was being read")
       assert.include(c.out(), `report written to ${report}`)
+    }))
+
+  it.scopedLive("cut short after the check (a journaled job, the default): stopped before anything is sent, exit 2", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const ids = Array.from({ length: 900 }, (_, i) => s(i))
+      const stores = yield* file("stores.txt", ids.join("\n") + "\n")
+      const c = capture()
+      // The journal's path is printed once the input is checked, before the job reads it again: cut to 100 ids
+      // there, on a line boundary, as `head` or an editor would leave it. Read whole, it would be 100 valid ids.
+      const write = c.io.out.write
+      const io = {
+        ...c.io,
+        out: {
+          ...c.io.out,
+          write: (t: string) => {
+            if (t.startsWith("journal: ")) truncateSync(stores, ids.slice(0, 100).join("\n").length + 1)
+            write(t)
+          }
+        }
+      }
+      const journal = Path.join(dir, "job.jsonl")
+      const code = yield* cli([...job, "--stores", stores, "--journal", journal], { ...c, io })
+      assert.strictEqual(code, 2, c.out() + c.err())
+      assert.include(c.out(), "stopped by SOURCE_FAILED: cannot read the store ids: ")
+      assert.include(c.out(), "changed while it was being read")
+      assert.deepStrictEqual(fake.log, [])
+      assert.strictEqual(fake.associatedCount(F.stockId), 1_000)
     }))
 })

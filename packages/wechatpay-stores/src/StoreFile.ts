@@ -8,13 +8,15 @@
  * without a word.
  *
  * The input is opened once. A regular file is read again from its descriptor
- * for each pass (memory stays flat); anything else (a pipe, a FIFO, a device,
+ * for each pass (memory stays flat), and a pass that finds other bytes than the
+ * first (the file changed after it was checked) fails; anything else (a pipe, a FIFO, a device,
  * standard input) can be read only once, so the first pass copies it to a
  * private spool file that later passes read. Lines are split on bytes and
  * bounded before a string is built, and decoded as strict UTF-8.
  */
 import { Effect, Stream } from "effect"
 import type { Scope } from "effect"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -73,18 +75,52 @@ const openFd = (
     Effect.tap(restore(openRaw(source, path, flags, mode, operation)), (fd) => Effect.addFinalizer(() => Effect.sync(() => Fs.close(fd, () => {}))))
   )
 
-/** Reads from `fd` at `position` (a regular file, read again per pass) or where it is (a device). */
+/**
+ * Reads from `fd` at `position` (a regular file, read again per pass: whole blocks of READ_SIZE until
+ * its end, so that every pass cuts it into the same blocks) or where it is (a device).
+ */
 const fdPull = (source: string, fd: number, positional: boolean): Pull => {
   const buffer = Buffer.allocUnsafe(READ_SIZE)
   let position = 0
   // No canceler: an interrupted read is left to finish in the thread pool, its bytes unused.
   return Effect.async<Uint8Array | undefined, StoreFileError>((resume) => {
-    Fs.read(fd, buffer, 0, READ_SIZE, positional ? position : null, (e, n) => {
-      if (e !== null) return resume(Effect.fail(problem(source, e)))
-      position += n
-      resume(Effect.succeed(n === 0 ? undefined : buffer.subarray(0, n)))
-    })
+    const fill = (filled: number) =>
+      Fs.read(fd, buffer, filled, READ_SIZE - filled, positional ? position : null, (e, n) => {
+        if (e !== null) return resume(Effect.fail(problem(source, e)))
+        position += n
+        const total = filled + n
+        if (positional && n > 0 && total < READ_SIZE) return fill(total)
+        resume(Effect.succeed(total === 0 ? undefined : buffer.subarray(0, total)))
+      })
+    fill(0)
   })
+}
+
+/** Why a later pass of a regular file stopped: its bytes are no longer those the first pass read. */
+const CHANGED =
+  "changed while it was being read (its content is no longer what was checked before the job; nothing of the changed " +
+  "part was sent): leave the file as it is while a job reads it, or give the job a copy"
+
+/**
+ * The passes over a regular file, read again from its descriptor: each must read the bytes the first
+ * whole pass read (the up-front check), or a file rewritten or cut short between the two would have the
+ * job send ids nobody checked, a torn line among them, and count the others as never given. Every block
+ * is compared (by digest) before the parser sees it, so nothing of a changed block is sent.
+ */
+const checkedPasses = (source: string, fd: number): () => Pull => {
+  let reference: ReadonlyArray<string> | undefined
+  return () => {
+    const seen: Array<string> = []
+    const against = reference
+    const read = fdPull(source, fd, true)
+    return Effect.flatMap(read, (bytes) => {
+      const digest = bytes === undefined ? "" : Crypto.createHash("sha1").update(bytes).digest("base64")
+      if (against !== undefined && against[seen.length] !== digest) return Effect.fail(new StoreFileError({ source, reason: CHANGED }))
+      seen.push(digest)
+      if (bytes === undefined && against === undefined) reference = seen
+      return Effect.succeed(bytes)
+    })
+  }
 }
 
 /** Reads a stream (standard input, a FIFO); it is destroyed when the scope closes. */
@@ -202,7 +238,10 @@ export const open = (
         const isFile = yield* Effect.async<boolean, StoreFileError>((resume) =>
           Fs.fstat(fd, (e, s) => resume(e === null ? Effect.succeed(s.isFile()) : Effect.fail(problem(source, e))))
         )
-        if (isFile) return input(Stream.suspend(() => passes(fdPull(source, fd, true))))
+        if (isFile) {
+          const pass = checkedPasses(source, fd)
+          return input(Stream.suspend(() => passes(pass())))
+        }
         once = fdPull(source, fd, false)
       }
     }
