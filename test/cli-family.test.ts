@@ -153,6 +153,34 @@ describe("cli list", () => {
       assert.deepStrictEqual((yield* Effect.promise(() => Fs.readdir(dir))).filter((f) => f.endsWith(".tmp")), [])
     }))
 
+  it.scopedLive("--output over a file keeps its permissions", () =>
+    Effect.gen(function*() {
+      const { cli, file } = yield* setup(3)
+      const out = yield* file("private.txt", "old content\n")
+      yield* Effect.promise(() => Fs.chmod(out, 0o600))
+      const c = capture()
+      assert.strictEqual(yield* cli(["list", ...at(), "--output", out], c), 0, c.err())
+      assert.strictEqual((yield* Effect.promise(() => Fs.stat(out))).mode & 0o777, 0o600)
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(out, "utf8")), ids(3).join("\n") + "\n")
+    }))
+
+  it.scopedLive("--output at a job's journal, its lock file or its report: refused in one line, nothing sent, the file kept", () =>
+    Effect.gen(function*() {
+      const { cli, dir, file, fake } = yield* setup(3)
+      const journal = yield* file("job.jsonl", '{"t":"header","format":"effect-wechatpay/journal","version":2,"job":"j"}\n')
+      const lock = yield* file("job.jsonl.lock", "4242\n")
+      const report = yield* file("report.json", JSON.stringify({ job: { operation: "disassociate", id: "j" }, summary: {} }, null, 2))
+      for (const [path, what] of [[journal, "a job's journal"], [lock, "a journal's lock file"], [report, "a job's report"]] as const) {
+        const before = yield* Effect.promise(() => Fs.readFile(path, "utf8"))
+        const c = capture()
+        assert.strictEqual(yield* cli(["list", ...at(), "--output", path], c), 1, path)
+        assert.strictEqual(c.err(), `wechatpay-stores: --output ${path} is ${what}: the listing would replace it; give --output another path\n`)
+        assert.strictEqual(yield* Effect.promise(() => Fs.readFile(path, "utf8")), before)
+      }
+      assert.strictEqual(fake.log.length, 0)
+      assert.deepStrictEqual((yield* Effect.promise(() => Fs.readdir(dir))).filter((f) => f.endsWith(".tmp")), [])
+    }))
+
   it.scopedLive("a page failing part-way: exit 1, says how many ids were read, leaves no FILE and no temporary file", () =>
     Effect.gen(function*() {
       const { cli, dir, fake } = yield* setup(450)

@@ -16,6 +16,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Call from "../Call.js"
 import * as Io from "../Io.js"
+import * as JournalFile from "../JournalFile.js"
 import * as JobCommand from "../JobCommand.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
@@ -101,6 +102,18 @@ const stdoutWriter = (io: Io.Io): Writer => {
   }
 }
 
+/** What of a job's record `path` holds, if anything: a journal, a journal's lock file, or a report the CLI wrote. */
+const recordAt = async (path: string): Promise<string | undefined> => {
+  if (await JournalFile.isJournal(path)) return "a job's journal"
+  if (path.endsWith(".lock") && await JournalFile.isJournal(path.slice(0, -".lock".length))) return "a journal's lock file"
+  // A report starts as the CLI writes it: its job first.
+  const head = await Fs.open(path, "r").then(
+    (h) => h.read(Buffer.alloc(256), 0, 256, 0).then(({ buffer, bytesRead }) => buffer.toString("utf8", 0, bytesRead)).finally(() => h.close()),
+    () => ""
+  )
+  return /^\{\s*"job"\s*:\s*\{/.test(head) ? "a job's report" : undefined
+}
+
 /**
  * A file written to a temporary file in the same directory (so the rename is atomic), flushed
  * and renamed over `path` on commit, removed on discard. `path` must be a regular file or new.
@@ -111,6 +124,11 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
     if (stat?.isDirectory() === true) return yield* Effect.fail(`--output ${path} is a directory; name a file in it`)
     if (stat !== undefined && !stat.isFile()) {
       return yield* Effect.fail(`--output ${path} is not a regular file; leave --output out to print the ids on standard output`)
+    }
+    // The record of a job is never replaced by a listing: its journal, the journal's lock, its report.
+    if (stat !== undefined) {
+      const record = yield* Effect.promise(() => recordAt(path))
+      if (record !== undefined) return yield* Effect.fail(`--output ${path} is ${record}: the listing would replace it; give --output another path`)
     }
     // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
     const target = stat === undefined ? Path.resolve(path) : yield* Effect.promise(() => Fs.realpath(path))
@@ -126,6 +144,8 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
       write: (text) => Effect.tryPromise({ try: () => handle.writeFile(text), catch: (e) => `cannot write ${path}: ${why(e)}` }),
       commit: Effect.tryPromise({
         try: async () => {
+          // The file replaced keeps its permissions (a 0600 list stays private).
+          if (stat !== undefined) await handle.chmod(stat.mode & 0o7777)
           await handle.sync()
           closed = true
           await handle.close()
