@@ -153,7 +153,7 @@ describe("wechatpay-stores list: standard output failing ends the listing, no fu
     }), 60_000)
 })
 
-describe("wechatpay-stores list and stock: standard output closed (>&-) or full", () => {
+describe("wechatpay-stores list, stock and jobs: standard output closed (>&-) or full", () => {
   const ids = ["--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
 
   /** `wechatpay-stores ARGS REDIRECT` run by bash; its exit code and stderr. */
@@ -187,6 +187,34 @@ describe("wechatpay-stores list and stock: standard output closed (>&-) or full"
         assert.isAbove(fake.log.length, 0)
       }), 60_000)
   }
+
+  it.scopedLive("a job >&-: its journal's path, progress and summary would go nowhere; refused in one line, nothing sent, exit 1", () =>
+    Effect.gen(function*() {
+      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
+      const stores = Path.join(dir, "stores.txt")
+      yield* Effect.promise(() => Fs.writeFile(stores, FakeWechatPay.storeId(0) + "\n"))
+      const run = (redirect: string) =>
+        Effect.gen(function*() {
+          const errFile = Path.join(dir, "cli.err")
+          const args = ["disassociate", ...ids, "--stores", stores, "--no-journal", "--report", Path.join(dir, "r.json")]
+          const p = yield* spawn("bash", ["-c", `"$@" ${redirect} 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
+            env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
+          })
+          assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
+          return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")) }
+        })
+      const closed = yield* run(">&-")
+      assert.strictEqual(closed.said, "exit 1\n")
+      assert.strictEqual(
+        closed.stderr,
+        "wechatpay-stores: standard output is closed (>&-), so what this prints would go nowhere; redirect it to a file " +
+          "(> job.log), or to /dev/null to discard it; nothing was sent\n"
+      )
+      assert.deepStrictEqual(fake.log, [])
+      const discarded = yield* run(">/dev/null")
+      assert.strictEqual(discarded.said, "exit 0\n", discarded.stderr)
+      assert.isFalse(fake.isAssociated(F.stockId, FakeWechatPay.storeId(0)))
+    }), 60_000)
 
   it.scopedLive("stock > /dev/full: one line naming ENOSPC, exit 1", () =>
     Effect.gen(function*() {

@@ -163,6 +163,9 @@ export const preconditions = (
   Effect.gen(function*() {
     const missing = yield* Environment.problem
     if (missing !== undefined) return Io.fail(io, `configuration: ${missing}`)
+    // The journal's path, progress, the summary and where the report went are printed there: a job run blind.
+    const closed = Io.closedOutput(io, "redirect it to a file (> job.log), or to /dev/null to discard it")
+    if (closed !== undefined) return Io.fail(io, closed)
     if (paths.report !== undefined) {
       const journal = paths.journal === undefined ? [] : [{ path: paths.journal, what: "the job's journal (--journal)" }]
       const writable = yield* Effect.either(Report.checkReportPath(paths.report, [...journal, ...(paths.protect ?? [])]))
