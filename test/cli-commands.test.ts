@@ -268,12 +268,14 @@ describe("cli disassociate --dry-run", () => {
   it.scopedLive("validates, prints the plan and sends nothing", () =>
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup()
-      const stores = yield* file("stores.txt", [...Array.from({ length: 450 }, (_, i) => s(i)), s(1), s(2), "  ", "bad\u0001id"].join("\n"))
+      // An id with a C1 control (U+0085) looks like a good one on a terminal unless it is escaped.
+      const stores = yield* file("stores.txt", [...Array.from({ length: 450 }, (_, i) => s(i)), s(1), s(2), "  ", "bad\u0001id", "1000\u008500002"].join("\n"))
       const c = capture()
       const code = yield* cli([...job, "--stores", stores, "--dry-run", "--rate", "10"], c)
       assert.strictEqual(code, 0, c.err())
-      assert.include(c.out(), "dry run: 453 ids, 451 unique, 2 duplicates, 1 invalid; would make 3 calls of at most 200 stores at up to 10/s. Nothing was sent.")
+      assert.include(c.out(), "dry run: 454 ids, 452 unique, 2 duplicates, 2 invalid; would make 3 calls of at most 200 stores at up to 10/s. Nothing was sent.")
       assert.include(c.out(), "invalid: \"bad\\u0001id\"")
+      assert.include(c.out(), "invalid: \"1000\\u008500002\"")
       assert.strictEqual(fake.log.length, 0)
       for (let i = 0; i < 450; i++) assert.isTrue(fake.isAssociated(F.stockId, s(i)))
     }))

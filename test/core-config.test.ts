@@ -77,6 +77,16 @@ describe("layerConfig reads every variable", () => {
       assert.deepStrictEqual(c.publicKey, Option.some(keys.wechatpayPublicKeyPem))
     }))
 
+  it.scoped("a key file that cannot be read: the errno and what to check, never a throw", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempFiles({ "x.pem": "x" })
+      for (const [path, says] of [[dir, "EISDIR (it is a directory; give the key file's path)"], [join(dir, "missing.pem"), "ENOENT (there is no such file; check the path)"]] as const) {
+        const err = yield* Effect.flip(readEnv({ ...without(fullEnv, "WECHATPAY_PRIVATE_KEY"), WECHATPAY_PRIVATE_KEY_FILE: path }))
+        assert.strictEqual(err._tag, "ConfigurationError")
+        assert.include(err.message, `cannot read the file: ${says}`)
+      }
+    }))
+
   it.scoped("an inline value wins over its _FILE variant", () =>
     Effect.gen(function*() {
       const dir = yield* tempFiles({ "other.pem": "not this one" })

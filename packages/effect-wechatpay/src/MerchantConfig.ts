@@ -204,6 +204,24 @@ const configFailure = (error: ConfigError.ConfigError): ConfigurationError =>
     reason: ConfigError.isMissingDataOnly(error) ? "is not set" : "is malformed"
   })
 
+/** Why a key file could not be read, with what to check (never the path's content). */
+const readProblem = (cause: unknown): string => {
+  const code = cause instanceof Error && "code" in cause ? String(cause.code) : undefined
+  switch (code) {
+    case "ENOENT":
+      return "ENOENT (there is no such file; check the path)"
+    case "EISDIR":
+      return "EISDIR (it is a directory; give the key file's path)"
+    case "EACCES":
+    case "EPERM":
+      return `${code} (permission denied; the file must be readable by the user running this)`
+    case undefined:
+      return "read failed"
+    default:
+      return code
+  }
+}
+
 /** Reads a key file through a dynamic import, so importing this module stays runtime-neutral. */
 const readFile = (variable: string, path: string): Effect.Effect<string, ConfigurationError> =>
   Effect.tryPromise({
@@ -211,9 +229,7 @@ const readFile = (variable: string, path: string): Effect.Effect<string, Configu
     catch: (cause) =>
       new ConfigurationError({
         variable,
-        reason: `cannot read the file: ${
-          cause instanceof Error && "code" in cause ? String(cause.code) : "read failed"
-        }`
+        reason: `cannot read the file: ${readProblem(cause)}`
       })
   })
 

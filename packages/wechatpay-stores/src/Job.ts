@@ -301,7 +301,7 @@ export const planLines = (plan: StoreJobs.SyncPlan, limit: number = Output.LISTE
   ]
   if (d.invalid.length > 0) {
     lines.push(`  ${Output.plural(d.invalid.length, "desired id")} cannot be sent and ${d.invalid.length === 1 ? "was" : "were"} left out:`)
-    for (const bad of d.invalid.slice(0, limit)) lines.push(`    ${JSON.stringify(bad.storeId)}: ${Output.oneLine(bad.message)}`)
+    for (const bad of d.invalid.slice(0, limit)) lines.push(`    ${Output.quoted(bad.storeId)}: ${Output.oneLine(bad.message)}`)
   }
   for (const [name, ids] of [["to associate", plan.toAssociate], ["to disassociate", plan.toDisassociate]] as const) {
     if (ids.length === 0) continue

@@ -102,7 +102,7 @@ export const runJob = (
           `${Output.fmt(p.invalid.length)} invalid; would make ${Output.plural(p.calls, "call")} of at most ` +
           `${Operation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.\n`
       )
-      for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${JSON.stringify(bad.storeId)}: ${bad.message}\n`)
+      for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${Output.quoted(bad.storeId)}: ${Output.oneLine(bad.message)}\n`)
       if (p.invalid.length > 20) io.out.write(`  …and ${Output.fmt(p.invalid.length - 20)} more invalid\n`)
       return 0
     }

@@ -138,6 +138,15 @@ export const stderr: Sink = streamSink(process.stderr, 2)
 export const oneLine = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/\s{2,}/g, " ").trim()
 
+/**
+ * A value quoted as JSON, with the characters a terminal shows as nothing (C1 controls, zero-width and
+ * direction marks, line separators) written as \uXXXX too: a bad id is shown as it is, not as the good one
+ * it looks like.
+ */
+export const quoted = (text: string): string =>
+  JSON.stringify(text).replace(/[\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** ANSI escape sequences (colours, cursor moves), as @effect/cli's help is written. */
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g
 
