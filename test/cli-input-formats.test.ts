@@ -292,6 +292,17 @@ describe("file errors say what happened and what to do, keeping the input's name
   })
 })
 
+describe("CSV quoting left in a store id", () => {
+  it.effect("a quote not doubled (\"1000\"00001\") or left over is refused at its line, not sent as an id", () =>
+    Effect.gen(function*() {
+      for (const row of ['"1000"00001"', '100000001"', '"1000""00001"']) {
+        const refused = yield* Effect.flip(read({ stdin: [`store_id\n100000002\n${row}\n100000003\n`] }))
+        assert.strictEqual(refused.line, 3, row)
+        assert.include(refused.reason, "store_id holds a \" (a quote not doubled inside a quoted field, or left over)")
+      }
+    }))
+})
+
 describe("CSV reads as csv-parse reads it", () => {
   // Fields from characters that matter to CSV: quotes, commas, line breaks, spaces, and text.
   const field = FastCheck.string({
@@ -326,6 +337,8 @@ describe("CSV reads as csv-parse reads it", () => {
       >
       const expected = { ids: [] as Array<string>, blank: [] as Array<number>, empty: [] as Array<number>, trimmed: [] as Array<number> }
       let line = 2
+      // A store_id with a quote in it is refused at its row: nothing is read past it.
+      let refusedAt: number | undefined
       for (const { record, info } of records.slice(1)) {
         const start = line
         line = info.lines + 1
@@ -334,11 +347,21 @@ describe("CSV reads as csv-parse reads it", () => {
         else if (record[d.column]!.replaceAll("\r\n", "\n").trim() === "") expected.empty.push(start)
         else {
           const raw = record[d.column]!.replaceAll("\r\n", "\n")
+          if (raw.includes("\"")) {
+            refusedAt = start
+            break
+          }
           if (raw.trim() !== raw) expected.trimmed.push(start)
           expected.ids.push(raw.trim())
         }
       }
       const tally = (lines: ReadonlyArray<number>) => ({ count: lines.length, firstLine: lines[0] })
+      if (refusedAt !== undefined) {
+        const refused = yield* Effect.flip(read({ stdin: chunks }))
+        assert.strictEqual(refused.line, refusedAt)
+        assert.include(refused.reason, "store_id holds a \"")
+        return
+      }
       const { ids, notes } = yield* read({ stdin: chunks })
       assert.deepStrictEqual(ids, expected.ids)
       assert.deepStrictEqual(notes.skipped, { blank: tally(expected.blank), emptyStoreId: tally(expected.empty) })

@@ -8,7 +8,8 @@
  * well-formed CSV as csv-parse does, ids, skipped rows and line numbers alike.
  * Outside RFC 4180 it is lenient the way spreadsheets are: a quote inside an
  * unquoted field is a character (`5" screen`), and text after a closing quote
- * is kept. A quote left in a store id makes it an invalid id, which the dry run lists.
+ * is kept. A store_id with a quote left in it (`"1000"00001"`, a quote not doubled) is refused with
+ * its line: a store id has no quotes, and a misquoted row is not to be sent as something else.
  */
 import { MAX_ID_LENGTH, plural, tooLongId } from "./Bounds.js"
 import type { NotesBuilder } from "./Notes.js"
@@ -71,6 +72,10 @@ export const csvStillQuoted = (text: string): boolean => {
 /** Why a CSV record that never closes its quote is refused. */
 export const UNTERMINATED = "unterminated quoted field: a \" opens a field that is never closed; close the quote or remove it"
 
+/** Why a store_id with a quote in it is refused. */
+export const STRAY_QUOTE =
+  "store_id holds a \" (a quote not doubled inside a quoted field, or left over): fix the quoting of this row"
+
 /** Why a CSV record spanning lines past the bound is refused. */
 export const tooLongRecord = (bytes: number) =>
   `CSV record longer than ${bytes / 1024} KiB (an unterminated quoted field?); close the quote or remove it`
@@ -95,6 +100,7 @@ export const rowId = (
   const id = raw.trim()
   if (id === "") return void notes.emptyStoreId.add(line)
   if (id.length > MAX_ID_LENGTH) return tooLongId(id.length)
+  if (id.includes("\"")) return STRAY_QUOTE
   if (id.length !== raw.length) notes.trimmed.add(line)
   out.push(id)
   return undefined
