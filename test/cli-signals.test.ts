@@ -216,6 +216,33 @@ describe("wechatpay-stores list, stock and jobs: standard output closed (>&-) or
       assert.isFalse(fake.isAssociated(F.stockId, FakeWechatPay.storeId(0)))
     }), 60_000)
 
+  it.scopedLive("--stores - with standard input closed (<&-): said so in one line, nothing sent, exit 1; < /dev/null is an empty input", () =>
+    Effect.gen(function*() {
+      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdin-test-", { seed: FakeWechatPay.generate({ stores: 50 }) })
+      const run = (redirect: string) =>
+        Effect.gen(function*() {
+          const errFile = Path.join(dir, "cli.err")
+          const args = ["disassociate", ...ids, "--stores", "-", "--allow-empty", "--no-journal", "--report", Path.join(dir, "r.json")]
+          const p = yield* spawn("bash", ["-c", `"$@" ${redirect} >/dev/null 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
+            env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
+          })
+          assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
+          return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")) }
+        })
+      const closed = yield* run("<&-")
+      assert.strictEqual(closed.said, "exit 1\n")
+      assert.strictEqual(
+        closed.stderr,
+        "wechatpay-stores: <stdin>: standard input is closed (<&-), so it holds no store ids; pipe them in " +
+          "(… | wechatpay-stores … --stores -) or give a file; nothing was sent\n"
+      )
+      // Asked for: an empty input, which --allow-empty runs as a job of no stores.
+      const empty = yield* run("</dev/null")
+      assert.strictEqual(empty.said, "exit 0\n", empty.stderr)
+      // (Its stock check is the one request either run sent.)
+      assert.deepStrictEqual(fake.log.map((e) => e.changedStores.length), [0])
+    }), 60_000)
+
   it.scopedLive("stock > /dev/full: one line naming ENOSPC, exit 1", () =>
     Effect.gen(function*() {
       const { said, stderr } = yield* shell(["stock", ...ids], ">/dev/full")

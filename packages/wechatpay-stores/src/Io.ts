@@ -16,9 +16,16 @@ export interface Io {
   readonly abort?: Effect.Effect<void> | undefined
   /** Where a report goes when no `--report` was given; the process's working directory by default. */
   readonly cwd?: string | undefined
+  /** Whether `stdin` was closed as the process started (`<&-`): then it reads as empty, which it is not. */
+  readonly stdinClosed?: (() => boolean) | undefined
 }
 
-export const processIo: Io = { out: Output.stdout, err: Output.stderr, stdin: process.stdin }
+export const processIo: Io = {
+  out: Output.stdout,
+  err: Output.stderr,
+  stdin: process.stdin,
+  stdinClosed: () => Output.closedAtStart(0)
+}
 
 /** The directory a default report is written to. */
 export const workingDirectory = (io: Io): string => io.cwd ?? process.cwd()

@@ -401,6 +401,9 @@ export const checkInput = (
   }
 ) =>
   Effect.gen(function*() {
+    if (stores === "-" && io.stdinClosed?.() === true) {
+      return Io.fail(io, "<stdin>: standard input is closed (<&-), so it holds no store ids; pipe them in (… | wechatpay-stores … --stores -) or give a file; nothing was sent")
+    }
     const opened = StoreFile.open(
       stores,
       io.stdin,

@@ -119,7 +119,7 @@ export const streamSink = (stream: NodeJS.WritableStream & { readonly isTTY?: bo
  * place for reading and writing, where a shell's `> /dev/null` opens it for writing only. Read
  * from /proc, so Linux only; elsewhere, or when anything cannot be read, false.
  */
-const closedAtStart = (fd: number): boolean => {
+export const closedAtStart = (fd: number): boolean => {
   try {
     const flags = /^flags:\s*([0-7]+)$/m.exec(Fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))
     if (flags === null || (Number.parseInt(flags[1]!, 8) & 3) !== 2) return false
