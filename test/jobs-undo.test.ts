@@ -380,6 +380,27 @@ describe("undo and the job's journal", () => {
         assert.include(warning, `${job.unresolved.length} unresolved store(s)`)
       })))
 
+  it.effect("a report whose journal's path now holds another job: the report alone, and that journal left as it was", () => {
+    const files = new Map<string, Uint8Array>()
+    return withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        const job = yield* StoreJobs.disassociateAll(range(0, 60), { ...stock, journal: "job" })
+        // The path used again by a later job, once the first's journal was deleted.
+        files.delete("job")
+        const later = yield* StoreJobs.disassociateAll(range(100, 160), { ...stock, journal: "job" })
+        const before = files.get("job")
+        const undone = yield* StoreJobs.undo({ report: JSON.parse(JSON.stringify(job)) })
+        if ("plan" in undone) return assert.fail("a job report")
+        assertSameSet(undone.succeeded, range(0, 60))
+        assert.deepStrictEqual(files.get("job"), before)
+        // The later job is not marked undone: it still resumes (to its report).
+        const again = yield* StoreJobs.resume("job")
+        assert.strictEqual(again.job.id, later.job.id)
+        assertSameSet(fake.associatedStores(F.stockId), original.filter((id) => !range(100, 160).includes(id)))
+      }).pipe(Effect.provide(JobJournal.layerMemory(files))))
+  })
+
   it.effect("a report whose stock was edited: refused against its journal, nothing sent", () =>
     withFake(world(), (fake) =>
       Effect.gen(function*() {

@@ -130,6 +130,20 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
     }
   })
 
+const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+/** The job id in a journal's first line, if it has one. */
+const jobOf = (content: Uint8Array): string | undefined => {
+  const end = content.indexOf(0x0a)
+  try {
+    const header: unknown = JSON.parse(new TextDecoder().decode(content.subarray(0, end === -1 ? content.length : end)))
+    const job = typeof header === "object" && header !== null ? (header as { readonly job?: unknown }).job : undefined
+    return typeof job === "string" ? job : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * A report's job, taken from the journal the report names when it is still there: the journal holds every
  * run (a report may be of an earlier one), the stores whose calls may have been applied (a report leaves
@@ -159,8 +173,10 @@ const fromReportOrJournal = (report: unknown): Effect.Effect<Done, UndoSourceErr
       if (found.left._tag === "JournalNotFoundError") return yield* alone(`the report's journal ${location} is gone`)
       return yield* found.left
     }
+    // Looked at before it is locked: a journal of another job (the path used again) is not this job's to mark.
+    const holds = jobOf(found.right)
+    if (holds !== byReport.id) return yield* alone(`the report's journal ${location} now holds ${holds === undefined ? "no journal" : `another job (${holds})`}`)
     const done = yield* fromJournal(location)
-    if (done.id !== byReport.id) return yield* alone(`the report's journal ${location} now holds another job (${done.id})`)
     if (done.operation !== byReport.operation || !sameTarget(done.target, byReport.target)) {
       return yield* new UndoSourceError({
         reason: `the report does not match its journal ${location} (the job's operation, coupon, stock or brand differ): ` +
@@ -212,8 +228,6 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
         ))
     }
   })
-
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** Undoes the job of a report or journal (see `StoreJobs.undo`). */
 export const undo = (
