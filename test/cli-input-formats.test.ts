@@ -298,7 +298,7 @@ describe("CSV quoting left in a store id", () => {
       for (const row of ['"1000"00001"', '100000001"', '"1000""00001"']) {
         const refused = yield* Effect.flip(read({ stdin: [`store_id\n100000002\n${row}\n100000003\n`] }))
         assert.strictEqual(refused.line, 3, row)
-        assert.include(refused.reason, "store_id holds a \" (a quote not doubled inside a quoted field, or left over)")
+        assert.include(refused.reason, "store_id holds a \" character, which no store id has (a field misquoted, or a quote left over)")
       }
     }))
 })

@@ -269,7 +269,7 @@ describe("cli sync: applied", () => {
       // A file that is no journal (the store list given twice, say) is not one to resume.
       const other = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores, "--journal", stores], other), 1)
-      assert.strictEqual(other.err(), `wechatpay-stores: ${stores} exists and is not a journal: pass the path of a new file as --journal\n`)
+      assert.strictEqual(other.err(), `wechatpay-stores: --journal ${stores} is the job's input (--stores): give --journal the path of a new file\n`)
       assert.deepStrictEqual(fake.log, [])
     }))
 

@@ -61,6 +61,14 @@ describe("cli undo", () => {
         )
         assert.strictEqual(fake.log.length, logged)
         assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), sorted(original))
+        // The undo's own journal is never the file it undoes, nor that file's lock.
+        const source = from === "report" ? report : journal
+        for (const [path, what] of [[source, "the report or journal being undone"], [`${source}.lock`, "the lock file of the report or journal being undone"]] as const) {
+          const u2 = capture()
+          assert.strictEqual(yield* cli(["undo", source, "--journal", path], u2), 1)
+          assert.strictEqual(u2.err(), `wechatpay-stores: --journal ${path} is ${what}: give --journal the path of a new file\n`)
+        }
+        assert.strictEqual(fake.log.length, logged)
       }))
   }
 

@@ -319,6 +319,21 @@ describe("undo and the job's journal", () => {
         }).pipe(Effect.provide(JobJournal.layerMemory()))))
   }
 
+  it.effect("a job undone twice from its journal: the second undo says the first happened, and how to finish it instead", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const original = [...fake.associatedStores(F.stockId)]
+        yield* StoreJobs.disassociateAll(range(0, 100), { ...stock, journal: "job" })
+        const [first, none] = yield* withWarnings(StoreJobs.undo({ journal: "job" }, { journal: "undo", snapshot: true }))
+        assert.isFalse(none.some((w) => w.includes("undone already")), none.join("\n"))
+        const [, warnings] = yield* withWarnings(StoreJobs.undo({ journal: "job" }, { snapshot: true }))
+        const warning = warnings.find((w) => w.includes("was undone already"))
+        assert.isDefined(warning, warnings.join("\n"))
+        assert.include(warning, `by job ${first.job.id} (journal undo)`)
+        assert.include(warning, "to finish that undo instead, resume undo")
+        assertSameSet(fake.associatedStores(F.stockId), original)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
   it.effect("an undo refused before its first call (the stock check) leaves the job's journal resumable", () =>
     withFake(world(), (fake) =>
       Effect.gen(function*() {
@@ -377,6 +392,8 @@ describe("undo and the job's journal", () => {
         const warning = warnings.find((w) => w.includes("report alone"))
         assert.isDefined(warning, warnings.join("\n"))
         assert.include(warning, "the report's journal job is gone")
+        // Moved rather than deleted, the journal could still be resumed, and nothing in it says it was undone.
+        assert.include(warning, "do not resume it: that would redo what this undo puts back")
         assert.include(warning, `${job.unresolved.length} unresolved store(s)`)
       })))
 
@@ -390,7 +407,8 @@ describe("undo and the job's journal", () => {
         files.delete("job")
         const later = yield* StoreJobs.disassociateAll(range(100, 160), { ...stock, journal: "job" })
         const before = files.get("job")
-        const undone = yield* StoreJobs.undo({ report: JSON.parse(JSON.stringify(job)) })
+        const [undone, warnings] = yield* withWarnings(StoreJobs.undo({ report: JSON.parse(JSON.stringify(job)) }))
+        assert.isTrue(warnings.some((w) => w.includes(`the report's journal job now holds another job (${later.job.id})`)), warnings.join("\n"))
         if ("plan" in undone) return assert.fail("a job report")
         assertSameSet(undone.succeeded, range(0, 60))
         assert.deepStrictEqual(files.get("job"), before)

@@ -57,7 +57,8 @@ const EXPLANATIONS: Readonly<Record<string, (ids: JobIds) => string>> = {
     `${j.journaled === true ? "Resume the job (the command is below): it settles them" : "Run the unresolved stores listed in the report again"}.`,
   StoreSourceError: () =>
     `the store-id input broke off during the job (it changed or could not be read); the calls already ` +
-    `made are in the report. Fix the input, then run the unresolved stores again.`
+    `made are in the report, and ids after the break were not read. Fix the input, then run the job again ` +
+    `with all of it (stores already changed succeed again).`
 }
 
 /** What `stoppedBy` means and what to do, or undefined when there is nothing to add to its message. */

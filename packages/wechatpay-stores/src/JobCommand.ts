@@ -172,6 +172,14 @@ export const preconditions = (
       if (writable._tag === "Left") return Io.fail(io, writable.left)
     }
     if (paths.journal !== undefined) {
+      // The file a command works from, or its lock: never the new journal (whose message would say to resume it).
+      for (const p of paths.protect ?? []) {
+        for (const [path, what] of [[p.path, p.what], [`${p.path}.lock`, `the lock file of ${p.what}`]] as const) {
+          if (yield* Effect.promise(() => Report.sameFile(paths.journal!, path))) {
+            return Io.fail(io, `--journal ${paths.journal} is ${what}: give --journal the path of a new file`)
+          }
+        }
+      }
       const free = yield* Effect.either(Report.checkJournalPath(paths.journal))
       if (free._tag === "Left") return Io.fail(io, free.left)
     }

@@ -60,7 +60,7 @@ export interface Protected {
 }
 
 /** Whether the two paths name one file: the same inode when both exist, else the same absolute path. */
-const sameFile = async (a: string, b: string): Promise<boolean> => {
+export const sameFile = async (a: string, b: string): Promise<boolean> => {
   const [sa, sb] = await Promise.all([Fs.stat(a).catch(() => undefined), Fs.stat(b).catch(() => undefined)])
   return sa !== undefined && sb !== undefined ? sa.dev === sb.dev && sa.ino === sb.ino : Path.resolve(a) === Path.resolve(b)
 }

@@ -74,7 +74,7 @@ export const UNTERMINATED = "unterminated quoted field: a \" opens a field that 
 
 /** Why a store_id with a quote in it is refused. */
 export const STRAY_QUOTE =
-  "store_id holds a \" (a quote not doubled inside a quoted field, or left over): fix the quoting of this row"
+  "store_id holds a \" character, which no store id has (a field misquoted, or a quote left over): fix this row"
 
 /** Why a CSV record spanning lines past the bound is refused. */
 export const tooLongRecord = (bytes: number) =>

@@ -154,28 +154,31 @@ const fromReportOrJournal = (report: unknown): Effect.Effect<Done, UndoSourceErr
   Effect.gen(function*() {
     const byReport = yield* fromReport(report)
     const named = Schema.decodeUnknownEither(JournalNamed)(report)
-    const alone = (why: string) =>
+    const alone = (why: string, journal: string | undefined) =>
       Effect.gen(function*() {
         const unresolved = unresolvedIn(report)
-        if (unresolved > 0) {
-          yield* Effect.logWarning(
-            `${why}: the undo is taken from the report alone, which leaves its ${unresolved} unresolved store(s) as they ` +
-              "are (their calls may have been applied)"
-          )
-        }
+        yield* Effect.logWarning(
+          `${why}: the undo is taken from the report alone` +
+            (unresolved > 0 ? `, which leaves its ${unresolved} unresolved store(s) as they are (their calls may have been applied)` : "") +
+            (journal === undefined
+              ? ""
+              : `; the job's journal cannot record the undo, so should it still exist elsewhere, do not resume it: that would redo what this undo puts back`)
+        )
         return byReport
       })
-    if (Either.isLeft(named)) return yield* alone("the report names no journal")
+    if (Either.isLeft(named)) return unresolvedIn(report) > 0 ? yield* alone("the report names no journal", undefined) : byReport
     const location = named.right.job.journal
     const store = yield* JobJournal
     const found = yield* Effect.either(store.read(location))
     if (Either.isLeft(found)) {
-      if (found.left._tag === "JournalNotFoundError") return yield* alone(`the report's journal ${location} is gone`)
+      if (found.left._tag === "JournalNotFoundError") return yield* alone(`the report's journal ${location} is gone`, location)
       return yield* found.left
     }
     // Looked at before it is locked: a journal of another job (the path used again) is not this job's to mark.
     const holds = jobOf(found.right)
-    if (holds !== byReport.id) return yield* alone(`the report's journal ${location} now holds ${holds === undefined ? "no journal" : `another job (${holds})`}`)
+    if (holds !== byReport.id) {
+      return yield* alone(`the report's journal ${location} now holds ${holds === undefined ? "no journal" : `another job (${holds})`}`, location)
+    }
     const done = yield* fromJournal(location)
     if (done.operation !== byReport.operation || !sameTarget(done.target, byReport.target)) {
       return yield* new UndoSourceError({
@@ -208,6 +211,14 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
         if (tag === "Succeeded" || tag === "InFlight" || tag === "Unresolved") list.push(id)
       }
     })
+    if (replayed.undone !== undefined) {
+      const { by, journal } = replayed.undone
+      yield* Effect.logWarning(
+        `the job of ${location} was undone already by job ${by}${journal === undefined ? "" : ` (journal ${journal})`}; undoing it ` +
+          "again changes back its stores once more, including any that a later job changed on purpose" +
+          (journal === undefined ? "" : `; to finish that undo instead, resume ${journal}`)
+      )
+    }
     const target = Durable.targetOf(h)
     const unchanged = new Set(replayed.parts.flatMap((part) => [...part.already]))
     return {
