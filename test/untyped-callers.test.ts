@@ -162,6 +162,21 @@ describe("options of the wrong kind", () => {
         }
       })))
 
+  it.effect("a sync plan checked by checkPlan that is no plan, or a maxRemovals that is no count", () =>
+    withJobs(() =>
+      Effect.gen(function*() {
+        for (const plan of [null, undefined, 42, {}, { toDisassociate: [], toAssociate: [], current: 1 }]) {
+          const error = yield* failure(StoreJobs.checkPlan(untyped(plan)))
+          assert.strictEqual(error._tag, "ConfigurationError", JSON.stringify(plan))
+        }
+        const plan = yield* StoreJobs.planSync([s(0)], stock)
+        for (const maxRemovals of [-1, 1.5, "10", null]) {
+          const error = yield* failure(StoreJobs.checkPlan(plan, untyped(maxRemovals)))
+          assert.strictEqual(error._tag, "ConfigurationError", String(maxRemovals))
+        }
+        yield* StoreJobs.checkPlan(plan, 10)
+      })))
+
   it.effect("the listing's stream over no input", () =>
     withFake({ seed: FakeWechatPay.generate({ stores: 10 }) }, (fake) =>
       Effect.gen(function*() {

@@ -37,6 +37,7 @@ import * as Sync from "./internal/bulk/Sync.js"
 import * as Undo from "./internal/bulk/Undo.js"
 import type { JobJournal, JournalError } from "./JobJournal.js"
 import type { ProductCouponStores } from "./ProductCouponStores.js"
+import type { ConfigurationError } from "./WechatPayError.js"
 
 export { SyncGuardError, SyncStoppedError, UndoSourceError } from "./internal/bulk/Errors.js"
 export type { FailedStore }
@@ -203,8 +204,10 @@ export const planSync = <E = never, R = never>(
  * Whether `syncStores` would apply a plan (from `planSync`) with this `maxRemovals`, or the
  * `SyncGuardError` it would refuse it with: for a dry run that shows the plan and the refusal.
  */
-export const checkPlan = (plan: SyncPlan, maxRemovals?: number | undefined): Effect.Effect<void, Sync.SyncGuardError> =>
-  Sync.guard(plan, maxRemovals)
+export const checkPlan = (
+  plan: SyncPlan,
+  maxRemovals?: number | undefined
+): Effect.Effect<void, Sync.SyncGuardError | ConfigurationError> => Sync.checkPlan(plan, maxRemovals)
 
 /** Makes the stock's associated stores exactly the desired set (see the module's description). */
 export const syncStores = <E = never, R = never>(

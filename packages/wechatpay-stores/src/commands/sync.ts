@@ -81,7 +81,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         if (args.json) io.out.write(JSON.stringify({ dryRun: true, plan }, null, 2) + "\n")
         human.write(Job.planLines(plan))
         const guarded = yield* Effect.either(StoreJobs.checkPlan(plan, args.maxRemovals))
-        if (guarded._tag === "Left") return Io.fail(io, Job.guardLine(guarded.left))
+        if (guarded._tag === "Left") return Io.fail(io, Job.failure(guarded.left, stock, CHECK))
         human.write(`dry run: the listing was walked (${Output.plural(plan.listingRequests, "request")}); nothing was changed\n`)
         return 0
       }

@@ -8,7 +8,7 @@ import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { JobJournal, JournalError } from "../../JobJournal.js"
 import type { SyncOptions, SyncPlan, SyncReport } from "../../StoreJobs.js"
-import type { ConfigurationError, ListAssociatedStoresError, RequestValidationError } from "../../WechatPayError.js"
+import { ConfigurationError, type ListAssociatedStoresError, type RequestValidationError } from "../../WechatPayError.js"
 import type * as BulkEngine from "../BulkEngine.js"
 import { integerAtLeast } from "../Options.js"
 import * as Durable from "./Durable.js"
@@ -87,7 +87,7 @@ export const plan = <E, R>(
  * desired set, or one that holds none of the listed stores: a wrong file) unless `maxRemovals` was given
  * high enough: emptying a stock takes a deliberate option, whatever its size.
  */
-export const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
+const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
   const removals = p.toDisassociate.length
   const valid = p.desired.unique - p.desired.invalid.length
   const limit = maxRemovals ?? DEFAULT_MAX_REMOVALS
@@ -103,6 +103,21 @@ export const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effe
   }
   return Effect.void
 }
+
+const isPlan = (u: unknown): u is SyncPlan => {
+  const p = u as Partial<Record<keyof SyncPlan, unknown>> | null
+  const d = p?.desired as { readonly unique?: unknown; readonly invalid?: unknown } | null | undefined
+  return typeof p === "object" && p !== null && Array.isArray(p.toDisassociate) && Array.isArray(p.toAssociate) &&
+    typeof p.current === "number" && typeof d === "object" && d !== null && typeof d.unique === "number" && Array.isArray(d.invalid)
+}
+
+/** `guard` for a caller's plan (from `planSync`): its `maxRemovals` and the plan itself checked first. */
+export const checkPlan = (plan: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError | ConfigurationError> =>
+  Effect.gen(function*() {
+    if (maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", maxRemovals, 0)
+    if (!isPlan(plan)) return yield* new ConfigurationError({ variable: "plan", reason: "must be a plan that planSync gave" })
+    return yield* guard(plan, maxRemovals)
+  })
 
 /** Plans, guards, and (unless a dry run) applies the plan. */
 export const sync = <E, R>(
