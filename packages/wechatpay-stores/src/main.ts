@@ -115,7 +115,8 @@ if (isMain) {
     lastRequestAt = Date.now()
     say(
       reports
-        ? `${why}: stopping: calls in flight finish, nothing more is sent, the report is still written (Ctrl-C again to abort the calls in flight)`
+        // Said before the job may have begun (its input still being read): nothing here claims a call or a report.
+        ? `${why}: stopping: nothing more is sent; calls in flight finish and are reported (Ctrl-C again to abort them)`
         : `${why}: stopping: nothing more is sent (Ctrl-C again to quit at once)`
     )
     Effect.runSync(Deferred.succeed(stop, undefined))
