@@ -4,6 +4,7 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber } from "effect"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -171,4 +172,54 @@ describe("the journal's writer thread", () => {
       yield* appender.append("{\"t\":\"next\"}\n")
       assert.strictEqual(Fs.readFileSync(file, "utf8"), "{\"t\":\"opening\"}\n{\"t\":\"next\"}\n")
     }).pipe(Effect.provide(JobJournal.layerNodeFile), Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("a program whose only pending work is the writer thread's stop", () => {
+  // A resume refused after its journal was locked (a finished job, an undone one) boots the thread and never
+  // gives it a file: the layer's release then awaits only that unref'd thread. Node ended such a program with
+  // exit code 13, its promise never settled.
+  it.live("settles, and the process exits 0", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "writer-thread-exit-"))
+      const src = (module: string) => JSON.stringify(Path.resolve("packages/effect-wechatpay/src", module))
+      // Beside the project's node_modules, so that its packages resolve.
+      const cache = Path.resolve("node_modules/.cache")
+      Fs.mkdirSync(cache, { recursive: true })
+      const script = Path.join(Fs.mkdtempSync(Path.join(cache, "writer-thread-exit-")), "program.mts")
+      Fs.writeFileSync(
+        script,
+        `import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, Layer } from "effect"
+import { JobJournal, StoreJobs } from ${src("index.js")}
+import { FakeWechatPay, SandboxStores } from ${src("testing/index.js")}
+const F = FakeWechatPay.Fixture
+const stock = { productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId }
+const journal = ${JSON.stringify(Path.join(dir, "job.jsonl"))}
+const program = Effect.gen(function*() {
+  yield* StoreJobs.disassociateAll([FakeWechatPay.storeId(1)], { ...stock, journal })
+  // Finished: the resume locks the journal, reads it, and gives its report back without writing.
+  yield* StoreJobs.resume(journal)
+}).pipe(Effect.provide(Layer.merge(
+  SandboxStores.layer({ seed: FakeWechatPay.generate({ stores: 10 }) }),
+  JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
+)))
+const exit = await Effect.runPromiseExit(program)
+console.log("settled", exit._tag)
+`
+      )
+      const { code, stdout } = yield* Effect.promise(() =>
+        new Promise<{ code: number | null; stdout: string }>((resolve) => {
+          const child = ChildProcess.spawn(process.execPath, ["--conditions=wechatpay-source", "--import", "tsx", script], {
+            cwd: process.cwd(),
+            stdio: ["ignore", "pipe", "inherit"]
+          })
+          let out = ""
+          child.stdout.on("data", (b: Buffer) => void (out += b.toString()))
+          child.on("exit", (c) => resolve({ code: c, stdout: out }))
+        })
+      )
+      Fs.rmSync(Path.dirname(script), { recursive: true, force: true })
+      assert.strictEqual(stdout, "settled Success\n")
+      assert.strictEqual(code, 0)
+    }), 60_000)
 })

@@ -104,6 +104,7 @@ export type WorkerConstructor = new(code: string, options: { readonly eval: true
   postMessage(message: unknown): void
   once(event: "exit" | "error", listener: (...args: Array<unknown>) => void): unknown
   unref(): void
+  ref?(): void
 }
 
 /** A writer thread, started: it boots while the job prepares, and is given its file once that is open. */
@@ -210,6 +211,9 @@ export const spawn = (Worker: WorkerConstructor): Thread | undefined => {
     flushAll()
     if (!exited) {
       worker.postMessage(null)
+      // Awaited, its exit must keep the process alive: unref'd, a program with nothing else pending would
+      // end here with its promise never settled.
+      worker.ref?.()
       await exit
     }
   })
