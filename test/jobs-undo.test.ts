@@ -334,6 +334,22 @@ describe("undo and the job's journal", () => {
         assertSameSet(fake.associatedStores(F.stockId), original)
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
+  it.effect("an undo with options the engine would refuse: refused before the job's journal is marked", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        yield* StoreJobs.disassociateAll(range(0, 100), { ...stock, journal: "job" })
+        const logged = fake.log.length
+        for (const options of [{ chunkSize: 0 }, { chunkSize: 1.5 }, { concurrency: 0 }, { chunkSize: 201 }]) {
+          const refused = yield* Effect.flip(StoreJobs.undo({ journal: "job" }, { ...options, journal: "undo" }))
+          assert.strictEqual(refused._tag, "ConfigurationError", JSON.stringify(options))
+        }
+        assert.strictEqual(fake.log.length, logged)
+        // Neither marked undone nor given an undo journal.
+        const again = yield* StoreJobs.resume("job")
+        assert.strictEqual(again.job.runs, 1)
+        assert.strictEqual((yield* Effect.flip(StoreJobs.resume("undo")))._tag, "JournalNotFoundError")
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
   it.effect("an undo refused before its first call (the stock check) leaves the job's journal resumable", () =>
     withFake(world(), (fake) =>
       Effect.gen(function*() {

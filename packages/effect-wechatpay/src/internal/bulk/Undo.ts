@@ -9,6 +9,8 @@ import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
 import type { ConfigurationError, RequestValidationError } from "../../WechatPayError.js"
 import type * as BulkEngine from "../BulkEngine.js"
+import * as ProductCoupon from "../../ProductCoupon.js"
+import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
 import * as Durable from "./Durable.js"
 import * as Snapshot from "./Snapshot.js"
@@ -247,6 +249,10 @@ export const undo = (
 ): Effect.Effect<AnyReport, UndoError, ProductCouponStores | JobJournal> =>
   Stop.once(options, (options) =>
     Effect.gen(function*() {
+      // Checked before the job's journal is touched: a refusal after its mark would leave it unresumable for nothing.
+      yield* Durable.checkRun(options)
+      yield* wholeNumber("chunkSize", options.chunkSize, ProductCoupon.MAX_STORES, ProductCoupon.MAX_STORES)
+      yield* Durable.checkJournal(options.journal, false)
       const done = yield* (
         typeof source !== "object" || source === null
           ? new UndoSourceError({ reason: "the source must be { journal: location } or { report: a job's report }" })
@@ -263,7 +269,6 @@ export const undo = (
             "succeeded list, including any that was already in the state the job asked for before it ran"
         )
       }
-      yield* Durable.checkJournal(options.journal, false)
       // The ids came from a file: checked as a job's own ids are, before anything is sent.
       yield* checkJobIds([
         ["productCouponId", t.productCouponId, true],
