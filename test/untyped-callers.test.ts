@@ -165,11 +165,24 @@ describe("options of the wrong kind", () => {
   it.effect("a sync plan checked by checkPlan that is no plan, or a maxRemovals that is no count", () =>
     withJobs(() =>
       Effect.gen(function*() {
-        for (const plan of [null, undefined, 42, {}, { toDisassociate: [], toAssociate: [], current: 1 }]) {
-          const error = yield* failure(StoreJobs.checkPlan(untyped(plan)))
-          assert.strictEqual(error._tag, "ConfigurationError", JSON.stringify(plan))
-        }
         const plan = yield* StoreJobs.planSync([s(0)], stock)
+        const throwing = new Proxy([], { get: () => { throw new Error("boom") } })
+        const hostile: ReadonlyArray<[string, unknown]> = [
+          ["null", null],
+          ["undefined", undefined],
+          ["a number", 42],
+          ["an empty object", {}],
+          ["no desired", { toDisassociate: [], toAssociate: [], current: 1 }],
+          ["a getter that throws", { get desired() { throw new Error("boom") } }],
+          ["a proxy that throws", new Proxy({}, { get: () => { throw new Error("boom") } })],
+          ["a list whose length throws", { ...plan, toDisassociate: throwing }],
+          ["current NaN", { ...plan, current: Number.NaN }],
+          ["more removals than stores", { ...plan, current: plan.toDisassociate.length - 1 }]
+        ]
+        for (const [what, value] of hostile) {
+          const error = yield* failure(StoreJobs.checkPlan(untyped(value)))
+          assert.strictEqual(error._tag, "ConfigurationError", what)
+        }
         for (const maxRemovals of [-1, 1.5, "10", null]) {
           const error = yield* failure(StoreJobs.checkPlan(plan, untyped(maxRemovals)))
           assert.strictEqual(error._tag, "ConfigurationError", String(maxRemovals))

@@ -87,36 +87,66 @@ export const plan = <E, R>(
  * desired set, or one that holds none of the listed stores: a wrong file) unless `maxRemovals` was given
  * high enough: emptying a stock takes a deliberate option, whatever its size.
  */
-const guard = (p: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
-  const removals = p.toDisassociate.length
-  const valid = p.desired.unique - p.desired.invalid.length
+const guard = (p: Counts, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError> => {
+  const { current, removals, valid } = p
   const limit = maxRemovals ?? DEFAULT_MAX_REMOVALS
   const deliberate = maxRemovals !== undefined && maxRemovals >= removals
   if (valid === 0 && !deliberate) {
-    return Effect.fail(new SyncGuardError({ reason: "empty-desired", removals, maxRemovals: limit, current: p.current }))
+    return Effect.fail(new SyncGuardError({ reason: "empty-desired", removals, maxRemovals: limit, current }))
   }
-  if (removals > 0 && removals === p.current && !deliberate) {
-    return Effect.fail(new SyncGuardError({ reason: "removes-all", removals, maxRemovals: limit, current: p.current }))
+  if (removals > 0 && removals === current && !deliberate) {
+    return Effect.fail(new SyncGuardError({ reason: "removes-all", removals, maxRemovals: limit, current }))
   }
   if (removals > limit) {
-    return Effect.fail(new SyncGuardError({ reason: "too-many-removals", removals, maxRemovals: limit, current: p.current }))
+    return Effect.fail(new SyncGuardError({ reason: "too-many-removals", removals, maxRemovals: limit, current }))
   }
   return Effect.void
 }
 
-const isPlan = (u: unknown): u is SyncPlan => {
-  const p = u as Partial<Record<keyof SyncPlan, unknown>> | null
-  const d = p?.desired as { readonly unique?: unknown; readonly invalid?: unknown } | null | undefined
-  return typeof p === "object" && p !== null && Array.isArray(p.toDisassociate) && Array.isArray(p.toAssociate) &&
-    typeof p.current === "number" && typeof d === "object" && d !== null && typeof d.unique === "number" && Array.isArray(d.invalid)
+/** What the guard reads of a plan. */
+interface Counts {
+  readonly current: number
+  readonly removals: number
+  /** Desired ids that can be sent. */
+  readonly valid: number
+}
+
+const countsOfPlan = (p: SyncPlan): Counts => ({
+  current: p.current,
+  removals: p.toDisassociate.length,
+  valid: p.desired.unique - p.desired.invalid.length
+})
+
+/** The counts `guard` reads of a caller's plan, or why they cannot be read: it is no plan, or contradicts itself. */
+const countsOf = (u: unknown): Counts | string => {
+  // Read once, inside a try: a plan built by hand may have getters that throw.
+  try {
+    const p = u as Partial<Record<keyof SyncPlan, unknown>> | null
+    if (typeof p !== "object" || p === null) return "must be a plan that planSync gave"
+    const d = p.desired as { readonly unique?: unknown; readonly invalid?: unknown } | null | undefined
+    const { current, toAssociate, toDisassociate } = p
+    if (
+      !Array.isArray(toDisassociate) || !Array.isArray(toAssociate) || typeof current !== "number" ||
+      typeof d !== "object" || d === null || typeof d.unique !== "number" || !Array.isArray(d.invalid)
+    ) return "must be a plan that planSync gave"
+    const removals = toDisassociate.length
+    const valid = d.unique - d.invalid.length
+    if (!Number.isInteger(current) || current < removals || !Number.isInteger(valid) || valid < 0) {
+      return "contradicts itself (its counts do not add up): pass the plan planSync gave, unchanged"
+    }
+    return { current, removals, valid }
+  } catch {
+    return "must be a plan that planSync gave (reading it failed)"
+  }
 }
 
 /** `guard` for a caller's plan (from `planSync`): its `maxRemovals` and the plan itself checked first. */
 export const checkPlan = (plan: SyncPlan, maxRemovals: number | undefined): Effect.Effect<void, SyncGuardError | ConfigurationError> =>
   Effect.gen(function*() {
     if (maxRemovals !== undefined) yield* integerAtLeast("maxRemovals", maxRemovals, 0)
-    if (!isPlan(plan)) return yield* new ConfigurationError({ variable: "plan", reason: "must be a plan that planSync gave" })
-    return yield* guard(plan, maxRemovals)
+    const counted = countsOf(plan)
+    if (typeof counted === "string") return yield* new ConfigurationError({ variable: "plan", reason: counted })
+    return yield* guard(counted, maxRemovals)
   })
 
 /** Plans, guards, and (unless a dry run) applies the plan. */
@@ -144,7 +174,7 @@ export const sync = <E, R>(
       const stock = StockJob.toStock(options)
       const read = yield* ReadAll.readAll(desired)
       const p = yield* planFrom(service, read, stock, options)
-      yield* guard(p, options.maxRemovals)
+      yield* guard(countsOfPlan(p), options.maxRemovals)
       if (options.dryRun === true) {
         const now = new Date(yield* Clock.currentTimeMillis).toISOString()
         return {
