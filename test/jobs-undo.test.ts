@@ -2,7 +2,7 @@
 // a CLI wrote) or from its journal, on the job's own stock or bundle (never one the caller passes), with the undo's
 // report naming the job it undoes. A report that no job wrote, or a dry run, cannot be undone.
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { BulkStores, JobJournal, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, stockOf, withFake } from "./support/Bulk.js"
@@ -333,6 +333,36 @@ describe("undo and the job's journal", () => {
         assert.include(warning, "to finish that undo instead, resume undo")
         assertSameSet(fake.associatedStores(F.stockId), original)
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
+  it.effect("an undo whose record in the job's journal failed: the undo's resume records it before it goes on", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const memory = JobJournal.makeMemory()
+        let failing = true
+        // The job's journal cannot be reopened (a full disk, say) while the first undo runs.
+        const service = JobJournal.JobJournal.of({
+          ...memory.service,
+          reopen: (location, length) =>
+            failing && location === "job"
+              ? Effect.fail(new JobJournal.JournalIoError({ location, operation: "reopen", reason: "ENOSPC" }))
+              : memory.service.reopen(location, length)
+        })
+        const journals = Layer.succeed(JobJournal.JobJournal, service)
+        const original = [...fake.associatedStores(F.stockId)]
+        yield* StoreJobs.disassociateAll(range(0, 100), { ...stock, journal: "job" }).pipe(Effect.provide(journals))
+        const logged = fake.log.length
+        const first = yield* Effect.flip(StoreJobs.undo({ journal: "job" }, { journal: "undo" }).pipe(Effect.provide(journals)))
+        assert.strictEqual(first._tag, "JournalIoError")
+        // No store call was sent (only the stock check): the undo stopped at the record, before its first call.
+        assert.deepStrictEqual(storeCallsFrom(fake, logged), [])
+        failing = false
+        const undone = yield* StoreJobs.resume("undo").pipe(Effect.provide(journals))
+        assertSameSet(fake.associatedStores(F.stockId), original)
+        const refused = yield* Effect.flip(StoreJobs.resume("job").pipe(Effect.provide(journals)))
+        if (refused._tag !== "JournalUndoneError") return assert.fail(refused._tag)
+        assert.strictEqual(refused.by, undone.job.id)
+        assert.strictEqual(refused.journal, "undo")
+      })))
 
   it.effect("an undo with options the engine would refuse: refused before the job's journal is marked", () =>
     withFake(world(), (fake) =>

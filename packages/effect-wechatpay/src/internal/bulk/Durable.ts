@@ -53,10 +53,11 @@ export interface Start {
   readonly plan?: Omit<SyncPlan, "toAssociate" | "toDisassociate"> | undefined
   readonly undoes?: string | undefined
   /**
-   * Runs once the job's own journal is created and before its first call, with the job's id: an undo
-   * records itself in the journal of the job it undoes there.
+   * The undone job's journal, when the undo was taken from one (its lock held by the caller): once the undo's
+   * own journal is created and before its first call, the undo records itself there, and so does every resume
+   * of the undo, in case a crash or a failed write came between the two.
    */
-  readonly beforeRun?: ((job: string) => Effect.Effect<void, JournalError>) | undefined
+  readonly undoesJournal?: string | undefined
   /** The listing walked before the first call, and per part the stores it showed done already. */
   readonly snapshot: BulkEngine.SnapshotReport
   readonly already?: ReadonlyArray<ReadonlyArray<string>> | undefined
@@ -279,6 +280,7 @@ export const start = (
       preflight: spec.preflight,
       ...(spec.plan === undefined ? {} : { plan: spec.plan }),
       ...(spec.undoes === undefined ? {} : { undoes: spec.undoes }),
+      ...(spec.undoesJournal === undefined ? {} : { undoesJournal: spec.undoesJournal }),
       snapshot: spec.snapshot,
       createdAt: yield* nowIso
     }
@@ -297,7 +299,9 @@ export const start = (
       ? { append: () => Effect.void }
       : yield* store.create(location, opening)
     const writer = yield* makeWriter(appender)
-    if (spec.beforeRun !== undefined) yield* spec.beforeRun(job)
+    if (spec.undoes !== undefined && spec.undoesJournal !== undefined) {
+      yield* markUndone(spec.undoesJournal, spec.undoes, { by: job, journal: location }, false)
+    }
     return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
   }).pipe(Effect.scoped)
 
@@ -325,6 +329,32 @@ export const optionsOf = (options: {
   preflight: options.preflight !== false,
   verify: options.verify !== false
 })
+
+/**
+ * Records in the journal at `location`, of job `job`, that undo `undo.by` has started (once: a second
+ * record of the same undo is not written). `lock`: take its lock for the write (else the caller holds it).
+ * A journal that now holds another job is left alone.
+ */
+export const markUndone = (
+  location: string,
+  job: string,
+  undo: { readonly by: string; readonly journal: string | undefined },
+  lock: boolean
+): Effect.Effect<void, JournalError, JobJournal> =>
+  Effect.gen(function*() {
+    const store = yield* JobJournal
+    if (lock) yield* store.lock(location)
+    const replayed = yield* load(location)
+    if (replayed.header.job !== job || replayed.undone?.by === undo.by) return
+    const appender = yield* store.reopen(location, replayed.length)
+    yield* appender.append(Journal.line({
+      t: "undone",
+      job,
+      by: undo.by,
+      ...(undo.journal === undefined ? {} : { journal: undo.journal }),
+      at: yield* nowIso
+    }))
+  }).pipe(Effect.scoped)
 
 /** A journal read back and checked: the header, the state, and where to append. */
 export const load = (location: string): Effect.Effect<Journal.Replayed, JournalError, JobJournal> =>
@@ -400,6 +430,18 @@ export const resume = (
       if (replayed.lastReport !== undefined && Journal.isComplete(replayed.lastReport)) {
         // The job ended: its report, as it was recorded.
         return replayed.lastReport as AnyReport
+      }
+      // An undo records itself in the undone job's journal before it goes on: its first run may have been cut
+      // short between creating its own journal and that record.
+      if (h.undoes !== undefined && h.undoesJournal !== undefined) {
+        const marked = yield* Effect.either(markUndone(h.undoesJournal, h.undoes, { by: h.job, journal: location }, true))
+        if (Either.isLeft(marked)) {
+          if (marked.left._tag !== "JournalNotFoundError") return yield* marked.left
+          yield* Effect.logWarning(
+            `the journal of the job this undoes (${h.undoesJournal}) is gone, so it cannot record the undo; should it exist ` +
+              "elsewhere, do not resume it: that would redo what this undo puts back"
+          )
+        }
       }
       const service = yield* ProductCouponStores
       const appender = yield* store.reopen(location, replayed.length)

@@ -66,6 +66,8 @@ export const Header = Schema.Struct({
   plan: Schema.optional(Schema.Unknown),
   /** The job this one undoes. */
   undoes: Schema.optional(Schema.String),
+  /** That job's journal, when the undo was taken from one: the undo (and a resume of it) records itself there. */
+  undoesJournal: Schema.optional(Schema.String),
   /** The listing walked before the first call; its stores already done are the `already` records. */
   snapshot: Schema.optional(Schema.Unknown),
   createdAt: Schema.String

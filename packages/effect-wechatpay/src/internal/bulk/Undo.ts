@@ -3,7 +3,7 @@
  * bundle, as a durable job of its own. A job's undo is the other direction; a sync's undo is a
  * sync of two parts, each the other's stores.
  */
-import { Clock, Effect, Either, Schema, type Scope } from "effect"
+import { Effect, Either, Schema, type Scope } from "effect"
 import { JobJournal, type JournalError } from "../../JobJournal.js"
 import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
@@ -43,8 +43,8 @@ interface Done {
   readonly unchanged: ReadonlySet<string>
   /** Whether the job listed its stock before its first call (a sync's plan always does). */
   readonly snapshot: boolean
-  /** Records the undo in the job's journal, when it was taken from one (its lock is held). */
-  readonly mark: ((by: string, journal: string | undefined) => Effect.Effect<void, JournalError>) | undefined
+  /** The job's journal, when the undo was taken from one (its lock is held until the undo ends). */
+  readonly journal: string | undefined
 }
 
 const JobShape = Schema.Struct({
@@ -114,7 +114,7 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
         disassociated: sync.right.disassociate.succeeded,
         unchanged: new Set([...(sync.right.associate.alreadyDone ?? []), ...(sync.right.disassociate.alreadyDone ?? [])]),
         snapshot: true,
-        mark: undefined
+        journal: undefined
       }
     }
     const plain = Schema.decodeUnknownEither(JobReportShape)(report)
@@ -128,11 +128,9 @@ const fromReport = (report: unknown): Effect.Effect<Done, UndoSourceError> =>
       disassociated: operation === "disassociate" ? plain.right.succeeded : [],
       unchanged: new Set(plain.right.alreadyDone ?? []),
       snapshot: plain.right.snapshot?.status === "done",
-      mark: undefined
+      journal: undefined
     }
   })
-
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** The job id in a journal's first line, if it has one. */
 const jobOf = (content: Uint8Array): string | undefined => {
@@ -231,14 +229,8 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
       disassociated: lists.disassociate,
       unchanged,
       snapshot: h.operation === "sync" || (h.snapshot as { readonly status?: unknown } | undefined)?.status === "done",
-      // Recorded before the undo's first call: a resume of this job would redo what the undo puts back.
-      mark: (by, journal) =>
-        Effect.scoped(Effect.flatMap(
-          store.reopen(location, replayed.length),
-          (appender) =>
-            Effect.flatMap(nowIso, (at) =>
-              appender.append(Journal.line({ t: "undone", job: h.job, by, ...(journal === undefined ? {} : { journal }), at })))
-        ))
+      // The undo records itself there before its first call: a resume of this job would redo what the undo puts back.
+      journal: location
     }
   })
 
@@ -320,6 +312,6 @@ export const undo = (
           }
           : {}),
         undoes: done.id,
-        beforeRun: done.mark === undefined ? undefined : (by) => done.mark!(by, options.journal)
+        undoesJournal: done.journal
       }, options.journal, options)
     }).pipe(Effect.scoped)).pipe(Effect.withSpan("StoreJobs.undo"))
