@@ -156,16 +156,22 @@ describe("wechatpay-stores list: standard output failing ends the listing, no fu
 describe("wechatpay-stores list, stock and jobs: standard output closed (>&-) or full", () => {
   const ids = ["--product-coupon-id", F.productCouponId, "--stock-id", F.stockId, "--brand-id", F.brandId]
 
-  /** `wechatpay-stores ARGS REDIRECT` run by bash; its exit code and stderr. */
-  const shell = (args: ReadonlyArray<string>, redirect: string) =>
+  /** `wechatpay-stores ARGS REDIRECT` run by bash against a sandbox; what bash said (its exit line) and the CLI's stderr. */
+  const redirected = (sandbox: { readonly dir: string; readonly env: Record<string, string> }, args: ReadonlyArray<string>, redirect: string) =>
     Effect.gen(function*() {
-      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
-      const errFile = Path.join(dir, "cli.err")
+      const errFile = Path.join(sandbox.dir, "cli.err")
       const p = yield* spawn("bash", ["-c", `"$@" ${redirect} 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
-        env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
+        env: { ...Cli.cleanEnv(), ...sandbox.env, CLI_ERR: errFile }
       })
       assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
-      return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")), fake }
+      return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")) }
+    })
+
+  /** The same against a fresh sandbox of 500 stores, and its fake. */
+  const shell = (args: ReadonlyArray<string>, redirect: string) =>
+    Effect.gen(function*() {
+      const sandbox = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
+      return { ...(yield* redirected(sandbox, args, redirect)), fake: sandbox.fake }
     })
 
   for (const [command, instead] of [["list", "pass --output FILE, or redirect it to a file or a pipe"], ["stock", "redirect it to a file or a pipe"]] as const) {
@@ -190,19 +196,12 @@ describe("wechatpay-stores list, stock and jobs: standard output closed (>&-) or
 
   it.scopedLive("a job >&-: its journal's path, progress and summary would go nowhere; refused in one line, nothing sent, exit 1", () =>
     Effect.gen(function*() {
-      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
+      const sandbox = yield* Cli.sandbox("wechatpay-closed-stdout-test-", { seed: FakeWechatPay.generate({ stores: 500 }) })
+      const { fake, dir } = sandbox
       const stores = Path.join(dir, "stores.txt")
       yield* Effect.promise(() => Fs.writeFile(stores, FakeWechatPay.storeId(0) + "\n"))
       const run = (redirect: string) =>
-        Effect.gen(function*() {
-          const errFile = Path.join(dir, "cli.err")
-          const args = ["disassociate", ...ids, "--stores", stores, "--no-journal", "--report", Path.join(dir, "r.json")]
-          const p = yield* spawn("bash", ["-c", `"$@" ${redirect} 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
-            env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
-          })
-          assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
-          return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")) }
-        })
+        redirected(sandbox, ["disassociate", ...ids, "--stores", stores, "--no-journal", "--report", Path.join(dir, "r.json")], redirect)
       const closed = yield* run(">&-")
       assert.strictEqual(closed.said, "exit 1\n")
       assert.strictEqual(
@@ -218,17 +217,10 @@ describe("wechatpay-stores list, stock and jobs: standard output closed (>&-) or
 
   it.scopedLive("--stores - with standard input closed (<&-): said so in one line, nothing sent, exit 1; < /dev/null is an empty input", () =>
     Effect.gen(function*() {
-      const { fake, dir, env } = yield* Cli.sandbox("wechatpay-closed-stdin-test-", { seed: FakeWechatPay.generate({ stores: 50 }) })
+      const sandbox = yield* Cli.sandbox("wechatpay-closed-stdin-test-", { seed: FakeWechatPay.generate({ stores: 50 }) })
+      const { fake, dir } = sandbox
       const run = (redirect: string) =>
-        Effect.gen(function*() {
-          const errFile = Path.join(dir, "cli.err")
-          const args = ["disassociate", ...ids, "--stores", "-", "--allow-empty", "--no-journal", "--report", Path.join(dir, "r.json")]
-          const p = yield* spawn("bash", ["-c", `"$@" ${redirect} >/dev/null 2>"$CLI_ERR"; echo "exit $?"`, "bash", process.execPath, ...Cli.nodeArgs(args)], {
-            env: { ...Cli.cleanEnv(), ...env, CLI_ERR: errFile }
-          })
-          assert.strictEqual((yield* exitWithin(p, 50)).code, 0, p.stderr())
-          return { said: p.stdout(), stderr: yield* Effect.promise(() => Fs.readFile(errFile, "utf8")) }
-        })
+        redirected(sandbox, ["disassociate", ...ids, "--stores", "-", "--allow-empty", "--no-journal", "--report", Path.join(dir, "r.json")], `${redirect} >/dev/null`)
       const closed = yield* run("<&-")
       assert.strictEqual(closed.said, "exit 1\n")
       assert.strictEqual(
