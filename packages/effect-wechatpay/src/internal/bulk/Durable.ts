@@ -5,14 +5,7 @@
  * ids); a sync has two, run in order.
  */
 import { Clock, Effect, Either } from "effect"
-import {
-  JobJournal,
-  type JournalError,
-  type JournalIoError,
-  JournalCorruptError,
-  JournalMismatchError,
-  JournalUndoneError
-} from "../../JobJournal.js"
+import { JobJournal, type JournalError, type JournalIoError, JournalMismatchError, JournalUndoneError } from "../../JobJournal.js"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../StoreJobs.js"
@@ -21,6 +14,7 @@ import * as BulkEngine from "../BulkEngine.js"
 import { wholeNumber } from "../Options.js"
 import * as BundleJob from "./BundleJob.js"
 import * as Journal from "./Journal.js"
+import * as Loaded from "./JournalLoad.js"
 import { makeWriter, recorderFor, type Writer } from "./JournalWriter.js"
 import { CallRecorder, JOURNAL_FAILED } from "./Recorder.js"
 import { merge, notStarted } from "./PartOutcomes.js"
@@ -300,7 +294,7 @@ export const start = (
       : yield* store.create(location, opening)
     const writer = yield* makeWriter(appender)
     if (spec.undoes !== undefined && spec.undoesJournal !== undefined) {
-      yield* markUndone(spec.undoesJournal, spec.undoes, { by: job, journal: location }, false)
+      yield* Loaded.markUndone(spec.undoesJournal, spec.undoes, { by: job, journal: location }, false)
     }
     return yield* continueJob({ location, header, parts: states, runs: 1, writer, service, run })
   }).pipe(Effect.scoped)
@@ -330,59 +324,6 @@ export const optionsOf = (options: {
   verify: options.verify !== false
 })
 
-/**
- * Records in the journal at `location`, of job `job`, that undo `undo.by` has started (once: a second
- * record of the same undo is not written). `lock`: take its lock for the write (else the caller holds it).
- * A journal that now holds another job is left alone.
- */
-export const markUndone = (
-  location: string,
-  job: string,
-  undo: { readonly by: string; readonly journal: string | undefined },
-  lock: boolean
-): Effect.Effect<void, JournalError, JobJournal> =>
-  Effect.gen(function*() {
-    const store = yield* JobJournal
-    if (lock) yield* store.lock(location)
-    const replayed = yield* load(location)
-    if (replayed.header.job !== job || replayed.undone?.by === undo.by) return
-    const appender = yield* store.reopen(location, replayed.length)
-    yield* appender.append(Journal.line({
-      t: "undone",
-      job,
-      by: undo.by,
-      ...(undo.journal === undefined ? {} : { journal: undo.journal }),
-      at: yield* nowIso
-    }))
-  }).pipe(Effect.scoped)
-
-/** A journal read back and checked: the header, the state, and where to append. */
-export const load = (location: string): Effect.Effect<Journal.Replayed, JournalError, JobJournal> =>
-  Effect.gen(function*() {
-    const store = yield* JobJournal
-    const content = yield* store.read(location)
-    const replayed = yield* Either.match(Journal.replay(location, content), {
-      onLeft: (e) => Effect.fail(e),
-      onRight: (r) => Effect.succeed(r)
-    })
-    if (replayed.torn > 0) {
-      yield* Effect.logWarning(
-        `the journal ${location} ends with ${replayed.torn} byte(s) of a record that was never completed (a crash mid-write); ignored`
-      )
-    }
-    for (let i = 0; i < replayed.parts.length; i++) {
-      const found = yield* Journal.digest(replayed.parts[i]!.ids)
-      if (found !== replayed.header.parts[i]!.digest) {
-        return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} do not match the header's digest` })
-      }
-      // The engine takes a part's ids as distinct: a journal that says otherwise was not written by a job.
-      if (new Set(replayed.parts[i]!.ids).size !== replayed.parts[i]!.ids.length) {
-        return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} are not distinct` })
-      }
-    }
-    return replayed
-  })
-
 /** Resumes the job of a journal (see `StoreJobs.resume`). */
 export const resume = (
   location: string,
@@ -408,7 +349,7 @@ export const resume = (
       const store = yield* JobJournal
       // Held from before the journal is read to its last write: a second run would send the same stores.
       yield* store.lock(location)
-      const replayed = yield* load(location)
+      const replayed = yield* Loaded.load(location)
       const h = replayed.header
       const found: Record<string, string | undefined> = {
         operation: h.operation,
@@ -431,18 +372,8 @@ export const resume = (
         // The job ended: its report, as it was recorded.
         return replayed.lastReport as AnyReport
       }
-      // An undo records itself in the undone job's journal before it goes on: its first run may have been cut
-      // short between creating its own journal and that record.
-      if (h.undoes !== undefined && h.undoesJournal !== undefined) {
-        const marked = yield* Effect.either(markUndone(h.undoesJournal, h.undoes, { by: h.job, journal: location }, true))
-        if (Either.isLeft(marked)) {
-          if (marked.left._tag !== "JournalNotFoundError") return yield* marked.left
-          yield* Effect.logWarning(
-            `the journal of the job this undoes (${h.undoesJournal}) is gone, so it cannot record the undo; should it exist ` +
-              "elsewhere, do not resume it: that would redo what this undo puts back"
-          )
-        }
-      }
+      // An undo's first run may have been cut short between creating its own journal and its record in the job's.
+      yield* Loaded.recordResumedUndo(h, location)
       const service = yield* ProductCouponStores
       const appender = yield* store.reopen(location, replayed.length)
       const writer = yield* makeWriter(appender)

@@ -17,6 +17,7 @@ import * as Snapshot from "./Snapshot.js"
 import { UndoSourceError } from "./Errors.js"
 import { checkJobIds } from "./Ids.js"
 import * as Journal from "./Journal.js"
+import * as Loaded from "./JournalLoad.js"
 import * as StockJob from "./StockJob.js"
 import * as Stop from "./Stop.js"
 
@@ -198,7 +199,7 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
   Effect.gen(function*() {
     const store = yield* JobJournal
     yield* store.lock(location)
-    const replayed = yield* Durable.load(location)
+    const replayed = yield* Loaded.load(location)
     const h = replayed.header
     const lists = { associate: [] as Array<string>, disassociate: [] as Array<string> }
     replayed.parts.forEach((part, i) => {
