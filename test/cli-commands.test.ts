@@ -216,9 +216,9 @@ describe("cli: the report never replaces a journal or the input, and its path is
     { name: "the job's own --journal", report: (p) => p.journal, says: "is the job's journal (--journal): the report would replace it" },
     { name: "the --stores file", report: (p) => p.stores, says: "is the job's input (--stores): the report would replace it" },
     { name: "another job's journal", report: (p) => p.other, says: "is a job's journal: the report would replace it" },
-    { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "ENOTDIR (a part of its path is a file, not a directory)" },
-    { name: "a directory", report: (p) => Path.dirname(p.stores), says: "EISDIR (it is a directory; give --report a file's path)" },
-    { name: "a missing directory", report: (p) => Path.join(Path.dirname(p.stores), "missing", "r.json"), says: "ENOENT (its directory does not exist; create it, or give --report another path)" },
+    { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "a part of its path is a file, not a directory; check the path, or give --report another path (ENOTDIR)" },
+    { name: "a directory", report: (p) => Path.dirname(p.stores), says: "it is a directory; give --report a file's path (EISDIR)" },
+    { name: "a missing directory", report: (p) => Path.join(Path.dirname(p.stores), "missing", "r.json"), says: "its directory does not exist; create it, or give --report another path (ENOENT)" },
     { name: "an empty path", report: () => "", says: "--report needs a file path" }
   ]
   for (const c of cases) {

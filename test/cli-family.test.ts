@@ -247,7 +247,7 @@ describe("cli list", () => {
       const c = capture()
       assert.strictEqual(yield* cli(["list", ...at(), "--output", Path.join(dir, "missing", "stores.txt")], c), 1)
       assertOneLine(c.err())
-      assert.include(c.err(), "its directory does not exist; create it or choose another path (ENOENT)")
+      assert.include(c.err(), `cannot write ${Path.join(dir, "missing", "stores.txt")}: its directory does not exist; create it, or give --output another path (ENOENT)`)
       assert.strictEqual(fake.log.length, 0)
     }))
 

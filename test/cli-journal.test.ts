@@ -149,7 +149,7 @@ describe("cli jobs keep a journal", () => {
       const journal = Path.join(dir, "no-such-dir", "job.jsonl")
       const c = capture()
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], c), 1)
-      assertOneLine(c.err(), `cannot create the journal ${journal}: ENOENT; pass another --journal`)
+      assertOneLine(c.err(), `cannot create the journal ${journal}: its directory does not exist; create it, or give --journal another path (ENOENT)`)
       assert.deepStrictEqual(fake.log, [])
     }))
 

@@ -251,7 +251,7 @@ describe("wechatpay-stores: a report that cannot be written where asked goes to 
       const exit = yield* exitWithin(p, 50)
       assert.strictEqual(exit.code, 2, p.stderr())
       assertNoCrash(p.stderr())
-      assert.include(p.stderr(), "cannot write the report to /dev/full: ENOSPC (the disk is full); the report was written to ")
+      assert.include(p.stderr(), "cannot write the report to /dev/full: no space left on the device; free some, or give --report a path on another disk (ENOSPC); the report was written to ")
       // The job itself went fine, and says so.
       assert.match(p.stdout(), /\| succeeded\s+\|\s+2,000 \|/)
       const r = yield* readReport(fallbackPath(p.stderr(), cwd))
@@ -272,7 +272,7 @@ describe("wechatpay-stores: a report that cannot be written where asked goes to 
       const exit = yield* exitWithin(p, 50)
       assert.strictEqual(exit.code, 2, p.stderr())
       assertNoCrash(p.stderr())
-      assert.include(p.stderr(), `cannot write the report to ${report}: ENOENT (its directory does not exist; create it, or give --report another path); the report was written to `)
+      assert.include(p.stderr(), `cannot write the report to ${report}: its directory does not exist; create it, or give --report another path (ENOENT); the report was written to `)
       const r = yield* readReport(fallbackPath(p.stderr(), cwd))
       assert.strictEqual(r.succeeded.length, ids.length)
       assertAgrees(r, ids, fake)

@@ -11,6 +11,7 @@ import * as Path from "node:path"
 import type { StoreJobs } from "effect-wechatpay"
 import * as Io from "./Io.js"
 import * as JournalFile from "./JournalFile.js"
+import * as WriteProblem from "./WriteProblem.js"
 
 /**
  * What a report says about the job it records (`job`, before the lists): the library's
@@ -35,23 +36,9 @@ export const isSync = (report: AnyReport): report is SyncReport => "plan" in rep
 /** A fresh job id. */
 export const jobId = (): string => randomUUID()
 
-/** One line for a report path that cannot be written: the errno code when there is one. */
-const reportFailure = (path: string, cause: unknown): string => {
-  const code = cause instanceof Error ? ("code" in cause ? String(cause.code) : cause.message) : "not writable"
-  const means = ERRNO_WORDS[code]
-  return `cannot write the report to ${path}: ${code}${means === undefined ? "" : ` (${means})`}`
-}
-
-/** What the errors a report path most often meets mean, for the operator who is to pick another. */
-const ERRNO_WORDS: Readonly<Record<string, string>> = {
-  EISDIR: "it is a directory; give --report a file's path",
-  ENOENT: "its directory does not exist; create it, or give --report another path",
-  ENOTDIR: "a part of its path is a file, not a directory",
-  EACCES: "permission denied; give --report a path you can write",
-  EPERM: "not permitted; give --report a path you can write",
-  EROFS: "a read-only file system",
-  ENOSPC: "the disk is full"
-}
+/** One line for a report path that cannot be written: what its errno means, and what to do. */
+const reportFailure = (path: string, cause: unknown): string =>
+  `cannot write the report to ${path}: ${cause instanceof Error ? WriteProblem.describe(cause, "--report") : "not writable"}`
 
 /** A file the report must never replace (the job's journal, its input), and what it is, for the message. */
 export interface Protected {
@@ -87,7 +74,7 @@ export const checkReportPath = (path: string, protect: ReadonlyArray<Protected> 
         }
       }
       const stat = await Fs.stat(path).catch(() => undefined)
-      if (stat?.isDirectory() === true) throw new Error("EISDIR")
+      if (stat?.isDirectory() === true) throw Object.assign(new Error("is a directory"), { code: "EISDIR" })
       if (stat !== undefined) await Fs.access(path, Fs.constants.W_OK)
       if (stat?.isFile() === true && await JournalFile.isJournal(path)) {
         throw new Refused(`${path} is a job's journal: the report would replace it; give --report another path`)
@@ -187,10 +174,7 @@ export const checkJournalPath = (path: string): Effect.Effect<void, string> =>
         )
         : Effect.tryPromise({
         try: () => Fs.access(Path.dirname(Path.resolve(path)), Fs.constants.W_OK),
-        catch: (cause) =>
-          `cannot create the journal ${path}: ${
-            cause instanceof Error && "code" in cause ? String(cause.code) : "its directory is not writable"
-          }; pass another --journal`
+        catch: (cause) => `cannot create the journal ${path}: ${WriteProblem.describe(cause, "--journal")}`
       })
   )
 

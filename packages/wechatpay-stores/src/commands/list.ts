@@ -20,6 +20,7 @@ import * as JournalFile from "../JournalFile.js"
 import * as JobCommand from "../JobCommand.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
+import * as WriteProblem from "../WriteProblem.js"
 
 export interface Args {
   readonly productCouponId: string
@@ -56,23 +57,8 @@ const encode = (format: Format, ids: ReadonlyArray<string>, first: boolean): str
 const HEAD: Readonly<Record<Format, string>> = { lines: "", csv: "store_id\n", json: "[\n" }
 const TAIL = (format: Format, count: number): string => format === "json" ? (count === 0 ? "]\n" : "\n]\n") : ""
 
-/** What a write's errno means, and what to do. */
-const WRITING: Readonly<Record<string, string>> = {
-  ENOENT: "its directory does not exist; create it or choose another path",
-  EACCES: "permission denied; choose a directory you can write",
-  EPERM: "permission denied; choose a directory you can write",
-  EROFS: "the file system is read-only; choose another path",
-  ENOSPC: "no space left on the device; free some or choose another path",
-  EDQUOT: "the disk quota is exhausted; free some or choose another path",
-  ENOTDIR: "a part of the path is not a directory; check the path"
-}
-
-/** Why a file operation failed: what its errno means, with the code for a search. */
-const why = (e: unknown): string => {
-  const code = typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
-  if (code === undefined) return e instanceof Error ? e.message : String(e)
-  return `${WRITING[code] ?? "the system refused"} (${code})`
-}
+/** Why writing the file failed, and what to do about it. */
+const why = (e: unknown): string => WriteProblem.describe(e, "--output")
 
 /** Standard output failed while the ids were written to it: why ("EPIPE", "ENOSPC", …). */
 class OutputFailed {
