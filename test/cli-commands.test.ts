@@ -265,19 +265,48 @@ describe("cli: the report never replaces a journal or the input, and its path is
 })
 
 describe("cli disassociate --dry-run", () => {
-  it.scopedLive("validates, prints the plan and sends nothing", () =>
+  it.scopedLive("validates, prints the plan and sends nothing; some invalid ids: exit 2, as the job would, saying what to do", () =>
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup()
       // An id with a C1 control (U+0085) looks like a good one on a terminal unless it is escaped.
       const stores = yield* file("stores.txt", [...Array.from({ length: 450 }, (_, i) => s(i)), s(1), s(2), "  ", "bad\u0001id", "1000\u008500002"].join("\n"))
       const c = capture()
       const code = yield* cli([...job, "--stores", stores, "--dry-run", "--rate", "10"], c)
-      assert.strictEqual(code, 0, c.err())
-      assert.include(c.out(), "dry run: 454 ids, 452 unique, 2 duplicates, 2 invalid; would make 3 calls of at most 200 stores at up to 10/s. Nothing was sent.")
+      assert.strictEqual(code, 2, c.err())
+      assert.include(
+        c.out(),
+        "dry run: 454 ids, 452 unique, 2 duplicates, 2 invalid; would make 3 calls of at most 200 stores at up to 10/s. Nothing was sent. " +
+          `The job would fail the 2 invalid ids (INVALID_STORE_ID, exit 2): fix or remove them in ${stores}.\n`
+      )
       assert.include(c.out(), "invalid: \"bad\\u0001id\"")
       assert.include(c.out(), "invalid: \"1000\\u008500002\"")
       assert.strictEqual(fake.log.length, 0)
       for (let i = 0; i < 450; i++) assert.isTrue(fake.isAssociated(F.stockId, s(i)))
+    }))
+
+  it.scopedLive("every id invalid: exit 2, the code the job would exit with, and --json says so on stderr; valid ids alone: exit 0", () =>
+    Effect.gen(function*() {
+      const { fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", ["bad\u0001id", "store\u{1F600}"].join("\n"))
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--dry-run"], c), 2, c.err())
+      assert.include(
+        c.out(),
+        "dry run: 2 ids, 2 unique, 0 duplicates, 2 invalid; would make 0 calls of at most 200 stores at up to 20/s. Nothing was sent. " +
+          `The job would fail the 2 invalid ids (INVALID_STORE_ID, exit 2): fix or remove them in ${stores}.\n`
+      )
+      const j = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--dry-run", "--json"], j), 2, j.err())
+      assert.strictEqual((JSON.parse(j.out()) as { dryRun: { invalid: ReadonlyArray<unknown> } }).dryRun.invalid.length, 2)
+      assert.strictEqual(j.err(), `dry run: the job would fail the 2 invalid ids (INVALID_STORE_ID, exit 2): fix or remove them in ${stores}\n`)
+      // The real run agrees: every store failed, exit 2.
+      const real = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--no-journal"], real), 2, real.err())
+      const good = yield* file("good.txt", s(0))
+      const g = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", good, "--dry-run"], g), 0, g.err())
+      assert.notInclude(g.out(), "would fail")
+      assert.deepStrictEqual(fake.log.map((e) => e.operation), ["getStock"])
     }))
 
   it.scopedLive("still checks the configuration", () =>

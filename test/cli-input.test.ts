@@ -301,7 +301,8 @@ describe("a report fed back as --stores, and file errors, through the CLI (#13)"
       assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", first], c1), 2, c1.err())
       assert.deepStrictEqual((yield* readReport(first)).failed.map((f) => f.storeId), ["bad\u0001id"])
       const d = capture()
-      assert.strictEqual(yield* cli([...job, "--stores", first, "--dry-run"], d), 0, d.err())
+      // Its one store is invalid: the job would fail it, so the dry run exits 2 as the job would.
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--dry-run"], d), 2, d.err())
       assert.match(d.out(), /dry run: 1 ids?, 1 unique, 0 duplicates?, 1 invalid/)
       // A report whose job was stopped: its unresolved stores are sent, its succeeded ones are not.
       const stopped = yield* file("stopped.json", JSON.stringify({
@@ -334,7 +335,8 @@ describe("a report fed back as --stores, and file errors, through the CLI (#13)"
       assert.include(d.out(), `${first}: taken from the report: 3 succeeded (3 stores); left out: 1 failed (--select chooses the lists)`)
       // The JSON plan carries the same notes for a script.
       const j = capture()
-      assert.strictEqual(yield* cli([...job, "--stores", first, "--select", "failed,unresolved", "--dry-run", "--json"], j), 0, j.err())
+      // (Its one failed store is the invalid id: the job would fail it again, so exit 2.)
+      assert.strictEqual(yield* cli([...job, "--stores", first, "--select", "failed,unresolved", "--dry-run", "--json"], j), 2, j.err())
       const plan = JSON.parse(j.out()).dryRun
       assert.strictEqual(plan.input, 1)
       assert.deepStrictEqual(plan.notes.report, { selected: ["failed", "unresolved"], lists: { succeeded: 3, failed: 1, unresolved: 0 } })

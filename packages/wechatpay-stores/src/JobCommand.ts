@@ -55,6 +55,12 @@ export interface Args {
   readonly snapshot?: boolean | undefined
 }
 
+/**
+ * What a dry run whose input holds invalid ids exits with: the job's own code when stores fail,
+ * since the job would fail every one of them whatever WeChat Pay answers for the rest.
+ */
+export const DRY_RUN_INVALID = 2
+
 /** The job itself; exported for the tests, which pass their own transport. */
 export const runJob = (
   operation: Operation.Operation,
@@ -93,18 +99,24 @@ export const runJob = (
         rate: args.rate,
         notes: checked.notes
       }
+      // The job would fail every invalid id (INVALID_STORE_ID) and exit 2: the dry run says so, and exits so.
+      const invalid = p.invalid.length === 0
+        ? undefined
+        : `job would fail the ${Output.plural(p.invalid.length, "invalid id")} (INVALID_STORE_ID, exit ${DRY_RUN_INVALID}): ` +
+          `fix or remove ${p.invalid.length === 1 ? "it" : "them"} in ${checked.input.source}`
       if (args.json === true) {
         io.out.write(JSON.stringify({ dryRun: plan }, null, 2) + "\n")
-        return 0
+        if (invalid !== undefined) io.err.write(`dry run: the ${invalid}\n`)
+        return invalid === undefined ? 0 : DRY_RUN_INVALID
       }
       io.out.write(
         `dry run: ${Output.plural(p.input, "id")}, ${Output.fmt(p.unique)} unique, ${Output.plural(p.duplicates, "duplicate")}, ` +
           `${Output.fmt(p.invalid.length)} invalid; would make ${Output.plural(p.calls, "call")} of at most ` +
-          `${Operation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.\n`
+          `${Operation.MAX_CHUNK} stores at up to ${args.rate}/s. Nothing was sent.${invalid === undefined ? "" : ` The ${invalid}.`}\n`
       )
       for (const bad of p.invalid.slice(0, 20)) io.out.write(`  invalid: ${Output.quoted(bad.storeId)}: ${Output.oneLine(bad.message)}\n`)
       if (p.invalid.length > 20) io.out.write(`  …and ${Output.fmt(p.invalid.length - 20)} more invalid\n`)
-      return 0
+      return invalid === undefined ? 0 : DRY_RUN_INVALID
     }
     // Read and check the whole input before sending anything: a malformed line 20,000 must not
     // stop a job half-way with no report. The job then reads the input again: a regular file
@@ -336,7 +348,9 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
         "- (or /dev/stdin, a FIFO, <(…)) for standard input; or a report this CLI wrote (see --select)."
     )),
     report: reportFlag("job, summary, succeeded, failed, unresolved, anomalies"),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Check the configuration and every id, print the plan, send nothing.")),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription(
+      "Check the configuration and every id, print the plan, send nothing. Exits 2 when an id is invalid, as the job would."
+    )),
     concurrency: concurrencyFlag,
     ...rateFlags,
     select: Program.text("select", "LISTS").pipe(
@@ -393,7 +407,9 @@ export const make = <const Name extends Operation.Operation>(operation: Name) =>
       "`wechatpay-stores resume JOURNAL` finishes it without sending any store twice, and " +
       "`wechatpay-stores undo REPORT` puts back what it changed.\n\n" +
       "Exit codes: 0 every store succeeded; 2 some failed or are unresolved, or the job was cut short; 1 it could not run " +
-      "(flags, configuration, input, a journal already at --journal, or a stock the preflight refused: nothing was sent).",
+      "(flags, configuration, input, a journal already at --journal, or a stock the preflight refused: nothing was sent). " +
+      "A --dry-run exits as the job would for what it can know without sending: 2 when an id is invalid (the job would " +
+      "fail it), else 0.",
   [
     `wechatpay-stores ${operation} --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores stores.csv`,
     `wechatpay-stores ${operation} … --stores stores.txt --dry-run`,
