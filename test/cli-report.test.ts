@@ -337,3 +337,26 @@ describe("cli: plain progress while the job waits", () => {
       assert.strictEqual(printed, "stopping (STOPPED): no further calls are sent; calls in flight finish\n")
     }))
 })
+
+describe("cli: a line printed while the bar is drawn", () => {
+  it.effect("on a terminal, the bar is cleared, the line printed, the bar drawn again below it; without one, the line alone", () =>
+    Effect.gen(function*() {
+      let printed = ""
+      const bar = Output.progress({ isTTY: true, columns: () => 80, write: (t) => void (printed += t) }, { total: 400 })
+      // Nothing drawn yet: the line alone.
+      bar.note("journal: j.jsonl\n")
+      assert.strictEqual(printed, "journal: j.jsonl\n")
+      yield* bar.onProgress({ _tag: "ChunkSettled", chunk: 1, size: 200, done: 200, succeeded: 200, failed: 0, unresolved: 0, requests: 1 })
+      printed = ""
+      bar.note("journal: j.jsonl\n")
+      const [cleared, redrawn] = printed.split("\n")
+      assert.strictEqual(cleared, "\r\x1b[Kjournal: j.jsonl")
+      assert.match(redrawn!, /^\r\[#+\.*\] 50% 200\/400 stores/)
+      let plain = ""
+      const lines = Output.progress({ isTTY: false, write: (t) => void (plain += t) }, { total: 400 })
+      yield* lines.onProgress({ _tag: "ChunkSettled", chunk: 1, size: 200, done: 200, succeeded: 200, failed: 0, unresolved: 0, requests: 1 })
+      plain = ""
+      lines.note("journal: j.jsonl\n")
+      assert.strictEqual(plain, "journal: j.jsonl\n")
+    }))
+})

@@ -133,6 +133,8 @@ describe("cli sync: the guard", () => {
         c.err(),
         "wechatpay-stores: the plan would remove 1,499 stores, more than --max-removals 1,000: check --stores, or pass --max-removals 1499 to allow it; no journal was written, so there is nothing to resume\n"
       )
+      // Refused before its journal was created: no journal's path printed, none to resume.
+      assert.notInclude(c.out(), "journal:")
       onlyListing(fake)
       assert.deepStrictEqual(fake.associatedStores(F.stockId), range(0, 1_500))
       // The dry run says the same, after the plan.
@@ -160,6 +162,7 @@ describe("cli sync: the guard", () => {
       const c = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores], c), 1)
       assert.strictEqual(c.err(), `${line}; no journal was written, so there is nothing to resume\n`)
+      assert.strictEqual(c.out(), "")
       const dry = capture()
       assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run"], dry), 1)
       assert.include(dry.out(), "500 to disassociate, 0 unchanged")

@@ -182,6 +182,27 @@ describe("cli undo", () => {
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
     }))
 
+  it.scopedLive("an undo refused before it starts (a report edited to name another stock): exit 1, one line, no journal named or written", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(100)
+      const stores = yield* file("stores.txt", range(0, 10).join("\n"))
+      const report = Path.join(dir, "job.json")
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--report", report, "--journal", journal], capture()), 0)
+      yield* fake.clearLog
+      const text = Fs.readFileSync(report, "utf8")
+      const edited = yield* file("edited.json", text.replace(`"stockId": "${F.stockId}"`, `"stockId": "${F.expiredStockId}"`))
+      const undoJournal = Path.join(dir, "undo.jsonl")
+      const c = capture()
+      assert.strictEqual(yield* cli(["undo", edited, "--journal", undoJournal], c), 1)
+      // The undo's journal is named only once it is created: this one never was.
+      assert.strictEqual(c.out(), `undoing the job of the report ${edited}\n`)
+      assert.match(c.err(), /^wechatpay-stores: cannot undo: the report does not match its journal .*; no journal was written, so there is nothing to resume\n$/)
+      assert.isFalse(Fs.existsSync(undoJournal))
+      assert.deepStrictEqual(fake.log, [])
+      assert.strictEqual(fake.associatedCount(F.stockId), 90)
+    }))
+
   it.scopedLive("a journal whose first write was cut short: exit 1, one line saying its job never started, nothing sent", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup(100)

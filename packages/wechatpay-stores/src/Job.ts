@@ -113,8 +113,27 @@ export interface Executed<A, E> {
 }
 
 /**
+ * The journal files, with `onCreated` told of each journal the library creates: it does so once the job
+ * was not refused (the stock check, a sync's guard, an undo's source), before its first call.
+ */
+const announcing = (
+  journals: Layer.Layer<JobJournal.JobJournal>,
+  onCreated: (location: string) => void
+): Layer.Layer<JobJournal.JobJournal> =>
+  Layer.effect(
+    JobJournal.JobJournal,
+    Effect.map(JobJournal.JobJournal, (service) => ({
+      ...service,
+      create: (location: string, text: string) =>
+        Effect.tap(service.create(location, text), () => Effect.sync(() => onCreated(location)))
+    }))
+  ).pipe(Layer.provide(journals))
+
+/**
  * Runs a library job with the progress line, over a service the monitor follows and the
- * journal files (`writesJournal: false` when the job writes none). Nothing is printed but progress.
+ * journal files (`writesJournal: false` when the job writes none). Nothing is printed but progress
+ * and, once the library has created it, the path of the journal `announce` names (with how to resume it):
+ * a job refused before then never names a journal it did not write.
  */
 export const execute = <A, E>(
   printing: Pick<Printing, "json" | "rate">,
@@ -122,13 +141,15 @@ export const execute = <A, E>(
   service: ServiceLayer,
   total: number | undefined,
   job: (hooks: Hooks) => Effect.Effect<A, E, ProductCouponStores.ProductCouponStores | JobJournal.JobJournal>,
-  writesJournal = true
+  writesJournal = true,
+  announce?: string | undefined
 ): Effect.Effect<Executed<A, E>> =>
   Effect.gen(function*() {
     const monitor = Monitor.make()
     // With --json, standard output carries the report alone; people read stderr.
     const human = printing.json ? io.err : io.out
     const bar = Output.progress(human, { total, activity: monitor.activity, rate: printing.rate })
+    const journals = writesJournal ? journalLayer : readingJournalLayer
     const result = yield* Effect.scoped(Effect.gen(function*() {
       const tick = human.isTTY ? TICK.tty : TICK.plain
       // The first tick after one interval: a job that cannot start draws no bar.
@@ -136,7 +157,9 @@ export const execute = <A, E>(
       return yield* job({ onProgress: bar.onProgress, stopWhen: io.stop, abortWhen: io.abort }).pipe(
         Effect.provide(Layer.mergeAll(
           monitor.service(service(monitor)),
-          writesJournal ? journalLayer : readingJournalLayer,
+          announce === undefined
+            ? journals
+            : announcing(journals, (location) => location === announce ? bar.note(journalLine(location)) : undefined),
           Logger.replace(Logger.defaultLogger, logger(io))
         )),
         Effect.provideService(ProductCouponStores.AttemptObserver, monitor.observer)
@@ -157,7 +180,7 @@ export const header = (spec: Spec, startedAt: Date): Report.JobHeader => ({
   runs: 1
 })
 
-/** The line a journaled run starts with: where its journal is, and how to finish it after a crash. */
+/** The line a journaled run prints once its journal is created: where it is, and how to finish the job after a crash. */
 export const journalLine = (path: string): string => `journal: ${path} (resume with: wechatpay-stores resume ${path})\n`
 
 /**
@@ -172,8 +195,6 @@ export const run = (
   total: number | undefined
 ): Effect.Effect<Finished | string> =>
   Effect.gen(function*() {
-    const human = spec.json ? io.err : io.out
-    if (spec.journal !== undefined) human.write(journalLine(spec.journal))
     const startedAt = new Date()
     const { result, sent } = yield* execute(spec, io, service, total, (hooks) => {
       const common = {
@@ -203,7 +224,7 @@ export const run = (
       // the calls already made are reported, and the report says the input broke off. (A
       // journaled job reads its whole input before its journal is created: it then has none.)
       return Effect.catchTag(job, "StoreSourceError", (e) => Effect.succeed({ job: header(spec, startedAt), ...e.report }))
-    }, spec.journal !== undefined)
+    }, spec.journal !== undefined, spec.journal)
     if (result._tag === "Left") return yield* failureOf(result.left, spec, spec.journal)
     const kept = yield* publish(result.right, spec, io, sent)
     return { report: result.right, kept }
@@ -233,7 +254,7 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined, check 
     case "JournalExistsError":
       return Report.journalExists(location)
     case "JournalNotFoundError":
-      return `no journal at ${location}: check the path (a job prints its journal's path as it starts); nothing was sent`
+      return `no journal at ${location}: check the path (a job prints its journal's path before its first call); nothing was sent`
     case "JournalCorruptError":
       // A journal whose job never started: there is nothing to finish.
       if (failed instanceof JobJournal.JournalCorruptError && failed.neverStarted) {
@@ -266,8 +287,8 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined, check 
 }
 
 /**
- * {@link failure}, and when the run's journal, whose path it printed as it started, was
- * never created (refused before its first record), that there is nothing to resume.
+ * {@link failure}, and when the run's journal was never created (refused before its first
+ * record, so its path was never printed), that there is nothing to resume.
  */
 export const failureOf = (
   failed: Failure,

@@ -282,7 +282,7 @@ export const journalFlags = {
     Options.withDescription(
       "Where to write the job's journal: every call before it is sent and every outcome after it settles, " +
         "flushed as the job goes, so that `wechatpay-stores resume FILE` finishes the job after a crash. It must not exist. " +
-        "Default: wechatpay-stores-journal-<time>-<pid>.jsonl in the working directory, printed as the job starts."
+        "Default: wechatpay-stores-journal-<time>-<pid>.jsonl in the working directory, printed once it is created, before the first call."
     ),
     Options.optional
   ),

@@ -438,11 +438,19 @@ export const progress = (sink: Sink, options: ProgressOptions) => {
     }
   }
 
+  /** A line of its own while the job runs (its journal's path, once created): on a terminal, above the bar, redrawn below it. */
+  const note = (line: string): void => {
+    if (sink.isTTY && drawn !== "") {
+      sink.write(`\r\x1b[K${line}`)
+      draw(true)
+    } else sink.write(line)
+  }
+
   const finish = () => {
     // Nothing drawn (the job could not start, or had nothing to do): no bar to end.
     if (!sink.isTTY || drawn === "") return
     draw(true)
     sink.write("\n")
   }
-  return { onProgress, tick, finish }
+  return { onProgress, tick, note, finish }
 }

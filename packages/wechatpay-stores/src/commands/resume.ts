@@ -85,7 +85,7 @@ const expectFlag = (name: string, inPath: boolean, what: string) =>
 export const command = Program.command(
   "resume",
   {
-    journal: Args.text({ name: "JOURNAL" }).pipe(Args.withDescription("The journal a job wrote (it printed its path as it started).")),
+    journal: Args.text({ name: "JOURNAL" }).pipe(Args.withDescription("The journal a job wrote (it printed its path before its first call).")),
     report: JobCommand.reportFlag("the whole job: job, summary, succeeded, failed, unresolved; for a sync, plan and both parts"),
     concurrency: Program.count("concurrency", { min: 1, what: "a whole number ≥ 1" }).pipe(
       Options.withDescription("Calls in flight at once. Default: the job's own (kept in its journal)."),

@@ -85,7 +85,6 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         human.write(`dry run: the listing was walked (${Output.plural(plan.listingRequests, "request")}); nothing was changed\n`)
         return 0
       }
-      if (args.journal !== undefined) human.write(Job.journalLine(args.journal))
       const { result } = yield* Job.execute(args, io, service, undefined, (hooks) =>
         StoreJobs.syncStores(checked.input.ids, {
           ...stock,
@@ -95,7 +94,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
           maxRemovals: args.maxRemovals,
           journal: args.journal,
           ...hooks
-        }), args.journal !== undefined)
+        }), args.journal !== undefined, args.journal)
       if (result._tag === "Left") {
         return result.left._tag === "SyncStoppedError"
           ? stopped(io, result.left)

@@ -43,9 +43,8 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     const human = args.json ? io.err : io.out
     const what = "report" in source.right ? "report" : "journal"
     human.write(`undoing the job of the ${what} ${args.source}\n`)
-    if (args.journal !== undefined) human.write(Job.journalLine(args.journal))
     const { result } = yield* Job.execute(args, io, JobCommand.serviceAt(args.rate, http), undefined, (hooks) =>
-      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot === true, ...hooks }), args.journal !== undefined)
+      StoreJobs.undo(source.right, { concurrency: args.concurrency, journal: args.journal, snapshot: args.snapshot === true, ...hooks }), args.journal !== undefined, args.journal)
     if (result._tag === "Left") {
       const e = result.left
       // A journal whose first write was cut short: its job sent nothing, so there is nothing to undo.
