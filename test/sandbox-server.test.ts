@@ -319,6 +319,26 @@ describe("sandbox server: wire behaviour", () => {
       assert.strictEqual(error._tag, "SandboxError")
       assert.include(error.reason, "EADDRINUSE")
     }))
+
+  it.scopedLive("a port, body limit or host that cannot work is a SandboxError, not a defect", () =>
+    Effect.gen(function*() {
+      const fake = FakeWechatPay.makeWith(keys)
+      const bad: ReadonlyArray<SandboxServer.Options> = [
+        { primaryPort: 70_000 },
+        { backupPort: -1 },
+        { primaryPort: 1.5 },
+        { primaryPort: Number.NaN },
+        { maxBodyBytes: Number.NaN },
+        { maxBodyBytes: 0 },
+        { host: "" }
+      ]
+      for (const options of bad) {
+        // A failure, not a defect (a defect would end the test here).
+        const error = yield* Effect.flip(SandboxServer.make(fake, options))
+        assert.strictEqual(error._tag, "SandboxError", JSON.stringify(options))
+        assert.strictEqual(error.operation, "check options")
+      }
+    }))
 })
 
 describe("sandbox settings", () => {

@@ -111,9 +111,31 @@ const close = (server: Http.Server) =>
     server.closeAllConnections()
   })
 
+const isPort = (port: unknown): boolean => typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
+
+/** The first option that cannot work, as the error `make` fails with (node:http would throw on a bad port). */
+const checkOptions = (options: Options): SandboxError | undefined => {
+  const refuse = (reason: string) => new SandboxError({ operation: "check options", reason })
+  if (options.host !== undefined && (typeof options.host !== "string" || options.host === "")) {
+    // "" would make node listen on every interface, and the base URL would have no host.
+    return refuse("host must be a non-empty string")
+  }
+  for (const name of ["primaryPort", "backupPort"] as const) {
+    if (options[name] !== undefined && !isPort(options[name])) return refuse(`${name} must be an integer from 0 to 65535`)
+  }
+  const max = options.maxBodyBytes
+  if (max !== undefined && !(typeof max === "number" && Number.isSafeInteger(max) && max > 0)) {
+    return refuse("maxBodyBytes must be a positive integer")
+  }
+  if (options.now !== undefined && typeof options.now !== "function") return refuse("now must be a function")
+  return undefined
+}
+
 /** Starts both listeners over `fake`; they close, with every socket, when the scope closes. */
 export const make = (fake: Fake, options: Options = {}): Effect.Effect<Service, SandboxError, Scope.Scope> =>
   Effect.gen(function*() {
+    const refused = checkOptions(options)
+    if (refused !== undefined) return yield* refused
     const host = options.host ?? "127.0.0.1"
     const now = options.now ?? Date.now
     const maxBody = options.maxBodyBytes ?? 1024 * 1024
