@@ -150,12 +150,12 @@ describe("批次关联门店 (associate)", () => {
 })
 
 describe("批次取消关联门店 with the new seed options", () => {
-  it.effect("a DEACTIVATED stock may still be disassociated (no page says otherwise); a seeded STOPPED one is expired", () => {
+  it.effect("a DEACTIVATED stock is refused, as the page's precondition 批次未失效或过期 says; a seeded STOPPED one is expired", () => {
     const seed = FakeWechatPay.generate({ stores: 50, stock: { state: "STOPPED" } })
     const { fake, form } = fresh({ seed })
     return Effect.gen(function*() {
-      ok(yield* disassociate(form, F.deactivatedStockId, [s(0)]))
-      assert.isFalse(fake.isAssociated(F.deactivatedStockId, s(0)))
+      refused(yield* disassociate(form, F.deactivatedStockId, [s(0)]), 400, "INVALID_REQUEST", M.stockDeactivated)
+      assert.isTrue(fake.isAssociated(F.deactivatedStockId, s(0)))
       refused(yield* disassociate(form, F.stockId, [s(0)]), 400, "INVALID_REQUEST", M.stockExpired)
       assert.isTrue(fake.isAssociated(F.stockId, s(0)))
     })
@@ -222,7 +222,7 @@ describe("查询批次关联门店列表 (the listing)", () => {
     })
   })
 
-  it.effect("refusals: brand, coupon, stock, expiry, scope; a PROGRESSIVE_BUNDLE coupon's stock is listed", () => {
+  it.effect("refusals: brand, coupon, stock, expiry, deactivation, scope; a PROGRESSIVE_BUNDLE coupon's stock is listed", () => {
     const { form } = fresh()
     return Effect.gen(function*() {
       yield* TestClock.setTime(NOW * 1000)
@@ -234,7 +234,7 @@ describe("查询批次关联门店列表 (the listing)", () => {
       refused(yield* listPage(form, F.allScopeStockId), 400, "INVALID_REQUEST", M.listStockNotSpecific)
       refused(yield* listPage(form, F.noneScopeStockId), 400, "INVALID_REQUEST", M.listStockNotSpecific)
       assert.strictEqual(ok(yield* listPage(form, F.bundleStockId, { productCouponId: F.bundleProductCouponId }))["total_count"], 10)
-      assert.strictEqual(ok(yield* listPage(form, F.deactivatedStockId))["total_count"], 10)
+      refused(yield* listPage(form, F.deactivatedStockId), 400, "INVALID_REQUEST", M.listStockDeactivated)
     })
   })
 })
@@ -436,9 +436,10 @@ describe("批次组关联门店 / 批次组取消关联门店 (the stock-bundle 
         assert.isTrue(fake.isAssociated(stock, s(0)), stock)
         assert.isFalse(fake.isAssociated(stock, s(1)), stock)
       }
-      // Disassociating a deactivated stock's stores is allowed, as for a single stock.
-      ok(yield* bundleDisassociate(form, [s(0)], "OFF"))
-      assert.isFalse(fake.isAssociated("GONE", s(0)))
+      // Disassociation is refused too (批次组内批次未失效或过期), for the whole bundle.
+      refused(yield* bundleDisassociate(form, [s(0)], "OFF"), 400, "INVALID_REQUEST", M.stockDeactivated)
+      assert.isTrue(fake.isAssociated("GONE", s(0)))
+      assert.isTrue(fake.isAssociated("OK3", s(0)))
     })
   })
 

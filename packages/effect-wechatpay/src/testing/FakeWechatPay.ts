@@ -32,18 +32,18 @@
  *   limit (429), route (404), path, body or query (400 PARAM_ERROR), brand
  *   authorization (403), product coupon (404, also when it belongs to another
  *   brand), stock or bundle (404), usage mode (400), expiry (400), deactivation
- *   (400, association only), store scope (400), then the stores.
+ *   (400), store scope (400), then the stores.
  * - Only authenticated requests count against the rate limit: one sliding
  *   one-second window for the whole sandbox, shared by every endpoint (the
  *   documented 20/s is per service provider, not per endpoint).
  * - A stock is expired when marked so, when its state is `STOPPED` ("已到达结束
  *   时间"), or when the sandbox clock has reached its `availableEndMillis`. The
  *   fake never changes a stock's state by itself.
- * - Association, disassociation and the listing refuse an expired stock and a
- *   stock whose `store_scope` is not `SPECIFIC` (the pages' preconditions);
- *   association also refuses a `DEACTIVATED` stock ("批次未失效或过期").
- *   Disassociation and the listing of a `DEACTIVATED` stock are allowed (no
- *   page says otherwise). The associate, list and bundle pages' error tables
+ * - Association, disassociation and the listing refuse an expired stock, a
+ *   `DEACTIVATED` one and one whose `store_scope` is not `SPECIFIC`: the
+ *   partner pages of all three (and of the bundle calls) give "store_scope为
+ *   SPECIFIC" and "批次未失效或过期" as preconditions. The stock query serves
+ *   any stock. The associate, list and bundle pages' error tables
  *   were not found: the fake answers with the disassociate table's codes, in
  *   its own wording ({@link MESSAGES}).
  * - A bundle call checks every stock of the bundle first; if any is refused,

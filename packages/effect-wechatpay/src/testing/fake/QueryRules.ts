@@ -128,6 +128,8 @@ export const listStores = (
   const stock = coupon.stocks.get(ids.stockId)
   if (stock === undefined) return fail(404, "NOT_FOUND", MESSAGES.stockNotFound, ids)
   if (State.isExpired(stock, now)) return fail(400, "INVALID_REQUEST", MESSAGES.listStockExpired, ids)
+  // The page's precondition: 批次未失效或过期.
+  if (stock.state === "DEACTIVATED") return fail(400, "INVALID_REQUEST", MESSAGES.listStockDeactivated, ids)
   if (stock.storeScope !== "SPECIFIC") return fail(400, "INVALID_REQUEST", MESSAGES.listStockNotSpecific, ids)
   if (token !== undefined && token.stockId !== stock.stockId) {
     return paramError("query", "page_token", "the token belongs to another stock", MESSAGES.pageTokenInvalid, ids)

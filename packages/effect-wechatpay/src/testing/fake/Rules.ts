@@ -85,8 +85,14 @@ export const make = (state: State.State, options: RuleOptions = {}): Rules => {
     if (State.isExpired(stock, now)) {
       return fail(400, "INVALID_REQUEST", direction === "associate" ? MESSAGES.associateStockExpired : MESSAGES.stockExpired, ids)
     }
-    if (direction === "associate" && stock.state === "DEACTIVATED") {
-      return fail(400, "INVALID_REQUEST", MESSAGES.associateStockDeactivated, ids)
+    // Both pages' preconditions: 批次未失效或过期 (not deactivated, not expired).
+    if (stock.state === "DEACTIVATED") {
+      return fail(
+        400,
+        "INVALID_REQUEST",
+        direction === "associate" ? MESSAGES.associateStockDeactivated : MESSAGES.stockDeactivated,
+        ids
+      )
     }
     if (stock.storeScope !== "SPECIFIC") {
       return fail(

@@ -26,7 +26,7 @@ export interface StockSeed {
    * What the stock query reports. Defaults to `STOPPED` when {@link expired} is
    * set, `SENDING` otherwise. The fake never changes it by itself (not even when
    * the clock passes {@link availableEndMillis}). `STOPPED` ("已到达结束时间")
-   * makes the stock expired for the rules; `DEACTIVATED` refuses association.
+   * makes the stock expired for the rules; `DEACTIVATED` refuses the store calls and the listing.
    * Any other string is sent as it is.
    */
   readonly state?: StockState | (string & {}) | undefined
@@ -111,7 +111,7 @@ export const Fixture = {
   auditingStockId: "123456795",
   /** SPECIFIC, state `PAUSED`, valid. */
   pausedStockId: "123456796",
-  /** SPECIFIC, state `DEACTIVATED` (with `deactivate_time` and `deactivate_reason`): association refused. */
+  /** SPECIFIC, state `DEACTIVATED` (with `deactivate_time` and `deactivate_reason`): the store calls and the listing refused. */
   deactivatedStockId: "123456797",
   /**
    * SPECIFIC, state `SENDING`, but its available period ended at

@@ -39,12 +39,16 @@ export const MESSAGES = {
   associateStockNotSpecific: "只有 store_scope 为 SPECIFIC 的批次可以关联门店",
   /** Not documented as a row; the page's precondition is "批次未失效或过期". This fake's wording. */
   associateStockDeactivated: "已失效的批次不可关联门店",
+  /** Not documented as a row; the page's precondition is "批次未失效或过期". This fake's wording. */
+  stockDeactivated: "已失效的批次不可取消关联门店",
   /** Not documented: this fake's wording. */
   associateProgressiveBundle: "多次优惠商品券的批次请使用批次组关联门店接口",
   /** Not documented: used only with `alreadyAssociated: "failed"`. */
   storeAlreadyAssociated: "门店已关联该批次",
   /** Not documented (查询批次关联门店列表 has no error table on record): this fake's wording. */
   listStockExpired: "已过期的批次不可查询关联门店",
+  /** Not documented as a row; the page's precondition is "批次未失效或过期". This fake's wording. */
+  listStockDeactivated: "已失效的批次不可查询关联门店",
   /** Not documented: this fake's wording. */
   listStockNotSpecific: "只有 store_scope 为 SPECIFIC 的批次可以查询关联门店",
   /** Not documented: this fake's wording. */
