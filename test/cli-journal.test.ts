@@ -296,6 +296,27 @@ describe("cli resume", () => {
       assert.strictEqual(c.err(), "")
     }))
 
+  it.scopedLive("a finished job with a failed store: it says what to do; resume sends nothing, exit 2, and says the same", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", [...ids(5), FakeWechatPay.otherBrandStoreId(0)].join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const first = Path.join(dir, "first.json")
+      const c1 = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--report", first], c1), 2, c1.err())
+      const advice = (report: string) =>
+        "to send the failed and unresolved stores again, once what failed them is fixed: wechatpay-stores disassociate " +
+        `--product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} --brand-id ${F.brandId} --stores ${report}\n`
+      assert.isTrue(c1.out().endsWith(`report written to ${first}\n${advice(first)}`), c1.out())
+      yield* fake.clearLog
+      const again = Path.join(dir, "again.json")
+      const c = capture()
+      assert.strictEqual(yield* cli(["resume", journal, "--report", again], c), 2, c.err())
+      assert.deepStrictEqual(fake.log, [])
+      assert.isTrue(c.out().endsWith(`report written to ${again}\n${advice(again)}`), c.out())
+      assert.strictEqual(c.out().split("to send the failed").length - 1, 1)
+    }))
+
   it.scopedLive("a journal cut short after two calls and a third in flight (its outcome torn): only the stores never sent are sent, the one in flight settled by the listing", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup()

@@ -256,6 +256,14 @@ describe("cli sync: applied", () => {
       assert.isUndefined(r.job.journal)
       assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(0, 50))
       assert.include(c.out(), `failed: 1 store\n  ${foreign(0)}  `)
+      // What finishes it: the same sync again, which plans from the stock as it is then.
+      assert.isTrue(
+        c.out().endsWith(
+          "to finish the sync, once what failed them is fixed, run it again with the same desired list (it plans from the stock as it is then): " +
+            `wechatpay-stores sync --product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} --brand-id ${F.brandId} --stores DESIRED\n`
+        ),
+        c.out()
+      )
     }))
 
   it.scopedLive("--journal naming a file that exists: exit 1, one line, nothing sent (not even the listing)", () =>

@@ -9,6 +9,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
+import { closedPort } from "./support/Sandbox.js"
 
 const F = FakeWechatPay.Fixture
 const s = FakeWechatPay.storeId
@@ -181,6 +182,38 @@ describe("cli undo", () => {
       assert.deepStrictEqual(fake.log, [])
       assert.deepStrictEqual(yield* Cli.defaultJournals(dir), [])
     }))
+
+  it.scopedLive("an undo whose calls failed (WeChat Pay unreachable): exit 2 and how to finish it; resume of its journal sends nothing, exit 2, and says the same; the undo again puts the stores back", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(100)
+      const stores = yield* file("stores.txt", range(0, 10).join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal], capture()), 0)
+      // Two loopback ports nobody listens on: every attempt is refused, and the undo ends with its stores unresolved.
+      const unreachable = {
+        WECHATPAY_BASE_URL: `http://127.0.0.1:${yield* closedPort}`,
+        WECHATPAY_BACKUP_BASE_URL: `http://127.0.0.1:${yield* closedPort}`
+      }
+      const undoJournal = Path.join(dir, "undo.jsonl")
+      const u = capture()
+      assert.strictEqual(yield* cli(["undo", journal, "--journal", undoJournal], u, { extra: unreachable }), 2, u.out() + u.err())
+      const advice = `to put back the stores this undo did not, once what failed them is fixed: wechatpay-stores undo ${journal} ` +
+        "(it sends the undone job's stores again)\n"
+      assert.isTrue(u.out().endsWith(advice), u.out())
+      assert.strictEqual(fake.associatedCount(F.stockId), 90)
+      // The undo ended (it was not cut short): its resume sends nothing, and says what does finish it.
+      yield* fake.clearLog
+      const r = capture()
+      assert.strictEqual(yield* cli(["resume", undoJournal], r), 2, r.out() + r.err())
+      assert.deepStrictEqual(fake.log, [])
+      assert.isTrue(r.out().endsWith(advice), r.out())
+      // The advice works: the undo again sends the job's stores, with a warning naming the first undo.
+      const again = capture()
+      assert.strictEqual(yield* cli(["undo", journal, "--no-journal"], again), 0, again.out() + again.err())
+      assert.include(again.err(), `the job of ${journal} was undone already by job `)
+      assert.strictEqual(fake.associatedCount(F.stockId), 100)
+      assert.notInclude(again.out(), "to put back")
+    }), 60_000)
 
   it.scopedLive("an undo refused before it starts (a report edited to name another stock): exit 1, one line, no journal named or written", () =>
     Effect.gen(function*() {

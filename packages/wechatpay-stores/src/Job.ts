@@ -35,6 +35,8 @@ export interface Printing {
   readonly json: boolean
   /** Whether to write a report file at all (the demo's loopback job does not). */
   readonly keepReport: boolean
+  /** For an undo: the report or journal it was given, which the advice after it names (undefined: not known). */
+  readonly undone?: string | undefined
 }
 
 /** What the job is and how it reports. */
@@ -393,8 +395,42 @@ export const publish = (
     if (report.job.journal !== undefined && parts.some((p) => p?.stoppedBy !== undefined)) {
       human.write(`to finish the job: wechatpay-stores resume ${report.job.journal}\n`)
     }
+    human.write(nextStep(report, kept?.path, printing.undone))
     return kept
   })
+
+/** The ids flags of the job a report names, as a command line takes them. */
+const idFlags = (job: Report.JobHeader): string =>
+  `--product-coupon-id ${job.productCouponId} ` +
+  (job.stockBundleId !== undefined ? `--stock-bundle-id ${job.stockBundleId}` : `--stock-id ${job.stockId ?? "?"}`) +
+  ` --brand-id ${job.brandId}`
+
+/**
+ * One line saying what to do after a run that ended (nothing cut it short) with stores that did not all
+ * succeed, or "" otherwise: a resume of its journal sends nothing, so the remedy is another command.
+ * An undo is run again on the same source (it sends the undone job's stores again, and warns when that
+ * job's journal says it was undone already); a sync again with the same desired list (it plans from the
+ * stock as it is then); a job on its report, which as `--stores` gives the failed and unresolved stores.
+ * Printed by the run itself and again by `resume` of its journal, which gives back the same report.
+ */
+export const nextStep = (report: Report.AnyReport, reportPath: string | undefined, undone: string | undefined): string => {
+  const parts = Report.isSync(report) ? [report.associate, report.disassociate] : [report]
+  const ended = parts.every((p) => p?.stoppedBy === undefined)
+  if (!ended || parts.every((p) => p === undefined || p.summary.succeeded === p.summary.unique)) return ""
+  const job = report.job
+  const once = "once what failed them is fixed"
+  if (job.undoes !== undefined) {
+    return undone === undefined
+      ? `to put back the stores this undo did not, ${once}, run wechatpay-stores undo again on the report or journal of job ${job.undoes}\n`
+      : `to put back the stores this undo did not, ${once}: wechatpay-stores undo ${undone} (it sends the undone job's stores again)\n`
+  }
+  if (Report.isSync(report)) {
+    return `to finish the sync, ${once}, run it again with the same desired list (it plans from the stock as it is then): ` +
+      `wechatpay-stores sync ${idFlags(job)} --stores DESIRED\n`
+  }
+  return `to send the failed and unresolved stores again, ${once}: ` +
+    `wechatpay-stores ${job.operation} ${idFlags(job)} --stores ${reportPath ?? "REPORT"}\n`
+}
 
 /** One line for a store-id source that could not be read or checked. */
 const inputFailure = (

@@ -54,6 +54,16 @@ export const isJournal = async (path: string): Promise<boolean> => isJournalHead
 export const journalIds = (path: string): Effect.Effect<Explain.JobIds | undefined> =>
   Effect.promise(async () => idsIn((await readHeader(path))?.["target"]))
 
+/**
+ * The journal of the job an undo's journal says it undid (its header's `undoesJournal`): what to undo again
+ * when the undo did not put every store back. Undefined when it names none (an undo taken from a report alone).
+ */
+export const undoneJournalOf = (path: string): Effect.Effect<string | undefined> =>
+  Effect.promise(async () => {
+    const undone = (await readHeader(path))?.["undoesJournal"]
+    return typeof undone === "string" ? undone : undefined
+  })
+
 /** The coupon, stock or bundle and brand a journal's `target` or a report's `job` names; undefined without them. */
 export const idsIn = (named: unknown): Explain.JobIds | undefined => {
   const t = named as Record<string, unknown> | undefined

@@ -71,8 +71,10 @@ export const resume = (args: ResumeArgs, io: Io.Io, http: Layer.Layer<HttpClient
     human.write(
       `job ${report.job.id} (${report.job.operation}), run ${report.job.runs}, started ${report.job.startedAt}\n`
     )
-    // The summary counts the whole job's calls (every run), as its report does.
-    const kept = yield* Job.publish(report, { ...args, keepReport: true }, io, undefined)
+    // The summary counts the whole job's calls (every run), as its report does. The advice after an undo
+    // that did not put every store back names what it undid, which only its journal's header keeps.
+    const undone = report.job.undoes === undefined ? undefined : yield* JournalFile.undoneJournalOf(args.journal)
+    const kept = yield* Job.publish(report, { ...args, keepReport: true, undone }, io, undefined)
     return Job.exitCode({ report, kept })
   })
 

@@ -8,6 +8,7 @@
 import * as Args from "@effect/cli/Args"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
+import * as Path from "node:path"
 import { StoreJobs } from "effect-wechatpay"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
@@ -38,7 +39,9 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
       protect: [{ path: args.source, what: "the report or journal being undone" }]
     })
     if (refused !== undefined) return refused
-    const source = yield* Effect.either(JournalFile.sourceOf(args.source))
+    // Absolute, as a job's journal is: the advice to undo it again, and the undo's journal, name it from any directory.
+    const sourcePath = Path.resolve(Io.workingDirectory(io), args.source)
+    const source = yield* Effect.either(JournalFile.sourceOf(sourcePath))
     if (source._tag === "Left") return Io.fail(io, source.left)
     const human = args.json ? io.err : io.out
     const what = "report" in source.right ? "report" : "journal"
@@ -60,7 +63,7 @@ export const undo = (args: UndoArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         : yield* JournalFile.journalIds(args.source)
       return Io.fail(io, yield* Job.failureOf(result.left, ids, args.journal))
     }
-    const kept = yield* Job.publish(result.right, { ...args, keepReport: true }, io, undefined)
+    const kept = yield* Job.publish(result.right, { ...args, keepReport: true, undone: sourcePath }, io, undefined)
     return Job.exitCode({ report: result.right, kept })
   })
 
