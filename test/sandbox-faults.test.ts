@@ -277,3 +277,52 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
     }).pipe(Effect.provide(layer))
   })
 })
+
+describe("options that cannot work: a ConfigurationError, not a throw or a defect", () => {
+  const bad: ReadonlyArray<readonly [string, Omit<FakeWechatPay.Options, "keys">]> = [
+    ["rateLimit", { rateLimit: Number.NaN }],
+    ["rateLimit", { rateLimit: Number.POSITIVE_INFINITY }],
+    ["rateLimit", { rateLimit: 0 }],
+    ["rateLimit", { rateLimit: -1 }],
+    ["rateLimit", { rateLimit: 2.5 }],
+    ["faults.rates", { faults: { rates: { rateLimit: Number.NaN } } }],
+    ["faults.rates", { faults: { rates: { systemError: -0.1 } } }],
+    ["faults.rates", { faults: { rates: { timeout: 0.5 } as Partial<Record<FakeWechatPay.Fault, number>> } }],
+    // A misspelt script entry would otherwise be logged as a fault yet answered normally.
+    ["faults.script", { faults: { script: ["timeout" as FakeWechatPay.Fault] } }],
+    ["faults.burst", { faults: { burst: { rateLimit: 0 } } }],
+    ["faults.slowMillis", { faults: { slowMillis: Number.NaN } }],
+    ["faults.slowMillis", { faults: { slowMillis: -1 } }],
+    ["faults.seed", { faults: { seed: Number.NaN } }],
+    ["notAssociated", { notAssociated: "fail" as "failed" }]
+  ]
+  for (const [variable, options] of bad) {
+    it.effect(`make, layer and makeWith refuse ${JSON.stringify(options, (_, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v)}`, () =>
+      Effect.gen(function*() {
+        const made = yield* Effect.flip(FakeWechatPay.make({ keys, ...options }))
+        assert.strictEqual(made._tag, "ConfigurationError")
+        assert.strictEqual(made.variable, `FakeWechatPay.${variable}`)
+        const layered = yield* Effect.flip(Effect.provide(FakeWechatPay.FakeWechatPay, FakeWechatPay.layer({ keys, ...options })))
+        assert.strictEqual(layered._tag, "ConfigurationError")
+        const thrown = Either.try(() => FakeWechatPay.makeWith(keys, options))
+        assert.isTrue(Either.isLeft(thrown) && tagOf(thrown.left) === "ConfigurationError")
+      }))
+  }
+
+  it.effect("setRateLimit and setFaults refuse the same, and keep the plan and limit they had", () =>
+    Effect.gen(function*() {
+      const fake = FakeWechatPay.makeWith(keys, { rateLimit: 1, faults: { script: ["systemError"] } })
+      assert.strictEqual((yield* Effect.flip(fake.setRateLimit(Number.NaN)))._tag, "ConfigurationError")
+      assert.strictEqual((yield* Effect.flip(fake.setFaults({ slowMillis: -5 })))._tag, "ConfigurationError")
+      const request: FakeWechatPay.Request = { endpoint: "primary", method: "POST", target: "/", headers: {}, bodyText: "" }
+      fake.handle(request, 0)
+      assert.deepStrictEqual(fake.log.map((e) => e.fault), ["systemError"])
+    }))
+
+  it.effect("what works is still accepted: false, whole rates, rates that sum past 1, a script of every fault", () =>
+    Effect.gen(function*() {
+      yield* FakeWechatPay.make({ keys, rateLimit: false })
+      yield* FakeWechatPay.make({ keys, rateLimit: 20, faults: { seed: 7, rates: { rateLimit: 1, slow: 1 }, burst: { rateLimit: 3 }, slowMillis: 0 } })
+      yield* FakeWechatPay.make({ keys, faults: { script: [...FakeWechatPay.FAULTS, "none"] } })
+    }))
+})

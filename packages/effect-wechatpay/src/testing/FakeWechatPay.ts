@@ -73,6 +73,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
+import { ConfigurationError } from "../WechatPayError.js"
 import * as Faults from "./fake/Faults.js"
 import * as Rules from "./fake/Rules.js"
 import * as State from "./fake/State.js"
@@ -142,9 +143,10 @@ export interface Service {
   /** Everything received so far, oldest first (a live, read-only view). */
   readonly log: ReadonlyArray<Wire.LogEntry>
   readonly clearLog: Effect.Effect<void>
-  /** Replaces the fault plan (and re-seeds the PRNG). */
-  readonly setFaults: (faults: Faults.FaultOptions) => Effect.Effect<void>
-  readonly setRateLimit: (perSecond: number | false) => Effect.Effect<void>
+  /** Replaces the fault plan (and re-seeds the PRNG); options that cannot work fail and leave the plan as it was. */
+  readonly setFaults: (faults: Faults.FaultOptions) => Effect.Effect<void, ConfigurationError>
+  /** A whole number of requests a second, or `false`; anything else fails and leaves the limit as it was. */
+  readonly setRateLimit: (perSecond: number | false) => Effect.Effect<void, ConfigurationError>
   /** While down, the forms refuse or reset every request to the primary endpoint. */
   readonly setPrimaryDown: (down: boolean) => Effect.Effect<void>
   readonly isPrimaryDown: () => boolean
@@ -153,8 +155,23 @@ export interface Service {
 /** @since 0.1.0 */
 export class FakeWechatPay extends Context.Tag("effect-wechatpay/testing/FakeWechatPay")<FakeWechatPay, Service>() {}
 
-/** Builds the sandbox synchronously from keys you already have. */
+const refusal = ([option, reason]: readonly [string, string]) =>
+  new ConfigurationError({ variable: `FakeWechatPay.${option}`, reason })
+
+/** The first option that cannot work (a NaN rate limit, a misspelt fault, …), as the error `make` fails with. */
+export const checkOptions = (options: Omit<Options, "keys">): ConfigurationError | undefined => {
+  const bad = Rules.checkRuleOptions(options) ?? Faults.checkFaultOptions(options.faults)
+  return bad === undefined ? undefined : refusal(bad)
+}
+
+/**
+ * Builds the sandbox synchronously from keys you already have. Throws the
+ * {@link checkOptions} `ConfigurationError` for options that cannot work; {@link make}
+ * and {@link layer} fail with it instead.
+ */
 export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys"> = {}): Service => {
+  const refused = checkOptions(options)
+  if (refused !== undefined) throw refused
   const state = State.fromSeed(options.seed ?? State.generate())
   const rules = Rules.make(state, options)
   const plan = Faults.makePlan(options.faults)
@@ -187,8 +204,16 @@ export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys">
     bundleStockIds: (stockBundleId) => State.bundleStockIds(state, stockBundleId),
     log: log.entries,
     clearLog: Effect.sync(log.clear),
-    setFaults: (faults) => Effect.sync(() => plan.replace(faults)),
-    setRateLimit: (perSecond) => Effect.sync(() => rules.setRateLimit(perSecond)),
+    setFaults: (faults) =>
+      Effect.suspend(() => {
+        const bad = Faults.checkFaultOptions(faults)
+        return bad === undefined ? Effect.sync(() => plan.replace(faults)) : Effect.fail(refusal(bad))
+      }),
+    setRateLimit: (perSecond) =>
+      Effect.suspend(() => {
+        const bad = Rules.checkRateLimit(perSecond)
+        return bad === undefined ? Effect.sync(() => rules.setRateLimit(perSecond)) : Effect.fail(refusal(["rateLimit", bad]))
+      }),
     setPrimaryDown: (down) =>
       Effect.sync(() => {
         primaryDown = down
@@ -197,12 +222,17 @@ export const makeWith = (keys: TestKeys.TestKeys, options: Omit<Options, "keys">
   }
 }
 
-/** Builds the sandbox, generating keys unless given. */
-export const make = (options: Options = {}): Effect.Effect<Service> =>
-  Effect.map(
-    options.keys === undefined ? TestKeys.generate() : Effect.succeed(options.keys),
-    (keys) => makeWith(keys, options)
-  )
+/** Builds the sandbox, generating keys unless given; fails for options that cannot work ({@link checkOptions}). */
+export const make = (options: Options = {}): Effect.Effect<Service, ConfigurationError> =>
+  Effect.suspend(() => {
+    const refused = checkOptions(options)
+    if (refused !== undefined) return Effect.fail(refused)
+    return Effect.map(
+      options.keys === undefined ? TestKeys.generate() : Effect.succeed(options.keys),
+      (keys) => makeWith(keys, options)
+    )
+  })
 
 /** @since 0.1.0 */
-export const layer = (options: Options = {}): Layer.Layer<FakeWechatPay> => Layer.effect(FakeWechatPay, make(options))
+export const layer = (options: Options = {}): Layer.Layer<FakeWechatPay, ConfigurationError> =>
+  Layer.effect(FakeWechatPay, make(options))

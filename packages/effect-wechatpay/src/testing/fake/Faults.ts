@@ -72,6 +72,50 @@ export interface FaultOptions {
   readonly slowMillis?: number | undefined
 }
 
+const isFault = (name: string): name is Fault => (FAULTS as ReadonlyArray<string>).includes(name)
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x)
+
+/**
+ * The first of `options` that cannot work, as `[option, reason]` (e.g. a NaN rate, or a
+ * misspelt fault that would be logged yet never injected); `undefined` when all can.
+ */
+export const checkFaultOptions = (options: FaultOptions | undefined): readonly [string, string] | undefined => {
+  if (options === undefined) return undefined
+  if (!isRecord(options)) return ["faults", "must be an object"]
+  const { burst, rates, script, seed, slowMillis } = options
+  if (seed !== undefined && !(typeof seed === "number" && Number.isFinite(seed))) return ["faults.seed", "must be a finite number"]
+  if (slowMillis !== undefined && !(typeof slowMillis === "number" && Number.isFinite(slowMillis) && slowMillis >= 0)) {
+    return ["faults.slowMillis", "must be a finite number of milliseconds ≥ 0"]
+  }
+  if (rates !== undefined) {
+    if (!isRecord(rates)) return ["faults.rates", "must be an object of fault → probability"]
+    for (const [name, rate] of Object.entries(rates)) {
+      if (!isFault(name)) return ["faults.rates", `${name} is not a fault (${FAULTS.join(", ")})`]
+      if (rate !== undefined && !(typeof rate === "number" && rate >= 0 && rate <= 1)) {
+        return ["faults.rates", `${name} must be a probability in [0, 1]`]
+      }
+    }
+  }
+  if (burst !== undefined) {
+    if (!isRecord(burst)) return ["faults.burst", "must be an object of fault → request count"]
+    for (const [name, n] of Object.entries(burst)) {
+      if (!isFault(name)) return ["faults.burst", `${name} is not a fault (${FAULTS.join(", ")})`]
+      if (n !== undefined && !(typeof n === "number" && Number.isSafeInteger(n) && n >= 1)) {
+        return ["faults.burst", `${name} must be a whole number of requests ≥ 1`]
+      }
+    }
+  }
+  if (script !== undefined) {
+    if (!Array.isArray(script)) return ["faults.script", "must be an array of faults"]
+    for (const entry of script as ReadonlyArray<unknown>) {
+      if (entry !== "none" && !(typeof entry === "string" && isFault(entry))) {
+        return ["faults.script", `${String(entry)} is neither a fault (${FAULTS.join(", ")}) nor "none"`]
+      }
+    }
+  }
+  return undefined
+}
+
 export interface FaultPlan {
   /** The fault for the next request, `undefined` for none. Call exactly once per request. */
   readonly next: () => Fault | undefined

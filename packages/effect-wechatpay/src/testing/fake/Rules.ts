@@ -51,6 +51,32 @@ export interface RuleOptions {
   readonly lastPageToken?: "omit" | "empty" | undefined
 }
 
+const CHOICES = {
+  notAssociated: ["success", "failed"],
+  alreadyAssociated: ["success", "failed"],
+  emptyLists: ["omit", "include"],
+  lastPageToken: ["omit", "empty"]
+} as const
+
+/** The rate limit's problem, if any (a NaN or an infinity would make its window throw). */
+export const checkRateLimit = (perSecond: unknown): string | undefined =>
+  perSecond === undefined || perSecond === false ||
+    (typeof perSecond === "number" && Number.isSafeInteger(perSecond) && perSecond >= 1)
+    ? undefined
+    : "must be a whole number of requests a second ≥ 1, or false for no limit"
+
+/** The first rule option that cannot work, as `[option, reason]`; `undefined` when all can. */
+export const checkRuleOptions = (options: RuleOptions): readonly [string, string] | undefined => {
+  const rate = checkRateLimit(options.rateLimit)
+  if (rate !== undefined) return ["rateLimit", rate]
+  for (const name of Object.keys(CHOICES) as Array<keyof typeof CHOICES>) {
+    const value = options[name]
+    const allowed: ReadonlyArray<string> = CHOICES[name]
+    if (value !== undefined && !allowed.includes(value)) return [name, `must be ${allowed.map((c) => `"${c}"`).join(" or ")}`]
+  }
+  return undefined
+}
+
 export interface Rules {
   /** The answer to a request that passed authentication; may change `state`. */
   readonly decide: (request: IncomingRequest, nowMillis: number) => Verdict
