@@ -266,6 +266,29 @@ describe("cli sync: applied", () => {
       )
     }))
 
+  it.scopedLive("a desired id that cannot be sent: left out, the rest applied, exit 2 saying to fix the list; its dry run exits 2 too", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup(100)
+      const stores = yield* file("desired.txt", [...range(0, 60), "bad\u0001id"].join("\n"))
+      const step = "the stock cannot hold the invalid desired id (INVALID_STORE_ID); to make it match the list, fix or remove it " +
+        `in the desired list and run the sync again: wechatpay-stores sync --product-coupon-id ${F.productCouponId} ` +
+        `--stock-id ${F.stockId} --brand-id ${F.brandId} --stores DESIRED\n`
+      const dry = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--dry-run"], dry), 2, dry.err())
+      assert.include(dry.out(), "  1 desired id cannot be sent and was left out:\n    \"bad\\u0001id\"")
+      assert.isTrue(dry.out().endsWith(step), dry.out())
+      onlyListing(fake)
+      const report = Path.join(dir, "sync.json")
+      const c = capture()
+      assert.strictEqual(yield* cli([...sync, "--stores", stores, "--report", report, "--no-journal"], c), 2, c.err())
+      // Everything the stock can hold of the list was applied; the invalid id is the one difference.
+      assert.deepStrictEqual(sorted(fake.associatedStores(F.stockId)), range(0, 60))
+      const r = yield* Cli.readAnyReport(report) as Effect.Effect<Cli.SyncReport>
+      assert.deepStrictEqual(r.plan.desired.invalid.map((f) => [f.storeId, f.code]), [["bad\u0001id", "INVALID_STORE_ID"]])
+      assert.include(r.disassociate!.summary, { unique: 40, succeeded: 40 })
+      assert.isTrue(c.out().endsWith(step), c.out())
+    }))
+
   it.scopedLive("--journal naming a file that exists: exit 1, one line, nothing sent (not even the listing)", () =>
     Effect.gen(function*() {
       const { fake, file, cli } = yield* setup(100)

@@ -77,12 +77,17 @@ export interface Finished<R extends Report.AnyReport = Report.JobReport> {
 const complete = (report: BulkStores.Report | undefined): boolean =>
   report === undefined || (report.summary.succeeded === report.summary.unique && report.stoppedBy === undefined)
 
+/** Desired ids a sync left out of its plan because they cannot be sent: the stock cannot be made to hold them. */
+export const invalidDesired = (report: Report.AnyReport): number => Report.isSync(report) ? report.plan.desired.invalid.length : 0
+
 /**
- * Exit code for a finished job: 0 only when every store succeeded (both parts, for a sync),
- * nothing cut the job short and the report is where asked.
+ * Exit code for a finished job: 0 only when every store succeeded (both parts, for a sync, and
+ * no desired id left out as invalid), nothing cut the job short and the report is where asked.
  */
 export const exitCode = ({ kept, report }: Finished<Report.AnyReport>): number =>
-  (Report.isSync(report) ? complete(report.associate) && complete(report.disassociate) : complete(report)) &&
+  (Report.isSync(report)
+      ? complete(report.associate) && complete(report.disassociate) && invalidDesired(report) === 0
+      : complete(report)) &&
     kept?.misplaced !== true
     ? 0
     : 2
@@ -400,7 +405,9 @@ export const publish = (
   })
 
 /** The ids flags of the job a report names, as a command line takes them. */
-const idFlags = (job: Report.JobHeader): string =>
+export const idFlags = (
+  job: Pick<Report.JobHeader, "productCouponId" | "brandId"> & { readonly stockId?: string | undefined; readonly stockBundleId?: string | undefined }
+): string =>
   `--product-coupon-id ${job.productCouponId} ` +
   (job.stockBundleId !== undefined ? `--stock-bundle-id ${job.stockBundleId}` : `--stock-id ${job.stockId ?? "?"}`) +
   ` --brand-id ${job.brandId}`
@@ -416,8 +423,10 @@ const idFlags = (job: Report.JobHeader): string =>
 export const nextStep = (report: Report.AnyReport, reportPath: string | undefined, undone: string | undefined): string => {
   const parts = Report.isSync(report) ? [report.associate, report.disassociate] : [report]
   const ended = parts.every((p) => p?.stoppedBy === undefined)
-  if (!ended || parts.every((p) => p === undefined || p.summary.succeeded === p.summary.unique)) return ""
+  const invalid = invalidDesired(report)
+  if (!ended || (invalid === 0 && parts.every((p) => p === undefined || p.summary.succeeded === p.summary.unique))) return ""
   const job = report.job
+  if (invalid > 0) return invalidDesiredStep(invalid, idFlags(job))
   const once = "once what failed them is fixed"
   if (job.undoes !== undefined) {
     return undone === undefined
@@ -431,6 +440,12 @@ export const nextStep = (report: Report.AnyReport, reportPath: string | undefine
   return `to send the failed and unresolved stores again, ${once}: ` +
     `wechatpay-stores ${job.operation} ${idFlags(job)} --stores ${reportPath ?? "REPORT"}\n`
 }
+
+/** What to do about desired ids a sync left out as invalid: fix the list, then sync again. */
+export const invalidDesiredStep = (invalid: number, flags: string): string =>
+  `the stock cannot hold ${invalid === 1 ? "the invalid desired id" : `the ${Output.fmt(invalid)} invalid desired ids`} ` +
+  `(INVALID_STORE_ID); to make it match the list, fix or remove ${invalid === 1 ? "it" : "them"} in the desired list ` +
+  `and run the sync again: wechatpay-stores sync ${flags} --stores DESIRED\n`
 
 /** One line for a store-id source that could not be read or checked. */
 const inputFailure = (

@@ -83,7 +83,11 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         const guarded = yield* Effect.either(StoreJobs.checkPlan(plan, args.maxRemovals))
         if (guarded._tag === "Left") return Io.fail(io, Job.failure(guarded.left, stock, CHECK))
         human.write(`dry run: the listing was walked (${Output.plural(plan.listingRequests, "request")}); nothing was changed\n`)
-        return 0
+        // The sync would leave them out and exit 2: the dry run says so, and exits so.
+        const invalid = plan.desired.invalid.length
+        if (invalid === 0) return 0
+        human.write(Job.invalidDesiredStep(invalid, Job.idFlags(stock)))
+        return 2
       }
       const { result } = yield* Job.execute(args, io, service, undefined, (hooks) =>
         StoreJobs.syncStores(checked.input.ids, {
@@ -120,7 +124,7 @@ export const command = Program.command(
     report: JobCommand.reportFlag("job, plan, dryRun, and the associate and disassociate parts' reports"),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription(
       "Walk the stock's listing and print the plan (counts, and the first stores each way); change nothing. " +
-        "Exits 1 when --max-removals would refuse the plan."
+        "Exits 1 when --max-removals would refuse the plan, 2 when a desired id is invalid (the sync would leave it out)."
     )),
     maxRemovals: Program.count("max-removals", { min: 0, what: "a whole number ≥ 0" }).pipe(
       Options.withDescription(
@@ -164,8 +168,8 @@ export const command = Program.command(
     "store of the stock (an empty list, or one holding none of its stores), is refused before anything but the listing is sent. The sync keeps a journal " +
     "(see --journal): `wechatpay-stores resume JOURNAL` finishes it after a crash, `wechatpay-stores undo REPORT` puts " +
     "the stock back. Credentials come from the WECHATPAY_* variables.\n\n" +
-    "Exit codes: 0 both parts succeeded for every store (or a dry run); 2 some failed or are unresolved, or the sync was " +
-    "cut short; 1 it could not run (flags, configuration, input, the --max-removals guard, the stock check: nothing was changed).",
+    "Exit codes: 0 both parts succeeded for every store (or a dry run of such a plan); 2 some failed or are unresolved, " +
+    "a desired id is invalid (the stock cannot hold it), or the sync was cut short; 1 it could not run (flags, configuration, input, the --max-removals guard, the stock check: nothing was changed).",
   [
     "wechatpay-stores sync --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores desired.csv --dry-run",
     "wechatpay-stores sync --product-coupon-id 200000001 --stock-id 123456789 --brand-id 120344 --stores desired.csv",
