@@ -32,30 +32,33 @@ export interface Options {
   readonly backupBaseUrl?: string | undefined
 }
 
-const decoder = new TextDecoder()
+// Keeps a leading BOM, as the server form's Buffer#toString does: the rules then see what was sent.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+const encoder = new TextEncoder()
 
 const transport = (request: HttpClientRequest.HttpClientRequest, description: string) =>
   new HttpClientError.RequestError({ request, reason: "Transport", description })
 
-const bodyText = (
+/** The body bytes a transport would send: the signature is checked over these, not over decoded text. */
+const bodyBytes = (
   request: HttpClientRequest.HttpClientRequest
-): Effect.Effect<string, HttpClientError.RequestError> => {
+): Effect.Effect<Uint8Array, HttpClientError.RequestError> => {
   const body: HttpBody.HttpBody = request.body
   switch (body._tag) {
     case "Empty":
-      return Effect.succeed("")
+      return Effect.succeed(new Uint8Array(0))
     case "Uint8Array":
-      return Effect.succeed(decoder.decode(body.body))
+      return Effect.succeed(body.body)
     case "Raw":
       return typeof body.body === "string"
-        ? Effect.succeed(body.body)
+        ? Effect.succeed(encoder.encode(body.body))
         : body.body instanceof Uint8Array
-        ? Effect.succeed(decoder.decode(body.body))
+        ? Effect.succeed(body.body)
         : Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", description: "unsupported raw body" }))
     case "Stream":
       return body.stream.pipe(
         Stream.runCollect,
-        Effect.map((chunks) => decoder.decode(Buffer.concat(Array.from(chunks)))),
+        Effect.map((chunks) => new Uint8Array(Buffer.concat(Array.from(chunks)))),
         Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
       )
     case "FormData":
@@ -92,9 +95,16 @@ export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient =
       if (endpoint === "primary" && fake.isPrimaryDown()) {
         return yield* transport(request, `connect ECONNREFUSED ${url.host}`)
       }
-      const text = yield* bodyText(request)
+      const bytes = yield* bodyBytes(request)
       const outcome = fake.handle(
-        { endpoint, method: request.method, target: requestTarget(url), headers: request.headers, bodyText: text },
+        {
+          endpoint,
+          method: request.method,
+          target: requestTarget(url),
+          headers: request.headers,
+          bodyText: decoder.decode(bytes),
+          bodyBytes: bytes
+        },
         yield* Clock.currentTimeMillis
       )
       if (outcome.delayMillis > 0) yield* Effect.sleep(Duration.millis(outcome.delayMillis))

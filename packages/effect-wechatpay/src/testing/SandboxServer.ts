@@ -152,12 +152,14 @@ export const make = (fake: Fake, options: Options = {}): Effect.Effect<Service, 
       })
       req.on("end", () => {
         if (size > maxBody) return
+        const bytes = Buffer.concat(chunks, size)
         const outcome = fake.handle({
           endpoint,
           method: req.method ?? "GET",
           target: req.url ?? "/",
           headers: flattenHeaders(req.headers),
-          bodyText: Buffer.concat(chunks, size).toString("utf8")
+          bodyText: bytes.toString("utf8"),
+          bodyBytes: bytes
         }, now())
         const act = () => {
           if (outcome._tag === "Reset") return reset(req.socket)

@@ -24,6 +24,12 @@ export interface IncomingRequest {
   readonly target: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly bodyText: string
+  /**
+   * The body bytes exactly as received, which the signature covers; when absent, the UTF-8
+   * encoding of `bodyText`. Give them whenever you have them: a body that is not UTF-8, or
+   * starts with a BOM, does not survive decoding and encoding again.
+   */
+  readonly bodyBytes?: Uint8Array | undefined
 }
 
 const encoder = new TextEncoder()
@@ -67,7 +73,7 @@ export const checkRequest = (
     request.target,
     auth.timestamp,
     auth.nonce,
-    encoder.encode(request.bodyText)
+    request.bodyBytes ?? encoder.encode(request.bodyText)
   )
   let ok = false
   try {

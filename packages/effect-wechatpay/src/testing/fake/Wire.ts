@@ -23,6 +23,8 @@ export interface Request {
   readonly target: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly bodyText: string
+  /** The body bytes as received, which the signature is checked over (see `ServerProtocol.IncomingRequest`). */
+  readonly bodyBytes?: Uint8Array | undefined
 }
 
 /** What the form must do on the wire. */
