@@ -13,6 +13,7 @@ export interface RoundResult {
   readonly _tag: "round"
   readonly samples: ReadonlyArray<number>
   readonly cpuMicros: number
+  readonly mainCpuMicros: number
   readonly name: string
 }
 
@@ -28,8 +29,8 @@ const main = async () => {
         for (let i = 0; i < m.calls; i++) await client.call(i % 2 === 0 ? request : warmIds)
         process.send?.({ _tag: "warm" })
       } else if (m.op === "round") {
-        const { cpuMicros, samples } = await timeCalls(() => client.call(request), m.calls, allSucceeded(client.name))
-        const result: RoundResult = { _tag: "round", samples, cpuMicros, name: client.name }
+        const { cpuMicros, mainCpuMicros, samples } = await timeCalls(() => client.call(request), m.calls, allSucceeded(client.name))
+        const result: RoundResult = { _tag: "round", samples, cpuMicros, mainCpuMicros, name: client.name }
         process.send?.(result)
       } else if (m.op === "close") {
         await client.close()

@@ -74,6 +74,8 @@ interface PerCall {
   readonly ratioToFloor: number
   /** This process's CPU time per call (user + system, all threads: GC and libuv included). */
   readonly clientCpuMs: number
+  /** Of which its main thread's (NaN where Linux's schedstat is missing): the rest is V8's and libuv's threads. */
+  readonly mainCpuMs: number
 }
 
 /** Both per-call tables: warm-up calls per client, rounds, and calls per client per round. */
@@ -97,7 +99,7 @@ const perCall = async (): Promise<{
   }
   await sandbox.clearLog()
   const before = await sandbox.stats()
-  const { cpuMicros, samples } = await interleave(
+  const { cpuMicros, mainCpuMicros, samples } = await interleave(
     clients.length,
     rounds,
     (j) => timeCalls(() => clients[j]!.call(request), perRound, allSucceeded(clients[j]!.name)),
@@ -107,7 +109,7 @@ const perCall = async (): Promise<{
   for (const c of clients) await c.close()
   await sandbox.stop()
   const sandboxCpuMsPerRequest = sandboxCpuPerRequest(before, after, rounds * perRound * clients.length)
-  return { rows: perCallRows(clients.map((c) => c.name), samples, cpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
+  return { rows: perCallRows(clients.map((c) => c.name), samples, cpuMicros, mainCpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
 }
 
 /** The sandbox's CPU per request over a phase, after checking it answered every request with 200. */
@@ -122,7 +124,8 @@ const sandboxCpuPerRequest = (before: Stats, after: Stats, expected: number): nu
 const perCallRows = (
   names: ReadonlyArray<string>,
   samples: ReadonlyArray<ReadonlyArray<number>>,
-  cpuMicros: ReadonlyArray<number>
+  cpuMicros: ReadonlyArray<number>,
+  mainCpuMicros: ReadonlyArray<number>
 ): ReadonlyArray<PerCall> => {
   const floorMedian = median(samples[0]!)
   return names.map((name, j) => {
@@ -135,7 +138,8 @@ const perCallRows = (
       p99Ms: round(quantile(sorted, 0.99), 3),
       meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 3),
       ratioToFloor: round(med / floorMedian, 3),
-      clientCpuMs: round(cpuMicros[j]! / 1000 / sorted.length, 3)
+      clientCpuMs: round(cpuMicros[j]! / 1000 / sorted.length, 3),
+      mainCpuMs: round(mainCpuMicros[j]! / 1000 / sorted.length, 3)
     }
   })
 }
@@ -155,7 +159,7 @@ const perCallIsolated = async () => {
   await sandbox.clearLog()
   const before = await sandbox.stats()
   const names = workers.map(() => "")
-  const { cpuMicros, samples } = await interleave(
+  const { cpuMicros, mainCpuMicros, samples } = await interleave(
     workers.length,
     rounds,
     async (j) => {
@@ -172,7 +176,7 @@ const perCallIsolated = async () => {
   }
   await sandbox.stop()
   const sandboxCpuMsPerRequest = sandboxCpuPerRequest(before, after, rounds * perRound * workers.length)
-  return { rows: perCallRows(names, samples, cpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
+  return { rows: perCallRows(names, samples, cpuMicros, mainCpuMicros), rounds, perRound, sandboxCpuMsPerRequest }
 }
 
 // ---------------------------------------------------------------------------
@@ -514,9 +518,9 @@ const main = async () => {
     const pc = table as Awaited<ReturnType<typeof perCall>> | undefined
     if (pc === undefined) continue
     out(`\n${title} (${pc.rounds} rounds × ${pc.perRound} calls per client; sandbox CPU ${pc.sandboxCpuMsPerRequest} ms a request):`)
-    out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}${"CPU ms".padStart(9)}`)
+    out(`${"client".padEnd(36)}${"median ms".padStart(11)}${"p99 ms".padStart(10)}${"× floor".padStart(10)}${"CPU ms".padStart(9)}${"main".padStart(8)}`)
     for (const r of pc.rows) {
-      out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}${r.clientCpuMs.toFixed(3).padStart(9)}`)
+      out(`${r.client.padEnd(36)}${r.medianMs.toFixed(3).padStart(11)}${r.p99Ms.toFixed(3).padStart(10)}${r.ratioToFloor.toFixed(3).padStart(10)}${r.clientCpuMs.toFixed(3).padStart(9)}${r.mainCpuMs.toFixed(3).padStart(8)}`)
     }
   }
   const tr = result["transport"] as Awaited<ReturnType<typeof transport>> | undefined
