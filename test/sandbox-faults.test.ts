@@ -2,8 +2,8 @@
 // was applied, and the same seed gives the same sequence.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Fiber, Option, TestClock } from "effect"
-import { WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
-import { FakeWechatPay, Prng } from "../packages/effect-wechatpay/src/testing/index.js"
+import { ProductCouponStores, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
+import { FakeWechatPay, Prng, SandboxStores } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 import { post } from "./support/Requests.js"
 
@@ -276,6 +276,24 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
       assert.strictEqual(tagOf(error), "TransportError")
     }).pipe(Effect.provide(layer))
   })
+
+  // MerchantConfig accepts these spellings and the client sends to the URL they mean; so must the fake.
+  for (const [baseUrl, backupBaseUrl] of [
+    ["https://Sandbox.Test", "https://BACKUP.sandbox.test"],
+    ["https://sandbox.test:443", "https://backup.sandbox.test:443/"],
+    ["HTTPS://sandbox.test/", "Https://backup.sandbox.test"]
+  ] as const) {
+    it.effect(`base URLs ${baseUrl} and ${backupBaseUrl} are reached as the same URLs in canonical form`, () =>
+      Effect.gen(function*() {
+        const stores = yield* ProductCouponStores.ProductCouponStores
+        const stock = yield* stores.getStock({ productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId })
+        assert.strictEqual<string>(stock.stockId, F.stockId)
+        const fake = yield* FakeWechatPay.FakeWechatPay
+        yield* fake.setPrimaryDown(true)
+        yield* stores.getStock({ productCouponId: F.productCouponId, stockId: F.stockId, brandId: F.brandId })
+        assert.deepStrictEqual(fake.log.map((e) => e.endpoint), ["primary", "backup"])
+      }).pipe(Effect.provide(SandboxStores.layer({ baseUrl, backupBaseUrl }))))
+  }
 })
 
 describe("options that cannot work: a ConfigurationError, not a throw or a defect", () => {

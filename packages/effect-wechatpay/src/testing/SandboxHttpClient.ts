@@ -69,6 +69,19 @@ const bodyBytes = (
 const trimSlash = (url: string) => url.replace(/\/+$/, "")
 
 /**
+ * A base URL as the request URLs built on it spell it: scheme and host in lower case, no
+ * default port (as `URL#href` does), so `https://Sandbox.Test:443` reaches the fake too.
+ */
+const canonicalBase = (url: string): string => {
+  try {
+    return trimSlash(new URL(url).href)
+  } catch {
+    // Not a URL: MerchantConfig refuses it first; here it simply matches nothing.
+    return trimSlash(url)
+  }
+}
+
+/**
  * The request-target a transport puts on the wire for `url`: the path and the
  * query exactly as the URL serializes them (a `fetch` sends the same), with a
  * `?` kept even when the query after it is empty (`url.search` drops it), and
@@ -84,8 +97,8 @@ export const requestTarget = (url: URL): string => {
 
 /** An `HttpClient` answering from `fake`. */
 export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient => {
-  const primary = trimSlash(options.baseUrl ?? MerchantConfig.DEFAULT_BASE_URL)
-  const backup = trimSlash(options.backupBaseUrl ?? MerchantConfig.DEFAULT_BACKUP_BASE_URL)
+  const primary = canonicalBase(options.baseUrl ?? MerchantConfig.DEFAULT_BASE_URL)
+  const backup = canonicalBase(options.backupBaseUrl ?? MerchantConfig.DEFAULT_BACKUP_BASE_URL)
   const under = (href: string, base: string) => href === base || href.startsWith(`${base}/`) || href.startsWith(`${base}?`)
   return HttpClient.make((request, url) =>
     Effect.gen(function*() {
