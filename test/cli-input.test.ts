@@ -8,6 +8,7 @@ import { Effect, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import * as Os from "node:os"
 import { Readable } from "node:stream"
 import * as StoreFile from "../packages/wechatpay-stores/src/StoreFile.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
@@ -253,6 +254,45 @@ describe("bounded, strict input: one line naming the line, nothing sent", () => 
       )
       assert.strictEqual(ids.message, "<stdin>:1: line longer than 64 KiB: not a list of store ids (one a line, a CSV with a store_id column, or JSON)")
       assert.isBelow(given, 8 << 20)
+    }))
+})
+
+describe("a one-pass input read twice is copied to a spool, which is bounded", () => {
+  it.scoped("an endless producer on standard input: refused once past the bound, not read further, the spool removed", () =>
+    Effect.gen(function*() {
+      const tmp = Os.tmpdir()
+      const spools = () => NodeFs.readdirSync(tmp).filter((n) => n.startsWith("wechatpay-stores-"))
+      const before = spools()
+      let given = 0
+      const endless = new Readable({
+        read() {
+          given += 1
+          this.push(Array.from({ length: 1_000 }, (_, i) => String(100_000_000 + i)).join("\n") + "\n")
+        }
+      })
+      const error = yield* StoreFile.open("-", endless, { rereadable: true, maxSpoolBytes: 256 * 1024 }).pipe(
+        Effect.flatMap((input) => Effect.flip(Stream.runDrain(input.ids))),
+        Effect.scoped
+      )
+      assert.strictEqual(error._tag, "StoreFileError")
+      assert.strictEqual(
+        error.message,
+        `<stdin>: is over 262,144 bytes, the most a pipe or device is copied to ${tmp} to be read again; it was not read ` +
+          "further: give the list as a file (read in place), or split it"
+      )
+      // 10 KB a push: the read stopped within a few pushes of the bound.
+      assert.isBelow(given, 40)
+      assert.deepStrictEqual(spools().filter((n) => !before.includes(n)), [], "the spool is removed")
+    }))
+
+  it.scoped("an input within the bound is read twice through its spool", () =>
+    Effect.gen(function*() {
+      const ids = Array.from({ length: 2_000 }, (_, i) => String(100_000_000 + i))
+      const counts = yield* Effect.scoped(Effect.flatMap(
+        StoreFile.open("-", Readable.from([ids.join("\n")]), { rereadable: true, maxSpoolBytes: 64 * 1024 }),
+        (input) => Effect.all([Stream.runCount(input.ids), Stream.runCount(input.ids)])
+      ))
+      assert.deepStrictEqual(counts, [2_000, 2_000])
     }))
 })
 

@@ -22,6 +22,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Readable } from "node:stream"
+import * as Bounds from "./input/Bounds.js"
 import { StoreFileError } from "./input/Bounds.js"
 import * as FileProblem from "./input/FileProblem.js"
 import { parse, type Pull, type ReadOptions } from "./input/IdParser.js"
@@ -179,7 +180,14 @@ export interface Input {
 /** How to open the input: {@link ReadOptions} and whether it will be read more than once. */
 export interface OpenOptions extends ReadOptions {
   readonly rereadable: boolean
+  /** The most a one-pass input read more than once may copy to its spool. Default {@link Bounds.MAX_SPOOL_BYTES}. */
+  readonly maxSpoolBytes?: number | undefined
 }
+
+/** Why a one-pass input stopped being copied to its spool. */
+const tooBigToSpool = (max: number) =>
+  `is over ${max >= 1024 * 1024 ? `${(max / (1024 * 1024)).toLocaleString("en-US")} MiB` : Bounds.plural(max, "byte")}, the most a pipe or device is copied to ${Os.tmpdir()} to be read ` +
+  "again; it was not read further: give the list as a file (read in place), or split it"
 
 /** Why a path that names a socket cannot be read. */
 const SOCKET = "is a socket, which cannot be opened by name; send its data to standard input instead: … | wechatpay-stores … --stores -"
@@ -246,13 +254,19 @@ export const open = (
       }
     }
     const spool = options.rereadable ? yield* spoolFile(source) : undefined
+    const maxSpool = options.maxSpoolBytes ?? Bounds.MAX_SPOOL_BYTES
+    let spooled = 0
     let state: "unread" | "reading" | "read" = "unread"
     return input(Stream.suspend(() => {
       if (state === "unread") {
         state = "reading"
         const pull = spool === undefined
           ? once
-          : Effect.tap(once, (bytes) => bytes === undefined ? Effect.sync(() => void (state = "read")) : writeAll(source, spool, bytes))
+          : Effect.tap(once, (bytes) => {
+            if (bytes === undefined) return Effect.sync(() => void (state = "read"))
+            spooled += bytes.length
+            return spooled > maxSpool ? Effect.fail(new StoreFileError({ source, reason: tooBigToSpool(maxSpool) })) : writeAll(source, spool, bytes)
+          })
         return passes(pull)
       }
       if (state === "read" && spool !== undefined) return passes(fdPull(source, spool, true))

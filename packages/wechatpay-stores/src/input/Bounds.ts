@@ -7,6 +7,12 @@ export const MAX_LINE_BYTES = 64 * 1024
 export const MAX_ID_LENGTH = 256
 /** A JSON document is parsed whole, so it is bounded: at most this many bytes. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024
+/**
+ * A one-pass input (a pipe, FIFO, device, standard input) read more than once is copied to a spool
+ * file in the temporary directory, so it is bounded: at most this many bytes (some 60 million ids),
+ * lest an endless producer fill the disk other programs share. A regular file is read in place.
+ */
+export const MAX_SPOOL_BYTES = 1024 * 1024 * 1024
 
 /** The input could not be read or is not one of the formats. */
 export class StoreFileError extends Data.TaggedError("StoreFileError")<{
