@@ -2,8 +2,9 @@
 // line carries the target byte for byte, so what the server checks is exactly what was sent. One
 // fake serves both forms at once; the server runs on wall-clock time (it.scopedLive).
 import { assert, describe, it } from "@effect/vitest"
+import { HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
-import { FakeWechatPay, SandboxServer } from "../packages/effect-wechatpay/src/testing/index.js"
+import { FakeWechatPay, SandboxHttpClient, SandboxServer } from "../packages/effect-wechatpay/src/testing/index.js"
 import {
   type Answer,
   associate,
@@ -19,6 +20,8 @@ import {
   memory,
   paths,
   s,
+  signedHeaders,
+  storeBody,
   walk
 } from "./support/Family.js"
 import { keys } from "./support/Keys.js"
@@ -129,5 +132,37 @@ describe("sandbox server: the store family over HTTP", () => {
         assert.deepStrictEqual([answer.status, answer.json?.["code"], answer.verified], [429, "RATELIMIT_EXCEEDED", true])
       }
       assert.deepStrictEqual(new Set(fake.log.slice(20).map((e) => e.operation)).size, 6)
+    }))
+
+  it.scopedLive("only the documented paths: under another prefix (a doubled /v3, a proxy's path) both forms answer 404", () =>
+    Effect.gen(function*() {
+      const { fake, http, inMemory } = yield* serve()
+      for (const form of [http, inMemory]) {
+        for (const prefix of ["/v3", "/proxy"]) {
+          const target = prefix + paths.disassociate(F.productCouponId, F.stockId)
+          const post = yield* form({ method: "POST", target, body: storeBody(F.brandId, [s(0)]) })
+          assert.deepStrictEqual([post.status, post.json?.["code"]], [404, "NOT_FOUND"], target)
+          const list = yield* form({ method: "GET", target: prefix + listTarget(F.stockId) })
+          assert.strictEqual(list.status, 404, prefix)
+        }
+      }
+      assert.isTrue(fake.isAssociated(F.stockId, s(0)))
+      assert.isTrue(fake.log.every((e) => e.operation === undefined && !e.processed))
+    }))
+
+  it.scopedLive("in memory, a base URL's own path is the proxy's: the documented paths are served right under it", () =>
+    Effect.gen(function*() {
+      const { fake } = yield* serve()
+      const client = SandboxHttpClient.make(fake, { baseUrl: "https://proxy.test/wechatpay/" })
+      const target = `/wechatpay${paths.disassociate(F.productCouponId, F.stockId)}`
+      const body = storeBody(F.brandId, [s(0)])
+      const request = HttpClientRequest.post(`https://proxy.test${target}`).pipe(
+        HttpClientRequest.setHeaders(signedHeaders("POST", target, body, Math.floor(Date.now() / 1000))),
+        HttpClientRequest.bodyText(body, "application/json")
+      )
+      const response = yield* client.execute(request)
+      assert.strictEqual(response.status, 200, yield* response.text)
+      assert.isFalse(fake.isAssociated(F.stockId, s(0)))
+      assert.strictEqual(fake.log[0]?.operation, "disassociateStores")
     }))
 })

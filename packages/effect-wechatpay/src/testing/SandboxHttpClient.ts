@@ -10,6 +10,8 @@
  *   `"Transport"`; a truncated body makes reading the body fail.
  * - Requests to any origin other than the two base URLs fail as `Transport`
  *   ("no such host").
+ * - A base URL may have a path (a proxy's, say): the documented paths are served
+ *   right under it, and nowhere else, as WeChat Pay serves them under `/`.
  *
  * @since 0.1.0
  */
@@ -99,6 +101,15 @@ export const requestTarget = (url: URL): string => {
 export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient => {
   const primary = canonicalBase(options.baseUrl ?? MerchantConfig.DEFAULT_BASE_URL)
   const backup = canonicalBase(options.backupBaseUrl ?? MerchantConfig.DEFAULT_BACKUP_BASE_URL)
+  // The path part of each base URL ("" for none): the fake routes what comes after it.
+  const pathOf = (base: string) => {
+    try {
+      return new URL(base).pathname.replace(/\/+$/, "")
+    } catch {
+      return ""
+    }
+  }
+  const basePaths = { primary: pathOf(primary), backup: pathOf(backup) }
   const under = (href: string, base: string) => href === base || href.startsWith(`${base}/`) || href.startsWith(`${base}?`)
   return HttpClient.make((request, url) =>
     Effect.gen(function*() {
@@ -116,7 +127,8 @@ export const make = (fake: Fake, options: Options = {}): HttpClient.HttpClient =
           target: requestTarget(url),
           headers: request.headers,
           bodyText: decoder.decode(bytes),
-          bodyBytes: bytes
+          bodyBytes: bytes,
+          basePath: basePaths[endpoint]
         },
         yield* Clock.currentTimeMillis
       )

@@ -24,12 +24,13 @@ export const OPERATIONS = [
 
 export type Operation = typeof OPERATIONS[number]
 
-const COUPON = String.raw`\/v3\/marketing\/partner\/product-coupon\/product-coupons\/([^/]+)`
+const COUPON = String.raw`^\/v3\/marketing\/partner\/product-coupon\/product-coupons\/([^/]+)`
 
 /**
- * Each operation's method and path. Any prefix (e.g. a base-URL path) is
- * allowed before the path; the groups are the path parameters in order
- * (`product_coupon_id`, then `stock_id` or `stock_bundle_id`).
+ * Each operation's method and path, from the start of the path: WeChat Pay serves
+ * nothing under another prefix, so a client that puts one there (a doubled `/v3`, a
+ * base URL with a path) must not pass here. The groups are the path parameters in
+ * order (`product_coupon_id`, then `stock_id` or `stock_bundle_id`).
  */
 export const ROUTES: Readonly<Record<Operation, { readonly method: "GET" | "POST"; readonly path: RegExp }>> = {
   disassociateStores: { method: "POST", path: new RegExp(`${COUPON}\\/stocks\\/([^/]+)\\/disassociate-stores$`) },
@@ -60,9 +61,15 @@ export const splitTarget = (target: string): { readonly path: string; readonly q
   return q < 0 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q + 1) }
 }
 
-/** The operation `method` and `target` address, or `undefined` (an unknown path, or a known one with another method). */
-export const match = (method: string, target: string): Route | undefined => {
-  const { path, query } = splitTarget(target)
+/**
+ * The operation `method` and `target` address, or `undefined` (an unknown path, or a known one
+ * with another method). `basePath`: the path of the base URL the request was sent under (the
+ * in-memory form's, e.g. a proxy's `/wechatpay`), taken off before matching.
+ */
+export const match = (method: string, target: string, basePath = ""): Route | undefined => {
+  const split = splitTarget(target)
+  const query = split.query
+  const path = basePath !== "" && split.path.startsWith(`${basePath}/`) ? split.path.slice(basePath.length) : split.path
   for (const operation of OPERATIONS) {
     const route = ROUTES[operation]
     if (route.method !== method) continue

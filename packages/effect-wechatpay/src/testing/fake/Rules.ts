@@ -32,7 +32,7 @@ export { DEFAULT_PAGE_SIZE, decodePageToken, encodePageToken, MAX_PAGE_SIZE, rfc
 export { errorBody, fail, MAX_STORES_PER_CALL, MESSAGES } from "./Verdicts.js"
 export type { StockChange, Verdict } from "./Verdicts.js"
 
-/** Matches 批次取消关联门店's path (any prefix, e.g. a base-URL path, is allowed before it). */
+/** Matches 批次取消关联门店's path (from the start of the path). */
 export const ENDPOINT_PATH = Routes.ROUTES.disassociateStores.path
 
 // ---------------------------------------------------------------------------
@@ -79,7 +79,8 @@ export const checkRuleOptions = (options: RuleOptions): readonly [string, string
 
 export interface Rules {
   /** The answer to a request that passed authentication; may change `state`. */
-  readonly decide: (request: IncomingRequest, nowMillis: number) => Verdict
+  /** `basePath`: see `Routes.match`. */
+  readonly decide: (request: IncomingRequest & { readonly basePath?: string | undefined }, nowMillis: number) => Verdict
   readonly setRateLimit: (perSecond: number | false) => void
 }
 
@@ -226,8 +227,8 @@ export const make = (state: State.State, options: RuleOptions = {}): Rules => {
     return applyStores(stocks, body.brandId, body.unique, direction, ids)
   }
 
-  const decide = (request: IncomingRequest, now: number): Verdict => {
-    const route = Routes.match(request.method, request.target)
+  const decide = (request: IncomingRequest & { readonly basePath?: string | undefined }, now: number): Verdict => {
+    const route = Routes.match(request.method, request.target, request.basePath)
     const operation = route?.operation
     if (!admit(now)) return fail(429, "RATELIMIT_EXCEEDED", MESSAGES.rateLimited, { operation })
     if (route === undefined) return fail(404, "NOT_FOUND", MESSAGES.resourceNotFound)

@@ -25,6 +25,11 @@ export interface Request {
   readonly bodyText: string
   /** The body bytes as received, which the signature is checked over (see `ServerProtocol.IncomingRequest`). */
   readonly bodyBytes?: Uint8Array | undefined
+  /**
+   * The path of the base URL the request was sent under, which routing takes off (the
+   * signature still covers `target` whole); empty or absent over loopback HTTP.
+   */
+  readonly basePath?: string | undefined
 }
 
 /** What the form must do on the wire. */
@@ -240,7 +245,7 @@ export const makeLog = (): RequestLog => {
           status: outcome._tag === "Respond" ? outcome.status : undefined,
           code: verdict?.code,
           message: verdict?.message,
-          operation: verdict?.operation ?? Routes.match(request.method, request.target)?.operation,
+          operation: verdict?.operation ?? Routes.match(request.method, request.target, request.basePath)?.operation,
           productCouponId: verdict?.productCouponId,
           stockId: verdict?.stockId,
           stockBundleId: verdict?.stockBundleId,
