@@ -226,6 +226,18 @@ describe("each fault through WechatPayClient.execute (in memory)", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a slow answer is signed when it is sent: 6 minutes late, it still verifies", () => {
+    // Signed on arrival of the request, it would be 6 minutes old, past the client's 5-minute window.
+    const { fake, layer } = inMemory({ faults: { script: ["slow"], slowMillis: 360_000 } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(call(0))
+      yield* TestClock.adjust("6 minutes")
+      const answer = yield* Fiber.join(fiber)
+      assert.strictEqual(answer.json["total_count"], 1)
+      assert.deepStrictEqual([fake.log[0]!.fault, fake.log[0]!.processed], ["slow", true])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("slowMillis is configurable", () => {
     const { layer } = inMemory({ faults: { script: ["slow"], slowMillis: 2_000 } })
     return Effect.gen(function*() {

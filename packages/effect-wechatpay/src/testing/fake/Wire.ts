@@ -108,10 +108,12 @@ export const answers = (keys: TestKeys, requestId: string, nowMillis: number): A
     extra: { readonly delayMillis?: number; readonly truncateAt?: number | undefined } = {}
   ): Outcome => {
     const body = encoder.encode(bodyText)
+    // Signed when sent, as WeChat Pay does: a late answer is late, not stale.
+    const sentSeconds = Math.floor((nowMillis + (extra.delayMillis ?? 0)) / 1000)
     const headers: Record<string, string> = {
       "request-id": requestId,
       "content-type": contentType,
-      ...(signed ? sign(body, nowSeconds) : {})
+      ...(signed ? sign(body, sentSeconds) : {})
     }
     return { _tag: "Respond", status, headers, body, delayMillis: extra.delayMillis ?? 0, truncateAt: extra.truncateAt }
   }
