@@ -16,7 +16,7 @@ import * as Path from "node:path"
 import { BulkStores, JobJournal, type ProductCouponStores, StoreJobs } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import { assertPartition, operations, scriptedStock, stockOf, withFake } from "./support/Bulk.js"
-import { expand } from "./support/JournalRecords.js"
+import { expand, sealHeader } from "./support/JournalRecords.js"
 import {
   assertSameSet,
   crashing,
@@ -333,7 +333,8 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         const lines = linesOf(file)
         const header = JSON.parse(lines[0]!)
         const job = header.job as string
-        const foreignHeader = JSON.stringify({ ...header, job: "another-job" })
+        // Sealed as its own job would have: what is refused is the records that are not its job's.
+        const foreignHeader = sealHeader({ ...header, job: "another-job" })
         const bad: ReadonlyArray<string> = [
           foreignHeader,
           JSON.stringify({ t: "call", job: "another-job", part: 0, stores: [s(1)] }),
@@ -404,7 +405,8 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           "a stock id that cannot be sent": { ...header, target: { ...header.target, stockId: "a\u0001" } }
         }
         for (const [name, changed] of Object.entries(variants)) {
-          const tampered = new TextEncoder().encode([JSON.stringify(changed), ...rest].join("\n"))
+          // Sealed again: these are headers no job writes, whatever their checksum says.
+          const tampered = new TextEncoder().encode([sealHeader(changed as Record<string, unknown>), ...rest].join("\n"))
           const files = new Map([["j", tampered]])
           const before = fake.log.length
           const exit = yield* Effect.exit(StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files))))
@@ -417,6 +419,55 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           assert.include(name.includes("cannot be sent") ? ["JournalCorruptError", "RequestValidationError"] : ["JournalCorruptError"], tag, name)
           assert.deepStrictEqual(files.get("j"), tampered, `${name}: nothing is written`)
         }
+      })))
+
+  it.effect("a header changed after the job wrote it (another stock, its check dropped): refused on line 1, nothing sent or written", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { bytes } = yield* crashedJournal(fake, 4)
+        const [first, ...rest] = new TextDecoder().decode(bytes).split("\n")
+        const header = JSON.parse(first!)
+        assert.strictEqual(header.version, 3)
+        assert.match(header.check, /^sha256:[0-9a-f]{64}$/)
+        const { check: _check, ...unchecked } = header
+        const variants: Record<string, string> = {
+          // Another stock of the same length: every other check passes, and a resume would send there.
+          "another stock": JSON.stringify({ ...header, target: { ...header.target, stockId: "987654321" } }),
+          "its check dropped": JSON.stringify(unchecked),
+          "its check not a string": JSON.stringify({ ...unchecked, check: 1 }),
+          // The same header with its fields in another order: not the text that was sealed.
+          "its fields reordered": JSON.stringify({ job: header.job, ...header })
+        }
+        assert.notStrictEqual(variants["its fields reordered"], first)
+        for (const [name, changed] of Object.entries(variants)) {
+          const tampered = new TextEncoder().encode([changed, ...rest].join("\n"))
+          const files = new Map([["j", tampered]])
+          const before = fake.log.length
+          const error = yield* Effect.flip(StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files))))
+          assert.strictEqual(fake.log.length, before, `${name}: nothing is sent`)
+          assert.strictEqual(error._tag, "JournalCorruptError", name)
+          const corrupt = error as JobJournal.JournalCorruptError
+          assert.strictEqual(corrupt.line, 1, name)
+          assert.include(corrupt.reason, "its header was changed after the job wrote it", name)
+          assert.deepStrictEqual(files.get("j"), tampered, `${name}: nothing is written`)
+        }
+        // Sealed again, the header is the job's own once more: the journal resumes.
+        const files = new Map([["j", new TextEncoder().encode([sealHeader(header), ...rest].join("\n"))]])
+        const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+        if ("plan" in report) return assert.fail("a sync report")
+        assertPartition(report, IDS)
+      })))
+
+  it.effect("a journal written before the header was sealed (version 2, no check) still resumes", () =>
+    withFake(fakeOptions, (fake) =>
+      Effect.gen(function*() {
+        const { bytes } = yield* crashedJournal(fake, 4)
+        const [first, ...rest] = new TextDecoder().decode(bytes).split("\n")
+        const { check: _check, ...header } = JSON.parse(first!)
+        const files = new Map([["j", new TextEncoder().encode([JSON.stringify({ ...header, version: 2 }), ...rest].join("\n"))]])
+        const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+        if ("plan" in report) return assert.fail("a sync report")
+        assertPartition(report, IDS)
       })))
 
   it.effect("a finished record whose report is not a report: never given back as the job's report", () =>

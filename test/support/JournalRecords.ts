@@ -2,6 +2,18 @@
  * A journal's records as tests read them: a call or an outcome written by position (`from`, `count`
  * into its part's `ids`) gets the lists it stands for, so assertions name stores whatever the form.
  */
+import { createHash } from "node:crypto"
+
+/**
+ * A header's line sealed as a job seals it (version 3: SHA-256 of the line without `check`, then the
+ * check appended): for a test that changes a header on purpose and wants the journal's other checks to see it.
+ */
+export const sealHeader = (header: Record<string, unknown>): string => {
+  const { check: _check, ...rest } = header
+  const text = JSON.stringify(rest)
+  const check = `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`
+  return `${text.slice(0, -1)},"check":${JSON.stringify(check)}}`
+}
 
 /** Every record of a journal with the stores it names spelled out. */
 export const expand = <T extends Record<string, any>>(recs: ReadonlyArray<T>): Array<T> => {

@@ -259,7 +259,7 @@ export const start = (
     const parts = yield* Effect.forEach(spec.parts, (p) =>
       Effect.map(Journal.digest(p.ids), (digest) => ({ direction: p.direction, count: p.ids.length, digest })))
     const t = spec.target
-    const header: Journal.Header = {
+    const sealed = yield* Journal.seal({
       t: "header",
       format: Journal.FORMAT,
       version: Journal.VERSION,
@@ -277,8 +277,9 @@ export const start = (
       ...(spec.undoesJournal === undefined ? {} : { undoesJournal: spec.undoesJournal }),
       snapshot: spec.snapshot,
       createdAt: yield* nowIso
-    }
-    const opening = Journal.opening(header, spec.parts.map((p) => p.ids), spec.already)
+    })
+    const header = sealed.header
+    const opening = Journal.opening(sealed, spec.parts.map((p) => p.ids), spec.already)
     const states: Array<Journal.PartState> = spec.parts.map((p, i) => ({
       ids: [...p.ids],
       already: new Set(spec.already?.[i] ?? []),

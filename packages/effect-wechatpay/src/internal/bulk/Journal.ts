@@ -20,8 +20,11 @@ import type { PreflightReport, Report } from "../BulkEngine.js"
 import type { Anomaly, FailedStore, UnresolvedStore } from "./Settle.js"
 
 export const FORMAT = "effect-wechatpay/journal"
-/** Version 2 added calls and outcomes by position; a version 1 journal (ids by value) still reads. */
-export const VERSION = 2
+/**
+ * Version 2 added calls and outcomes by position; version 3 seals the header with a checksum of its
+ * own text (`check`). Journals of versions 1 (ids by value) and 2 still read.
+ */
+export const VERSION = 3
 
 /** Ids a single `ids` record holds: keeps a line, and a torn write, short. */
 export const IDS_PER_RECORD = 10_000
@@ -48,7 +51,7 @@ export type Part = typeof Part.Type
 export const Header = Schema.Struct({
   t: Schema.Literal("header"),
   format: Schema.Literal(FORMAT),
-  version: Schema.Literal(1, VERSION),
+  version: Schema.Literal(1, 2, VERSION),
   job: Schema.String,
   operation: Schema.Literal("associate", "disassociate", "sync"),
   target: Target,
@@ -70,7 +73,12 @@ export const Header = Schema.Struct({
   undoesJournal: Schema.optional(Schema.String),
   /** The listing walked before the first call; its stores already done are the `already` records. */
   snapshot: Schema.optional(Schema.Unknown),
-  createdAt: Schema.String
+  createdAt: Schema.String,
+  /**
+   * SHA-256 of the header's line as written without this field (version 3 on): the header says where a
+   * resume sends, and nothing else in the journal vouches for it (the ids' digest is in it).
+   */
+  check: Schema.optional(Schema.String)
 })
 export type Header = typeof Header.Type
 
@@ -150,13 +158,43 @@ export const digest = (ids: ReadonlyArray<string>): Effect.Effect<string> =>
 /** A record as a line. */
 export const line = (record: object): string => JSON.stringify(record) + "\n"
 
-/** The header and the ids records, as the journal starts. */
+/** The end of a sealed header's line, after its text without the check: `,"check":"sha256:…"}`. */
+const checkSuffix = (check: string) => `,"check":${JSON.stringify(check)}}`
+
+/** A header (without `check`) sealed: with its check, and its line as the journal starts with it. */
+export const seal = (header: Header): Effect.Effect<{ readonly header: Header; readonly line: string }> => {
+  const text = JSON.stringify(header)
+  return Effect.map(digest([text]), (check) => ({ header: { ...header, check }, line: text.slice(0, -1) + checkSuffix(check) + "\n" }))
+}
+
+/**
+ * Why the header on the first line of a journal is not as its job wrote it, or undefined when it is (or
+ * predates the seal, version 1 or 2, or is no header at all: reading it says what it is).
+ */
+export const unsealed = (first: string): Effect.Effect<string | undefined> => {
+  let h: unknown
+  try {
+    h = JSON.parse(first)
+  } catch {
+    return Effect.succeed(undefined)
+  }
+  if (typeof h !== "object" || h === null || (h as { version?: unknown }).version !== VERSION) return Effect.succeed(undefined)
+  const check = (h as { check?: unknown }).check
+  const changed = "its header was changed after the job wrote it (it does not match its checksum): a resume would act on " +
+    "what it says now; put back the journal's first line as it was, or run the job again"
+  if (typeof check !== "string" || !first.endsWith(checkSuffix(check))) return Effect.succeed(changed)
+  const text = first.slice(0, first.length - checkSuffix(check).length) + "}"
+  return Effect.map(digest([text]), (found) => found === check ? undefined : changed)
+}
+
+/** The sealed header's line and the ids records, as the journal starts. */
 export const opening = (
-  header: Header,
+  sealed: { readonly header: Header; readonly line: string },
   parts: ReadonlyArray<ReadonlyArray<string>>,
   already: ReadonlyArray<ReadonlyArray<string>> = []
 ): string => {
-  let text = line(header)
+  const header = sealed.header
+  let text = sealed.line
   parts.forEach((ids, part) => {
     for (let i = 0; i < ids.length; i += IDS_PER_RECORD) {
       text += line({ t: "ids", job: header.job, part, ids: ids.slice(i, i + IDS_PER_RECORD) })

@@ -39,6 +39,12 @@ export const load = (location: string): Effect.Effect<Journal.Replayed, JournalE
   Effect.gen(function*() {
     const store = yield* JobJournal
     const content = yield* store.read(location)
+    // The header first: it says which stock a resume sends to, so a changed one is refused before its records are read.
+    const firstEnd = content.indexOf(0x0a)
+    if (firstEnd > 0) {
+      const changed = yield* Journal.unsealed(new TextDecoder().decode(content.subarray(0, firstEnd)))
+      if (changed !== undefined) return yield* new JournalCorruptError({ location, line: 1, reason: changed })
+    }
     const replayed = yield* Either.match(Journal.replay(location, content), {
       onLeft: (e) => Effect.fail(e),
       onRight: (r) => Effect.succeed(r)
