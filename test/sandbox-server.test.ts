@@ -295,6 +295,21 @@ describe("sandbox server: wire behaviour", () => {
       assert.strictEqual(fake.log.length, 2)
     }))
 
+  it.scopedLive("a primary that cannot listen again stays down, for the fake too", () =>
+    Effect.gen(function*() {
+      const { fake, server } = yield* serve()
+      yield* server.setPrimaryDown(true)
+      // Someone else takes the port meanwhile.
+      const squatter = Http.createServer()
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void squatter.listen(server.primaryPort, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.async<void>((resume) => void squatter.close(() => resume(Effect.void)))
+      )
+      const error = yield* Effect.flip(server.setPrimaryDown(false))
+      assert.include(error.reason, "EADDRINUSE")
+      assert.isTrue(fake.isPrimaryDown(), "the listener is still closed, so the primary is still down")
+    }))
+
   it.live("closing the scope closes both listeners and every socket", () =>
     Effect.gen(function*() {
       const ports = yield* Effect.scoped(Effect.gen(function*() {

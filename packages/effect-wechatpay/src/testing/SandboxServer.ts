@@ -203,11 +203,17 @@ export const make = (fake: Fake, options: Options = {}): Effect.Effect<Service, 
 
     const setPrimaryDown = (down: boolean) =>
       Effect.gen(function*() {
-        yield* fake.setPrimaryDown(down)
-        if (down && primary.server.listening) yield* close(primary.server)
-        if (!down && !primary.server.listening) {
+        if (down) {
+          // The flag first: requests already on an open connection are reset, not served.
+          yield* fake.setPrimaryDown(true)
+          if (primary.server.listening) yield* close(primary.server)
+          return
+        }
+        // The flag last: if the port cannot be had again, the primary stays down for the fake too.
+        if (!primary.server.listening) {
           yield* listen(primary.server, host, primary.port, `listen primary again on ${host}:${primary.port}`)
         }
+        yield* fake.setPrimaryDown(false)
       })
 
     return SandboxServer.of({
