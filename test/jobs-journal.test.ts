@@ -107,6 +107,15 @@ const resumedOnce = (
 }
 
 /** Resumes the journal at `file` and expects a typed error, nothing sent. */
+/** A journal of these lines resumes, and its report accounts for every store of IDS once. */
+const resumesWhole = (lines: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const files = new Map([["j", new TextEncoder().encode(lines.join("\n"))]])
+    const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
+    if ("plan" in report) return assert.fail("a sync report")
+    assertPartition(report, IDS)
+  })
+
 const refused = (fake: FakeWechatPay.Service, file: string, options: StoreJobs.ResumeOptions = {}) =>
   Effect.gen(function*() {
     const before = fake.log.length
@@ -452,10 +461,7 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
           assert.deepStrictEqual(files.get("j"), tampered, `${name}: nothing is written`)
         }
         // Sealed again, the header is the job's own once more: the journal resumes.
-        const files = new Map([["j", new TextEncoder().encode([sealHeader(header), ...rest].join("\n"))]])
-        const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
-        if ("plan" in report) return assert.fail("a sync report")
-        assertPartition(report, IDS)
+        yield* resumesWhole([sealHeader(header), ...rest])
       })))
 
   it.effect("a journal written before the header was sealed (version 2, no check) still resumes", () =>
@@ -464,10 +470,7 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
         const { bytes } = yield* crashedJournal(fake, 4)
         const [first, ...rest] = new TextDecoder().decode(bytes).split("\n")
         const { check: _check, ...header } = JSON.parse(first!)
-        const files = new Map([["j", new TextEncoder().encode([JSON.stringify({ ...header, version: 2 }), ...rest].join("\n"))]])
-        const report = yield* StoreJobs.resume("j").pipe(Effect.provide(JobJournal.layerMemory(files)))
-        if ("plan" in report) return assert.fail("a sync report")
-        assertPartition(report, IDS)
+        yield* resumesWhole([JSON.stringify({ ...header, version: 2 }), ...rest])
       })))
 
   it.effect("a finished record whose report is not a report: never given back as the job's report", () =>
