@@ -295,6 +295,18 @@ describe("sandbox server: wire behaviour", () => {
       assert.strictEqual(fake.log.length, 2)
     }))
 
+  it.scopedLive("an IPv6 host gives base URLs with the address in brackets, which a client can use", () =>
+    Effect.gen(function*() {
+      const fake = FakeWechatPay.makeWith(keys, { seed: FakeWechatPay.generate({ stores: 10 }) })
+      const server = yield* SandboxServer.make(fake, { host: "::1" })
+      assert.strictEqual(server.baseUrl, `http://[::1]:${server.primaryPort}`)
+      assert.strictEqual(server.backupBaseUrl, `http://[::1]:${server.backupPort}`)
+      const { json } = yield* disassociate(F.productCouponId, F.stockId, body(F.brandId, [s(0)])).pipe(
+        Effect.provide(clientLayer(server))
+      )
+      assert.strictEqual(json["total_count"], 1)
+    }))
+
   it.scopedLive("a primary that cannot listen again stays down, for the fake too", () =>
     Effect.gen(function*() {
       const { fake, server } = yield* serve()

@@ -18,7 +18,7 @@
  */
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import * as Http from "node:http"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import { FakeWechatPay, type Endpoint, type Service as Fake } from "./FakeWechatPay.js"
 
 /** The sandbox could not listen, or could not write its settings. */
@@ -47,7 +47,7 @@ export interface Options {
 /** @since 0.1.0 */
 export interface Service {
   readonly fake: Fake
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  /** `http://127.0.0.1:<port>` (an IPv6 host in brackets), no trailing slash. */
   readonly baseUrl: string
   readonly backupBaseUrl: string
   readonly primaryPort: number
@@ -216,10 +216,12 @@ export const make = (fake: Fake, options: Options = {}): Effect.Effect<Service, 
         yield* fake.setPrimaryDown(false)
       })
 
+    // An IPv6 address goes in brackets in a URL (RFC 3986), or the URL does not parse.
+    const urlHost = Net.isIPv6(host) ? `[${host}]` : host
     return SandboxServer.of({
       fake,
-      baseUrl: `http://${host}:${primary.port}`,
-      backupBaseUrl: `http://${host}:${backup.port}`,
+      baseUrl: `http://${urlHost}:${primary.port}`,
+      backupBaseUrl: `http://${urlHost}:${backup.port}`,
       primaryPort: primary.port,
       backupPort: backup.port,
       setPrimaryDown
