@@ -29,8 +29,9 @@ const COUPON = String.raw`^\/v3\/marketing\/partner\/product-coupon\/product-cou
 /**
  * Each operation's method and path, from the start of the path: WeChat Pay serves
  * nothing under another prefix, so a client that puts one there (a doubled `/v3`, a
- * base URL with a path) must not pass here. The groups are the path parameters in
- * order (`product_coupon_id`, then `stock_id` or `stock_bundle_id`).
+ * stray segment) must not pass here; only the in-memory form's own base-URL path is
+ * taken off first (see {@link match}). The groups are the path parameters in order
+ * (`product_coupon_id`, then `stock_id` or `stock_bundle_id`).
  */
 export const ROUTES: Readonly<Record<Operation, { readonly method: "GET" | "POST"; readonly path: RegExp }>> = {
   disassociateStores: { method: "POST", path: new RegExp(`${COUPON}\\/stocks\\/([^/]+)\\/disassociate-stores$`) },
