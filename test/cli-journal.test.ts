@@ -13,6 +13,7 @@ import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
+import * as Job from "../packages/wechatpay-stores/src/Job.js"
 import * as Cli from "./support/Cli.js"
 import { withOutcome } from "./support/JournalRecords.js"
 
@@ -315,6 +316,38 @@ describe("cli resume", () => {
       assert.deepStrictEqual(fake.log, [])
       assert.isTrue(c.out().endsWith(`report written to ${again}\n${advice(again)}`), c.out())
       assert.strictEqual(c.out().split("to send the failed").length - 1, 1)
+    }))
+
+  it.scopedLive("a finished job with a failed store whose report could not be written: the advice gets it from the journal, and works as printed", () =>
+    Effect.gen(function*() {
+      const { dir, fake, file, cli } = yield* setup()
+      const stores = yield* file("stores.txt", [...ids(5), FakeWechatPay.otherBrandStoreId(0)].join("\n"))
+      const journal = Path.join(dir, "job.jsonl")
+      const first = Path.join(dir, "first.json")
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--report", first], capture()), 2)
+      const r = yield* readReport(first)
+      // What the run says when no file could hold its report (it was printed on stderr instead).
+      const again = `wechatpay-stores disassociate --product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} --brand-id ${F.brandId} --stores`
+      const lead = "to send the failed and unresolved stores again, once what failed them is fixed:"
+      assert.strictEqual(
+        Job.nextStep(r, undefined, undefined),
+        `${lead} wechatpay-stores resume ${journal} --report report.json (it writes this report and sends nothing), then ${again} report.json\n`
+      )
+      // Both commands as printed (the report's path made absolute: the tests' working directory is another).
+      yield* fake.clearLog
+      const report = Path.join(dir, "report.json")
+      assert.strictEqual(yield* cli(["resume", journal, "--report", report], capture()), 2)
+      assert.deepStrictEqual(fake.log, [])
+      const c = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", report, "--no-journal"], c), 2, c.err())
+      const sent = changes(fake).flatMap((e) => (JSON.parse(e.bodyText) as { store_list: Array<{ store_id: string }> }).store_list)
+      assert.deepStrictEqual(sent.map((s) => s.store_id), [FakeWechatPay.otherBrandStoreId(0)])
+      // With no journal either, the line says what REPORT is and that the run wrote none.
+      const { journal: _journal, ...unjournaled } = r.job
+      assert.strictEqual(
+        Job.nextStep({ ...r, job: unjournaled }, undefined, undefined),
+        `${lead} ${again} REPORT, where REPORT is this job's report (this run wrote none: --report FILE writes one)\n`
+      )
     }))
 
   it.scopedLive("a journal cut short after two calls and a third in flight (its outcome torn): only the stores never sent are sent, the one in flight settled by the listing", () =>

@@ -417,7 +417,8 @@ export const idFlags = (
  * succeed, or "" otherwise: a resume of its journal sends nothing, so the remedy is another command.
  * An undo is run again on the same source (it sends the undone job's stores again, and warns when that
  * job's journal says it was undone already); a sync again with the same desired list (it plans from the
- * stock as it is then); a job on its report, which as `--stores` gives the failed and unresolved stores.
+ * stock as it is then); a job on its report, which as `--stores` gives the failed and unresolved stores
+ * (a run that wrote none is told how its journal writes it).
  * Printed by the run itself and again by `resume` of its journal, which gives back the same report.
  */
 export const nextStep = (report: Report.AnyReport, reportPath: string | undefined, undone: string | undefined): string => {
@@ -437,8 +438,15 @@ export const nextStep = (report: Report.AnyReport, reportPath: string | undefine
     return `to finish the sync, ${once}, run it again with the same desired list (it plans from the stock as it is then): ` +
       `wechatpay-stores sync ${idFlags(job)} --stores DESIRED\n`
   }
-  return `to send the failed and unresolved stores again, ${once}: ` +
-    `wechatpay-stores ${job.operation} ${idFlags(job)} --stores ${reportPath ?? "REPORT"}\n`
+  const again = `wechatpay-stores ${job.operation} ${idFlags(job)} --stores`
+  const lead = `to send the failed and unresolved stores again, ${once}:`
+  if (reportPath !== undefined) return `${lead} ${again} ${reportPath}\n`
+  // No report was written: the journal gives this one back, as the file --stores takes.
+  if (job.journal !== undefined) {
+    return `${lead} wechatpay-stores resume ${job.journal} --report report.json (it writes this report and sends nothing), ` +
+      `then ${again} report.json\n`
+  }
+  return `${lead} ${again} REPORT, where REPORT is this job's report (this run wrote none: --report FILE writes one)\n`
 }
 
 /** What to do about desired ids a sync left out as invalid: fix the list, then sync again. */
