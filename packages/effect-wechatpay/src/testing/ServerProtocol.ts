@@ -47,6 +47,19 @@ export const checkRequest = (
   if (h["accept"] === undefined || h["user-agent"] === undefined) {
     return { status: 400, code: "INVALID_REQUEST", message: "Http头缺少Accept或User-Agent" }
   }
+  return checkSignature(request, keys, nowSeconds)
+}
+
+/**
+ * The `Authorization` header alone (mchid, serial, timestamp window, RSA over the sign
+ * string): `undefined` when it verifies. WeChat Pay signs its answer only then.
+ */
+export const checkSignature = (
+  request: IncomingRequest,
+  keys: TestKeys,
+  nowSeconds: number
+): Rejection | undefined => {
+  const h = request.headers
   const header = h["authorization"]
   const auth = header === undefined ? undefined : Authorization.parse(header)
   if (auth === undefined) {

@@ -55,10 +55,13 @@ export const authenticate = (
   keys: TestKeys,
   nowMillis: number
 ): Verdict | undefined => {
-  const rejection = ServerProtocol.checkRequest(request, keys, Math.floor(nowMillis / 1000))
+  const nowSeconds = Math.floor(nowMillis / 1000)
+  const rejection = ServerProtocol.checkRequest(request, keys, nowSeconds)
   if (rejection !== undefined) {
-    // A request that could not be authenticated gets an unsigned answer (protocol notes §2.3).
-    return { ...fail(rejection.status, rejection.code, rejection.message), signed: rejection.status !== 401 }
+    // WeChat Pay signs answers only to requests whose signature it verified (签名: 对于签名验证成功的
+    // 请求): a 401 never, a 400 for a missing Accept or User-Agent only when the signature is good.
+    const signed = rejection.status !== 401 && ServerProtocol.checkSignature(request, keys, nowSeconds) === undefined
+    return { ...fail(rejection.status, rejection.code, rejection.message), signed }
   }
   const serial = request.headers["wechatpay-serial"]
   if (serial !== undefined && serial !== keys.wechatpayPublicKeyId) {
