@@ -74,9 +74,14 @@ describe("wechatpay-axios-plugin 0.9.6 against the sandbox server", () => {
   it.scopedLive("its Rsa.verify over its Formatter.response accepts a raw sandbox answer", () =>
     Effect.gen(function*() {
       const { server } = yield* serve()
+      // Signed with the plugin's own primitives: the sandbox signs answers only to requests it verified.
+      const timestamp = String(Math.floor(Date.now() / 1000))
+      const nonce = Formatter.nonce()
+      const signature = Rsa.sign(Formatter.request("GET", "/", timestamp, nonce), Redacted.value(keys.merchantPrivateKeyPem))
+      const authorization = Formatter.authorization(keys.mchid, nonce, signature, timestamp, keys.merchantSerialNo)
       const answer = yield* Effect.async<{ headers: Http.IncomingHttpHeaders; body: string }, Error>((resume) => {
         const req = Http.request(
-          { host: "127.0.0.1", port: server.primaryPort, method: "GET", path: "/", headers: { "user-agent": "x" } },
+          { host: "127.0.0.1", port: server.primaryPort, method: "GET", path: "/", headers: { "user-agent": "x", authorization } },
           (res) => {
             const chunks: Array<Buffer> = []
             res.on("data", (c: Buffer) => chunks.push(c))
@@ -86,7 +91,7 @@ describe("wechatpay-axios-plugin 0.9.6 against the sandbox server", () => {
         req.on("error", (e) => resume(Effect.fail(e)))
         req.end()
       })
-      // A signed 400 (no Accept): the plugin's primitives check it exactly as its verifier would a 2xx.
+      // A signed 400 (no Accept, a good signature): the plugin's primitives check it as its verifier would a 2xx.
       const h = answer.headers
       const message = Formatter.response(String(h["wechatpay-timestamp"]), String(h["wechatpay-nonce"]), answer.body)
       assert.isTrue(Rsa.verify(message, String(h["wechatpay-signature"]), keys.wechatpayPublicKeyPem))
