@@ -13,7 +13,7 @@ import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
-import * as Job from "../packages/wechatpay-stores/src/Job.js"
+import * as NextStep from "../packages/wechatpay-stores/src/NextStep.js"
 import * as Cli from "./support/Cli.js"
 import { withOutcome } from "./support/JournalRecords.js"
 
@@ -330,7 +330,7 @@ describe("cli resume", () => {
       const again = `wechatpay-stores disassociate --product-coupon-id ${F.productCouponId} --stock-id ${F.stockId} --brand-id ${F.brandId} --stores`
       const lead = "to send the failed and unresolved stores again, once what failed them is fixed:"
       assert.strictEqual(
-        Job.nextStep(r, undefined, undefined),
+        NextStep.line(r, undefined, undefined),
         `${lead} wechatpay-stores resume ${journal} --report report.json (it writes this report and sends nothing), then ${again} report.json\n`
       )
       // Both commands as printed (the report's path made absolute: the tests' working directory is another).
@@ -345,7 +345,7 @@ describe("cli resume", () => {
       // With no journal either, the line says what REPORT is and that the run wrote none.
       const { journal: _journal, ...unjournaled } = r.job
       assert.strictEqual(
-        Job.nextStep({ ...r, job: unjournaled }, undefined, undefined),
+        NextStep.line({ ...r, job: unjournaled }, undefined, undefined),
         `${lead} ${again} REPORT, where REPORT is this job's report (this run wrote none: --report FILE writes one)\n`
       )
     }))

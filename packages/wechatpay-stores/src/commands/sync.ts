@@ -12,6 +12,7 @@ import { StoreJobs } from "effect-wechatpay"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
+import * as NextStep from "../NextStep.js"
 import * as Output from "../Output.js"
 import * as Program from "../Program.js"
 
@@ -86,7 +87,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
         // The sync would leave them out and exit 2: the dry run says so, and exits so.
         const invalid = plan.desired.invalid.length
         if (invalid === 0) return 0
-        human.write(Job.invalidDesiredStep(invalid, Job.idFlags(stock)))
+        human.write(NextStep.invalidDesiredStep(invalid, NextStep.idFlags(stock)))
         return 2
       }
       const { result } = yield* Job.execute(args, io, service, undefined, (hooks) =>
