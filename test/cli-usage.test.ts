@@ -167,7 +167,10 @@ describe("cli usage errors", () => {
     [[...job, "--stores", "x", "--rate", "0x10"], "--rate must be a whole number, got \"0x10\""],
     [[...job, "--stores", "x", "--concurrency=1e3"], "--concurrency must be a whole number, got \"1e3\""],
     [[...job, "--stores", "x", "--concurrency", " 3"], "--concurrency must be a whole number, got \" 3\""],
-    [[...job, "--stores", "x", "--strores", "y"], "unknown option '--strores'; did you mean --stores?"]
+    [[...job, "--stores", "x", "--strores", "y"], "unknown option '--strores'; did you mean --stores?"],
+    // A required flag mistyped: @effect/cli says it its own way ("The flag … is not recognized"); said as above.
+    [[...job, "--strores", "y"], "unknown option '--strores'; did you mean --stores?"],
+    [["disassociate", "--product-coupon-id", "1", "--stok-id", "2", "--brand-id", "3", "--stores", "x"], "unknown option '--stok-id'; did you mean --stock-id?"]
   ]
   for (const [argv, says] of cases) {
     it.effect(`${argv.slice(7).join(" ") || argv.join(" ")}: ${says}`, () =>

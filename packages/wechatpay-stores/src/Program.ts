@@ -308,6 +308,9 @@ const describeProblem = (
     const near = own.filter((f) => f.startsWith("--") && distance(f, flag) <= 2)
     return `unknown option '${flag}'${near.length === 1 ? `; did you mean ${near[0]}?` : ""}`
   }
+  // A required flag mistyped is refused by @effect/cli itself, in its own words: said as any unknown option.
+  const corrected = /^The flag '(.*)' is not recognized\. Did you mean '(.*)'\?$/.exec(message)
+  if (corrected !== null) return `unknown option '${corrected[1]}'; did you mean ${corrected[2]}?`
   const collision = /^Collision between two options detected - you can only specify one of either: \['(.*)', '(.*)'\]$/.exec(message)
   if (collision !== null) return `${collision[1]} and ${collision[2]} cannot both be given; pass one of them`
   const missingArgument = /^Missing argument <(.*)>$/.exec(message)
