@@ -224,8 +224,11 @@ describe("undo when the job's calls succeeded for stores it did not change", () 
         const original = [...fake.associatedStores(F.stockId)]
         const job = yield* StoreJobs.associateAll(range(200, 400), { ...stock, journal: "job", snapshot: true })
         assert.strictEqual(job.summary.succeeded, 200)
-        yield* StoreJobs.undo({ report: job })
+        const undo = yield* StoreJobs.undo({ report: job })
         assertSameSet(fake.associatedStores(F.stockId), original)
+        // The 100 stores left alone are neither the undo's input nor its duplicates.
+        if ("plan" in undo) return assert.fail("a sync report")
+        assert.include(undo.summary, { input: 100, unique: 100, duplicates: 0, succeeded: 100 })
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
   for (const from of ["report", "journal"] as const) {

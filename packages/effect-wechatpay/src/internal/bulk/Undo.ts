@@ -277,7 +277,8 @@ export const undo = (
       // Associated stores are taken out, disassociated ones put back. A report is JSON anyone may have edited: each
       // store once per part (a part's ids must be unique, as a job's are), the copies counted as the input's duplicates.
       const unique = (ids: ReadonlyArray<string>) => [...new Set(ids)]
-      const given = done.associated.length + done.disassociated.length
+      // Stores the job found done already are left alone below: not the undo's input, nor its duplicates.
+      const given = [...done.associated, ...done.disassociated].filter((id) => !done.unchanged.has(id)).length
       const parts: Array<{ direction: Journal.Direction; ids: ReadonlyArray<string> }> = done.operation === "sync"
         ? [{ direction: "associate", ids: unique(done.disassociated) }, { direction: "disassociate", ids: unique(done.associated) }]
         : done.operation === "associate"
