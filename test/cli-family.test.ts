@@ -177,6 +177,15 @@ describe("cli list", () => {
         assert.strictEqual(c.err(), `wechatpay-stores: --output ${path} is ${what}: the listing would replace it; give --output another path\n`)
         assert.strictEqual(yield* Effect.promise(() => Fs.readFile(path, "utf8")), before)
       }
+      // The lock path of a journal no run holds: a listing there would make every resume of it refuse.
+      yield* Effect.promise(() => Fs.rm(lock))
+      const c = capture()
+      assert.strictEqual(yield* cli(["list", ...at(), "--output", lock], c), 1)
+      assert.strictEqual(
+        c.err(),
+        `wechatpay-stores: --output ${lock} is a journal's lock file: a listing there would keep every run of the journal out; give --output another path\n`
+      )
+      assert.isFalse(yield* Effect.promise(() => Fs.stat(lock).then(() => true, () => false)))
       assert.strictEqual(fake.log.length, 0)
       assert.deepStrictEqual((yield* Effect.promise(() => Fs.readdir(dir))).filter((f) => f.endsWith(".tmp")), [])
     }))

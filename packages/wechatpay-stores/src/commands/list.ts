@@ -89,9 +89,11 @@ const stdoutWriter = (io: Io.Io): Writer => {
 }
 
 /** What of a job's record `path` holds, if anything: a journal, a journal's lock file, or a report the CLI wrote. */
-const recordAt = async (path: string): Promise<string | undefined> => {
-  if (await JournalFile.isJournal(path)) return "a job's journal"
+const recordAt = async (path: string, exists: boolean): Promise<string | undefined> => {
+  // A journal's lock path even when no run holds it: a file left there makes every run of the journal refuse.
   if (path.endsWith(".lock") && await JournalFile.isJournal(path.slice(0, -".lock".length))) return "a journal's lock file"
+  if (!exists) return undefined
+  if (await JournalFile.isJournal(path)) return "a job's journal"
   // A report starts as the CLI writes it: its job first.
   const head = await Fs.open(path, "r").then(
     (h) => h.read(Buffer.alloc(256), 0, 256, 0).then(({ buffer, bytesRead }) => buffer.toString("utf8", 0, bytesRead)).finally(() => h.close()),
@@ -112,9 +114,10 @@ const fileWriter = (path: string): Effect.Effect<Writer, string> =>
       return yield* Effect.fail(`--output ${path} is not a regular file; leave --output out to print the ids on standard output`)
     }
     // The record of a job is never replaced by a listing: its journal, the journal's lock, its report.
-    if (stat !== undefined) {
-      const record = yield* Effect.promise(() => recordAt(path))
-      if (record !== undefined) return yield* Effect.fail(`--output ${path} is ${record}: the listing would replace it; give --output another path`)
+    const record = yield* Effect.promise(() => recordAt(path, stat !== undefined))
+    if (record !== undefined) {
+      const harm = stat === undefined ? "a listing there would keep every run of the journal out" : "the listing would replace it"
+      return yield* Effect.fail(`--output ${path} is ${record}: ${harm}; give --output another path`)
     }
     // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
     const target = stat === undefined ? Path.resolve(path) : yield* Effect.promise(() => Fs.realpath(path))
