@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Explain from "../packages/wechatpay-stores/src/Explain.js"
-import * as Output from "../packages/wechatpay-stores/src/Output.js"
+import * as Progress from "../packages/wechatpay-stores/src/Progress.js"
 import { WechatPayError } from "../packages/effect-wechatpay/src/index.js"
 import { FakeWechatPay } from "../packages/effect-wechatpay/src/testing/index.js"
 import * as Cli from "./support/Cli.js"
@@ -308,9 +308,9 @@ describe("cli: plain progress while the job waits", () => {
     Effect.gen(function*() {
       let printed = ""
       let now = 0
-      const waiting: Output.Activity = { inFlight: 2, onWire: 0, backingOff: 1, waitingForPermit: 1, lastRetry: "429 rate limited" }
+      const waiting: Progress.Activity = { inFlight: 2, onWire: 0, backingOff: 1, waitingForPermit: 1, lastRetry: "429 rate limited" }
       let activity = waiting
-      const bar = Output.progress({ isTTY: false, write: (t) => void (printed += t) }, { total: 1_000, activity: () => activity, rate: 20, now: () => now })
+      const bar = Progress.progress({ isTTY: false, write: (t) => void (printed += t) }, { total: 1_000, activity: () => activity, rate: 20, now: () => now })
       yield* bar.onProgress({ _tag: "ChunkSettled", chunk: 1, size: 200, done: 200, succeeded: 200, failed: 0, unresolved: 0, requests: 1 })
       assert.strictEqual(printed, "progress: 20% 200/1,000 stores · 200 ok · 0 failed · 0 unresolved · 1 request · waiting: retry back-off after 429 rate limited\n")
       printed = ""
@@ -342,7 +342,7 @@ describe("cli: a line printed while the bar is drawn", () => {
   it.effect("on a terminal, the bar is cleared, the line printed, the bar drawn again below it; without one, the line alone", () =>
     Effect.gen(function*() {
       let printed = ""
-      const bar = Output.progress({ isTTY: true, columns: () => 80, write: (t) => void (printed += t) }, { total: 400 })
+      const bar = Progress.progress({ isTTY: true, columns: () => 80, write: (t) => void (printed += t) }, { total: 400 })
       // Nothing drawn yet: the line alone.
       bar.note("journal: j.jsonl\n")
       assert.strictEqual(printed, "journal: j.jsonl\n")
@@ -353,7 +353,7 @@ describe("cli: a line printed while the bar is drawn", () => {
       assert.strictEqual(cleared, "\r\x1b[Kjournal: j.jsonl")
       assert.match(redrawn!, /^\r\[#+\.*\] 50% 200\/400 stores/)
       let plain = ""
-      const lines = Output.progress({ isTTY: false, write: (t) => void (plain += t) }, { total: 400 })
+      const lines = Progress.progress({ isTTY: false, write: (t) => void (plain += t) }, { total: 400 })
       yield* lines.onProgress({ _tag: "ChunkSettled", chunk: 1, size: 200, done: 200, succeeded: 200, failed: 0, unresolved: 0, requests: 1 })
       plain = ""
       lines.note("journal: j.jsonl\n")

@@ -23,6 +23,7 @@ import * as Monitor from "./Monitor.js"
 import * as NextStep from "./NextStep.js"
 import * as Operation from "./Operation.js"
 import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 import * as StoreFile from "./StoreFile.js"
 
@@ -153,7 +154,7 @@ export const execute = <A, E>(
     const monitor = Monitor.make()
     // With --json, standard output carries the report alone; people read stderr.
     const human = printing.json ? io.err : io.out
-    const bar = Output.progress(human, { total, activity: monitor.activity, rate: printing.rate })
+    const bar = Progress.progress(human, { total, activity: monitor.activity, rate: printing.rate })
     const journals = writesJournal ? journalLayer : readingJournalLayer
     const result = yield* Effect.scoped(Effect.gen(function*() {
       const tick = human.isTTY ? TICK.tty : TICK.plain

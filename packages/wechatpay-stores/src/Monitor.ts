@@ -10,7 +10,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, FiberRef, Layer } from "effect"
 import { ProductCouponStores } from "effect-wechatpay"
-import type * as Output from "./Output.js"
+import type * as Progress from "./Progress.js"
 
 /** The call an attempt belongs to (0: not made through a monitored service). */
 const CallId = FiberRef.unsafeMake(0)
@@ -35,7 +35,7 @@ export const retryReason = (event: ProductCouponStores.AttemptEvent): string => 
 
 export interface Monitor {
   /** What the calls are doing now. */
-  readonly activity: () => Output.Activity
+  readonly activity: () => Progress.Activity
   /** Calls that change a stock's stores and sent at least one attempt. */
   readonly callsSent: () => number
   /** The checks around a job (stock queries, listing pages) that sent at least one attempt. */
