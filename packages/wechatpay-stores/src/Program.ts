@@ -308,7 +308,7 @@ const describeProblem = (
     const near = own.filter((f) => f.startsWith("--") && distance(f, flag) <= 2)
     return `unknown option '${flag}'${near.length === 1 ? `; did you mean ${near[0]}?` : ""}`
   }
-  // A required flag mistyped is refused by @effect/cli itself, in its own words: said as any unknown option.
+  // A required flag mistyped is refused by @effect/cli itself, in its own words: said as for every other unknown option.
   const corrected = /^The flag '(.*)' is not recognized\. Did you mean '(.*)'\?$/.exec(message)
   if (corrected !== null) return `unknown option '${corrected[1]}'; did you mean ${corrected[2]}?`
   const collision = /^Collision between two options detected - you can only specify one of either: \['(.*)', '(.*)'\]$/.exec(message)
