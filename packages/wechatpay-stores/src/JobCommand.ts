@@ -9,6 +9,7 @@ import { Effect, Either, Layer, type Option } from "effect"
 import * as Path from "node:path"
 import { ProductCoupon, ProductCouponStores } from "effect-wechatpay"
 import * as Environment from "./Environment.js"
+import * as InputCheck from "./InputCheck.js"
 import * as Io from "./Io.js"
 import * as Job from "./Job.js"
 import * as Operation from "./Operation.js"
@@ -81,7 +82,7 @@ export const runJob = (
       // Building the layer checks every variable and parses the keys; nothing is sent.
       const configured = yield* Layer.build(ProductCouponStores.layerConfig(options).pipe(Layer.provide(http))).pipe(Effect.scoped, Effect.either)
       if (configured._tag === "Left") return Io.fail(io, `configuration: ${configured.left.message}`)
-      const checked = yield* Effect.scoped(Job.checkInput(args.stores, io, {
+      const checked = yield* Effect.scoped(InputCheck.checkInput(args.stores, io, {
         rereadable: false,
         allowEmpty: args.allowEmpty === true,
         select: args.select,
@@ -122,7 +123,7 @@ export const runJob = (
     // stop a job half-way with no report. The job then reads the input again: a regular file
     // from its descriptor, anything else from the spool the check wrote.
     return yield* Effect.scoped(Effect.gen(function*() {
-      const checked = yield* Job.checkInput(args.stores, io, {
+      const checked = yield* InputCheck.checkInput(args.stores, io, {
         rereadable: true,
         allowEmpty: args.allowEmpty === true,
         select: args.select,

@@ -9,6 +9,7 @@ import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, type Layer } from "effect"
 import { StoreJobs } from "effect-wechatpay"
+import * as InputCheck from "../InputCheck.js"
 import * as Io from "../Io.js"
 import * as Job from "../Job.js"
 import * as JobCommand from "../JobCommand.js"
@@ -47,7 +48,7 @@ const stopped = (io: Io.Io, e: StoreJobs.SyncStoppedError): number => {
       `(${Output.plural(e.listingRequests, "listing request")} sent): nothing was changed, and no journal was written; ` +
       "run the sync again to apply it\n"
   )
-  return Job.STOPPED_READING
+  return InputCheck.STOPPED_READING
 }
 
 /** The sync itself; exported for the tests, which pass their own transport. */
@@ -63,7 +64,7 @@ export const sync = (args: SyncArgs, io: Io.Io, http: Layer.Layer<HttpClient.Htt
     const stock = { productCouponId: args.productCouponId, stockId: args.stockId, brandId: args.brandId }
     return yield* Effect.scoped(Effect.gen(function*() {
       // An empty list is not refused here: the library's guard says what it would do to the stock.
-      const checked = yield* Job.checkInput(args.stores, io, { rereadable: true, allowEmpty: true, notesTo: human })
+      const checked = yield* InputCheck.checkInput(args.stores, io, { rereadable: true, allowEmpty: true, notesTo: human })
       if (typeof checked === "number") return checked
       const service = JobCommand.serviceAt(args.rate, http)
       if (args.dryRun) {
