@@ -330,3 +330,34 @@ describe("the redirect guard is skipped only where it provably has nothing to do
       assert.deepStrictEqual([plain.seen, marked.seen, wrapped.seen], [[true], [false], [true]])
     }))
 })
+
+describe("a reflected signature escaped by JSON", () => {
+  // A proxy or echo service that writes the request's Authorization into its JSON error: `\/` (as PHP
+  // does) and `\u002b` for "+" hide the signature from a search of the raw text, not from the parsed values.
+  const escape = (text: string) => text.replaceAll("/", "\\/").replaceAll("+", "\\u002b")
+  it.scopedLive("is redacted from the WechatPayApiError's message and detail", () =>
+    Effect.gen(function*() {
+      const primary = yield* serve((req, res) => {
+        req.resume()
+        const auth = escape(JSON.stringify(req.headers.authorization ?? "").slice(1, -1))
+        res.writeHead(400, { "content-type": "application/json" })
+        res.end(`{"code":"PARAM_ERROR","message":"bad Authorization: ${auth}","detail":{"echo":"${auth}"}}`)
+      })
+      const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: primary.url })
+      const context = yield* Layer.build(
+        ProductCouponStores.layerMerchant(options, { rateLimit: false, retry: false }).pipe(Layer.provide(UndiciHttpClient.layer))
+      )
+      const service = Context.get(context, ProductCouponStores.ProductCouponStores)
+      const result = yield* outcome(service.disassociateStores(input))
+      const error = Either.isLeft(result) ? result.left : undefined
+      assert.strictEqual(error?._tag, "ParamError")
+      const sent = signatureOf(primary.hits[0]!)
+      // The raw body really did hide it from a plain search (so this tests the parsed values).
+      assert.isAbove(sent.length, 40)
+      assert.match(sent, /[+/]/)
+      const shown = [String(error), JSON.stringify(error), JSON.stringify((error as { detail?: unknown }).detail)]
+      for (const text of shown) assert.isFalse(text.includes(sent), "the signature reached the error")
+      assert.include(String(error), "<redacted>")
+      assert.include(JSON.stringify((error as { detail?: unknown }).detail), "<redacted>")
+    }))
+})

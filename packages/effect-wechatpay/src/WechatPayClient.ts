@@ -189,6 +189,15 @@ const parseErrorBody = (
   }
 }
 
+/** An error body's values with every occurrence of `secret` replaced (they came from JSON, so they go back through it). */
+const redactParsed = (
+  body: { readonly code: string; readonly message: string; readonly detail: unknown },
+  secret: string
+): { readonly code: string; readonly message: string; readonly detail: unknown } => {
+  const text = JSON.stringify(body)
+  return text.includes(secret) ? JSON.parse(text.replaceAll(secret, "<redacted>")) : body
+}
+
 /** Builds the client over the configured keys and crypto backend. */
 export const make: Effect.Effect<Service, never, HttpClient.HttpClient | MerchantConfig | KeyStore | Signer> = Effect
   .gen(function*() {
@@ -268,16 +277,19 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
           : received
         const base = requestId === undefined ? { status } : { status, requestId }
         // A redirect is never WeChat Pay's answer, whatever its body says: the outcome is unknown.
-        const apiError = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
-        if (Option.isNone(apiError)) {
+        const parsed = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
+        if (Option.isNone(parsed)) {
           return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(text), verified }))
         }
+        // JSON may have written the signature escaped (`\/`, `\u002b`), out of reach of the text's
+        // redaction above: once parsed it is plain again, so the parsed values are redacted too.
+        const apiError = signature !== undefined && signature !== "" ? redactParsed(parsed.value, signature) : parsed.value
         return Effect.fail(
           new WechatPayApiError({
             ...base,
-            code: apiError.value.code,
-            message: apiError.value.message,
-            detail: apiError.value.detail,
+            code: apiError.code,
+            message: apiError.message,
+            detail: apiError.detail,
             verified
           })
         )
