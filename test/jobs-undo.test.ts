@@ -119,6 +119,27 @@ describe("undo", () => {
         yield* Effect.scoped(store.lock("job"))
       }).pipe(Effect.provide(JobJournal.layerMemory()))))
 
+  it.effect("an undo journaling into the journal it undoes is a ConfigurationError, not a lock it would wait on", () =>
+    withFake(world(), (fake) =>
+      Effect.gen(function*() {
+        const job = yield* StoreJobs.disassociateAll(range(200, 600), { ...stock, ...running, journal: "job" })
+        const after = [...fake.associatedStores(F.stockId)]
+        const logged = fake.log.length
+        for (const [source, journal] of [[{ journal: "job" }, "job"], [{ journal: "job" }, "./job"], [{ report: job }, "job"]] as const) {
+          const refused = yield* Effect.flip(StoreJobs.undo(source, { journal }))
+          assert.strictEqual(refused._tag, "ConfigurationError", journal)
+          if (refused._tag === "ConfigurationError") assert.strictEqual(refused.variable, "journal")
+        }
+        const empty = yield* Effect.flip(StoreJobs.undo({ journal: "" }))
+        assert.strictEqual(empty._tag, "UndoSourceError")
+        assert.strictEqual(fake.log.length, logged)
+        assertSameSet(fake.associatedStores(F.stockId), after)
+        // Refused before anything was marked: the undo into a journal of its own still runs.
+        const undone = yield* StoreJobs.undo({ journal: "job" }, { journal: "undo" })
+        if ("plan" in undone) return assert.fail("a job report")
+        assert.strictEqual(undone.summary.succeeded, 400)
+      }).pipe(Effect.provide(JobJournal.layerMemory()))))
+
   it.effect("the stock comes from the job, never from the caller: an undo touches only the job's own stock", () =>
     withFake(world(), (fake) =>
       Effect.gen(function*() {

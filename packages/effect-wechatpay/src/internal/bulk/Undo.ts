@@ -7,7 +7,7 @@ import { Effect, Either, Schema, type Scope } from "effect"
 import { JobJournal, type JournalError } from "../../JobJournal.js"
 import { ProductCouponStores } from "../../ProductCouponStores.js"
 import type { AnyReport, UndoOptions, UndoSource } from "../../StoreJobs.js"
-import type { ConfigurationError, RequestValidationError } from "../../WechatPayError.js"
+import { ConfigurationError, type RequestValidationError } from "../../WechatPayError.js"
 import type * as BulkEngine from "../BulkEngine.js"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { wholeNumber } from "../Options.js"
@@ -235,6 +235,21 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
     }
   })
 
+/** Whether two locations name one file, as far as their text tells (relative ones against the working directory). */
+const samePath = (a: string, b: string): boolean => {
+  const cwd = (globalThis as { process?: { cwd?: () => string } }).process?.cwd?.() ?? ""
+  const normal = (p: string) => {
+    const parts: Array<string> = []
+    for (const part of (p.startsWith("/") ? p : `${cwd}/${p}`).split("/")) {
+      if (part === "" || part === ".") continue
+      if (part === "..") parts.pop()
+      else parts.push(part)
+    }
+    return parts.join("/")
+  }
+  return normal(a) === normal(b)
+}
+
 /** Undoes the job of a report or journal (see `StoreJobs.undo`). */
 export const undo = (
   source: UndoSource,
@@ -250,11 +265,18 @@ export const undo = (
         typeof source !== "object" || source === null
           ? new UndoSourceError({ reason: "the source must be { journal: location } or { report: a job's report }" })
           : "journal" in source
-          ? typeof source.journal === "string"
+          ? typeof source.journal === "string" && source.journal !== ""
             ? fromJournal(source.journal)
-            : new UndoSourceError({ reason: "the journal must be given as its location (a string)" })
+            : new UndoSourceError({ reason: "the journal must be given as its location (a non-empty string)" })
           : fromReportOrJournal(source.report)
       )
+      // The job's journal is locked for the undo: its own journal there would wait on that lock forever.
+      if (options.journal !== undefined && done.journal !== undefined && samePath(options.journal, done.journal)) {
+        return yield* new ConfigurationError({
+          variable: "journal",
+          reason: `the undo's journal must be another file than the journal of the job it undoes (${done.journal})`
+        })
+      }
       const t = done.target
       if (t._tag === "stock" && !done.snapshot) {
         yield* Effect.logWarning(
