@@ -37,6 +37,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Agent, Client, type Dispatcher as UndiciDispatcher, Pool } from "undici"
 import { concatBytes } from "./internal/bytes.js"
+import { describeType } from "./internal/describeType.js"
 import { integerAtLeast } from "./internal/Options.js"
 import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
@@ -333,7 +334,9 @@ const unsafeMake = (dispatcher: UndiciDispatcher, maxResponseBytes: number): Htt
 
 /** `maxResponseBytes`, checked: an unusable one would otherwise mean no limit at all (`size > NaN` is never true). */
 const checkedLimit = (options: Options): Either.Either<number, ConfigurationError> =>
-  options.maxResponseBytes === undefined
+  typeof options !== "object" || options === null
+    ? Either.left(new ConfigurationError({ variable: "UndiciHttpClient.options", reason: `must be an object, got ${describeType(options)}` }))
+    : options.maxResponseBytes === undefined
     ? Either.right(DEFAULT_MAX_RESPONSE_BYTES)
     : integerAtLeast("UndiciHttpClient.maxResponseBytes", options.maxResponseBytes, 0)
 
@@ -395,7 +398,11 @@ const checkPoolOptions = (options: Agent.Options | undefined) => {
 
 /** Options undici refuses are a `ConfigurationError`, when the agent is made or before its first call. */
 const scopedAgent = (options: Agent.Options | undefined) =>
-  scoped(Effect.flatMap(refused(() => new Agent(options)), (agent) =>
+  options !== undefined && (typeof options !== "object" || options === null)
+    ? Effect.fail(
+      new ConfigurationError({ variable: "UndiciHttpClient.agent", reason: `must be an object of undici Agent options, got ${describeType(options)}` })
+    )
+    : scoped(Effect.flatMap(refused(() => new Agent(options)), (agent) =>
     checkPoolOptions(options).pipe(
       Effect.tapError(() => Effect.promise(() => agent.destroy())),
       Effect.as(agent)
@@ -413,6 +420,7 @@ export const layerWith = (
   Layer.scoped(
     HttpClient.HttpClient,
     Effect.flatMap(checkedLimit(options), (limit) =>
+      // `options` is an object once its limit is checked.
       Effect.map(scopedAgent(options.agent), (agent) => unsafeMake(agent, limit)))
   )
 

@@ -10,7 +10,7 @@ import { MerchantConfig } from "../MerchantConfig.js"
 import type { ExecuteError, VerifiedResponse } from "../WechatPayClient.js"
 import { WechatPayClient } from "../WechatPayClient.js"
 import {
-  type ConfigurationError,
+  ConfigurationError,
   type HasBehaviour,
   NotSentError,
   type RateLimiterError,
@@ -19,6 +19,7 @@ import {
   type WechatPayApiError
 } from "../WechatPayError.js"
 import * as AttemptDeadline from "./AttemptDeadline.js"
+import { describeType } from "./describeType.js"
 import * as DomainFailover from "./DomainFailover.js"
 import { finiteMillis } from "./Options.js"
 import * as RateLimiter from "./RateLimiter.js"
@@ -137,6 +138,17 @@ export const make = (
   options: Options
 ): Effect.Effect<Core, ConfigurationError, WechatPayClient | MerchantConfig | Scope.Scope> =>
   Effect.gen(function*() {
+    // From plain JavaScript anything may come: a `null` options object, `failover: true`.
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      return yield* new ConfigurationError({ variable: "options", reason: `must be an object, got ${describeType(options)}` })
+    }
+    const failoverOption: unknown = options.failover
+    if (failoverOption !== undefined && failoverOption !== false && (typeof failoverOption !== "object" || failoverOption === null)) {
+      return yield* new ConfigurationError({
+        variable: "failover",
+        reason: `must be an object ({ window }) or false, got ${describeType(failoverOption)}`
+      })
+    }
     const client = yield* WechatPayClient
     const config = yield* MerchantConfig
     const policy = options.retry === false ? RetryPolicy.NONE : yield* RetryPolicy.resolve(options.retry)

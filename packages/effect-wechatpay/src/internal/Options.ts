@@ -2,8 +2,27 @@
  * Checks of user-supplied tuning, in one place: every option that is a duration
  * or a count is judged by these, and a bad one is a `ConfigurationError` naming it.
  */
-import { Duration, Effect, Either } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 import { ConfigurationError } from "../WechatPayError.js"
+import { describeType } from "./describeType.js"
+
+/**
+ * A duration as given, or none when it is not one. Effect's decoding turns a negative or NaN number, a
+ * negative bigint or tuple and a string such as "-5 seconds" into zero; here they are not durations, so
+ * that `baseDelay: -1000` is refused rather than read as "no back-off".
+ */
+export const durationOf = (input: unknown): Option.Option<Duration.Duration> => {
+  const nonNegative = (x: unknown) =>
+    typeof x === "bigint" ? x >= 0n : typeof x === "number" && (x >= 0 || x === Number.POSITIVE_INFINITY)
+  if (typeof input === "number" || typeof input === "bigint") {
+    if (!nonNegative(input)) return Option.none()
+  } else if (Array.isArray(input)) {
+    if (!input.every(nonNegative)) return Option.none()
+  } else if (typeof input === "string" && /^\s*-/.test(input)) {
+    return Option.none()
+  }
+  return Duration.decodeUnknown(input)
+}
 
 /** A finite duration (positive when `positive`), in milliseconds. */
 export const finiteMillis = (
@@ -11,7 +30,7 @@ export const finiteMillis = (
   input: Duration.DurationInput,
   positive: boolean
 ): Either.Either<number, ConfigurationError> => {
-  const d = Duration.decodeUnknown(input)
+  const d = durationOf(input)
   return d._tag === "Some" && Duration.isFinite(d.value) && (!positive || Duration.toMillis(d.value) > 0)
     ? Either.right(Duration.toMillis(d.value))
     : Either.left(new ConfigurationError({ variable, reason: `must be a finite${positive ? ", positive" : ""} duration` }))
@@ -43,7 +62,9 @@ export const wholeNumber = (
     ? Either.right(fallback)
     : Number.isInteger(value) && value >= 1 && value <= max
     ? Either.right(value)
-    : Either.left(new ConfigurationError({ variable, reason: `must be a whole number from 1 to ${max}, got ${value}` }))
+    : Either.left(
+      new ConfigurationError({ variable, reason: `must be a whole number from 1 to ${max}, got ${typeof value === "number" ? value : describeType(value)}` })
+    )
 
 /**
  * A job's options object and its hooks, as a plain-JavaScript caller may get them wrong: refused before

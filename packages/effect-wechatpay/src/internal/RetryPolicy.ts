@@ -11,6 +11,7 @@
  */
 import { Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
 import { ConfigurationError, type HasBehaviour } from "../WechatPayError.js"
+import { describeType } from "./describeType.js"
 import { finiteMillis, integerAtLeast } from "./Options.js"
 
 /** How an error bears on retrying. */
@@ -74,12 +75,18 @@ const count = (name: string, value: number | undefined, fallback: number) =>
 /** Checks options and fills in defaults. */
 export const resolve = (options: Options = {}): Either.Either<Policy, ConfigurationError> =>
   Either.gen(function*() {
+    // From plain JavaScript anything may come: `retry: null`, `retry: 5`, `retry: true`.
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      return yield* Either.left(
+        new ConfigurationError({ variable: "retry", reason: `must be an object of retry options or false, got ${describeType(options)}` })
+      )
+    }
     const factor = options.factor ?? DEFAULTS.factor
-    if (!(Number.isFinite(factor) && factor >= 1)) {
+    if (!(typeof factor === "number" && Number.isFinite(factor) && factor >= 1)) {
       return yield* Either.left(new ConfigurationError({ variable: "retry.factor", reason: "must be a number ≥ 1" }))
     }
     const jitter = options.jitter ?? DEFAULTS.jitter
-    if (!(jitter >= 0 && jitter <= 1)) {
+    if (!(typeof jitter === "number" && jitter >= 0 && jitter <= 1)) {
       return yield* Either.left(new ConfigurationError({ variable: "retry.jitter", reason: "must be between 0 and 1" }))
     }
     return {
