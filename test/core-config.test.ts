@@ -140,6 +140,10 @@ describe("each missing or malformed variable is a ConfigurationError naming it",
     ["public key id of the wrong shape", { ...fullEnv, WECHATPAY_PUBLIC_KEY_ID: "5157F09EFDC0" }, "WECHATPAY_PUBLIC_KEY_ID"],
     ["base URL that is not a URL", { ...fullEnv, WECHATPAY_BASE_URL: "api.mch.weixin.qq.com" }, "WECHATPAY_BASE_URL"],
     ["base URL with a query", { ...fullEnv, WECHATPAY_BASE_URL: "https://a.example/?x=1" }, "WECHATPAY_BASE_URL"],
+    // Each path would be appended after them, as the query or the fragment.
+    ["base URL ending in a bare ?", { ...fullEnv, WECHATPAY_BASE_URL: "https://a.example/?" }, "WECHATPAY_BASE_URL"],
+    ["backup URL ending in a bare #", { ...fullEnv, WECHATPAY_BACKUP_BASE_URL: "https://b.example#" }, "WECHATPAY_BACKUP_BASE_URL"],
+    ["base URL with a password", { ...fullEnv, WECHATPAY_BASE_URL: "https://svc:hunter2secret@a.example" }, "WECHATPAY_BASE_URL"],
     ["backup URL of another scheme", { ...fullEnv, WECHATPAY_BACKUP_BASE_URL: "ftp://b.example" }, "WECHATPAY_BACKUP_BASE_URL"],
     [
       "private key file that does not exist",
@@ -159,6 +163,7 @@ describe("each missing or malformed variable is a ConfigurationError naming it",
         assert.strictEqual(err._tag, "ConfigurationError")
         assert.strictEqual(err.variable, variable)
         assert.include(err.message, variable)
+        assert.notInclude(err.message, "hunter2secret")
         // Through the whole client layer too: the same typed error, not a defect.
         const viaLayer = yield* Effect.flip(
           Layer.build(WechatPayClient.layerConfig.pipe(
@@ -217,13 +222,20 @@ describe("a malformed key read from the environment names its variable", () => {
 })
 
 describe("maxClockSkew option", () => {
-  for (const bad of [-1, 0, Number.NaN]) {
+  // A window that large would let a stale or replayed answer through as fresh.
+  const bads: ReadonlyArray<Duration.DurationInput> = [-1, 0, Number.NaN, Number.POSITIVE_INFINITY, Duration.infinity, "36500 days", "3601 seconds", "-5 seconds"]
+  for (const bad of bads) {
     it.effect(`${bad} → ConfigurationError naming maxClockSkew, not a throw`, () =>
       Effect.gen(function*() {
         const err = yield* Effect.flip(MerchantConfig.make({ ...baseOptions, maxClockSkew: bad }))
         assert.strictEqual(err.variable, "maxClockSkew")
       }))
   }
+  it.effect("up to 1 hour is accepted", () =>
+    Effect.gen(function*() {
+      const config = yield* MerchantConfig.make({ ...baseOptions, maxClockSkew: "1 hour" })
+      assert.strictEqual(Duration.toSeconds(config.maxClockSkew), 3600)
+    }))
   it.effect("a string that is not a duration (from untyped callers) → ConfigurationError", () =>
     Effect.gen(function*() {
       const untyped: Record<string, unknown> = { ...baseOptions, maxClockSkew: "five minutes" }

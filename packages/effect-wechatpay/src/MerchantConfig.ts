@@ -8,6 +8,7 @@
  */
 import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { ConfigurationError } from "./WechatPayError.js"
+import { durationOf } from "./internal/Options.js"
 
 /** The primary API domain ("访问就近的接入点"). */
 export const DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
@@ -15,6 +16,9 @@ export const DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
 export const DEFAULT_BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com"
 /** Every official tool rejects responses whose timestamp is 5 minutes or more away from now. */
 export const DEFAULT_MAX_CLOCK_SKEW = Duration.seconds(300)
+
+/** The largest `maxClockSkew` accepted: a clock further off than this is broken, not skewed. */
+export const MAX_CLOCK_SKEW_LIMIT = Duration.hours(1)
 
 /** @since 0.1.0 */
 export interface Options {
@@ -69,8 +73,14 @@ const checkUrl = (variable: string, value: string): Either.Either<string, Config
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       return Either.left(new ConfigurationError({ variable, reason: "must be an http(s) URL" }))
     }
-    if (url.search !== "" || url.hash !== "") {
+    // A bare "?" or "#" leaves `search` and `hash` empty, yet every path appended after it would become
+    // the query or the fragment: the raw text is checked too.
+    if (url.search !== "" || url.hash !== "" || /[?#]/.test(value)) {
       return Either.left(new ConfigurationError({ variable, reason: "must not have a query or fragment" }))
+    }
+    // Credentials in the URL would be sent, and shown in every error and span that names the URL.
+    if (url.username !== "" || url.password !== "") {
+      return Either.left(new ConfigurationError({ variable, reason: "must not carry a user name or password" }))
     }
     return Either.right(value.replace(/\/+$/, ""))
   } catch {
@@ -149,9 +159,17 @@ export const make = (options: Options, names: Names = optionNames): Effect.Effec
     const baseUrl = yield* checkUrl(names.baseUrl, options.baseUrl ?? DEFAULT_BASE_URL)
     const backupBaseUrl = yield* checkUrl(names.backupBaseUrl, options.backupBaseUrl ?? DEFAULT_BACKUP_BASE_URL)
     // decodeUnknown, not decode: a bad value from untyped callers must be an error, not a throw.
-    const maxClockSkew = Duration.decodeUnknown(options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)
-    if (Option.isNone(maxClockSkew) || !Duration.greaterThan(maxClockSkew.value, Duration.zero)) {
-      return yield* new ConfigurationError({ variable: names.maxClockSkew, reason: "must be a positive duration" })
+    // Bounded: the window is how old a signed answer may be and still be believed, so a huge one
+    // (Infinity, days) would let a replayed answer through.
+    const maxClockSkew = durationOf(options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)
+    if (
+      Option.isNone(maxClockSkew) || !Duration.greaterThan(maxClockSkew.value, Duration.zero) ||
+      Duration.greaterThan(maxClockSkew.value, MAX_CLOCK_SKEW_LIMIT)
+    ) {
+      return yield* new ConfigurationError({
+        variable: names.maxClockSkew,
+        reason: "must be a positive duration of at most 1 hour"
+      })
     }
     return MerchantConfig.of({
       mchid: options.mchid,
