@@ -361,3 +361,53 @@ describe("a reflected signature escaped by JSON", () => {
       assert.include(JSON.stringify((error as { detail?: unknown }).detail), "<redacted>")
     }))
 })
+
+describe("a reflected signature in other encodings, and long error bodies", () => {
+  /** The service over UndiciHttpClient against `handler`, no retries; the first call's error and the signature sent. */
+  const firstError = (handler: Http.RequestListener) =>
+    Effect.gen(function*() {
+      const primary = yield* serve(handler)
+      const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: primary.url })
+      const context = yield* Layer.build(
+        ProductCouponStores.layerMerchant(options, { rateLimit: false, retry: false }).pipe(Layer.provide(UndiciHttpClient.layer))
+      )
+      const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
+      return { error: Either.isLeft(result) ? result.left : undefined, sent: signatureOf(primary.hits[0]!) }
+    })
+  /** The signature's runs of letters and digits a reader could piece it back from. */
+  const runs = (signature: string) => signature.split(/[^0-9A-Za-z]+/).filter((run) => run.length >= 12)
+
+  for (const [label, encode] of [
+    ["percent-encoded", (text: string) => encodeURIComponent(text)],
+    ["as HTML entities", (text: string) => text.replaceAll("+", "&#43;").replaceAll("/", "&#x2F;").replaceAll("=", "&#61;")]
+  ] as const) {
+    it.scopedLive(`${label} in a gateway's page: no part of it reaches the UnexpectedResponseError`, () =>
+      Effect.gen(function*() {
+        const { error, sent } = yield* firstError((req, res) => {
+          req.resume()
+          res.writeHead(502, { "content-type": "text/html" })
+          res.end(`<html><body>upstream error for ${encode(req.headers.authorization ?? "")}</body></html>`)
+        })
+        assert.strictEqual(error?._tag, "UnexpectedResponseError")
+        assert.isNotEmpty(runs(sent))
+        for (const text of [String(error), JSON.stringify(error)]) {
+          for (const run of runs(sent)) assert.isFalse(text.includes(run), "a run of the signature reached the error")
+        }
+        assert.include(String(error), "<redacted>")
+      }))
+  }
+
+  it.scopedLive("a 400 whose message and detail are ~1 MB: both cut to an excerpt", () =>
+    Effect.gen(function*() {
+      const { error } = yield* firstError((req, res) => {
+        req.resume()
+        res.writeHead(400, { "content-type": "application/json" })
+        res.end(JSON.stringify({ code: "PARAM_ERROR", message: "参数错误 " + "x".repeat(600_000), detail: { echo: "y".repeat(300_000) } }))
+      })
+      assert.strictEqual(error?._tag, "ParamError")
+      const message = (error as { message: string }).message
+      assert.isBelow(message.length, 1_000)
+      assert.include(message, "参数错误")
+      assert.isBelow(JSON.stringify((error as { detail?: unknown }).detail).length, 1_000)
+    }))
+})

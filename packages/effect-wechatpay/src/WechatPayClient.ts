@@ -31,6 +31,7 @@ import { Signer } from "./Signer.js"
 import * as SignerModule from "./Signer.js"
 import {
   type ConfigurationError,
+  EXCERPT_LIMIT,
   type KeyFormatError,
   type NotSentError,
   RequestEncodeError,
@@ -189,13 +190,41 @@ const parseErrorBody = (
   }
 }
 
-/** An error body's values with every occurrence of `secret` replaced (they came from JSON, so they go back through it). */
-const redactParsed = (
-  body: { readonly code: string; readonly message: string; readonly detail: unknown },
-  secret: string
-): { readonly code: string; readonly message: string; readonly detail: unknown } => {
+/** The shortest run of a signature's letters and digits that is redacted wherever it appears. */
+const REDACTED_RUN = 12
+
+/**
+ * `text` with the signature taken out, in any form a proxy may have written it: whole, and every run of
+ * its letters and digits long enough to mean something, so that percent-encoding, HTML entities or JSON
+ * escapes of its `+`, `/` and `=` leave nothing of it that could be put back together.
+ */
+const redactSignature = (text: string, signature: string): string => {
+  let out = text.replaceAll(signature, "<redacted>")
+  for (const run of signature.split(/[^0-9A-Za-z]+/)) {
+    if (run.length >= REDACTED_RUN && out.includes(run)) out = out.replaceAll(run, "<redacted>")
+  }
+  return out
+}
+
+type ErrorBody = { readonly code: string; readonly message: string; readonly detail: unknown }
+
+/** An error body's values with the signature taken out (they came from JSON, so they go back through it). */
+const redactParsed = (body: ErrorBody, signature: string): ErrorBody => {
   const text = JSON.stringify(body)
-  return text.includes(secret) ? JSON.parse(text.replaceAll(secret, "<redacted>")) : body
+  const redacted = redactSignature(text, signature)
+  return redacted === text ? body : JSON.parse(redacted)
+}
+
+/** An error body's `message` and `detail` cut to an excerpt when long (the code is the one WeChat Pay documents). */
+const bounded = (body: ErrorBody): ErrorBody => {
+  const detailText = body.detail === undefined ? undefined : JSON.stringify(body.detail)
+  const longDetail = detailText !== undefined && detailText.length > EXCERPT_LIMIT
+  if (body.message.length <= EXCERPT_LIMIT && body.code.length <= EXCERPT_LIMIT && !longDetail) return body
+  return {
+    code: excerpt(body.code),
+    message: excerpt(body.message),
+    detail: longDetail ? excerpt(detailText) : body.detail
+  }
 }
 
 /** Builds the client over the configured keys and crypto backend. */
@@ -272,9 +301,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
         // never let our signature into the error, whichever form it takes.
         const received = decoder.decode(body)
         const signature = Authorization.parse(sent.headers["authorization"] ?? "")?.signature
-        const text = signature !== undefined && signature !== "" && received.includes(signature)
-          ? received.replaceAll(signature, "<redacted>")
-          : received
+        const text = signature !== undefined && signature !== "" ? redactSignature(received, signature) : received
         const base = requestId === undefined ? { status } : { status, requestId }
         // A redirect is never WeChat Pay's answer, whatever its body says: the outcome is unknown.
         const parsed = status >= 300 && status < 400 ? Option.none() : parseErrorBody(text)
@@ -282,8 +309,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
           return Effect.fail(new UnexpectedResponseError({ ...base, excerpt: excerpt(text), verified }))
         }
         // JSON may have written the signature escaped (`\/`, `\u002b`), out of reach of the text's
-        // redaction above: once parsed it is plain again, so the parsed values are redacted too.
-        const apiError = signature !== undefined && signature !== "" ? redactParsed(parsed.value, signature) : parsed.value
+        // redaction above: once parsed it is plain again, so the parsed values are redacted too. And they
+        // are foreign text like any other: cut, so that one answer cannot fill a job's report.
+        const apiError = bounded(signature !== undefined && signature !== "" ? redactParsed(parsed.value, signature) : parsed.value)
         return Effect.fail(
           new WechatPayApiError({
             ...base,
