@@ -427,3 +427,25 @@ describe("a transport failure says why, not only 'request failed'", () => {
     })
   }
 })
+
+describe("a slow body is not an outage", () => {
+  it("a timeout after the headers came resets the silence: hosts answering slowly never add up to UNREACHABLE", async () => {
+    const { Reachability } = await import("../packages/effect-wechatpay/src/internal/bulk/Reachability.js")
+    const event = (baseUrl: string, error: W.TimeoutError) => ({ attempt: 1, baseUrl, outcome: "TimeoutError", willRetry: false, error })
+    const silent = (url: string) => new W.TimeoutError({ method: "POST", url, timeoutMillis: 100 })
+    const slow = (url: string) => new W.TimeoutError({ method: "POST", url, timeoutMillis: 100, phase: "response" })
+    assert.isFalse(slow("p").behaviour.triggersFailover)
+    assert.isTrue(silent("p").behaviour.triggersFailover)
+    const r = new Reachability()
+    // Two silent calls on both hosts, then a slow answer: the count starts again.
+    for (const host of ["p", "b", "p", "b"]) r.attempt(event(host, silent(host)))
+    assert.isUndefined(r.silentCall())
+    assert.isUndefined(r.silentCall())
+    r.attempt(event("p", slow("p")))
+    for (const host of ["p", "b"]) r.attempt(event(host, silent(host)))
+    assert.isUndefined(r.silentCall())
+    assert.isUndefined(r.silentCall())
+    // Three silent calls in a row with every host silent: unreachable.
+    assert.match(r.silentCall() ?? "", /unreachable: 3 calls in a row/)
+  })
+})

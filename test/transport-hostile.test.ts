@@ -411,3 +411,56 @@ describe("a reflected signature in other encodings, and long error bodies", () =
       assert.isBelow(JSON.stringify((error as { detail?: unknown }).detail).length, 1_000)
     }))
 })
+
+describe("a timeout after the answer's headers came", () => {
+  // The host answered (status line and headers), then its body stalled: slow, not unreachable.
+  const stalls: Http.RequestListener = (req, res) => {
+    req.resume()
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+    res.write("{")
+  }
+  for (const [name, transport] of transports) {
+    it.scopedLive(`is a TimeoutError of phase response: retried on the same host, no failover (${name})`, () =>
+      Effect.gen(function*() {
+        const primary = yield* serve(stalls)
+        const backup = yield* serve()
+        const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: backup.url })
+        const context = yield* Layer.build(
+          ProductCouponStores.layerMerchant(options, {
+            rateLimit: false,
+            retry: { baseDelay: "10 millis", jitter: 0, maxTransientRetries: 1 },
+            timeout: "300 millis"
+          }).pipe(Layer.provide(transport))
+        )
+        const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
+        const error = Either.isLeft(result) ? result.left : undefined
+        assert.strictEqual(error?._tag, "TimeoutError", String(error))
+        if (error?._tag !== "TimeoutError") return
+        assert.strictEqual(error.phase, "response")
+        assert.isFalse(error.behaviour.triggersFailover)
+        assert.strictEqual(primary.hits.length, 2)
+        assert.strictEqual(backup.hits.length, 0)
+      }))
+  }
+
+  it.scopedLive("a host that sends nothing at all still fails over (phase request)", () =>
+    Effect.gen(function*() {
+      const primary = yield* serve((req) => req.resume())
+      const backup = yield* serve(stalls)
+      const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: backup.url })
+      const context = yield* Layer.build(
+        ProductCouponStores.layerMerchant(options, {
+          rateLimit: false,
+          retry: { baseDelay: "10 millis", jitter: 0, maxTransientRetries: 1 },
+          timeout: "300 millis"
+        }).pipe(Layer.provide(UndiciHttpClient.layer))
+      )
+      const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
+      const error = Either.isLeft(result) ? result.left : undefined
+      assert.strictEqual(error?._tag, "TimeoutError")
+      assert.strictEqual(primary.hits.length, 1)
+      assert.strictEqual(backup.hits.length, 1)
+      // The backup answered its headers: its timeout is a slow body.
+      if (error?._tag === "TimeoutError") assert.strictEqual(error.phase, "response")
+    }))
+})

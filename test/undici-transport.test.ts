@@ -516,7 +516,7 @@ describe("UndiciHttpClient: the library's per-attempt timeout", () => {
     Effect.gen(function*() {
       const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
       const result = yield* withClient((http) =>
-        withDeadline({ expired: true, stop: undefined }, Effect.flip(http.get(`${server.url}/`)))
+        withDeadline({ expired: true, stop: undefined, answered: false }, Effect.flip(http.get(`${server.url}/`)))
       )
       assert.strictEqual(result._tag, "RequestError")
       assert.match(result.message, /deadline passed/)
@@ -526,7 +526,7 @@ describe("UndiciHttpClient: the library's per-attempt timeout", () => {
   it.scopedLive("an answered request leaves nothing to stop, and a stop after it changes nothing", () =>
     Effect.gen(function*() {
       const server = yield* serve((_, res) => res.writeHead(200).end("ok"))
-      const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
+      const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined, answered: false }
       const text = yield* withClient((http) => withDeadline(deadline, Effect.flatMap(http.get(`${server.url}/`), (r) => r.text)))
       assert.strictEqual(text, "ok")
       assert.isUndefined(deadline.stop)

@@ -251,6 +251,8 @@ const send = (
         if (interrupted || settled) c.abort(new Error(interrupted ? "interrupted" : PAST_DEADLINE))
       },
       onResponseStart(_c, statusCode, responseHeaders) {
+        // The host answered: a deadline passing from now on is a slow body, not an unreachable host.
+        if (deadline !== undefined) deadline.answered = true
         status = statusCode
         received = toHeaders(responseHeaders as Record<string, string | Array<string> | undefined>)
       },

@@ -22,6 +22,7 @@ import * as KeyStoreModule from "./KeyStore.js"
 import { MerchantConfig } from "./MerchantConfig.js"
 import * as MerchantConfigModule from "./MerchantConfig.js"
 import { concatBytes } from "./internal/bytes.js"
+import * as AttemptProgress from "./internal/AttemptProgress.js"
 import { excerpt } from "./internal/excerpt.js"
 import * as ResponseVerifier from "./internal/ResponseVerifier.js"
 import * as SendGate from "./internal/SendGate.js"
@@ -375,6 +376,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Merchan
             ResponseError: (e) => Effect.fail(toTransportError(e))
           }),
           Effect.flatMap((response) => {
+            AttemptProgress.markAnswered(request)
             // Both platform transports rebuild the headers on every read: once here.
             const { headers, status } = response
             return Effect.flatMap(

@@ -17,6 +17,8 @@ export interface Deadline {
   expired: boolean
   /** Set by the transport while its request is out: stops it, so the attempt fails at once. */
   stop: (() => void) | undefined
+  /** Set by the transport once the answer's status line and headers came (see AttemptProgress.ts). */
+  answered: boolean
 }
 
 const deadlines = new WeakMap<object, Deadline>()

@@ -19,6 +19,7 @@ import {
   type WechatPayApiError
 } from "../WechatPayError.js"
 import * as AttemptDeadline from "./AttemptDeadline.js"
+import * as AttemptProgress from "./AttemptProgress.js"
 import { describeType } from "./describeType.js"
 import * as DomainFailover from "./DomainFailover.js"
 import { finiteMillis } from "./Options.js"
@@ -215,10 +216,17 @@ export const make = (
           attempt++
           baseUrl = url
           onWire = true
-          return client.execute(HttpClientRequest.prependUrl(request, url)).pipe(
+          const sent = HttpClientRequest.prependUrl(request, url)
+          return client.execute(sent).pipe(
             Effect.catchTag("WechatPayApiError", (e) => Effect.fail(reading.apiError(e))),
             (attempt) =>
-              withTimeout(attempt, () => new TimeoutError({ method: request.method, url: url + request.url, timeoutMillis })),
+              withTimeout(attempt, (answered) =>
+                new TimeoutError({
+                  method: request.method,
+                  url: url + request.url,
+                  timeoutMillis,
+                  phase: answered || AttemptProgress.isAnswered(sent) ? "response" : "request"
+                })),
             Effect.flatMap((response) => Either.map(reading.decode(response), (value) => [response.status, value] as const))
           )
         }))

@@ -22,13 +22,13 @@ interface Entry {
 
 export interface Timeouts {
   /** `self`, or `onTimeout()` once `millis` passed on the Clock; a late attempt is interrupted. */
-  readonly run: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2) => Effect.Effect<A, E | E2, R>
+  readonly run: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: (answered: boolean) => E2) => Effect.Effect<A, E | E2, R>
   /**
    * The same on the caller's fiber, for an attempt whose transport stops itself at the deadline
    * (see AttemptDeadline.ts): the request is stopped instead of the attempt's fiber, and an attempt
    * that ends after its deadline, however it ended, is `onTimeout()`, as `run` would have made it.
    */
-  readonly runInPlace: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2) => Effect.Effect<A, E | E2, R>
+  readonly runInPlace: <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: (answered: boolean) => E2) => Effect.Effect<A, E | E2, R>
 }
 
 export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope> =>
@@ -78,7 +78,7 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
     })
     yield* Effect.forkScoped(Effect.forever(tick))
 
-    const run = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2): Effect.Effect<A, E | E2, R> =>
+    const run = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: (answered: boolean) => E2): Effect.Effect<A, E | E2, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(Effect.fork(restore(self)), (fiber) =>
           restore(Effect.async<A, E | E2>((resume) => {
@@ -88,7 +88,7 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
             }
             const entry = enqueue(() => {
               fiber.removeObserver(finished)
-              resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
+              resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.suspend(() => Effect.fail(onTimeout(false)))))
             })
             fiber.addObserver(finished)
             // The caller was interrupted: forget the deadline and stop the attempt.
@@ -101,9 +101,9 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
         )
       )
 
-    const runInPlace = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: () => E2): Effect.Effect<A, E | E2, R> =>
+    const runInPlace = <A, E, R, E2>(self: Effect.Effect<A, E, R>, onTimeout: (answered: boolean) => E2): Effect.Effect<A, E | E2, R> =>
       Effect.withFiberRuntime((fiber) => {
-        const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined }
+        const deadline: AttemptDeadline.Deadline = { expired: false, stop: undefined, answered: false }
         const entry = enqueue(() => {
           deadline.expired = true
           deadline.stop?.()
@@ -116,7 +116,7 @@ export const make = (millis: number): Effect.Effect<Timeouts, never, Scope.Scope
         // An interrupted caller is not caught here: `ensuring` still settles, and the interruption goes on.
         return Effect.flatMap(Effect.exit(Effect.ensuring(self, settle)), (exit): Effect.Effect<A, E | E2> =>
           deadline.expired && !(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
-            ? Effect.fail(onTimeout())
+            ? Effect.fail(onTimeout(deadline.answered))
             : exit)
       })
 

@@ -38,8 +38,10 @@ export class Reachability {
     const error = event.error
     if (error !== undefined && error.behaviour.triggersFailover) {
       this.silentHosts.set(event.baseUrl, networkWhy(error))
-    } else if (event.outcome === "success" || event.status !== undefined || error instanceof TransportError) {
-      // An answer came back (a transport failure that does not trigger failover had its status line).
+    } else if (
+      event.outcome === "success" || event.status !== undefined || error instanceof TransportError || error instanceof TimeoutError
+    ) {
+      // An answer came back (a transport failure or a timeout that does not trigger failover had its status line).
       this.silentHosts.clear()
       this.silentCalls = 0
     }

@@ -32,18 +32,29 @@ export class TransportError extends Schema.TaggedError<TransportError>("effect-w
   }
 }
 
-/** The attempt took longer than the per-attempt timeout; the outcome is unknown. */
+/**
+ * The attempt took longer than the per-attempt timeout; the outcome is unknown. `phase` says how far it
+ * got: `"response"` once the answer's status line and headers had come (the host answered, slowly: no
+ * failover), `"request"` (or absent) before any answer.
+ */
 export class TimeoutError extends Schema.TaggedError<TimeoutError>("effect-wechatpay/TimeoutError")(
   "TimeoutError",
-  { method: Schema.String, url: Schema.String, timeoutMillis: Schema.Number }
+  {
+    method: Schema.String,
+    url: Schema.String,
+    timeoutMillis: Schema.Number,
+    phase: Schema.optional(Schema.Literal("request", "response"))
+  }
 ) {
   /** See {@link Behaviour}. */
   get behaviour(): Behaviour {
-    return { retry: "transient", outcome: "unresolved", stopsJob: false, triggersFailover: true }
+    return { retry: "transient", outcome: "unresolved", stopsJob: false, triggersFailover: this.phase !== "response" }
   }
 
   override get message(): string {
-    return `${this.method} ${this.url}: no response within ${this.timeoutMillis} ms`
+    return this.phase === "response"
+      ? `${this.method} ${this.url}: the answer's body did not arrive within ${this.timeoutMillis} ms`
+      : `${this.method} ${this.url}: no response within ${this.timeoutMillis} ms`
   }
 }
 
