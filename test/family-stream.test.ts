@@ -181,6 +181,28 @@ describe("a page's failure ends the stream with that page's typed error", () => 
       assert.strictEqual(requests.length, 3)
     }).pipe(Effect.provide(service(pager(ids, "empty", loop), requests)))
   })
+
+  it.effect("fresh tokens whose pages bring nothing new end the walk after three pages, each store emitted once", () => {
+    const requests: Array<RecordingHttpClient.Recorded> = []
+    const ids = storeIds(4)
+    // From the third page on: the same store again, with a new token every time, for ever.
+    let n = 0
+    const endless = (r: RecordingHttpClient.Recorded) => {
+      const token = r.url.searchParams.get("page_token") ?? ""
+      return token === "after:2" || token.startsWith("again:")
+        ? reply(200, { total_count: 4, store_list: [{ store_id: ids[1] }], next_page_token: `again:${n++}` })
+        : undefined
+    }
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const stores = yield* ProductCouponStores.ProductCouponStores
+      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2 })
+      assert.deepStrictEqual(seen, ids.slice(0, 2))
+      assert.isTrue(Either.isLeft(end) && end.left._tag === "ResponseDecodeError")
+      // The first page, then three that brought nothing new.
+      assert.strictEqual(requests.length, 4)
+    }).pipe(Effect.provide(service(pager(ids, "empty", endless), requests)))
+  })
 })
 
 describe("a listing cut short", () => {

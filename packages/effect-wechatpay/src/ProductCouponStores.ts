@@ -110,11 +110,15 @@ const compiled = {
 const bound = <Req, Res, E extends HasBehaviour>(core: Call.Core, c: Endpoint.Compiled<Req, Res, E>) =>
   Effect.map(core.caller(c.endpoint.quota), (caller) => Endpoint.bind(c, caller, "ProductCouponStores"))
 
+/** Pages in a row with a next token and no store the walk had not seen, before the walk ends as a loop. */
+const STALE_PAGES = 3
+
 /**
  * `associatedStores` over any single-page listing (the service's own, a stub's, a wrapper's):
- * one call per page, starting at `input.pageToken` when given. A page whose `nextPageToken`
- * was already followed would start the walk over forever: its stores are emitted, then the
- * stream ends with a `ResponseDecodeError`. So does a walk from the first page that ends
+ * one call per page, starting at `input.pageToken` when given; each store is emitted once, however
+ * often the pages repeat it. A page whose `nextPageToken` was already followed would start the walk
+ * over forever: its stores are emitted, then the stream ends with a `ResponseDecodeError`; so does
+ * a walk whose fresh tokens bring no new store three pages in a row. So does a walk from the first page that ends
  * (no `nextPageToken`) with fewer distinct stores than its last page's `total_count`: a
  * listing cut short would pass for the whole stock, and a store missing from it for one
  * that is not associated.
@@ -130,15 +134,33 @@ export const associatedStoresOf = (
     }
     const followed = new Set<string>()
     const seen = new Set<string>()
+    let stale = 0
     if (input.pageToken !== undefined) followed.add(input.pageToken)
     const pageSize = input.pageSize ?? ProductCoupon.MAX_PAGE_SIZE
     // The state is the next page's token, or the error that ends the walk once the stores before it are out.
     return Stream.paginateChunkEffect(input.pageToken as string | undefined | ResponseDecodeError, (state) => {
       if (state instanceof ResponseDecodeError) return Effect.fail(state)
       return Effect.map(listAssociatedStores({ ...input, pageSize, pageToken: state }), (page) => {
-        const ids = Chunk.fromIterable(page.storeList.map((store) => store.storeId))
-        for (const store of page.storeList) seen.add(store.storeId)
+        // Each store once per walk, however the pages repeat it.
+        const fresh: Array<ProductCoupon.StoreId> = []
+        for (const store of page.storeList) {
+          if (seen.has(store.storeId)) continue
+          seen.add(store.storeId)
+          fresh.push(store.storeId)
+        }
+        const ids = Chunk.unsafeFromArray(fresh)
         const next = page.nextPageToken
+        // Fresh tokens whose pages bring nothing new would page for ever: a few such pages in a row end the walk.
+        stale = fresh.length === 0 && next !== undefined && next !== "" ? stale + 1 : 0
+        if (stale >= STALE_PAGES) {
+          const endless = new ResponseDecodeError({
+            status: 200,
+            ...(page.requestId === undefined ? {} : { requestId: page.requestId }),
+            issue: `next_page_token: ${STALE_PAGES} pages in a row brought no store this walk had not seen (the listing would not end)`,
+            excerpt: next!.slice(0, 64)
+          })
+          return [ids, Option.some(endless)] as const
+        }
         if (next === undefined || next === "") {
           // Only a walk from the first page has seen every store the total counts.
           if (input.pageToken !== undefined || seen.size >= page.totalCount) return [ids, Option.none()] as const
