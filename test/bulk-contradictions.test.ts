@@ -95,16 +95,29 @@ describe("contradictory answers leave their stores unresolved, flagged in the re
       assert.strictEqual(warnings.length, 0)
     }))
 
-  it.effect("an entry repeated within one list counts once and is not a contradiction", () =>
+  it.effect("an entry repeated within one list counts once, is not a contradiction, and is flagged", () =>
     Effect.gen(function*() {
-      const { report } = yield* runWith({
+      const { report, warnings } = yield* runWith({
         total_count: 5,
         success_store_list: ids([...STORES.slice(0, 4), "100000001"]),
         failed_store_list: [failedEntry("100000005"), { ...failedEntry("100000005"), code: "OTHER" }]
       })
       assert.deepStrictEqual(report.succeeded, STORES.slice(0, 4))
       assert.deepStrictEqual(report.failed, [{ storeId: "100000005", code: "INVALID_REQUEST", message: "门店ID非法或不属于当前品牌" }])
-      assert.strictEqual(report.anomalies.length, 0)
+      // Nothing left unresolved by it, but the answer is not what WeChat Pay documents: said, once.
+      assert.strictEqual(report.anomalies.length, 1)
+      assert.deepStrictEqual(report.anomalies[0]!.stores, [])
+      assert.include(report.anomalies[0]!.reason, "2 store(s) more than once")
+      assert.strictEqual(warnings.length, 1)
+    }))
+
+  it.effect("a success list repeating one store in place of another: the other unresolved, the repeat flagged", () =>
+    Effect.gen(function*() {
+      const { report } = yield* runWith({ total_count: 5, success_store_list: ids([...STORES.slice(0, 4), "100000001"]) })
+      assert.deepStrictEqual(report.succeeded, STORES.slice(0, 4))
+      assert.deepStrictEqual(report.unresolved.map((u) => u.storeId), ["100000005"])
+      assert.strictEqual(report.anomalies.length, 1)
+      assert.include(report.anomalies[0]!.reason, "100000001")
     }))
 
   it.effect("a store listed that was not sent is ignored and flagged; the sent store it stands in for is unresolved", () =>

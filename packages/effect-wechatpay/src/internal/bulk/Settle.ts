@@ -142,16 +142,20 @@ const settleMixed = (chunk: ReadonlyArray<string>, answer: StoreListAnswer): Set
   }
   const foreign = new Set<string>()
   const ok = new Set<string>()
+  // Stores an answer lists more than once within one list.
+  const repeated = new Set<string>()
   for (const s of answer.successStoreList) {
-    if (sent.has(s.storeId)) ok.add(s.storeId)
-    else foreign.add(s.storeId)
+    if (!sent.has(s.storeId)) foreign.add(s.storeId)
+    else if (ok.has(s.storeId)) repeated.add(s.storeId)
+    else ok.add(s.storeId)
   }
   const bad = new Map<string, FailedStore>()
   const both = new Set<string>()
   for (const f of answer.failedStoreList) {
     if (!sent.has(f.storeId)) foreign.add(f.storeId)
     else if (ok.has(f.storeId)) both.add(f.storeId)
-    else if (!bad.has(f.storeId)) bad.set(f.storeId, { storeId: f.storeId, code: f.code, message: f.message })
+    else if (bad.has(f.storeId)) repeated.add(f.storeId)
+    else bad.set(f.storeId, { storeId: f.storeId, code: f.code, message: f.message })
   }
   const succeeded: Array<string> = []
   const failed: Array<FailedStore> = []
@@ -165,7 +169,7 @@ const settleMixed = (chunk: ReadonlyArray<string>, answer: StoreListAnswer): Set
       else unresolved.push({ storeId, reason: "not listed in the response's success or failure list", requestId })
     }
   }
-  if (both.size === 0 && foreign.size === 0) return { succeeded, failed, unresolved }
+  if (both.size === 0 && foreign.size === 0 && repeated.size === 0) return { succeeded, failed, unresolved }
   const anomalies: Array<Anomaly> = []
   if (both.size > 0) {
     anomalies.push({
@@ -179,6 +183,14 @@ const settleMixed = (chunk: ReadonlyArray<string>, answer: StoreListAnswer): Set
     anomalies.push({
       requestId,
       reason: `the answer lists ${foreign.size} store(s) not sent in this call (e.g. ${JSON.stringify(example)}); ignored`,
+      stores: []
+    })
+  }
+  if (repeated.size > 0) {
+    const [example] = repeated
+    anomalies.push({
+      requestId,
+      reason: `the answer lists ${repeated.size} store(s) more than once in one list (e.g. ${JSON.stringify(example)}); counted once`,
       stores: []
     })
   }
