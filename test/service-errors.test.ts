@@ -161,4 +161,14 @@ describe("ProductCouponStores success decoding", () => {
         assert.isTrue(result.left.excerpt.length > 0)
       }))
   }
+
+  for (const body of [null, []] as const) {
+    it.effect(`a body of ${JSON.stringify(body)}: the issue names the answer's body, not the request`, () =>
+      Effect.gen(function*() {
+        const { result } = yield* call([Scripted.reply(200, body as unknown as object)], { rateLimit: false })
+        assert.isTrue(result._tag === "Left" && result.left._tag === "ResponseDecodeError")
+        if (result._tag !== "Left" || result.left._tag !== "ResponseDecodeError") return
+        assert.match(result.left.issue, /^the body: /)
+      }))
+  }
 })

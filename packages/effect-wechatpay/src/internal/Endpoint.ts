@@ -77,12 +77,13 @@ export type Result<Res> = Res & { readonly requestId: string | undefined }
 /** Everything a call of this endpoint can fail with. */
 export type Error<E> = E | UnknownApiError | RequestValidationError | RequestEncodeError | Call.CallError
 
-const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
+/** Where an issue is, as a path into `whole` (the request, or the answer's body) when it is the whole of it. */
+const fieldOf = (path: ReadonlyArray<PropertyKey>, whole: string): string => {
   let out = ""
   for (const key of path) {
     out += typeof key === "number" ? `[${key}]` : `${out === "" ? "" : "."}${String(key)}`
   }
-  return out === "" ? "request" : out
+  return out === "" ? whole : out
 }
 
 const firstIssue = (error: ParseResult.ParseError): ParseResult.ArrayFormatterIssue | undefined => {
@@ -101,7 +102,7 @@ export const toValidationError = (error: ParseResult.ParseError): RequestValidat
   const index = path.find((key): key is number => typeof key === "number")
   const reason = issue?.message ?? "is invalid"
   return new RequestValidationError(
-    index === undefined ? { field: fieldOf(path), reason } : { field: fieldOf(path), reason, index }
+    index === undefined ? { field: fieldOf(path, "request"), reason } : { field: fieldOf(path, "request"), reason, index }
   )
 }
 
@@ -181,7 +182,7 @@ export const compile = <Req, Res, E>(endpoint: Endpoint<Req, Res, E>): Compiled<
       return Either.left(
         new ResponseDecodeError({
           ...base,
-          issue: issue === undefined ? "does not match the schema" : `${fieldOf(issue.path)}: ${issue.message}`,
+          issue: issue === undefined ? "does not match the schema" : `${fieldOf(issue.path, "the body")}: ${issue.message}`,
           excerpt: excerpt(text)
         })
       )
