@@ -1,9 +1,9 @@
 // Fault injection, in memory: each fault does what it says, records whether the disassociation
 // was applied, and the same seed gives the same sequence.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck, Fiber, Option, TestClock } from "effect"
+import { Effect, Either, FastCheck, Fiber, Layer, Option, TestClock } from "effect"
 import { ProductCouponStores, WechatPayClient } from "../packages/effect-wechatpay/src/index.js"
-import { FakeWechatPay, Prng, SandboxStores } from "../packages/effect-wechatpay/src/testing/index.js"
+import { FakeWechatPay, Prng, SandboxServer, SandboxStores, type TestKeys } from "../packages/effect-wechatpay/src/testing/index.js"
 import { body, disassociate, endpointPath, F, inMemory, keys } from "./sandbox-support.js"
 import { post } from "./support/Requests.js"
 
@@ -324,20 +324,56 @@ describe("options that cannot work: a ConfigurationError, not a throw or a defec
     ["faults.slowMillis", { faults: { slowMillis: Number.NaN } }],
     ["faults.slowMillis", { faults: { slowMillis: -1 } }],
     ["faults.seed", { faults: { seed: Number.NaN } }],
-    ["notAssociated", { notAssociated: "fail" as "failed" }]
+    ["notAssociated", { notAssociated: "fail" as "failed" }],
+    // As plain JavaScript may pass them: the options, the seed and primaryDown of the wrong shape.
+    ["options", null as unknown as FakeWechatPay.Options],
+    ["seed", { seed: {} as FakeWechatPay.Seed }],
+    ["seed", { seed: "x" as unknown as FakeWechatPay.Seed }],
+    ["seed", { seed: FakeWechatPay.generate({ stores: -1 }) }],
+    ["seed", { seed: FakeWechatPay.generate({ stores: Number.NaN }) }],
+    ["seed", { seed: FakeWechatPay.generate({ associated: 1.5 }) }],
+    ["seed", { seed: FakeWechatPay.generate(null as unknown as FakeWechatPay.GenerateOptions) }],
+    ["primaryDown", { primaryDown: "yes" as unknown as boolean }]
   ]
   for (const [variable, options] of bad) {
     it.effect(`make, layer and makeWith refuse ${JSON.stringify(options, (_, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v)}`, () =>
       Effect.gen(function*() {
-        const made = yield* Effect.flip(FakeWechatPay.make({ keys, ...options }))
+        const made = yield* Effect.flip(FakeWechatPay.make(options === null ? options : { keys, ...options }))
         assert.strictEqual(made._tag, "ConfigurationError")
         assert.strictEqual(made.variable, `FakeWechatPay.${variable}`)
-        const layered = yield* Effect.flip(Effect.provide(FakeWechatPay.FakeWechatPay, FakeWechatPay.layer({ keys, ...options })))
+        const layered = yield* Effect.flip(
+          Effect.provide(FakeWechatPay.FakeWechatPay, FakeWechatPay.layer(options === null ? options : { keys, ...options }))
+        )
         assert.strictEqual(layered._tag, "ConfigurationError")
         const thrown = Either.try(() => FakeWechatPay.makeWith(keys, options))
         assert.isTrue(Either.isLeft(thrown) && tagOf(thrown.left) === "ConfigurationError")
       }))
   }
+
+  it.effect("the keys of the wrong shape are refused by make and layer", () =>
+    Effect.gen(function*() {
+      const made = yield* Effect.flip(FakeWechatPay.make({ keys: null as unknown as TestKeys.TestKeys }))
+      assert.strictEqual(made.variable, "FakeWechatPay.keys")
+    }))
+
+  it.effect("SandboxStores and SandboxServer refuse options that cannot work, never throwing while the layer is made", () =>
+    Effect.gen(function*() {
+      for (const [options, variable] of [
+        [null, "SandboxStores.options"],
+        [{ timing: "slow" }, "SandboxStores.timing"],
+        [{ service: null }, "options"],
+        [{ keys: null }, "FakeWechatPay.keys"]
+      ] as const) {
+        const error = yield* Effect.flip(
+          Effect.scoped(Effect.suspend(() => Layer.build(SandboxStores.layer(options as unknown as SandboxStores.Options))))
+        )
+        assert.strictEqual(error._tag, "ConfigurationError", JSON.stringify(options))
+        if (error._tag === "ConfigurationError") assert.strictEqual(error.variable, variable)
+      }
+      const fake = FakeWechatPay.makeWith(keys)
+      const server = yield* Effect.flip(Effect.scoped(SandboxServer.make(fake, null as unknown as SandboxServer.Options)))
+      assert.strictEqual(server._tag, "SandboxError")
+    }))
 
   it.effect("setRateLimit and setFaults refuse the same, and keep the plan and limit they had", () =>
     Effect.gen(function*() {

@@ -74,6 +74,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { ConfigurationError } from "../WechatPayError.js"
+import { describeType } from "../internal/describeType.js"
 import * as Faults from "./fake/Faults.js"
 import * as Rules from "./fake/Rules.js"
 import * as State from "./fake/State.js"
@@ -160,8 +161,23 @@ const refusal = ([option, reason]: readonly [string, string]) =>
 
 /** The first option that cannot work (a NaN rate limit, a misspelt fault, …), as the error `make` fails with. */
 export const checkOptions = (options: Omit<Options, "keys">): ConfigurationError | undefined => {
-  const bad = Rules.checkRuleOptions(options) ?? Faults.checkFaultOptions(options.faults)
+  const bad = checkShape(options) ?? Rules.checkRuleOptions(options) ?? Faults.checkFaultOptions(options.faults)
   return bad === undefined ? undefined : refusal(bad)
+}
+
+/** What plain JavaScript may get wrong before any rule is read: the options, the seed, the keys, `primaryDown`. */
+const checkShape = (options: unknown): readonly [string, string] | undefined => {
+  if (typeof options !== "object" || options === null) return ["options", `must be an object, got ${describeType(options)}`]
+  const o = options as { readonly seed?: unknown; readonly keys?: unknown; readonly primaryDown?: unknown }
+  if (o.seed !== undefined) {
+    const problem = State.seedProblem(o.seed)
+    if (problem !== undefined) return ["seed", problem]
+  }
+  if (o.keys !== undefined && (typeof o.keys !== "object" || o.keys === null || typeof (o.keys as { mchid?: unknown }).mchid !== "string")) {
+    return ["keys", "must be TestKeys (from TestKeys.generate or TestKeys.official)"]
+  }
+  if (o.primaryDown !== undefined && typeof o.primaryDown !== "boolean") return ["primaryDown", "must be true or false"]
+  return undefined
 }
 
 /**

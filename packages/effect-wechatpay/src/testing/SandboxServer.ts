@@ -116,6 +116,7 @@ const isPort = (port: unknown): boolean => typeof port === "number" && Number.is
 /** The first option that cannot work, as the error `make` fails with (node:http would throw on a bad port). */
 const checkOptions = (options: Options): SandboxError | undefined => {
   const refuse = (reason: string) => new SandboxError({ operation: "check options", reason })
+  if (typeof options !== "object" || options === null) return refuse("options must be an object")
   if (options.host !== undefined && (typeof options.host !== "string" || options.host === "")) {
     // "" would make node listen on every interface, and the base URL would have no host.
     return refuse("host must be a non-empty string")

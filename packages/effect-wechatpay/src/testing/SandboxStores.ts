@@ -24,7 +24,8 @@ import type * as MerchantConfig from "../MerchantConfig.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
 import * as Signer from "../Signer.js"
 import * as WechatPayClient from "../WechatPayClient.js"
-import type { ConfigurationError, KeyFormatError } from "../WechatPayError.js"
+import { ConfigurationError, type KeyFormatError } from "../WechatPayError.js"
+import { describeType } from "../internal/describeType.js"
 import type * as FakeWechatPay from "./FakeWechatPay.js"
 import * as SandboxHttpClient from "./SandboxHttpClient.js"
 
@@ -58,11 +59,13 @@ export interface Options extends FakeWechatPay.Options, SandboxHttpClient.Option
  * failures and timeouts); `retry: false` stays `false`. The per-attempt
  * timeout is kept: it only fires when the Clock passes it.
  */
-export const immediate = (options: ProductCouponStores.Options = {}): ProductCouponStores.Options => ({
-  ...options,
-  retry: options.retry === false ? false : { baseDelay: 0, jitter: 0, ...options.retry },
-  rateLimit: options.rateLimit ?? false
-})
+export const immediate = (options: ProductCouponStores.Options = {}): ProductCouponStores.Options =>
+  // Options that are not an object go on as they are, for the service's layer to refuse with a ConfigurationError.
+  typeof options !== "object" || options === null ? options : {
+    ...options,
+    retry: options.retry === false ? false : { baseDelay: 0, jitter: 0, ...options.retry },
+    rateLimit: options.rateLimit ?? false
+  }
 
 /**
  * A fresh `FakeWechatPay` (seeded with `options.seed`, default
@@ -81,6 +84,12 @@ export const layer = (
   | HttpClient.HttpClient,
   ConfigurationError | KeyFormatError
 > => {
+  if (typeof options !== "object" || options === null) {
+    return Layer.fail(new ConfigurationError({ variable: "SandboxStores.options", reason: `must be an object, got ${describeType(options)}` }))
+  }
+  if (options.timing !== undefined && options.timing !== "immediate" && options.timing !== "production") {
+    return Layer.fail(new ConfigurationError({ variable: "SandboxStores.timing", reason: `must be "immediate" or "production"` }))
+  }
   const { service, timing, ...sandbox } = options
   const production = timing === "production"
   const fake: FakeWechatPay.Options & SandboxHttpClient.Options = production

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { describeType } from "../../internal/describeType.js"
 
 // ---------------------------------------------------------------------------
 // Seed data
@@ -148,7 +149,34 @@ export interface GenerateOptions {
  * one stock or brand for each documented error row and each stock state, and
  * one stock bundle (see {@link Fixture}).
  */
+/** What is wrong with `generate`'s options, kept on the seed it returns, for `make` to refuse. */
+const badSeed = Symbol.for("effect-wechatpay/testing/FakeWechatPay/badSeed")
+
+const generateProblem = (options: unknown): string | undefined => {
+  if (typeof options !== "object" || options === null) return `generate's options must be an object, got ${describeType(options)}`
+  for (const name of ["stores", "associated", "otherBrandStores"] as const) {
+    const value = (options as Record<string, unknown>)[name]
+    if (value !== undefined && !(typeof value === "number" && Number.isSafeInteger(value) && value >= 0)) {
+      return `generate's ${name} must be a whole number ≥ 0, got ${typeof value === "number" ? value : describeType(value)}`
+    }
+  }
+  return undefined
+}
+
+/** Why `seed` cannot seed a fake, or `undefined` when it can. */
+export const seedProblem = (seed: unknown): string | undefined => {
+  if (typeof seed !== "object" || seed === null) return `must be a seed (from FakeWechatPay.generate, or your own), got ${describeType(seed)}`
+  const marked = (seed as { readonly [badSeed]?: string })[badSeed]
+  if (marked !== undefined) return marked
+  const { brands, productCoupons } = seed as { readonly brands?: unknown; readonly productCoupons?: unknown }
+  const iterable = (x: unknown) => typeof x === "object" && x !== null && Symbol.iterator in x
+  return iterable(brands) && iterable(productCoupons) ? undefined : "must have brands and productCoupons (arrays)"
+}
+
 export const generate = (options: GenerateOptions = {}): Seed => {
+  // Never a throw: options that cannot work give an empty seed that says why, which the fake refuses.
+  const problem = generateProblem(options)
+  if (problem !== undefined) return { brands: [], productCoupons: [], [badSeed]: problem } as Seed
   const stores = options.stores ?? 1_000
   const associated = Math.min(options.associated ?? stores, stores)
   const otherStores = options.otherBrandStores ?? 10
