@@ -3,6 +3,7 @@
 // Exit codes, --dry-run, --report, every input format, progress lines and the bar.
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
 import { appendFileSync, truncateSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
@@ -214,6 +215,9 @@ describe("cli: the report never replaces a journal or the input, and its path is
     readonly says: string
   }> = [
     { name: "the job's own --journal", report: (p) => p.journal, says: "is the job's journal (--journal): the report would replace it" },
+    // A report left there would make every resume of the journal refuse, as if a run held it.
+    { name: "the journal's lock file", report: (p) => `${p.journal}.lock`, says: "is the lock file of the job's journal (--journal): the report would replace it" },
+    { name: "another job's journal's lock file", report: (p) => `${p.other}.lock`, says: "is a journal's lock file: the report would replace it" },
     { name: "the --stores file", report: (p) => p.stores, says: "is the job's input (--stores): the report would replace it" },
     { name: "another job's journal", report: (p) => p.other, says: "is a job's journal: the report would replace it" },
     { name: "a path under a regular file", report: (p) => Path.join(p.stores, "r.json"), says: "a part of its path is a file, not a directory; check the path, or give --report another path (ENOTDIR)" },
@@ -238,6 +242,35 @@ describe("cli: the report never replaces a journal or the input, and its path is
         assert.isFalse(yield* Effect.promise(() => Fs.access(journal).then(() => true, () => false)))
       }))
   }
+
+  it.scopedLive("a --report link that points at the journal's path before the journal exists: refused, the journal kept", () =>
+    Effect.gen(function*() {
+      const { fake, file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0) + "\n")
+      const journal = Path.join(dir, "job.jsonl")
+      const link = Path.join(dir, "report.json")
+      yield* Effect.promise(() => Fs.symlink("job.jsonl", link))
+      const out = capture()
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--journal", journal, "--report", link], out), 1, out.err())
+      assertOneLine(out.err(), "is the job's journal (--journal): the report would replace it")
+      assert.strictEqual(fake.log.length, 0)
+    }))
+
+  it.scopedLive("a FIFO nobody reads as --report: the report goes to a default file at once, and the job ends", () =>
+    Effect.gen(function*() {
+      const { file, dir, cli } = yield* setup()
+      const stores = yield* file("stores.txt", s(0) + "\n")
+      const fifo = Path.join(dir, "report.fifo")
+      execFileSync("mkfifo", [fifo])
+      const out = capture()
+      const started = Date.now()
+      // 2: the stores all succeeded, but the report is not where it was asked for.
+      assert.strictEqual(yield* cli([...job, "--stores", stores, "--no-journal", "--report", fifo], out), 2, out.err())
+      // Not the 5 s an open() waits for a reader: asked without blocking, it says at once that nobody reads.
+      assert.isBelow(Date.now() - started, 4_000)
+      assert.include(out.err(), `cannot write the report to ${fifo}: nothing is reading it`)
+      assert.match(out.err(), /the report was written to .*wechatpay-stores-report-.*\.json instead/)
+    }))
 
   it.scopedLive("resume --report at the journal it resumes, and undo --report at its source: refused, both kept", () =>
     Effect.gen(function*() {

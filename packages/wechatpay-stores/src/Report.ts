@@ -68,9 +68,19 @@ export const checkReportPath = (path: string, protect: ReadonlyArray<Protected> 
   Effect.tryPromise({
     try: async () => {
       if (path === "") throw new Refused("--report needs a file path")
+      // A link to a file not there yet is judged by where it points: the job may create that file (its journal).
+      const where = await linkTarget(path)
       for (const p of protect) {
-        if (await sameFile(path, p.path)) {
-          throw new Refused(`--report ${path} is ${p.what}: the report would replace it; give --report another path`)
+        for (const [protectedPath, what] of [[p.path, p.what], [`${p.path}.lock`, `the lock file of ${p.what}`]] as const) {
+          if (await sameFile(path, protectedPath) || (where !== undefined && await sameFile(where, protectedPath))) {
+            throw new Refused(`--report ${path} is ${what}: the report would replace it; give --report another path`)
+          }
+        }
+      }
+      // A journal's lock even when no run holds it: a report left there makes every later run of that journal refuse.
+      for (const candidate of where === undefined ? [path] : [path, where]) {
+        if (candidate.endsWith(".lock") && await JournalFile.isJournal(candidate.slice(0, -".lock".length))) {
+          throw new Refused(`--report ${path} is a journal's lock file: the report would replace it; give --report another path`)
         }
       }
       const stat = await Fs.stat(path).catch(() => undefined)
@@ -89,6 +99,20 @@ export const checkReportPath = (path: string, protect: ReadonlyArray<Protected> 
     catch: (cause) => cause instanceof Refused ? cause.line : reportFailure(path, cause)
   })
 
+/** Where a symbolic link at `path` points when that is not there yet (a dangling link); `undefined` otherwise. */
+const linkTarget = async (path: string): Promise<string | undefined> => {
+  let current = path
+  // A chain of links, followed as the kernel would (it gives up after 40).
+  for (let hops = 0; hops < 40; hops++) {
+    const info = await Fs.lstat(current).catch(() => undefined)
+    if (info === undefined || !info.isSymbolicLink()) return current === path ? undefined : current
+    const next = await Fs.readlink(current).catch(() => undefined)
+    if (next === undefined) return undefined
+    current = Path.resolve(Path.dirname(current), next)
+  }
+  return undefined
+}
+
 /** A promise whose rejection is kept as it is (an errno error). */
 const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> => Effect.tryPromise({ try: f, catch: (e) => e })
 
@@ -106,6 +130,14 @@ export const writeReport = (path: string, text: string): Effect.Effect<void, str
   Effect.gen(function*() {
     const stat = yield* Effect.promise(() => Fs.stat(path).catch(() => undefined))
     if (stat !== undefined && !stat.isFile()) {
+      // A FIFO with no reader would hold a thread-pool thread in open() for good, and with it the process's exit:
+      // asked first without blocking (ENXIO: nobody reads it).
+      if (stat.isFIFO()) {
+        const probe = yield* attempt(() => Fs.open(path, Fs.constants.O_WRONLY | Fs.constants.O_NONBLOCK)).pipe(
+          Effect.mapError((e) => (e as { code?: unknown }).code === "ENXIO" ? new Error("nothing is reading it") : e)
+        )
+        yield* Effect.promise(() => probe.close().catch(() => undefined))
+      }
       const handle = yield* attempt(() => Fs.open(path, "w")).pipe(
         Effect.timeoutFail({ duration: OPEN_WAIT, onTimeout: () => new Error("nothing is reading it") })
       )
@@ -115,6 +147,10 @@ export const writeReport = (path: string, text: string): Effect.Effect<void, str
     }
     // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
     const target = stat === undefined ? Path.resolve(path) : yield* attempt(() => Fs.realpath(path))
+    // Checked again as it is written: a link checked while it pointed at nothing may point at a journal now.
+    if (stat !== undefined && (yield* Effect.promise(() => JournalFile.isJournal(target)))) {
+      return yield* Effect.fail(new Error(`${target} is a job's journal`))
+    }
     const temp = Path.join(Path.dirname(target), `.${Path.basename(target)}.${process.pid}.${Date.now()}.tmp`)
     yield* attempt(async () => {
       const handle = await Fs.open(temp, "wx")
