@@ -131,6 +131,19 @@ describe("a column's name is never sent as a store id", () => {
       const { ids } = yield* read({ stdin: ["id7\nstore1\n"] })
       assert.deepStrictEqual(ids, ["id7", "store1"])
     }))
+
+  it.effect("a header whose columns are split by ';' or a tab is refused on line 1, not sent as a store id", () =>
+    Effect.gen(function*() {
+      for (const header of ["store_id;name", "Store ID\tname", "name;门店编号"]) {
+        const e = yield* Effect.flip(read({ stdin: [`${header}\n${s(0)};Shop A\n`] }))
+        assert.strictEqual(
+          e.message,
+          `<stdin>:1: the first line ${JSON.stringify(header)} looks like a header whose columns are not separated by commas: ` +
+            "save the CSV comma-separated, with a store_id column",
+          header
+        )
+      }
+    }))
 })
 
 describe("a report the CLI wrote is input: its failed and unresolved stores, or the lists selected", () => {

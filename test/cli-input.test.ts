@@ -476,6 +476,22 @@ describe("the wechatpay-stores binary reads a pipe once", () => {
       }
     }), 60_000)
 
+  it.scopedLive("--stores - < ids.txt with --report ids.txt: refused, the input kept; /dev/stdin closed (<&-) is refused as - is", () =>
+    Effect.gen(function*() {
+      const { fake, file, env } = yield* binarySetup
+      const path = yield* file("ids.txt", ids.join("\n") + "\n")
+      const p = yield* shell(`exec "$0" "$@" --stores - --report "$STORES_FILE" < "$STORES_FILE"`, { ...env, STORES_FILE: path })
+      const exit = yield* exitWithin(p, 50)
+      assert.strictEqual(exit.code, 1, p.stderr())
+      assert.include(p.stderr(), "is the job's input (--stores -, redirected from that file): the report would replace it")
+      assert.strictEqual(yield* Effect.promise(() => Fs.readFile(path, "utf8")), ids.join("\n") + "\n")
+      const closed = yield* shell(`exec "$0" "$@" --stores /dev/stdin --allow-empty --no-journal <&-`, env)
+      const closedExit = yield* exitWithin(closed, 50)
+      assert.strictEqual(closedExit.code, 1, closed.stderr())
+      assert.include(closed.stderr(), "standard input is closed")
+      assert.strictEqual(fake.log.length, 0)
+    }), 60_000)
+
   it.scopedLive("--stores <(cat ids) (process substitution): every id once, exit 0", () =>
     Effect.gen(function*() {
       const { fake, file, env } = yield* binarySetup

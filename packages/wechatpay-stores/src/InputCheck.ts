@@ -8,6 +8,9 @@ import * as Io from "./Io.js"
 import type * as Output from "./Output.js"
 import * as StoreFile from "./StoreFile.js"
 
+/** The paths that name standard input itself. */
+const STDIN_PATHS: ReadonlyArray<string> = ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+
 /** One line for a store-id source that could not be read or checked. */
 const inputFailure = (
   e: StoreFile.StoreFileError | BulkDisassociation.SourceError | WechatPayError.ConfigurationError
@@ -34,7 +37,8 @@ export const checkInput = (
   }
 ) =>
   Effect.gen(function*() {
-    if (stores === "-" && io.stdinClosed?.() === true) {
+    // `/dev/stdin` names the same descriptor as `-`: closed, it would read as an empty file.
+    if ((stores === "-" || STDIN_PATHS.includes(stores)) && io.stdinClosed?.() === true) {
       return Io.fail(io, "<stdin>: standard input is closed (<&-), so it holds no store ids; pipe them in (… | wechatpay-stores … --stores -) or give a file; nothing was sent")
     }
     const opened = StoreFile.open(

@@ -7,6 +7,7 @@ import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, Either, Layer, type Option } from "effect"
 import * as Path from "node:path"
+import * as NodeFs from "node:fs"
 import { ProductCoupon, ProductCouponStores } from "effect-wechatpay"
 import * as Environment from "./Environment.js"
 import * as InputCheck from "./InputCheck.js"
@@ -199,8 +200,24 @@ export const preconditions = (
     return undefined
   })
 
-/** The input file as a file the report must not replace (standard input has none). */
-export const inputProtected = (stores: string): ReadonlyArray<Report.Protected> => stores === "-" ? [] : [{ path: stores, what: "the job's input (--stores)" }]
+/**
+ * The input file as a file the report must not replace. Standard input is one when the shell redirected a
+ * file into it (`--stores - < ids.txt`): `/dev/stdin` names that file.
+ */
+export const inputProtected = (stores: string): ReadonlyArray<Report.Protected> =>
+  stores !== "-"
+    ? [{ path: stores, what: "the job's input (--stores)" }]
+    : stdinIsFile()
+    ? [{ path: "/dev/stdin", what: "the job's input (--stores -, redirected from that file)" }]
+    : []
+
+const stdinIsFile = (): boolean => {
+  try {
+    return NodeFs.fstatSync(0).isFile()
+  } catch {
+    return false
+  }
+}
 
 /** The service a job runs against: the `WECHATPAY_*` configuration at `rate` requests a second, sending through a transport the monitor watches (for the progress line). */
 export const serviceAt = (rate: number, http: Layer.Layer<HttpClient.HttpClient>): Job.ServiceLayer => (monitor) =>

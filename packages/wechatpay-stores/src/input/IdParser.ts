@@ -208,6 +208,14 @@ class IdParser {
         }
         // A column's name above a list of ids would be sent as a store id, and fail.
         const name = header?.[0]?.trim()
+        // A header split by ";" or a tab (a spreadsheet's export in some locales) reads as one field here.
+        const split = name?.split(/[;\t|]/).map((part) => part.trim())
+        if (split !== undefined && split.length > 1 && split.some((part) => part.toLowerCase() === "store_id" || looksLikeColumnName(part))) {
+          return this.fail(
+            `the first line ${JSON.stringify(name)} looks like a header whose columns are not separated by commas: ` +
+              "save the CSV comma-separated, with a store_id column"
+          )
+        }
         if (name !== undefined && looksLikeColumnName(name)) {
           return this.fail(
             `the first line ${JSON.stringify(name)} looks like a column name, not a store id: ` +
