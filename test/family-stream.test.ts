@@ -164,26 +164,34 @@ describe("a page's failure ends the stream with that page's typed error", () => 
     }).pipe(Effect.provide(service(pager([]), requests)))
   })
 
-  it.effect("a token the walk already followed ends it with a ResponseDecodeError instead of looping", () => {
+  /** A walk of `ids` two a page with `override` answering some pages: it ends with a ResponseDecodeError after `seen` stores and `pages` requests. */
+  const endsInError = (
+    ids: ReadonlyArray<string>,
+    override: (r: RecordingHttpClient.Recorded) => RecordingHttpClient.Step | undefined,
+    expected: { readonly seen: number; readonly pages: number }
+  ) => {
     const requests: Array<RecordingHttpClient.Recorded> = []
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const stores = yield* ProductCouponStores.ProductCouponStores
+      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2 })
+      assert.deepStrictEqual(seen, ids.slice(0, expected.seen))
+      assert.isTrue(Either.isLeft(end) && end.left._tag === "ResponseDecodeError")
+      assert.strictEqual(requests.length, expected.pages)
+    }).pipe(Effect.provide(service(pager(ids, "empty", override), requests)))
+  }
+
+  it.effect("a token the walk already followed ends it with a ResponseDecodeError instead of looping", () => {
     const ids = storeIds(6)
     // The third page points back at the second.
     const loop = (r: RecordingHttpClient.Recorded) =>
       r.url.searchParams.get("page_token") === "after:4"
         ? reply(200, { total_count: 6, store_list: [{ store_id: ids[4] }], next_page_token: "after:2" })
         : undefined
-    return Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
-      const stores = yield* ProductCouponStores.ProductCouponStores
-      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2 })
-      assert.deepStrictEqual(seen, ids.slice(0, 5))
-      assert.isTrue(Either.isLeft(end) && end.left._tag === "ResponseDecodeError")
-      assert.strictEqual(requests.length, 3)
-    }).pipe(Effect.provide(service(pager(ids, "empty", loop), requests)))
+    return endsInError(ids, loop, { seen: 5, pages: 3 })
   })
 
   it.effect("fresh tokens whose pages bring nothing new end the walk after three pages, each store emitted once", () => {
-    const requests: Array<RecordingHttpClient.Recorded> = []
     const ids = storeIds(4)
     // From the third page on: the same store again, with a new token every time, for ever.
     let n = 0
@@ -193,15 +201,8 @@ describe("a page's failure ends the stream with that page's typed error", () => 
         ? reply(200, { total_count: 4, store_list: [{ store_id: ids[1] }], next_page_token: `again:${n++}` })
         : undefined
     }
-    return Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
-      const stores = yield* ProductCouponStores.ProductCouponStores
-      const { end, seen } = yield* walk(stores, { ...stock, pageSize: 2 })
-      assert.deepStrictEqual(seen, ids.slice(0, 2))
-      assert.isTrue(Either.isLeft(end) && end.left._tag === "ResponseDecodeError")
-      // The first page, then three that brought nothing new.
-      assert.strictEqual(requests.length, 4)
-    }).pipe(Effect.provide(service(pager(ids, "empty", endless), requests)))
+    // The first page, then three that brought nothing new.
+    return endsInError(ids, endless, { seen: 2, pages: 4 })
   })
 })
 

@@ -419,21 +419,26 @@ describe("a timeout after the answer's headers came", () => {
     res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
     res.write("{")
   }
+  /** One call with one retry and a 300 ms attempt timeout, over `transport`; its error. */
+  const callOnce = (primary: string, backup: string, transport: Layer.Layer<HttpClient.HttpClient>) =>
+    Effect.gen(function*() {
+      const options = TestKeys.merchantOptions(keys, { baseUrl: primary, backupBaseUrl: backup })
+      const context = yield* Layer.build(
+        ProductCouponStores.layerMerchant(options, {
+          rateLimit: false,
+          retry: { baseDelay: "10 millis", jitter: 0, maxTransientRetries: 1 },
+          timeout: "300 millis"
+        }).pipe(Layer.provide(transport))
+      )
+      const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
+      return Either.isLeft(result) ? result.left : undefined
+    })
   for (const [name, transport] of transports) {
     it.scopedLive(`is a TimeoutError of phase response: retried on the same host, no failover (${name})`, () =>
       Effect.gen(function*() {
         const primary = yield* serve(stalls)
         const backup = yield* serve()
-        const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: backup.url })
-        const context = yield* Layer.build(
-          ProductCouponStores.layerMerchant(options, {
-            rateLimit: false,
-            retry: { baseDelay: "10 millis", jitter: 0, maxTransientRetries: 1 },
-            timeout: "300 millis"
-          }).pipe(Layer.provide(transport))
-        )
-        const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
-        const error = Either.isLeft(result) ? result.left : undefined
+        const error = yield* callOnce(primary.url, backup.url, transport)
         assert.strictEqual(error?._tag, "TimeoutError", String(error))
         if (error?._tag !== "TimeoutError") return
         assert.strictEqual(error.phase, "response")
@@ -447,16 +452,7 @@ describe("a timeout after the answer's headers came", () => {
     Effect.gen(function*() {
       const primary = yield* serve((req) => req.resume())
       const backup = yield* serve(stalls)
-      const options = TestKeys.merchantOptions(keys, { baseUrl: primary.url, backupBaseUrl: backup.url })
-      const context = yield* Layer.build(
-        ProductCouponStores.layerMerchant(options, {
-          rateLimit: false,
-          retry: { baseDelay: "10 millis", jitter: 0, maxTransientRetries: 1 },
-          timeout: "300 millis"
-        }).pipe(Layer.provide(UndiciHttpClient.layer))
-      )
-      const result = yield* outcome(Context.get(context, ProductCouponStores.ProductCouponStores).disassociateStores(input))
-      const error = Either.isLeft(result) ? result.left : undefined
+      const error = yield* callOnce(primary.url, backup.url, UndiciHttpClient.layer)
       assert.strictEqual(error?._tag, "TimeoutError")
       assert.strictEqual(primary.hits.length, 1)
       assert.strictEqual(backup.hits.length, 1)
