@@ -804,6 +804,30 @@ describe("one journal, one run at a time", () => {
       Fs.rmSync(dir, { recursive: true, force: true })
     }).pipe(Effect.provide(fileLayer)))
 
+  it.effect("one lock for one file: a run reaching the journal through a link meets the lock of the run holding it", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = Path.join(dir, "job.jsonl")
+      const link = Path.join(dir, "link.jsonl")
+      Fs.writeFileSync(file, "")
+      Fs.symlinkSync("job.jsonl", link)
+      const journal = yield* JobJournal.JobJournal
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* journal.lock(file)
+        const error = yield* Effect.flip(Effect.scoped(journal.lock(link)))
+        assert.strictEqual(error._tag, "JournalLockedError")
+        // It names the lock beside the file itself, the one to delete should its run be gone.
+        assert.include(error.message, `delete ${Fs.realpathSync(file)}.lock`)
+      }))
+      // Released, the link takes it, beside the file itself.
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* journal.lock(link)
+        assert.isTrue(Fs.existsSync(`${file}.lock`))
+        assert.isFalse(Fs.existsSync(`${link}.lock`))
+      }))
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.provide(fileLayer)))
+
   it.effect("a lock another live process holds: JournalLockedError, nothing sent; the lock is left to its holder", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {

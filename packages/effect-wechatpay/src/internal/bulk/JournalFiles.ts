@@ -43,8 +43,17 @@ export const lock = (
   fs: FileSystem.FileSystem,
   location: string,
   failed: (cause: unknown) => JournalIoError
+): Effect.Effect<void, JournalLockedError | JournalIoError, Scope.Scope> =>
+  // One lock for one file, whatever path names it: through a link or another spelling, a second run
+  // would otherwise take a lock of its own and write the same journal beside the first.
+  Effect.flatMap(Effect.orElseSucceed(fs.realPath(location), () => location), (real) => lockAt(fs, location, `${real}.lock`, failed))
+
+const lockAt = (
+  fs: FileSystem.FileSystem,
+  location: string,
+  path: string,
+  failed: (cause: unknown) => JournalIoError
 ): Effect.Effect<void, JournalLockedError | JournalIoError, Scope.Scope> => {
-  const path = `${location}.lock`
   // Names this run among those of its process: a lock naming this process's id that none of its runs holds
   // was left by an earlier process that had the same id (a container's entry process always has).
   const token = globalThis.crypto.randomUUID()
@@ -65,7 +74,12 @@ export const lock = (
     const { pid, token: theirs } = lockHolder(holder)
     const lockedBy = (text: string) => {
       const by = lockHolder(text).pid
-      return new JournalLockedError({ location, holder: by === undefined ? `another run (${path})` : `process ${by}` })
+      return new JournalLockedError({
+        location,
+        holder: by === undefined ? `another run (${path})` : `process ${by}`,
+        // Named when the journal is reached through a link: its lock is beside the file itself.
+        ...(path === `${location}.lock` ? {} : { lockFile: path })
+      })
     }
     const busy = lockedBy(holder)
     const gone = pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid))
