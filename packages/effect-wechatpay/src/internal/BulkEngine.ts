@@ -372,7 +372,8 @@ export const run = <Result, E extends HasBehaviour, SE, R>(
           }), unsent)
       }
 
-      // A durable job records each call up to `concurrency` calls ahead of its permit; the record goes to
+      // A durable job records each call up to `concurrency` calls ahead of its permit (and up to two more: the
+      // one `mapEffect` is recording and the one the buffer's pull holds); the record goes to
       // disk with the outcomes of the calls before it, in the flush the call awaits before it is sent. A
       // recorded call the stop then keeps back is recorded as not sent; one a crash catches before it is
       // sent is settled on resume like any call in flight. A chunk after the stop is settled at once, with
