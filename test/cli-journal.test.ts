@@ -277,6 +277,30 @@ describe("cli: a journal path that is no regular file", () => {
 })
 
 describe("cli resume", () => {
+  it.scopedLive("under another merchant (WECHATPAY_MCHID): refused in one line naming the job's, nothing sent; undo too", () =>
+    Effect.gen(function*() {
+      const { fake, journal, dir, cli } = yield* finishedJob
+      const header = JSON.parse((yield* Effect.promise(() => Fs.readFile(journal, "utf8"))).split("\n")[0]!)
+      assert.strictEqual(header.mchid, fake.keys.mchid, "the header records the merchant")
+      const other = { extra: { WECHATPAY_MCHID: "1900000999" } }
+      for (const argv of [["resume", journal], ["undo", journal, "--journal", Path.join(dir, "undo.jsonl")]]) {
+        const c = capture()
+        assert.strictEqual(yield* cli(argv, c, other), 1, c.err())
+        // One line (an undo adds that its own journal was not written).
+        assert.strictEqual(c.err().split("\n").length, 2, c.err())
+        assert.isTrue(
+          c.err().startsWith(
+            `wechatpay-stores: the journal ${journal} is for mchid "${fake.keys.mchid}", not "1900000999": its job ran as merchant ` +
+              `${fake.keys.mchid}; nothing was sent. Run it with that merchant's WECHATPAY_* configuration`
+          ),
+          c.err()
+        )
+      }
+      assert.deepStrictEqual(fake.log, [])
+      // With the job's own merchant it resumes as before.
+      assert.strictEqual(yield* cli(["resume", journal], capture()), 0)
+    }))
+
   it.scopedLive("a finished journal: its report written again, nothing sent, exit 0", () =>
     Effect.gen(function*() {
       const { dir, fake, file, cli } = yield* setup()

@@ -13,6 +13,7 @@ import {
   BulkDisassociation,
   type BulkStores,
   JobJournal,
+  type MerchantConfig,
   ProductCouponStores,
   type StoreJobs,
   type WechatPayError
@@ -55,10 +56,13 @@ export interface Spec extends Explain.JobIds, Printing {
   readonly snapshot?: boolean | undefined
 }
 
-/** The service a job runs against, built over a monitor that follows its calls. */
+/** The service a job runs against, built over a monitor that follows its calls, and the merchant it signs as. */
 export type ServiceLayer = (
   monitor: Monitor.Monitor
-) => Layer.Layer<ProductCouponStores.ProductCouponStores, WechatPayError.ConfigurationError | WechatPayError.KeyFormatError>
+) => Layer.Layer<
+  ProductCouponStores.ProductCouponStores | MerchantConfig.MerchantConfig,
+  WechatPayError.ConfigurationError | WechatPayError.KeyFormatError
+>
 
 /** Journals as files, where the durable jobs keep them. */
 export const journalLayer: Layer.Layer<JobJournal.JobJournal> = JobJournal.layerNodeFile.pipe(Layer.provide(NodeFileSystem.layer))
@@ -273,6 +277,11 @@ export const failure = (failed: Failure, ids: Explain.JobIds | undefined, check 
     case "JournalLockedError":
       return Output.oneLine(`${e.message}; nothing was sent`)
     case "JournalMismatchError":
+      if (failed instanceof JobJournal.JournalMismatchError && failed.field === "mchid") {
+        return Output.oneLine(
+          `${e.message}: its job ran as merchant ${failed.found}; nothing was sent. Run it with that merchant's WECHATPAY_* configuration`
+        )
+      }
       return Output.oneLine(`${e.message}; nothing was sent. Check the journal's path and the ids given with it`)
     case "JournalUndoneError":
       return Output.oneLine(`${e.message}; nothing was sent. To change those stores again, run a new job`)

@@ -9,7 +9,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, FiberRef, Layer } from "effect"
-import { ProductCouponStores } from "effect-wechatpay"
+import { MerchantConfig, ProductCouponStores } from "effect-wechatpay"
 import type * as Progress from "./Progress.js"
 
 /** The call an attempt belongs to (0: not made through a monitored service). */
@@ -42,8 +42,8 @@ export interface Monitor {
   readonly checksSent: () => number
   /** Wraps a service so its calls are followed. */
   readonly service: <E, R>(
-    layer: Layer.Layer<ProductCouponStores.ProductCouponStores, E, R>
-  ) => Layer.Layer<ProductCouponStores.ProductCouponStores, E, R>
+    layer: Layer.Layer<ProductCouponStores.ProductCouponStores | MerchantConfig.MerchantConfig, E, R>
+  ) => Layer.Layer<ProductCouponStores.ProductCouponStores | MerchantConfig.MerchantConfig, E, R>
   /** Wraps a transport so attempts going on the wire are seen. */
   readonly http: <E, R>(layer: Layer.Layer<HttpClient.HttpClient, E, R>) => Layer.Layer<HttpClient.HttpClient, E, R>
   /** The observer to install around the job (the job still tells its own). */
@@ -106,7 +106,11 @@ export const make = (): Monitor => {
             disassociateStockBundleStores: (input) => follow(service.disassociateStockBundleStores(input))
           }
         })
-      ).pipe(Layer.provide(layer)),
+      ).pipe(
+        // The merchant goes through as it is: a durable job records whom its calls are signed as.
+        Layer.merge(Layer.effect(MerchantConfig.MerchantConfig, MerchantConfig.MerchantConfig)),
+        Layer.provide(layer)
+      ),
     http: (layer) =>
       Layer.effect(
         HttpClient.HttpClient,

@@ -6,6 +6,7 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { JobJournal, type JournalError, type JournalIoError, JournalMismatchError, JournalUndoneError } from "../../JobJournal.js"
+import { MerchantConfig } from "../../MerchantConfig.js"
 import * as ProductCoupon from "../../ProductCoupon.js"
 import { ProductCouponStores, type Service } from "../../ProductCouponStores.js"
 import type { AnyReport, JobInfo, JobReport, SyncPlan, SyncReport } from "../../StoreJobs.js"
@@ -256,6 +257,7 @@ export const start = (
     // Held from before the ids are digested: a file journal starts its writer meanwhile (see `JobJournal`).
     if (location !== undefined) yield* store.lock(location)
     const job = globalThis.crypto.randomUUID()
+    const merchant = yield* merchantId
     const parts = yield* Effect.forEach(spec.parts, (p) =>
       Effect.map(Journal.digest(p.ids), (digest) => ({ direction: p.direction, count: p.ids.length, digest })))
     const t = spec.target
@@ -276,6 +278,7 @@ export const start = (
       ...(spec.undoes === undefined ? {} : { undoes: spec.undoes }),
       ...(spec.undoesJournal === undefined ? {} : { undoesJournal: spec.undoesJournal }),
       snapshot: spec.snapshot,
+      ...(merchant === undefined ? {} : { mchid: merchant }),
       createdAt: yield* nowIso
     })
     const header = sealed.header
@@ -325,6 +328,22 @@ export const optionsOf = (options: {
   verify: options.verify !== false
 })
 
+/** The merchant this run's calls are signed as, when its `MerchantConfig` is in the context. */
+const merchantId: Effect.Effect<string | undefined> = Effect.map(
+  Effect.serviceOption(MerchantConfig),
+  (config) => config._tag === "Some" ? config.value.mchid : undefined
+)
+
+/**
+ * A journal's job is finished, or undone, as the merchant it ran as: signed as another, every call would be
+ * refused (SIGN_ERROR) and its stores recorded as failed, which no later resume sends again.
+ */
+export const sameMerchant = (location: string, header: Journal.Header): Effect.Effect<void, JournalMismatchError> =>
+  Effect.flatMap(merchantId, (current) =>
+    header.mchid === undefined || current === undefined || current === header.mchid
+      ? Effect.void
+      : Effect.fail(new JournalMismatchError({ location, field: "mchid", expected: current, found: header.mchid })))
+
 /** Resumes the job of a journal (see `StoreJobs.resume`). */
 export const resume = (
   location: string,
@@ -365,6 +384,7 @@ export const resume = (
           return yield* new JournalMismatchError({ location, field, expected, found: found[field] ?? "(none)" })
         }
       }
+      yield* sameMerchant(location, h)
       if (replayed.undone !== undefined) {
         const { by, journal } = replayed.undone
         return yield* new JournalUndoneError({ location, by, ...(journal === undefined ? {} : { journal }) })

@@ -73,6 +73,11 @@ export const Header = Schema.Struct({
   undoesJournal: Schema.optional(Schema.String),
   /** The listing walked before the first call; its stores already done are the `already` records. */
   snapshot: Schema.optional(Schema.Unknown),
+  /**
+   * The merchant the job's calls were signed as (when its `MerchantConfig` was in reach): a resume signed as
+   * another would have every call refused, and its stores recorded as failed for good.
+   */
+  mchid: Schema.optional(Schema.String),
   createdAt: Schema.String,
   /**
    * SHA-256 of the header's line as written without this field (version 3 on): the header says where a

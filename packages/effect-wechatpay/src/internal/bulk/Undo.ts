@@ -201,6 +201,8 @@ const fromJournal = (location: string): Effect.Effect<Done, JournalError, JobJou
     yield* store.lock(location)
     const replayed = yield* Loaded.load(location)
     const h = replayed.header
+    // Put back as the merchant that changed them: signed as another, every call would be refused.
+    yield* Durable.sameMerchant(location, h)
     const lists = { associate: [] as Array<string>, disassociate: [] as Array<string> }
     replayed.parts.forEach((part, i) => {
       const list = lists[h.parts[i]!.direction]
