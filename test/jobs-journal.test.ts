@@ -804,6 +804,25 @@ describe("one journal, one run at a time", () => {
       Fs.rmSync(dir, { recursive: true, force: true })
     }).pipe(Effect.provide(fileLayer)))
 
+  it.effect("an empty lock (its run died between creating and writing it): refused while fresh, taken over once old", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = Path.join(dir, "job.jsonl")
+      Fs.writeFileSync(`${file}.lock`, "")
+      const journal = yield* JobJournal.JobJournal
+      // Fresh, it may be a run about to write its name in it.
+      const error = yield* Effect.flip(Effect.scoped(journal.lock(file)))
+      assert.strictEqual(error._tag, "JournalLockedError")
+      const minuteAgo = new Date(Date.now() - 60_000)
+      Fs.utimesSync(`${file}.lock`, minuteAgo, minuteAgo)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* journal.lock(file)
+        assert.include(Fs.readFileSync(`${file}.lock`, "utf8"), `"pid":${process.pid}`)
+      }))
+      assert.isFalse(Fs.existsSync(`${file}.lock`))
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.provide(fileLayer)))
+
   it.effect("one lock for one file: a run reaching the journal through a link meets the lock of the run holding it", () =>
     Effect.gen(function*() {
       const dir = tempDir()

@@ -3,7 +3,7 @@
  * keeps a second run from appending to the same journal.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Effect, type Scope } from "effect"
+import { Effect, Option, type Scope } from "effect"
 import { JournalIoError, JournalLockedError } from "../../JobJournal.js"
 
 /** A kind of file, as a sentence names it. */
@@ -82,7 +82,15 @@ const lockAt = (
       })
     }
     const busy = lockedBy(holder)
-    const gone = pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid))
+    // An empty lock: its run died between creating it and writing it, which it does at once. Past a few
+    // seconds nobody is about to write it, and it is stale like any other.
+    const abandoned = holder === "" &&
+      (yield* fs.stat(path).pipe(
+        Effect.map((info) => Option.exists(info.mtime, (at) => Date.now() - at.getTime() > EMPTY_LOCK_STALE_MILLIS)),
+        Effect.orElseSucceed(() => false)
+      ))
+    const gone = abandoned ||
+      (pid !== undefined && (pid === processId() ? theirs === undefined || !heldHere.has(theirs) : !isRunning(pid)))
     if (!gone) return yield* busy
     // Its process is gone: the lock is stale. Two runs can both find it so; each takes it over only while it
     // holds `<lock>.takeover`, and only if the lock still says what it read, so that neither removes a lock the
@@ -106,6 +114,9 @@ const lockAt = (
   return Effect.acquireRelease(acquire, () =>
     Effect.zipRight(fs.remove(path).pipe(Effect.ignore), Effect.sync(() => heldHere.delete(token))))
 }
+
+/** How old an empty lock file must be to be taken for one whose run died before writing it. */
+const EMPTY_LOCK_STALE_MILLIS = 10_000
 
 /** This process's id, where there is one (Node, Deno, Bun). */
 const processId = (): number | undefined => (globalThis as { process?: { pid?: number } }).process?.pid
