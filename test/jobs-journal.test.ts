@@ -321,6 +321,44 @@ describe("journals that cannot be trusted: a typed error, nothing sent", () => {
       return { file, report, lines, dir }
     })
 
+  // Lines that parse, each of this job, but not in the order a job writes them: each call once a run, each
+  // outcome after its own call.
+  const typeOf = (line: string): unknown => JSON.parse(line).t
+  const firstOf = (lines: ReadonlyArray<string>, t: string) => lines.findIndex((l) => typeOf(l) === t)
+  const reordered: ReadonlyArray<readonly [string, (lines: Array<string>) => Array<string>, string]> = [
+    ["an outcome line duplicated", (lines) => {
+      const i = firstOf(lines, "outcome")
+      return [...lines.slice(0, i + 1), lines[i]!, ...lines.slice(i + 1)]
+    }, "whose call this run did not record"],
+    ["a call line duplicated", (lines) => {
+      const i = firstOf(lines, "call")
+      return [...lines.slice(0, i + 1), lines[i]!, ...lines.slice(i + 1)]
+    }, "recorded twice in one run"],
+    ["a run line duplicated", (lines) => {
+      const i = firstOf(lines, "run")
+      return [...lines.slice(0, i + 1), lines[i]!, ...lines.slice(i + 1)]
+    }, "where the runs before it make it run 2"],
+    ["a call line dropped (its outcome kept)", (lines) => lines.filter((_, i) => i !== firstOf(lines, "call")), "whose call this run did not record"],
+    ["an outcome moved before its call", (lines) => {
+      const c = firstOf(lines, "call")
+      const o = firstOf(lines, "outcome")
+      const rest = lines.filter((_, i) => i !== o)
+      return [...rest.slice(0, c), lines[o]!, ...rest.slice(c)]
+    }, "whose call this run did not record"]
+  ]
+  for (const [label, edit, says] of reordered) {
+    it.effect(`${label}: JournalCorruptError naming the line, nothing sent`, () =>
+      withFake(fakeOptions, (fake) =>
+        Effect.gen(function*() {
+          const { dir, file } = yield* edited(edit)
+          const error = yield* refused(fake, file)
+          assert.strictEqual(error._tag, "JournalCorruptError")
+          assert.include(error.reason!, says)
+          assert.isAbove(error.line!, 1)
+          Fs.rmSync(dir, { recursive: true, force: true })
+        })))
+  }
+
   it.effect("a corrupt line in the middle: JournalCorruptError naming the line", () =>
     withFake(fakeOptions, (fake) =>
       Effect.gen(function*() {

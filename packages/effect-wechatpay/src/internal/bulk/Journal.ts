@@ -129,6 +129,8 @@ export interface Replayed {
   readonly torn: number
   /** The undo that put this job's stores back, once one started (it records itself here first). */
   readonly undone: Undone | undefined
+  /** The first record out of the order a job writes (a line duplicated, dropped or moved), if any. */
+  readonly disorder?: { readonly line: number; readonly reason: string } | undefined
 }
 
 /** An undo's record in the journal of the job it undoes. */
@@ -305,6 +307,13 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
   const inconsistent = headerProblem(h)
   if (inconsistent !== undefined) return corrupt(1, `a header that contradicts itself: ${inconsistent}`)
   const parts = h.parts.map(newPart)
+  // Which run recorded each store's call still awaiting its outcome: a call is recorded once a run, and each
+  // outcome follows its own call in the same run. A line duplicated, dropped or moved breaks that order
+  // (checked from version 3, the format this version writes).
+  const pending = h.parts.map(() => new Map<string, number>())
+  const ordered = h.version >= 3
+  // The first line out of order; reported once the ids are known good (a changed id says more).
+  let disorder: { readonly line: number; readonly reason: string } | undefined = undefined
   let runs = 0
   let lastReport: unknown = undefined
   let undone: Undone | undefined = undefined
@@ -321,6 +330,8 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
     if (r.job !== h.job) return corrupt(n, `a record of another job (${JSON.stringify(r.job)}, this journal is ${h.job})`)
     if (r.t === "run") {
       runs++
+      // Each run writes its number, one more than the runs before it.
+      if (ordered && r.run !== runs) disorder ??= { line: n, reason: `run ${JSON.stringify(r.run)} where the runs before it make it run ${runs}` }
       continue
     }
     if (r.t === "undone") {
@@ -349,7 +360,12 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       case "call": {
         const stores = range ?? r.stores
         if (!isStringArray(stores)) return corrupt(n, "a call whose stores are not strings")
-        for (const id of stores) p.stores.set(id, IN_FLIGHT)
+        const inFlight = pending[r.part as number]!
+        for (const id of stores) {
+          if (ordered && inFlight.get(id) === runs) disorder ??= { line: n, reason: `a call of store ${JSON.stringify(id)} recorded twice in one run` }
+          inFlight.set(id, runs)
+          p.stores.set(id, IN_FLIGHT)
+        }
         break
       }
       case "outcome": {
@@ -360,6 +376,13 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
         const { failed, succeeded, unresolved } = range === undefined ? r : { succeeded: range, failed: [], unresolved: [] }
         if (!isStringArray(succeeded) || !isObjectArray(failed) || !isObjectArray(unresolved)) {
           return corrupt(n, "an outcome whose lists are malformed")
+        }
+        if (ordered) {
+          const inFlight = pending[r.part as number]!
+          for (const id of [...succeeded, ...failed.map((f) => String(f.storeId)), ...unresolved.map((u) => String(u.storeId))]) {
+            if (inFlight.get(id) !== runs) disorder ??= { line: n, reason: `an outcome of store ${JSON.stringify(id)} whose call this run did not record` }
+            inFlight.delete(id)
+          }
         }
         if (r.sent === false) {
           for (const id of [...succeeded, ...failed.map((f) => String(f.storeId)), ...unresolved.map((u) => String(u.storeId))]) {
@@ -415,7 +438,7 @@ export const replay = (location: string, content: Uint8Array): Either.Either<Rep
       return corrupt(0, `part ${i} holds ${parts[i]!.ids.length} ids where the header says ${h.parts[i]!.count}${never}`, runs === 0)
     }
   }
-  return Either.right({ header: h, parts, runs, lastReport, length: end, torn, undone })
+  return Either.right({ header: h, parts, runs, lastReport, length: end, torn, undone, disorder })
 }
 
 /** Whether a report (a job's, or a sync's two) ended without being cut short. */

@@ -64,6 +64,9 @@ export const load = (location: string): Effect.Effect<Journal.Replayed, JournalE
         return yield* new JournalCorruptError({ location, line: 0, reason: `the ids of part ${i} are not distinct` })
       }
     }
+    if (replayed.disorder !== undefined) {
+      return yield* new JournalCorruptError({ location, line: replayed.disorder.line, reason: replayed.disorder.reason })
+    }
     return replayed
   })
 
