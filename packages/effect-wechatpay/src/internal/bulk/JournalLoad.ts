@@ -5,6 +5,7 @@
 import { Clock, Effect, Either } from "effect"
 import { JobJournal, type JournalError, JournalCorruptError } from "../../JobJournal.js"
 import * as Journal from "./Journal.js"
+import * as JournalReplay from "./JournalReplay.js"
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
@@ -45,7 +46,7 @@ export const load = (location: string): Effect.Effect<Journal.Replayed, JournalE
       const changed = yield* Journal.unsealed(new TextDecoder().decode(content.subarray(0, firstEnd)))
       if (changed !== undefined) return yield* new JournalCorruptError({ location, line: 1, reason: changed })
     }
-    const replayed = yield* Either.match(Journal.replay(location, content), {
+    const replayed = yield* Either.match(JournalReplay.replay(location, content), {
       onLeft: (e) => Effect.fail(e),
       onRight: (r) => Effect.succeed(r)
     })
