@@ -842,12 +842,19 @@ describe("one journal, one run at a time", () => {
       Fs.rmSync(dir, { recursive: true, force: true })
     }).pipe(Effect.provide(fileLayer)))
 
-  it.effect("an empty lock (its run died between creating and writing it): refused while fresh, taken over once old", () =>
+  /** A lock test in a directory of its own (removed after), with the file journals and the journal path there. */
+  const inLockDir = <A, E>(
+    test: (paths: { readonly dir: string; readonly file: string }, journal: JobJournal.Service) => Effect.Effect<A, E>
+  ) =>
     Effect.gen(function*() {
       const dir = tempDir()
-      const file = Path.join(dir, "job.jsonl")
+      yield* test({ dir, file: Path.join(dir, "job.jsonl") }, yield* JobJournal.JobJournal)
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.provide(fileLayer))
+
+  it.effect("an empty lock (its run died between creating and writing it): refused while fresh, taken over once old", () =>
+    inLockDir(({ file }, journal) => Effect.gen(function*() {
       Fs.writeFileSync(`${file}.lock`, "")
-      const journal = yield* JobJournal.JobJournal
       // Fresh, it may be a run about to write its name in it.
       const error = yield* Effect.flip(Effect.scoped(journal.lock(file)))
       assert.strictEqual(error._tag, "JournalLockedError")
@@ -858,17 +865,13 @@ describe("one journal, one run at a time", () => {
         assert.include(Fs.readFileSync(`${file}.lock`, "utf8"), `"pid":${process.pid}`)
       }))
       assert.isFalse(Fs.existsSync(`${file}.lock`))
-      Fs.rmSync(dir, { recursive: true, force: true })
-    }).pipe(Effect.provide(fileLayer)))
+    })))
 
   it.effect("one lock for one file: a run reaching the journal through a link meets the lock of the run holding it", () =>
-    Effect.gen(function*() {
-      const dir = tempDir()
-      const file = Path.join(dir, "job.jsonl")
+    inLockDir(({ dir, file }, journal) => Effect.gen(function*() {
       const link = Path.join(dir, "link.jsonl")
       Fs.writeFileSync(file, "")
       Fs.symlinkSync("job.jsonl", link)
-      const journal = yield* JobJournal.JobJournal
       yield* Effect.scoped(Effect.gen(function*() {
         yield* journal.lock(file)
         const error = yield* Effect.flip(Effect.scoped(journal.lock(link)))
@@ -882,8 +885,7 @@ describe("one journal, one run at a time", () => {
         assert.isTrue(Fs.existsSync(`${file}.lock`))
         assert.isFalse(Fs.existsSync(`${link}.lock`))
       }))
-      Fs.rmSync(dir, { recursive: true, force: true })
-    }).pipe(Effect.provide(fileLayer)))
+    })))
 
   it.effect("a lock another live process holds: JournalLockedError, nothing sent; the lock is left to its holder", () =>
     withFake(fakeOptions, (fake) =>
