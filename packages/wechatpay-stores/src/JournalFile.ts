@@ -48,6 +48,13 @@ const isJournalHeader = (header: Record<string, unknown> | undefined): boolean =
 export const isJournal = async (path: string): Promise<boolean> => isJournalHeader(await readHeader(path))
 
 /**
+ * Whether `path` is a journal's lock path (`<journal>.lock` beside a journal), whether or not a run holds it:
+ * a file written there makes every later run of that journal refuse, as if one did.
+ */
+export const isJournalLock = async (path: string): Promise<boolean> =>
+  path.endsWith(".lock") && await isJournal(path.slice(0, -".lock".length))
+
+/**
  * The stock a journal is for, read from its header, for the advice of a failure before the
  * library has a report; undefined when it cannot be read (the library then says why).
  */

@@ -77,9 +77,8 @@ export const checkReportPath = (path: string, protect: ReadonlyArray<Protected> 
           }
         }
       }
-      // A journal's lock even when no run holds it: a report left there makes every later run of that journal refuse.
       for (const candidate of where === undefined ? [path] : [path, where]) {
-        if (candidate.endsWith(".lock") && await JournalFile.isJournal(candidate.slice(0, -".lock".length))) {
+        if (await JournalFile.isJournalLock(candidate)) {
           throw new Refused(`--report ${path} is a journal's lock file: the report would replace it; give --report another path`)
         }
       }

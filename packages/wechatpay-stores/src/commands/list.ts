@@ -90,8 +90,7 @@ const stdoutWriter = (io: Io.Io): Writer => {
 
 /** What of a job's record `path` holds, if anything: a journal, a journal's lock file, or a report the CLI wrote. */
 const recordAt = async (path: string, exists: boolean): Promise<string | undefined> => {
-  // A journal's lock path even when no run holds it: a file left there makes every run of the journal refuse.
-  if (path.endsWith(".lock") && await JournalFile.isJournal(path.slice(0, -".lock".length))) return "a journal's lock file"
+  if (await JournalFile.isJournalLock(path)) return "a journal's lock file"
   if (!exists) return undefined
   if (await JournalFile.isJournal(path)) return "a job's journal"
   // A report starts as the CLI writes it: its job first.
