@@ -37,8 +37,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Agent, Client, type Dispatcher as UndiciDispatcher, Pool } from "undici"
 import { concatBytes } from "./internal/bytes.js"
-import { describeType } from "./internal/describeType.js"
-import { integerAtLeast } from "./internal/Options.js"
+import { integerAtLeast, objectOption } from "./internal/Options.js"
 import * as AttemptDeadline from "./internal/AttemptDeadline.js"
 import { markNeverFollowsRedirects } from "./internal/TransportTraits.js"
 import { ConfigurationError } from "./WechatPayError.js"
@@ -336,11 +335,10 @@ const unsafeMake = (dispatcher: UndiciDispatcher, maxResponseBytes: number): Htt
 
 /** `maxResponseBytes`, checked: an unusable one would otherwise mean no limit at all (`size > NaN` is never true). */
 const checkedLimit = (options: Options): Either.Either<number, ConfigurationError> =>
-  typeof options !== "object" || options === null
-    ? Either.left(new ConfigurationError({ variable: "UndiciHttpClient.options", reason: `must be an object, got ${describeType(options)}` }))
-    : options.maxResponseBytes === undefined
-    ? Either.right(DEFAULT_MAX_RESPONSE_BYTES)
-    : integerAtLeast("UndiciHttpClient.maxResponseBytes", options.maxResponseBytes, 0)
+  Either.flatMap(objectOption("UndiciHttpClient.options", options), () =>
+    options.maxResponseBytes === undefined
+      ? Either.right(DEFAULT_MAX_RESPONSE_BYTES)
+      : integerAtLeast("UndiciHttpClient.maxResponseBytes", options.maxResponseBytes, 0))
 
 /**
  * An `HttpClient` over `dispatcher`; a `maxResponseBytes` that is not a non-negative integer is a
@@ -400,15 +398,14 @@ const checkPoolOptions = (options: Agent.Options | undefined) => {
 
 /** Options undici refuses are a `ConfigurationError`, when the agent is made or before its first call. */
 const scopedAgent = (options: Agent.Options | undefined) =>
-  options !== undefined && (typeof options !== "object" || options === null)
-    ? Effect.fail(
-      new ConfigurationError({ variable: "UndiciHttpClient.agent", reason: `must be an object of undici Agent options, got ${describeType(options)}` })
-    )
-    : scoped(Effect.flatMap(refused(() => new Agent(options)), (agent) =>
-    checkPoolOptions(options).pipe(
-      Effect.tapError(() => Effect.promise(() => agent.destroy())),
-      Effect.as(agent)
-    )))
+  Effect.zipRight(
+    options === undefined ? Effect.void : objectOption("UndiciHttpClient.agent", options, "an object of undici Agent options"),
+    scoped(Effect.flatMap(refused(() => new Agent(options)), (agent) =>
+      checkPoolOptions(options).pipe(
+        Effect.tapError(() => Effect.promise(() => agent.destroy())),
+        Effect.as(agent)
+      )))
+  )
 
 /**
  * The client over an undici `Agent` of its own (keep-alive, one pool per origin), destroyed with the layer.

@@ -10,7 +10,7 @@ import { MerchantConfig } from "../MerchantConfig.js"
 import type { ExecuteError, VerifiedResponse } from "../WechatPayClient.js"
 import { WechatPayClient } from "../WechatPayClient.js"
 import {
-  ConfigurationError,
+  type ConfigurationError,
   type HasBehaviour,
   NotSentError,
   type RateLimiterError,
@@ -20,9 +20,8 @@ import {
 } from "../WechatPayError.js"
 import * as AttemptDeadline from "./AttemptDeadline.js"
 import * as AttemptProgress from "./AttemptProgress.js"
-import { describeType } from "./describeType.js"
 import * as DomainFailover from "./DomainFailover.js"
-import { finiteMillis } from "./Options.js"
+import { finiteMillis, objectOption } from "./Options.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Timeout from "./Timeout.js"
@@ -140,15 +139,9 @@ export const make = (
 ): Effect.Effect<Core, ConfigurationError, WechatPayClient | MerchantConfig | Scope.Scope> =>
   Effect.gen(function*() {
     // From plain JavaScript anything may come: a `null` options object, `failover: true`.
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      return yield* new ConfigurationError({ variable: "options", reason: `must be an object, got ${describeType(options)}` })
-    }
-    const failoverOption: unknown = options.failover
-    if (failoverOption !== undefined && failoverOption !== false && (typeof failoverOption !== "object" || failoverOption === null)) {
-      return yield* new ConfigurationError({
-        variable: "failover",
-        reason: `must be an object ({ window }) or false, got ${describeType(failoverOption)}`
-      })
+    yield* objectOption("options", options)
+    if (options.failover !== undefined && options.failover !== false) {
+      yield* objectOption("failover", options.failover, "an object ({ window }) or false")
     }
     const client = yield* WechatPayClient
     const config = yield* MerchantConfig

@@ -24,6 +24,15 @@ export const durationOf = (input: unknown): Option.Option<Duration.Duration> => 
   return Duration.decodeUnknown(input)
 }
 
+/**
+ * An options object as a plain-JavaScript caller may get it wrong (`null`, a number, an array): refused,
+ * saying what was `expected` and what came.
+ */
+export const objectOption = (variable: string, value: unknown, expected = "an object"): Either.Either<void, ConfigurationError> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Either.void
+    : Either.left(new ConfigurationError({ variable, reason: `must be ${expected}, got ${describeType(value)}` }))
+
 /** A finite duration (positive when `positive`), in milliseconds. */
 export const finiteMillis = (
   variable: string,

@@ -11,8 +11,7 @@
  */
 import { Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
 import { ConfigurationError, type HasBehaviour } from "../WechatPayError.js"
-import { describeType } from "./describeType.js"
-import { finiteMillis, integerAtLeast } from "./Options.js"
+import { finiteMillis, integerAtLeast, objectOption } from "./Options.js"
 
 /** How an error bears on retrying. */
 export type Retryability = "rate-limited" | "transient" | "final"
@@ -76,11 +75,7 @@ const count = (name: string, value: number | undefined, fallback: number) =>
 export const resolve = (options: Options = {}): Either.Either<Policy, ConfigurationError> =>
   Either.gen(function*() {
     // From plain JavaScript anything may come: `retry: null`, `retry: 5`, `retry: true`.
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      return yield* Either.left(
-        new ConfigurationError({ variable: "retry", reason: `must be an object of retry options or false, got ${describeType(options)}` })
-      )
-    }
+    yield* objectOption("retry", options, "an object of retry options or false")
     const factor = options.factor ?? DEFAULTS.factor
     if (!(typeof factor === "number" && Number.isFinite(factor) && factor >= 1)) {
       return yield* Either.left(new ConfigurationError({ variable: "retry.factor", reason: "must be a number ≥ 1" }))

@@ -18,14 +18,14 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Layer } from "effect"
+import { Either, Layer } from "effect"
 import * as KeyStore from "../KeyStore.js"
 import type * as MerchantConfig from "../MerchantConfig.js"
 import * as ProductCouponStores from "../ProductCouponStores.js"
 import * as Signer from "../Signer.js"
 import * as WechatPayClient from "../WechatPayClient.js"
 import { ConfigurationError, type KeyFormatError } from "../WechatPayError.js"
-import { describeType } from "../internal/describeType.js"
+import { objectOption } from "../internal/Options.js"
 import type * as FakeWechatPay from "./FakeWechatPay.js"
 import * as SandboxHttpClient from "./SandboxHttpClient.js"
 
@@ -84,9 +84,8 @@ export const layer = (
   | HttpClient.HttpClient,
   ConfigurationError | KeyFormatError
 > => {
-  if (typeof options !== "object" || options === null) {
-    return Layer.fail(new ConfigurationError({ variable: "SandboxStores.options", reason: `must be an object, got ${describeType(options)}` }))
-  }
+  const notAnObject = objectOption("SandboxStores.options", options)
+  if (Either.isLeft(notAnObject)) return Layer.fail(notAnObject.left)
   if (options.timing !== undefined && options.timing !== "immediate" && options.timing !== "production") {
     return Layer.fail(new ConfigurationError({ variable: "SandboxStores.timing", reason: `must be "immediate" or "production"` }))
   }
